@@ -1,0 +1,252 @@
+"""Architecture measured from the IR, never taken from a builder.
+
+The network is viewed as a plain layered network: consecutive affine maps are merged (exactly),
+``Parallel`` parts become block-diagonal layers, ``Repeat`` is unrolled by reference.
+Parameters are counted the way the papers count them for block-structured networks: the
+non-zero weights and biases of that layered network (``params``); the dense count of every
+entry of every layer (``dense_params``) is reported beside it.
+
+Intrinsic parameters are measured *independently* of the builder's tags: build the same
+theorem for several targets and count the positions of the layered network whose values differ.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Iterator, Optional, Sequence
+
+from flint import fmpq, fmpq_mat
+
+from constructive.ir import Activation, Affine, Gadget, Network, Node, Parallel, Repeat, walk
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One affine map of the layered view, possibly block-diagonal (``blocks``)."""
+
+    blocks: tuple  # tuple of Affine
+    rows: int
+    cols: int
+
+    def nonzeros(self) -> int:
+        total = 0
+        for a in self.blocks:
+            total += sum(1 for v in a.W.entries() if v != 0) + sum(1 for v in a.b.entries() if v != 0)
+        return total
+
+    def dense(self) -> int:
+        return self.rows * self.cols + self.rows
+
+    def positions(self) -> Iterator[tuple[tuple, fmpq, bool]]:
+        """(position, value, tagged-intrinsic) for every stored entry, block offsets applied."""
+        r0 = c0 = 0
+        for a in self.blocks:
+            for i in range(a.W.nrows()):
+                for j in range(a.W.ncols()):
+                    yield ("W", r0 + i, c0 + j), a.W[i, j], ("W", i, j) in a.intrinsic
+                yield ("b", r0 + i), a.b[i, 0], ("b", i) in a.intrinsic
+            r0 += a.W.nrows()
+            c0 += a.W.ncols()
+
+
+def _merge(outer: Affine, inner: Affine) -> Affine:
+    """outer ∘ inner, with intrinsic tags following the entries they influence."""
+    W = outer.W * inner.W
+    b = outer.W * inner.b + outer.b
+    tags = set()
+    for i in range(W.nrows()):
+        for k in range(W.ncols()):
+            for j in range(outer.W.ncols()):
+                if (("W", i, j) in outer.intrinsic and inner.W[j, k] != 0) or \
+                        (("W", j, k) in inner.intrinsic and outer.W[i, j] != 0):
+                    tags.add(("W", i, k))
+                    break
+        if ("b", i) in outer.intrinsic or any(
+                (("W", i, j) in outer.intrinsic and inner.b[j, 0] != 0) or
+                (("b", j) in inner.intrinsic and outer.W[i, j] != 0) for j in range(outer.W.ncols())):
+            tags.add(("b", i))
+    return Affine(W, b, frozenset(tags))
+
+
+def _block_diag(affines: Sequence[Affine]) -> Affine:
+    rows = sum(a.W.nrows() for a in affines)
+    cols = sum(a.W.ncols() for a in affines)
+    W = fmpq_mat(rows, cols)
+    b = fmpq_mat(rows, 1)
+    tags = set()
+    r0 = c0 = 0
+    for a in affines:
+        for i in range(a.W.nrows()):
+            for j in range(a.W.ncols()):
+                W[r0 + i, c0 + j] = a.W[i, j]
+            b[r0 + i, 0] = a.b[i, 0]
+        tags |= {(t[0], t[1] + r0, t[2] + c0) if t[0] == "W" else ("b", t[1] + r0) for t in a.intrinsic}
+        r0 += a.W.nrows()
+        c0 += a.W.ncols()
+    return Affine(W, b, frozenset(tags))
+
+
+def _identity(dim: int) -> Affine:
+    return Affine(fmpq_mat(dim, dim, [1 if i == j else 0 for i in range(dim) for j in range(dim)]),
+                  fmpq_mat(dim, 1))
+
+
+def sequence(node: Node) -> list:
+    """The node as an alternating list of Affine and Activation items (Repeat unrolled)."""
+    if isinstance(node, (Affine, Activation)):
+        return [node]
+    if isinstance(node, Gadget):
+        return sequence(node.body)
+    if isinstance(node, Repeat):
+        body = sequence(node.body)
+        return body * node.times
+    if isinstance(node, Network):
+        out: list = []
+        for n in node.nodes:
+            out.extend(sequence(n))
+        return out
+    if isinstance(node, Parallel):
+        return _parallel_sequence(node)
+    raise TypeError(type(node).__name__)
+
+
+def _normal(items: list, dim: int) -> list:
+    """Alternate strictly: Affine, Activation, Affine, …, Affine (merging and inserting identities)."""
+    out: list = []
+    for it in items:
+        if isinstance(it, Affine):
+            if out and isinstance(out[-1], Affine):
+                out[-1] = _merge(it, out[-1])
+            else:
+                out.append(it)
+        else:
+            if not out or isinstance(out[-1], Activation):
+                out.append(_identity(it.in_dim))
+            out.append(it)
+    if not out or isinstance(out[-1], Activation):
+        out.append(_identity(out[-1].out_dim if out else dim))
+    return out
+
+
+def _parallel_sequence(node: Parallel) -> list:
+    seqs = [_normal(sequence(p), p.in_dim) for p in node.parts]
+    length = {len(s) for s in seqs}
+    if len(length) != 1:
+        raise ValueError("parallel parts with different depths")
+    out: list = []
+    for k in range(length.pop()):
+        items = [s[k] for s in seqs]
+        if isinstance(items[0], Affine):
+            out.append(_BlockAffine(tuple(items)))
+        else:
+            out.append(Activation(tuple(f for a in items for f in a.functions)))
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class _BlockAffine(Affine):
+    """A block-diagonal affine kept as its blocks (materialised only when merged)."""
+
+    parts: tuple = ()
+
+    def __init__(self, parts: tuple) -> None:
+        merged = _block_diag(parts)
+        object.__setattr__(self, "W", merged.W)
+        object.__setattr__(self, "b", merged.b)
+        object.__setattr__(self, "intrinsic", merged.intrinsic)
+        object.__setattr__(self, "parts", parts)
+
+
+def layers(node: Node) -> list[Layer]:
+    """The affine maps of the plain layered network, in order."""
+    items = _normal(sequence(node), node.in_dim)
+    out = []
+    for it in items:
+        if isinstance(it, Affine):
+            blocks = it.parts if isinstance(it, _BlockAffine) else (it,)
+            out.append(Layer(tuple(blocks), it.W.nrows(), it.W.ncols()))
+    return out
+
+
+@dataclass(frozen=True)
+class Architecture:
+    input_dim: int
+    output_dim: int
+    depth: int
+    width: int
+    widthvec: tuple
+    params: int
+    dense_params: int
+    intrinsic_tagged: int
+    height: int
+    gadgets: dict = field(default_factory=dict)  # name -> {"count": k, "params": total}
+
+    def to_dict(self) -> dict:
+        vec = list(self.widthvec) if len(self.widthvec) <= 64 else \
+            list(self.widthvec[:32]) + ["…"] + list(self.widthvec[-8:])
+        return {"input_dim": self.input_dim, "output_dim": self.output_dim, "depth": self.depth,
+                "width": self.width, "widthvec": vec, "params": self.params,
+                "dense_params": self.dense_params, "intrinsic_tagged": self.intrinsic_tagged,
+                "height": self.height, "gadgets": self.gadgets}
+
+
+def _gadget_instances(node: Node, mult: int = 1) -> Iterator[tuple[Gadget, int]]:
+    """Every gadget occurrence with its multiplicity in the unrolled network."""
+    if isinstance(node, Gadget):
+        yield node, mult
+        yield from _gadget_instances(node.body, mult)
+    elif isinstance(node, Repeat):
+        yield from _gadget_instances(node.body, mult * node.times)
+    elif isinstance(node, (Network, Parallel)):
+        for c in node.children():
+            yield from _gadget_instances(c, mult)
+
+
+def count_params(node: Node) -> int:
+    return sum(layer.nonzeros() for layer in layers(node))
+
+
+def measure(net: Node) -> Architecture:
+    ls = layers(net)
+    gadgets: dict = {}
+    cache: dict[int, int] = {}
+    for g, mult in _gadget_instances(net):
+        if id(g) not in cache:
+            cache[id(g)] = count_params(g.body)
+        entry = gadgets.setdefault(g.name, {"count": 0, "params": 0})
+        entry["count"] += mult
+        entry["params"] += mult * cache[id(g)]
+    tagged = sum(1 for layer in ls for _, _, t in layer.positions() if t)
+    return Architecture(net.in_dim, net.out_dim, net.depth, net.width, net.widthvec,
+                        sum(layer.nonzeros() for layer in ls), sum(layer.dense() for layer in ls),
+                        tagged, net.height, gadgets)
+
+
+@dataclass(frozen=True)
+class IntrinsicMeasurement:
+    differing: int
+    tagged: int
+    positions: tuple
+    agree: bool
+
+
+def measure_intrinsic(networks: Sequence[Node]) -> IntrinsicMeasurement:
+    """Count the parameter positions whose values differ between networks built for different
+    targets, and compare with the builder's tags."""
+    views = [layers(n) for n in networks]
+    shapes = {tuple((l.rows, l.cols) for l in v) for v in views}
+    if len(shapes) != 1:
+        raise ValueError("the builds have different architectures; intrinsic parameters are "
+                         "not comparable")
+    differing = set()
+    tagged = set()
+    for k, layer_versions in enumerate(zip(*views)):
+        entries = [list(l.positions()) for l in layer_versions]
+        for idx, first in enumerate(entries[0]):
+            pos, value, tag = first
+            if tag:
+                tagged.add((k, pos))
+            if any(e[idx][1] != value for e in entries[1:]):
+                differing.add((k, pos))
+    return IntrinsicMeasurement(len(differing), len(tagged), tuple(sorted(differing, key=str)),
+                                differing <= tagged)

@@ -1,0 +1,276 @@
+"""Cell-wise exact analysis of piecewise-linear networks on boxes, batched.
+
+A box is tracked *exactly* by the network's values at its 2^d vertices as long as every ReLU
+pre-activation has one weak sign on all vertices: an affine function on a box attains its
+extremes at vertices, so the ReLU is then the identity or zero on the whole box, and by
+induction the network is affine on the box, determined by the vertex values.  When a sign
+pattern breaks, the box is *demoted* to exact rational interval arithmetic (sound, looser);
+at gadgets with a specification (a claimed range or an interval extension such as the monotone
+median of ``mid``) demoted boxes use the specification instead of the body, and the gadget is
+recorded as relied on.
+
+This is a number context in the sense of ``constructive.numbers``: the interpreter is the same,
+only the numbers (:class:`BoxBatch`) change.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any, Optional, Sequence
+
+import numpy as np
+from flint import fmpq, fmpq_mat
+
+from constructive.evaluate import Interpreter
+from constructive.ir import Gadget, Network, Node
+from constructive.numbers import Exact, NumberContext, QMatrix, _common
+
+
+@dataclass
+class BoxBatch:
+    """Boxes 0..n−1; exact ones by vertex values ``V`` (rows × len(ids_e)·nv), the rest by
+    interval end points ``LO``/``HI`` (rows × len(ids_i))."""
+
+    n: int
+    nv: int
+    rows: int
+    V: QMatrix
+    ids_e: np.ndarray
+    LO: QMatrix
+    HI: QMatrix
+    ids_i: np.ndarray
+
+
+def _empty(rows: int) -> QMatrix:
+    return QMatrix(np.empty((rows, 0), dtype=object), 1)
+
+
+def _split_pos_neg(W: fmpq_mat) -> tuple[fmpq_mat, fmpq_mat]:
+    r, c = W.nrows(), W.ncols()
+    pos = [v if v > 0 else fmpq(0) for v in W.entries()]
+    neg = [v if v < 0 else fmpq(0) for v in W.entries()]
+    return fmpq_mat(r, c, pos), fmpq_mat(r, c, neg)
+
+
+class BoxContext(NumberContext):
+    """Numbers are boxes: exact affine pieces while possible, rational intervals after."""
+
+    name = "boxes"
+    rigorous = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.exact = Exact()
+        self._splits: dict[int, tuple] = {}
+
+    # construction --------------------------------------------------------------------------
+    def boxes(self, boxes: Sequence[Sequence[tuple[fmpq, fmpq]]]) -> BoxBatch:
+        d = len(boxes[0])
+        corners = list(itertools.product((0, 1), repeat=d))
+        cols = [[box[i][c[i]] for i in range(d)] for box in boxes for c in corners]
+        V = self.exact.points(cols)
+        n = len(boxes)
+        return BoxBatch(n, len(corners), d, V, np.arange(n), _empty(d), _empty(d),
+                        np.arange(0))
+
+    # helpers --------------------------------------------------------------------------------
+    def _vertex_bounds(self, V: QMatrix, nv: int) -> tuple[QMatrix, QMatrix]:
+        r = V.num.shape[0]
+        cube = V.num.reshape(r, -1, nv)
+        lo = np.empty(cube.shape[:2], dtype=object)
+        hi = np.empty(cube.shape[:2], dtype=object)
+        if cube.size:
+            lo[...] = cube.min(axis=2)
+            hi[...] = cube.max(axis=2)
+        return QMatrix(lo, V.den), QMatrix(hi, V.den)
+
+    def demote(self, X: BoxBatch, mask: np.ndarray) -> BoxBatch:
+        """Move the exact boxes selected by ``mask`` (over ids_e order) to interval mode."""
+        if not mask.any():
+            return X
+        lo, hi = self._vertex_bounds(X.V, X.nv)
+        keep = ~mask
+        cols_keep = np.repeat(keep, X.nv)
+        V = QMatrix(X.V.num[:, cols_keep], X.V.den)
+        LO = self.exact.hstack([X.LO, QMatrix(lo.num[:, mask], lo.den)])
+        HI = self.exact.hstack([X.HI, QMatrix(hi.num[:, mask], hi.den)])
+        return BoxBatch(X.n, X.nv, X.rows, V, X.ids_e[keep], LO, HI,
+                        np.concatenate([X.ids_i, X.ids_e[mask]]))
+
+    # the context protocol --------------------------------------------------------------------
+    def affine(self, W: fmpq_mat, b: fmpq_mat, X: BoxBatch) -> BoxBatch:
+        V = self.exact.affine(W, b, X.V)
+        key = id(W)
+        if key not in self._splits or self._splits[key][0] is not W:
+            self._splits[key] = (W, *_split_pos_neg(W))
+        _, Wp, Wn = self._splits[key]
+        zero = fmpq_mat(b.nrows(), 1)
+        if len(X.ids_i):
+            LO = self.exact.affine(Wp, b, X.LO)
+            LO = self._add(LO, self.exact.affine(Wn, zero, X.HI))
+            HI = self.exact.affine(Wp, b, X.HI)
+            HI = self._add(HI, self.exact.affine(Wn, zero, X.LO))
+        else:
+            LO = HI = _empty(W.nrows())
+        return BoxBatch(X.n, X.nv, W.nrows(), V, X.ids_e, LO, HI, X.ids_i)
+
+    def _add(self, A: QMatrix, B: QMatrix) -> QMatrix:
+        (a, b), den = _common([A, B])
+        return QMatrix(a + b, den)
+
+    def relu(self, X: BoxBatch) -> BoxBatch:
+        if len(X.ids_e):
+            cube = X.V.num.reshape(X.rows, -1, X.nv)
+            consistent = (cube >= 0).all(axis=2) | (cube <= 0).all(axis=2)
+            broken = ~consistent.all(axis=0)
+            X = self.demote(X, broken)
+        V = QMatrix(np.maximum(X.V.num, 0), X.V.den)
+        LO = QMatrix(np.maximum(X.LO.num, 0), X.LO.den)
+        HI = QMatrix(np.maximum(X.HI.num, 0), X.HI.den)
+        return BoxBatch(X.n, X.nv, X.rows, V, X.ids_e, LO, HI, X.ids_i)
+
+    def elementwise(self, kernel: Any, X: BoxBatch) -> BoxBatch:
+        raise NotImplementedError("box analysis supports ReLU and identity activations")
+
+    def kernel_of(self, activation: Any) -> Any:
+        raise NotImplementedError(f"box analysis does not support {activation!r}")
+
+    def shape(self, X: BoxBatch) -> tuple[int, int]:
+        return X.rows, X.n
+
+    def rows(self, X: BoxBatch, start: int, stop: int) -> BoxBatch:
+        return BoxBatch(X.n, X.nv, stop - start, QMatrix(X.V.num[start:stop], X.V.den), X.ids_e,
+                        QMatrix(X.LO.num[start:stop], X.LO.den),
+                        QMatrix(X.HI.num[start:stop], X.HI.den), X.ids_i)
+
+    def _align(self, parts: Sequence[BoxBatch]) -> list[BoxBatch]:
+        """Demote, in every part, the boxes that are inexact in some part."""
+        inexact = set()
+        for p in parts:
+            inexact.update(p.ids_i.tolist())
+        return [self.demote(p, np.isin(p.ids_e, list(inexact))) if inexact else p for p in parts]
+
+    def vstack(self, parts: Sequence[BoxBatch]) -> BoxBatch:
+        parts = self._align(parts)
+        ref = parts[0]
+        order_e, order_i = ref.ids_e, ref.ids_i
+        Vs, LOs, HIs = [], [], []
+        for p in parts:
+            Vs.append(self._reorder_exact(p, order_e))
+            lo, hi = self._reorder_interval(p, order_i)
+            LOs.append(lo)
+            HIs.append(hi)
+        return BoxBatch(ref.n, ref.nv, sum(p.rows for p in parts), self.exact.vstack(Vs), order_e,
+                        self.exact.vstack(LOs), self.exact.vstack(HIs), order_i)
+
+    def _reorder_exact(self, p: BoxBatch, order: np.ndarray) -> QMatrix:
+        if np.array_equal(p.ids_e, order):
+            return p.V
+        pos = {int(i): k for k, i in enumerate(p.ids_e)}
+        cols = np.concatenate([np.arange(pos[int(i)] * p.nv, (pos[int(i)] + 1) * p.nv) for i in order]) \
+            if len(order) else np.arange(0)
+        return QMatrix(p.V.num[:, cols], p.V.den)
+
+    def _reorder_interval(self, p: BoxBatch, order: np.ndarray) -> tuple[QMatrix, QMatrix]:
+        if np.array_equal(p.ids_i, order):
+            return p.LO, p.HI
+        pos = {int(i): k for k, i in enumerate(p.ids_i)}
+        cols = np.array([pos[int(i)] for i in order], dtype=int)
+        return QMatrix(p.LO.num[:, cols], p.LO.den), QMatrix(p.HI.num[:, cols], p.HI.den)
+
+    def hstack(self, parts: Sequence[BoxBatch]) -> BoxBatch:
+        offset, ids_e, ids_i = 0, [], []
+        for p in parts:
+            ids_e.append(p.ids_e + offset)
+            ids_i.append(p.ids_i + offset)
+            offset += p.n
+        return BoxBatch(offset, parts[0].nv, parts[0].rows, self.exact.hstack([p.V for p in parts]),
+                        np.concatenate(ids_e), self.exact.hstack([p.LO for p in parts]),
+                        self.exact.hstack([p.HI for p in parts]), np.concatenate(ids_i))
+
+    def cols(self, X: BoxBatch, start: int, stop: int) -> BoxBatch:
+        me = (X.ids_e >= start) & (X.ids_e < stop)
+        mi = (X.ids_i >= start) & (X.ids_i < stop)
+        return BoxBatch(stop - start, X.nv, X.rows, QMatrix(X.V.num[:, np.repeat(me, X.nv)], X.V.den),
+                        X.ids_e[me] - start, QMatrix(X.LO.num[:, mi], X.LO.den),
+                        QMatrix(X.HI.num[:, mi], X.HI.den), X.ids_i[mi] - start)
+
+
+class BoxInterpreter(Interpreter):
+    """Uses gadget specifications for demoted boxes and records which gadgets it relied on."""
+
+    def __init__(self, context: BoxContext, trusted: Optional[set[str]] = None) -> None:
+        super().__init__(context)
+        self.trusted = trusted
+        self.used: set[str] = set()
+
+    def gadget(self, node: Gadget, X: BoxBatch) -> BoxBatch:
+        spec = node.spec
+        usable = spec is not None and (spec.range is not None or spec.interval is not None) and \
+            (self.trusted is None or node.name in self.trusted)
+        if not usable or not len(X.ids_i):
+            return self.run(node.body, X)
+        ctx: BoxContext = self.ctx  # type: ignore[assignment]
+        exact_part = BoxBatch(X.n, X.nv, X.rows, X.V, X.ids_e, _empty(X.rows), _empty(X.rows), np.arange(0))
+        out_e = self.run(node.body, exact_part)
+        self.used.add(node.name)
+        k = len(X.ids_i)
+        if spec.interval is not None:
+            lo_rows, hi_rows = [], []
+            for j in range(k):
+                lo_in = [fmpq(v, X.LO.den) for v in X.LO.num[:, j]]
+                hi_in = [fmpq(v, X.HI.den) for v in X.HI.num[:, j]]
+                lo, hi = spec.interval(lo_in, hi_in)
+                lo_rows.append(lo)
+                hi_rows.append(hi)
+            LO = self.ctx.exact.points(lo_rows) if k else _empty(node.out_dim)  # type: ignore[attr-defined]
+            HI = self.ctx.exact.points(hi_rows) if k else _empty(node.out_dim)  # type: ignore[attr-defined]
+        else:
+            lo, hi = spec.range
+            LO = self.ctx.exact.points([[lo] * node.out_dim] * k)  # type: ignore[attr-defined]
+            HI = self.ctx.exact.points([[hi] * node.out_dim] * k)  # type: ignore[attr-defined]
+        (lo_all, lo_new), den_lo = _common([out_e.LO, LO])
+        (hi_all, hi_new), den_hi = _common([out_e.HI, HI])
+        return BoxBatch(X.n, X.nv, node.out_dim, out_e.V, out_e.ids_e,
+                        QMatrix(np.hstack([lo_all, lo_new]), den_lo),
+                        QMatrix(np.hstack([hi_all, hi_new]), den_hi),
+                        np.concatenate([out_e.ids_i, X.ids_i]))
+
+
+@dataclass(frozen=True)
+class BoxResult:
+    """Per box: ``exact`` (network affine on the box, ``vertex_values`` per output) or an
+    enclosure ``(lo, hi)`` per output."""
+
+    box: tuple
+    exact: bool
+    vertex_values: Optional[tuple]  # outputs × vertices
+    lo: tuple
+    hi: tuple
+
+    @property
+    def constant(self) -> bool:
+        return self.exact and all(len(set(row)) == 1 for row in self.vertex_values)
+
+
+def analyse_boxes(net: Node, boxes: Sequence[Sequence[tuple[fmpq, fmpq]]],
+                  trusted: Optional[set[str]] = None) -> tuple[list[BoxResult], set[str]]:
+    """Run the box analysis of ``net`` on closed boxes; returns one result per box and the
+    names of the gadget specifications relied on."""
+    ctx = BoxContext()
+    X = ctx.boxes(boxes)
+    interp = BoxInterpreter(ctx, trusted)
+    Y = interp.run(net, X)
+    results: list[Optional[BoxResult]] = [None] * len(boxes)
+    lo_v, hi_v = ctx._vertex_bounds(Y.V, Y.nv)
+    for k, i in enumerate(Y.ids_e):
+        verts = tuple(tuple(fmpq(v, Y.V.den) for v in Y.V.num[r, k * Y.nv:(k + 1) * Y.nv])
+                      for r in range(Y.rows))
+        results[int(i)] = BoxResult(tuple(boxes[int(i)]), True, verts,
+                                    tuple(min(row) for row in verts), tuple(max(row) for row in verts))
+    for k, i in enumerate(Y.ids_i):
+        results[int(i)] = BoxResult(tuple(boxes[int(i)]), False, None,
+                                    tuple(fmpq(v, Y.LO.den) for v in Y.LO.num[:, k]),
+                                    tuple(fmpq(v, Y.HI.den) for v in Y.HI.num[:, k]))
+    return results, interp.used  # type: ignore[return-value]

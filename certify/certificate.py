@@ -1,0 +1,272 @@
+"""Certificates: plain JSON with exact rationals as strings.
+
+``run_theorem`` is the whole pipeline — parse parameters against the TOML domains, make the
+target, build, measure the architecture, bound the error with the entry's method, certify the
+gadget specifications relied on, decide the verdict — and returns the certificate as a dict.
+``write_certificate`` writes atomically (temporary file + rename), so an interrupted run never
+leaves a half-written certificate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import time
+from typing import Any, Optional
+
+import sympy
+from flint import arb, fmpq
+
+from certify import architecture as arch
+from certify.error import METHODS, ErrorReport, bound_value, compare, to_arb
+from certify.errors import UserError
+from certify.registry import Theorem, default_registry
+from constructive.ir import Gadget, Node, walk
+from constructive.numbers import as_fmpq, precision
+
+SCHEMA_VERSION = 1
+TOOL_VERSION = "0.1.0"
+
+
+def _text(v: Any) -> str:
+    if isinstance(v, arb):
+        return v.str(20, radius=True)
+    return str(v)
+
+
+def make_target_for(thm: Theorem, params: dict, spec: Optional[str], lipschitz: Optional[str] = None):
+    from certify.targets import make_target, user_target
+
+    dim_expr = thm.target.get("dim", "1")
+    dim = int(thm.substitute(str(dim_expr), params)) if dim_expr else 1
+    spec = spec or thm.target.get("default", "abs")
+    if lipschitz is not None or any(ch in spec for ch in "()+*-/^") and ":" not in spec:
+        return user_target(spec, dim, lipschitz=lipschitz)
+    return make_target(spec, dim)
+
+
+def _check_target_range(thm: Theorem, target: Any) -> None:
+    want = thm.target.get("range")
+    if not want:
+        return
+    lo, hi = as_fmpq(want[0]), as_fmpq(want[1])
+    # subdivide the cube until the enclosure is decided
+    boxes = [[(fmpq(0), fmpq(1))] * target.dim]
+    for _ in range(12):
+        bad = []
+        for box in boxes:
+            a, b = target.enclose(box)
+            if a >= lo and b <= hi:
+                continue
+            bad.append(box)
+        if not bad:
+            return
+        nxt = []
+        for box in bad:
+            i = max(range(len(box)), key=lambda k: box[k][1] - box[k][0])
+            a, b = box[i]
+            m = (a + b) / 2
+            nxt += [box[:i] + [(a, m)] + box[i + 1:], box[:i] + [(m, b)] + box[i + 1:]]
+        boxes = nxt
+        if len(boxes) > 4096:
+            break
+    raise UserError(f"target {target.name!r} is not provably within [{want[0]}, {want[1]}] on "
+                    f"[0,1]^{target.dim}, which {thm.id} requires (rescale it or pick another target)")
+
+
+def measure_claims(thm: Theorem, params: dict, target: Any, net: Node,
+                   builder: Any, measured: arch.Architecture) -> tuple[list, Optional[dict]]:
+    claims = []
+    intrinsic = None
+    for name, spec in thm.claim.get("architecture", {}).items():
+        relation, formula = next(iter(spec.items()))
+        claimed = thm.substitute(str(formula), params, target)
+        if name == "intrinsic":
+            intrinsic = measure_intrinsic(thm, params, target, net, builder)
+            value = intrinsic["differing"]
+        elif name.startswith("gadget:") or "+" in name:
+            value = 0
+            for part in name.split("+"):
+                gname, _, field = part.removeprefix("gadget:").partition(".")
+                value += measured.gadgets.get(gname, {}).get(field or "params", 0)
+        else:
+            value = getattr(measured, name)
+        claimed = sympy.simplify(claimed)
+        ok = bool(value <= claimed) if relation == "le" else bool(sympy.Eq(value, claimed))
+        claims.append({"name": name, "relation": relation, "formula": str(formula),
+                       "claimed": str(claimed), "measured": value, "ok": ok})
+    return claims, intrinsic
+
+
+def measure_intrinsic(thm: Theorem, params: dict, target: Any, net: Node, builder: Any) -> dict:
+    """Build for two further targets and count the parameters that differ."""
+    from certify.targets import make_target
+
+    others = []
+    for spec in ("sine:k=1", "affine", "abs:c=2/3"):
+        try:
+            t = make_target(spec, target.dim)
+        except UserError:
+            continue
+        if thm.target.get("range"):
+            try:
+                _check_target_range(thm, t)
+            except UserError:
+                continue
+        others.append(builder(params, t))
+        if len(others) == 2:
+            break
+    m = arch.measure_intrinsic([net] + others)
+    return {"differing": m.differing, "tagged": m.tagged, "builds": 1 + len(others),
+            "tags_agree": m.agree}
+
+
+def certify_gadgets(net: Node, names: set) -> list[dict]:
+    """Certify once each gadget specification the analysis relied on."""
+    from certify.pl1d import enumerate_1d
+    from certify.ranges import body_range
+
+    out = []
+    seen = set()
+    for g in walk(net):
+        if not isinstance(g, Gadget) or g.name not in names or g.name in seen:
+            continue
+        seen.add(g.name)
+        spec = g.spec
+        entry = {"gadget": g.name, "statement": spec.statement, "source": spec.source}
+        if spec.interval is not None:
+            from certify.error import certify_reference_identity
+
+            res = certify_reference_identity(g)
+            entry.update(method="region enumeration (exact identity on R^%d)" % g.in_dim,
+                         holds=bool(res.holds), regions=res.regions,
+                         note="the reference is monotone in every argument, so its interval "
+                              "extension [ref(lo), ref(hi)] is sound")
+        elif spec.range is not None and g.in_dim == 1 and g.body.depth <= 8:
+            pl = enumerate_1d(g.body)
+            lo, hi = pl.range()
+            holds = lo is not None and hi is not None and lo >= spec.range[0] and hi <= spec.range[1]
+            entry.update(method="exact 1-D enumeration over R", holds=bool(holds),
+                         measured_range=[str(lo), str(hi)])
+        elif spec.range is not None:
+            ivs = body_range(g)
+            holds = all(a is not None and b is not None and a >= spec.range[0] and b <= spec.range[1]
+                        for a, b in ivs)
+            entry.update(method="compositional interval propagation (nested gadget specs)",
+                         holds=bool(holds), measured_range=[[str(a), str(b)] for a, b in ivs])
+        else:
+            entry.update(method="none", holds=False)
+        out.append(entry)
+    return out
+
+
+def run_theorem(theorem_id: str, raw_params: dict[str, str], target_spec: Optional[str] = None,
+                lipschitz: Optional[str] = None) -> dict:
+    registry = default_registry()
+    thm = registry.get(theorem_id)
+    params = thm.parse_params(raw_params)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    target = make_target_for(thm, params, target_spec, lipschitz)
+    _check_target_range(thm, target)
+    builder = thm.builder()
+    net = builder(params, target)
+    timings["build"] = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    measured = arch.measure(net)
+    claims, intrinsic = measure_claims(thm, params, target, net, builder, measured)
+    timings["architecture"] = time.perf_counter() - t1
+    t2 = time.perf_counter()
+    report: ErrorReport = METHODS[thm.method](thm, params, target, net)
+    timings["error"] = time.perf_counter() - t2
+    gadget_certs = certify_gadgets(net, report.gadgets_used)
+    bound = bound_value(thm, params, target)
+    verdict = compare(report.upper, report.lower, bound)
+    reasons = []
+    if verdict == "HOLDS" and not all(c["ok"] for c in claims):
+        verdict = "VIOLATED"
+        reasons.append("a measured architecture count exceeds its claim")
+    elif verdict == "HOLDS" and report.range_ok is False:
+        verdict = "INCONCLUSIVE"
+        reasons.append("the claimed output range could not be shown")
+    if verdict == "HOLDS" and not all(g["holds"] for g in gadget_certs):
+        verdict = "INCONCLUSIVE"
+        reasons.append("a gadget specification relied on could not be certified")
+    if intrinsic is not None and not intrinsic["tags_agree"]:
+        reasons.append("parameters differ between builds outside the builder's intrinsic tags")
+    if verdict == "INCONCLUSIVE" and not reasons:
+        reasons.append("the rigorous upper bound exceeds the claim but no witness does")
+    with precision(128):
+        ratio = None
+        b = to_arb(bound)
+        if b > 0:
+            ratio = _text(arb(report.upper) / b if not isinstance(report.upper, arb) else report.upper / b)
+        bound_text = str(bound) if sympy.sympify(bound).is_Rational else _text(b)
+    timings["total"] = time.perf_counter() - t0
+    cert = {
+        "schema": SCHEMA_VERSION,
+        "tool_version": TOOL_VERSION,
+        "theorem": thm.id,
+        "source": {"paper": thm.paper, "citation": thm.citation, "version": thm.version,
+                   "number": thm.number, "page": thm.page, "file": thm.source_file},
+        "params": {k: str(v) for k, v in params.items()},
+        "target": target.to_dict(),
+        "network": {"digest": net.digest, "construction": thm.construction},
+        "architecture": {"measured": measured.to_dict(), "claims": claims, "intrinsic": intrinsic},
+        "error": {"norm": thm.claim.get("norm"), "region": thm.claim.get("region"),
+                  "lower": _text(report.lower), "upper": _text(report.upper),
+                  "bound_formula": thm.claim.get("bound"), "bound": bound_text, "ratio": ratio},
+        "verdict": verdict,
+        "reasons": reasons,
+        "witnesses": report.witnesses,
+        "gadgets": gadget_certs,
+        "details": _plain(report.details),
+        "notes": thm.notes,
+        "timings": {k: round(v, 4) for k, v in timings.items()},
+    }
+    cert["hash"] = content_hash(cert)
+    return cert
+
+
+def _plain(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, (int, float, str, bool)) or obj is None:
+        return obj
+    return str(obj)
+
+
+def content_hash(cert: dict) -> str:
+    body = {k: v for k, v in cert.items() if k not in ("hash", "timings")}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=True).encode()).hexdigest()
+
+
+def write_certificate(cert: dict, path: str) -> None:
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".cert-", suffix=".json", dir=directory)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(cert, fh, indent=2, ensure_ascii=False)
+            fh.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def read_certificate(path: str) -> dict:
+    try:
+        with open(path) as fh:
+            cert = json.load(fh)
+    except FileNotFoundError:
+        raise UserError(f"certificate {path!r} does not exist") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise UserError(f"certificate {path!r} is not valid JSON: {exc}") from None
+    if not isinstance(cert, dict) or cert.get("schema") != SCHEMA_VERSION:
+        raise UserError(f"certificate {path!r} has no schema {SCHEMA_VERSION} header")
+    return cert

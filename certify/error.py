@@ -1,0 +1,378 @@
+"""Error bounds and the certification methods named in ``proofs/*.toml``.
+
+Each method returns an :class:`ErrorReport`: a rigorous lower bound (from exactly evaluated
+witnesses or cell-wise infima) and a rigorous upper bound of the error in the claimed norm,
+plus the gadget specifications it relied on.  Upper bounds come from exact analysis (1-D
+enumeration, cell-wise affine analysis, region enumeration) or exact interval enclosures; the
+only approximations are arb balls around transcendental values, whose radii are accounted for.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional, Sequence
+
+import sympy
+from flint import arb, fmpq
+
+from certify.boxes import analyse_boxes
+from certify.errors import UserError
+from certify.ranges import output_range
+from constructive.evaluate import evaluate
+from constructive.ir import Gadget, Node, walk
+from constructive.numbers import Exact, as_fmpq, precision
+
+PREC = 192
+
+
+@dataclass
+class ErrorReport:
+    lower: Any  # fmpq or arb: a rigorous lower bound of the error
+    upper: Any  # fmpq or arb: a rigorous upper bound of the error
+    witnesses: list = field(default_factory=list)  # [{"x": [...], "error_lower": "..."}]
+    gadgets_used: set = field(default_factory=set)
+    details: dict = field(default_factory=dict)
+    range_ok: Optional[bool] = None
+
+
+# ------------------------------------------------------------------------------------------
+# exact formulas → balls
+
+
+def to_arb(expr: sympy.Expr) -> arb:
+    """Rigorous arb enclosure of an exact sympy expression (no floats on the way)."""
+    expr = sympy.sympify(expr)
+    if expr.is_Rational:
+        return arb(fmpq(int(expr.p), int(expr.q)))
+    if expr.is_Add:
+        return sum((to_arb(a) for a in expr.args), arb(0))
+    if expr.is_Mul:
+        out = arb(1)
+        for a in expr.args:
+            out *= to_arb(a)
+        return out
+    if expr.is_Pow:
+        base, exp = expr.args
+        if exp.is_Integer:
+            b = to_arb(base)
+            e = int(exp)
+            return b ** e if e >= 0 else 1 / b ** (-e)
+        return to_arb(base) ** to_arb(exp)
+    if isinstance(expr, sympy.log):
+        return to_arb(expr.args[0]).log() if len(expr.args) == 1 else \
+            to_arb(expr.args[0]).log() / to_arb(expr.args[1]).log()
+    if expr is sympy.pi:
+        return arb.pi()
+    if isinstance(expr, (sympy.Min, sympy.Max)):
+        vals = [to_arb(a) for a in expr.args]
+        out = vals[0]
+        for v in vals[1:]:
+            out = out.min(v) if isinstance(expr, sympy.Min) else out.max(v)
+        return out
+    if isinstance(expr, (sympy.floor, sympy.ceiling)):
+        v = sympy.Integer(expr)  # sympy decides integer parts exactly
+        return arb(int(v))
+    raise ValueError(f"cannot enclose {expr!r} rigorously")
+
+
+def bound_value(thm: Any, params: dict, target: Any) -> sympy.Expr:
+    """The claimed bound with ω replaced by the target's certified modulus λ r^α."""
+    expr = thm.substitute(thm.claim.get("bound", "0"), params, target)
+    lam = sympy.Rational(str(target.lam)) if target is not None else 0
+    alpha = sympy.Rational(str(target.alpha)) if target is not None else 1
+    r = sympy.Symbol("r")
+    return expr.replace(sympy.Function("omega"), sympy.Lambda(r, lam * r ** alpha))
+
+
+def compare(upper: Any, lower: Any, bound: sympy.Expr) -> str:
+    """HOLDS / VIOLATED / INCONCLUSIVE from rigorous bounds."""
+    bound = sympy.sympify(bound)
+    if bound.is_Rational and isinstance(upper, fmpq) and isinstance(lower, fmpq):
+        b = fmpq(int(bound.p), int(bound.q))
+        return "HOLDS" if upper <= b else ("VIOLATED" if lower > b else "INCONCLUSIVE")
+    with precision(PREC):
+        b = to_arb(bound)
+        u = upper if isinstance(upper, arb) else arb(upper)
+        lo = lower if isinstance(lower, arb) else arb(lower)
+        if u <= b:
+            return "HOLDS"
+        if lo > b:
+            return "VIOLATED"
+    return "INCONCLUSIVE"
+
+
+# ------------------------------------------------------------------------------------------
+# cells and boxes
+
+
+def trifling_cells(d: int, K: int, delta: fmpq) -> list[list[tuple[fmpq, fmpq]]]:
+    """The closed cells Q_β (with the indicator 1{β_i ≤ K−2}: erratum E5)."""
+    axis = [(fmpq(k, K), fmpq(k + 1, K) - (delta if k <= K - 2 else 0)) for k in range(K)]
+    return [list(reversed(c)) for c in itertools.product(axis, repeat=d)]
+
+
+def trifling_slabs(d: int, K: int, delta: fmpq) -> list[list[tuple[fmpq, fmpq]]]:
+    """Closed boxes covering Ω: coordinate i in a strip [k/K − δ, k/K], the others in [0, 1]."""
+    out = []
+    for i in range(d):
+        for k in range(1, K):
+            box = [(fmpq(0), fmpq(1))] * d
+            box[i] = (fmpq(k, K) - delta, fmpq(k, K))
+            out.append(box)
+    return out
+
+
+def shifted_grid(d: int, K: int, delta: fmpq) -> list[list[tuple[fmpq, fmpq]]]:
+    """Boxes between all cell and strip ends of the 3 shifted grids, per axis, inside [0, 1]."""
+    pts = {fmpq(0), fmpq(1)}
+    for k in range(1, K):
+        for end in (fmpq(k, K) - delta, fmpq(k, K)):
+            for t in (-delta, fmpq(0), delta):
+                v = end + t
+                if 0 < v < 1:
+                    pts.add(v)
+    axis = sorted(pts)
+    segs = list(zip(axis, axis[1:]))
+    return [list(reversed(c)) for c in itertools.product(segs, repeat=d)]
+
+
+def box_error(target: Any, box: Sequence[tuple[fmpq, fmpq]], lo: fmpq, hi: fmpq) -> tuple[fmpq, fmpq]:
+    """Rigorous (inf, sup) of |f − φ| over the box when φ(box) ⊆ [lo, hi] and f(box) ⊆ enclosure."""
+    flo, fhi = target.enclose(box)
+    upper = max(abs(fhi - lo), abs(hi - flo))
+    if hi < flo:
+        lower = flo - hi
+    elif fhi < lo:
+        lower = lo - fhi
+    else:
+        lower = fmpq(0)
+    return lower, upper
+
+
+def _witness_errors(net: Node, target: Any, points: list[list[fmpq]]) -> list[tuple[list[fmpq], arb]]:
+    """|f(x) − φ(x)| at exact points: φ exactly, f as a ball."""
+    if not points:
+        return []
+    out = evaluate(net, [list(c) for c in zip(*points)], Exact())[0]
+    res = []
+    with precision(PREC):
+        for x, y in zip(points, out):
+            fx = arb(target.exact(x)) if getattr(target, "rational_valued", False) else target.ball(x, PREC)
+            res.append((x, abs(fx - arb(y))))
+    return res
+
+
+def falsify(net: Node, target: Any, d: int, budget: int = 64, seed: int = 0,
+            extra: Sequence[Sequence[fmpq]] = ()) -> tuple[Optional[list], arb]:
+    """Search exact witnesses of large |f − φ|: a grid, random rationals and given points.
+
+    Returns the best point and a ball for its error; only ever a lower bound.
+    """
+    rng = random.Random(seed)
+    m = max(2, int(round(budget ** (1 / d))))
+    grid = [list(reversed(c)) for c in itertools.product([fmpq(2 * i + 1, 2 * m) for i in range(m)], repeat=d)]
+    rand = [[fmpq(rng.randrange(0, 2 ** 20), 2 ** 20) for _ in range(d)] for _ in range(budget)]
+    pts = grid[:budget] + rand + [list(p) for p in extra]
+    best, best_err = None, arb(0)
+    for x, e in _witness_errors(net, target, pts):
+        if best is None or e.lower() > best_err.lower():
+            best, best_err = x, e
+    return best, best_err
+
+
+def steer(net: Node, target: Any, d: int, examples: int = 40, seed: int = 0) -> tuple[Optional[list], arb]:
+    """A hypothesis search steered by ``hypothesis.target`` toward large |f − φ| (lower bound)."""
+    from hypothesis import HealthCheck, Phase, given, settings, strategies as st
+    from hypothesis import target as steer_to
+
+    found: dict = {"x": None, "e": arb(0)}
+    coord = st.integers(min_value=0, max_value=2 ** 24).map(lambda k: fmpq(k, 2 ** 24))
+
+    @settings(max_examples=examples, database=None, derandomize=True, deadline=None,
+              phases=[Phase.generate, Phase.target], suppress_health_check=list(HealthCheck))
+    @given(st.lists(coord, min_size=d, max_size=d))
+    def search(x: list) -> None:
+        (_, e), = _witness_errors(net, target, [x])
+        lo = e.lower()
+        steer_to(float(lo.mid()) if lo > 0 else 0.0)  # guidance only, never a verdict
+        if lo > found["e"].lower():
+            found["x"], found["e"] = x, e
+
+    search()
+    return found["x"], found["e"]
+
+
+# ------------------------------------------------------------------------------------------
+# methods
+
+
+def _lower_from(best: Optional[list], err: arb) -> tuple[fmpq, list]:
+    if best is None:
+        return fmpq(0), []
+    lo = max(err.lower(), arb(0))
+    low = fmpq(int((lo * 2 ** 64).floor().unique_fmpz()), 2 ** 64)
+    return max(low, fmpq(0)), [{"x": [str(v) for v in best], "error": err.str(10, radius=True)}]
+
+
+def _range_check(net: Node, claim_range: Optional[Sequence[str]]) -> tuple[Optional[bool], set, list]:
+    if not claim_range:
+        return None, set(), []
+    ivs, used = output_range(net)
+    lo, hi = as_fmpq(claim_range[0]), as_fmpq(claim_range[1])
+    ok = all(a is not None and b is not None and a >= lo and b <= hi for a, b in ivs)
+    return ok, used, [[str(a), str(b)] for a, b in ivs]
+
+
+def cells_analysis(net: Node, target: Any, boxes: list) -> tuple[list, set]:
+    results, used = analyse_boxes(net, boxes)
+    errs = [box_error(target, r.box, r.lo[0], r.hi[0]) for r in results]
+    return list(zip(results, errs)), used
+
+
+def method_cells_offtrifling(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
+    v = thm.values(params, target)
+    d, K = params["d"], int(v[sympy.Symbol("K")])
+    delta = _q(v[sympy.Symbol("delta")])
+    cells = trifling_cells(d, K, delta)
+    pairs, used = cells_analysis(net, target, cells)
+    upper = max(e[1] for _, e in pairs)
+    constant = sum(1 for r, _ in pairs if r.constant)
+    best, err = falsify(net, target, d, extra=[[(a + b) / 2 for a, b in c] for c in cells[:256]])
+    lower, wit = _lower_from(best, err)
+    lower = max(lower, max(e[0] for _, e in pairs))
+    ok, used_r, ranges = _range_check(net, thm.claim.get("range"))
+    return ErrorReport(lower, upper, wit, used | used_r,
+                       {"cells": len(cells), "constant_cells": constant, "output_range": ranges}, ok)
+
+
+def method_cells_lp(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
+    v = thm.values(params, target)
+    d, K = params["d"], int(v[sympy.Symbol("K")])
+    delta = _q(v[sympy.Symbol("delta")])
+    p = _q(thm.substitute(thm.claim.get("p", "p"), params, target))
+    cells = trifling_cells(d, K, delta)
+    slabs = trifling_slabs(d, K, delta)
+    pairs, used = cells_analysis(net, target, cells + slabs)
+    cell_pairs, slab_pairs = pairs[:len(cells)], pairs[len(cells):]
+    measure_omega = 1 - (1 - (K - 1) * delta) ** d
+    sup_omega = max((e[1] for _, e in slab_pairs), default=fmpq(0))
+    with precision(PREC):
+        pp = arb(p)
+        upper_p = arb(0)
+        lower_p = arb(0)
+        for r, (lo, hi) in cell_pairs:
+            vol = fmpq(1)
+            for a, b in r.box:
+                vol *= b - a
+            upper_p += arb(vol) * arb(hi) ** pp if hi > 0 else arb(0)
+            lower_p += arb(vol) * arb(lo) ** pp if lo > 0 else arb(0)
+        upper_p += arb(measure_omega) * arb(sup_omega) ** pp if sup_omega > 0 else arb(0)
+        upper = upper_p ** (1 / pp) if upper_p > 0 else arb(0)
+        lower = lower_p ** (1 / pp) if lower_p > 0 else arb(0)
+        lower = arb(lower.lower()) if lower > 0 else arb(0)
+    constant = sum(1 for r, _ in cell_pairs if r.constant)
+    return ErrorReport(lower, upper, [], used,
+                       {"cells": len(cells), "constant_cells": constant,
+                        "trifling_measure": str(measure_omega), "trifling_sup": str(sup_omega),
+                        "p": str(p)})
+
+
+def method_boxes_sup(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
+    v = thm.values(params, target)
+    d = target.dim
+    K = int(v[sympy.Symbol("K")])
+    delta = _q(v[sympy.Symbol("delta")])
+    boxes = shifted_grid(d, K, delta)
+    pairs, used = cells_analysis(net, target, boxes)
+    upper = max(e[1] for _, e in pairs)
+    best, err = falsify(net, target, d, extra=[[(a + b) / 2 for a, b in c] for c in boxes[:256]])
+    lower, wit = _lower_from(best, err)
+    lower = max(lower, max(e[0] for _, e in pairs))
+    exact_boxes = sum(1 for r, _ in pairs if r.exact)
+    return ErrorReport(lower, upper, wit, used, {"boxes": len(boxes), "exact_boxes": exact_boxes})
+
+
+def method_bit_extraction(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
+    from constructive.gadgets.bits import pack_bits, theta_for
+
+    J = params["J"]
+    theta = theta_for(J, params["seed"])
+    a = pack_bits(theta)
+    out = evaluate(net, [[4 ** j * a for j in range(1, J + 1)]], Exact())[0]
+    diffs = [abs(o - t) for o, t in zip(out, theta)]
+    worst = max(diffs)
+    wit = []
+    if worst > 0:
+        j = diffs.index(worst) + 1
+        wit = [{"x": [str(4 ** j * a)], "error": str(worst), "j": j}]
+    ok, used, ranges = _range_check(net, thm.claim.get("range"))
+    return ErrorReport(worst, worst, wit, used, {"J": J, "theta": "".join(map(str, theta)),
+                                                 "output_range": ranges}, ok)
+
+
+def method_pl1d_exact(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
+    from certify.pl1d import enumerate_1d, pl_from_points
+
+    n = params["n"]
+    xs = [fmpq(i, n - 1) for i in range(n)]
+    reference = pl_from_points(xs, [target.exact([x]) for x in xs])
+    pl = enumerate_1d(net)
+    diff = pl.max_abs_difference(reference)
+    value, where = diff if isinstance(diff, tuple) else (diff, None)
+    if value is None:
+        raise UserError("the network and the reference differ unboundedly")
+    wit = [{"x": [str(where)], "error": str(value)}] if value else []
+    return ErrorReport(value, value, wit, set(), {"breakpoints": len(pl.points)})
+
+
+def method_identity(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
+    from certify.regions import check_identity
+
+    gadget = next(g for g in walk(net) if isinstance(g, Gadget) and g.spec and g.spec.reference)
+    result = certify_reference_identity(gadget)
+    err = result.difference if not result.holds else fmpq(0)
+    wit = [{"x": [str(v) for v in result.witness], "error": str(err)}] if not result.holds else []
+    return ErrorReport(abs(err), abs(err), wit, set(), {"regions": result.regions})
+
+
+def certify_reference_identity(gadget: Gadget) -> Any:
+    """Region enumeration: the gadget equals its exact reference on all of R^d."""
+    from certify.regions import check_identity
+
+    d = gadget.in_dim
+    # the median's kinks are the hyperplanes x_i = x_j
+    kinks = [(tuple(fmpq(1) if k == i else (fmpq(-1) if k == j else fmpq(0)) for k in range(d)), fmpq(0))
+             for i in range(d) for j in range(i + 1, d)]
+    return check_identity(gadget.body, lambda x: gadget.spec.reference(list(x))[0], kinks=kinks)
+
+
+def method_store_params(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
+    from constructive.three_params import store_params_values
+
+    v, a = store_params_values(params)
+    out = [row[0] for row in evaluate(net, [[fmpq(0)]], Exact())]
+    diffs = [abs(o - t) for o, t in zip(out, a)]
+    worst = max(diffs) if diffs else fmpq(0)
+    if len(out) != len(a):
+        worst = fmpq(1)
+    return ErrorReport(worst, worst, [], set(), {"v": str(v), "a": [str(x) for x in a]})
+
+
+METHODS: dict[str, Callable[..., ErrorReport]] = {
+    "cells-offtrifling": method_cells_offtrifling,
+    "cells-lp": method_cells_lp,
+    "boxes-sup": method_boxes_sup,
+    "bit-extraction": method_bit_extraction,
+    "pl1d-exact": method_pl1d_exact,
+    "identity": method_identity,
+    "store-params": method_store_params,
+}
+
+
+def _q(expr: Any) -> fmpq:
+    e = sympy.nsimplify(expr) if not isinstance(expr, sympy.Basic) else sympy.simplify(expr)
+    if not e.is_Rational:
+        raise ValueError(f"expected an exact rational, got {expr}")
+    return fmpq(int(e.p), int(e.q))

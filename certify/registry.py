@@ -1,0 +1,277 @@
+"""Theorem statements as data: loads and validates ``proofs/*.toml`` (see ``proofs/SCHEMA.md``).
+
+Formulas are parsed with sympy into exact expressions over the parameter symbols and the
+modulus ``omega``; they are evaluated exactly or as arb balls, never as floats.  The lemmas each
+entry uses form a networkx DAG over all loaded entries.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import tomllib
+from dataclasses import dataclass, field
+from fractions import Fraction
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import networkx as nx
+import sympy
+
+from certify.errors import UserError
+
+PROOFS = Path(__file__).resolve().parent.parent / "proofs"
+OMEGA = sympy.Function("omega")
+TARGET_SYMBOLS = ("alpha", "lam")  # the target's Hölder exponent and constant
+KINDS = {"int", "rational", "choice", "bits"}
+METHODS = {"cells-lp", "cells-offtrifling", "boxes-sup", "bit-extraction", "pl1d-exact",
+           "identity", "store-params", "exact-finite"}
+
+
+class RegistryError(Exception):
+    """A malformed proofs/*.toml entry (a bug in the project's data, not a user error)."""
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    kind: str
+    default: Any
+    min: Optional[Fraction] = None
+    max: Optional[Fraction] = None
+    choices: tuple = ()
+    description: str = ""
+
+    @property
+    def domain(self) -> str:
+        if self.kind == "choice":
+            return "one of " + ", ".join(map(str, self.choices))
+        if self.kind == "bits":
+            return "a string of 0/1 digits"
+        lo = "" if self.min is None else f"{self.min} ≤ "
+        hi = "" if self.max is None else f" ≤ {self.max}"
+        what = "an integer" if self.kind == "int" else "a rational number"
+        return f"{what} {lo}{self.name}{hi}".replace(f"{what} {self.name}", f"{what} {self.name}")
+
+    def parse(self, raw: Any) -> Any:
+        text = str(raw).strip()
+        if self.kind == "choice":
+            if text not in map(str, self.choices):
+                raise UserError(f"parameter {self.name}={text!r} is not allowed; domain: {self.domain}")
+            return text
+        if self.kind == "bits":
+            if not text or set(text) - {"0", "1"}:
+                raise UserError(f"parameter {self.name}={text!r} is not allowed; domain: {self.domain}")
+            return text
+        try:
+            value = Fraction(text)
+        except (ValueError, ZeroDivisionError):
+            raise UserError(f"parameter {self.name}={text!r} is not a number; domain: {self.domain}") from None
+        if self.kind == "int":
+            if value.denominator != 1:
+                raise UserError(f"parameter {self.name}={text} must be an integer; domain: {self.domain}")
+            value = int(value)
+        if (self.min is not None and value < self.min) or (self.max is not None and value > self.max):
+            raise UserError(f"parameter {self.name}={text} is outside its domain: {self.domain}")
+        return value
+
+
+@dataclass(frozen=True)
+class Theorem:
+    id: str
+    title: str
+    paper: str
+    citation: str
+    version: str
+    number: str
+    page: int
+    kind: str
+    construction: str
+    method: str
+    parameters: dict
+    hypotheses: tuple
+    target: dict
+    claim: dict
+    analysis: dict
+    lemmas: tuple
+    notes: str
+    source_file: str
+    derived: dict = field(default_factory=dict)
+    examples: tuple = field(default=())
+
+    # formulas ----------------------------------------------------------------------------
+    @property
+    def symbols(self) -> dict[str, sympy.Symbol]:
+        return {name: sympy.Symbol(name) for name in self.parameters}
+
+    @property
+    def names(self) -> tuple:
+        return tuple(self.parameters) + tuple(self.derived)
+
+    def formula(self, text: str) -> sympy.Expr:
+        return parse_formula(str(text), self.names, self.id)
+
+    def values(self, params: dict, target: Any = None) -> dict[sympy.Symbol, sympy.Expr]:
+        """Exact values of the numeric parameters, the target's modulus and derived quantities."""
+        subs: dict[sympy.Symbol, sympy.Expr] = {
+            sympy.Symbol(k): sympy.Rational(str(v)) for k, v in params.items()
+            if k in self.parameters and not isinstance(v, str)}
+        if target is not None:
+            subs[sympy.Symbol("alpha")] = sympy.Rational(str(target.alpha))
+            subs[sympy.Symbol("lam")] = sympy.Rational(str(target.lam))
+        for name, text in self.derived.items():
+            subs[sympy.Symbol(name)] = self.formula(text).subs(subs)
+        return subs
+
+    def substitute(self, text: str, params: dict, target: Any = None) -> sympy.Expr:
+        """The formula with parameters and derived quantities replaced by exact values."""
+        return self.formula(text).subs(self.values(params, target))
+
+    def parse_params(self, raw: dict[str, str]) -> dict[str, Any]:
+        unknown = sorted(set(raw) - set(self.parameters))
+        if unknown:
+            allowed = ", ".join(self.parameters) or "none"
+            raise UserError(f"unknown parameter {unknown[0]!r} for {self.id}; allowed: {allowed}")
+        out = {}
+        for name, p in self.parameters.items():
+            out[name] = p.parse(raw[name]) if name in raw else p.parse(p.default)
+        return out
+
+    def builder(self) -> Callable:
+        module, _, attr = self.construction.partition(":")
+        return getattr(importlib.import_module(module), attr)
+
+
+@lru_cache(maxsize=None)
+def parse_formula(text: str, names: tuple, where: str) -> sympy.Expr:
+    names = tuple(names) + TARGET_SYMBOLS
+    local = {n: sympy.Symbol(n) for n in names}
+    local.update({"omega": OMEGA, "sqrt": sympy.sqrt, "log": sympy.log, "floor": sympy.floor,
+                  "ceiling": sympy.ceiling, "Min": sympy.Min, "Max": sympy.Max, "pi": sympy.pi,
+                  "Rational": sympy.Rational})
+    try:
+        expr = sympy.parse_expr(text, local_dict=local, evaluate=True)
+    except Exception as exc:  # sympy raises many types
+        raise RegistryError(f"{where}: formula {text!r} does not parse: {exc}") from None
+    stray = {str(s) for s in expr.free_symbols} - set(names)
+    if stray:
+        raise RegistryError(f"{where}: formula {text!r} uses unknown symbols {sorted(stray)}")
+    return expr
+
+
+def _fraction(v: Any, where: str) -> Optional[Fraction]:
+    if v is None:
+        return None
+    try:
+        return Fraction(str(v))
+    except ValueError:
+        raise RegistryError(f"{where}: {v!r} is not a number") from None
+
+
+def _load_parameter(name: str, raw: dict, where: str) -> Parameter:
+    kind = raw.get("kind")
+    if kind not in KINDS:
+        raise RegistryError(f"{where}: parameter {name} has kind {kind!r}; allowed {sorted(KINDS)}")
+    if "default" not in raw:
+        raise RegistryError(f"{where}: parameter {name} needs a default")
+    p = Parameter(name, kind, raw["default"], _fraction(raw.get("min"), where),
+                  _fraction(raw.get("max"), where), tuple(raw.get("choices", ())),
+                  raw.get("description", ""))
+    try:
+        p.parse(p.default)
+    except UserError as exc:
+        raise RegistryError(f"{where}: default of {name} is outside its own domain ({exc})") from None
+    return p
+
+
+REQUIRED = ("title", "paper", "citation", "version", "number", "page", "kind", "construction",
+            "method", "claim")
+
+
+def _load_entry(raw: dict, source: str) -> Theorem:
+    tid = raw.get("id", "<missing id>")
+    where = f"{source}: {tid}"
+    if "id" not in raw or not isinstance(raw["id"], str) or raw["id"] != raw["id"].lower() \
+            or " " in raw["id"]:
+        raise RegistryError(f"{where}: every theorem needs a kebab-case id")
+    missing = [k for k in REQUIRED if k not in raw]
+    if missing:
+        raise RegistryError(f"{where}: missing field(s) {missing}")
+    if raw["method"] not in METHODS:
+        raise RegistryError(f"{where}: method {raw['method']!r} unknown; allowed {sorted(METHODS)}")
+    if ":" not in raw["construction"]:
+        raise RegistryError(f"{where}: construction must be 'module:function'")
+    params = {n: _load_parameter(n, p, where) for n, p in raw.get("parameters", {}).items()}
+    thm = Theorem(
+        id=raw["id"], title=raw["title"], paper=raw["paper"], citation=raw["citation"],
+        version=raw["version"], number=raw["number"], page=int(raw["page"]), kind=raw["kind"],
+        construction=raw["construction"], method=raw["method"], parameters=params,
+        hypotheses=tuple(raw.get("hypotheses", ())), target=dict(raw.get("target", {})),
+        claim=dict(raw["claim"]), analysis=dict(raw.get("analysis", {})),
+        lemmas=tuple(raw.get("lemmas", ())), notes=raw.get("notes", ""), source_file=source,
+        examples=tuple(raw.get("examples", ())), derived=dict(raw.get("derived", {})),
+    )
+    names = thm.names
+    for key, text in thm.derived.items():
+        parse_formula(str(text), names, where)
+    claim = thm.claim
+    if "bound" in claim:
+        parse_formula(claim["bound"], names, where)
+    for key, spec in claim.get("architecture", {}).items():
+        if not isinstance(spec, dict) or not set(spec) <= {"le", "eq"} or not spec:
+            raise RegistryError(f"{where}: architecture claim {key} needs 'le' or 'eq'")
+        for formula in spec.values():
+            parse_formula(str(formula), names, where)
+    for key in ("K", "delta", "p"):
+        if key in thm.analysis:
+            parse_formula(str(thm.analysis[key]), names, where)
+    return thm
+
+
+@dataclass
+class Registry:
+    theorems: dict[str, Theorem]
+    graph: nx.DiGraph
+
+    def get(self, theorem_id: str) -> Theorem:
+        if theorem_id in self.theorems:
+            return self.theorems[theorem_id]
+        close = difflib.get_close_matches(theorem_id, list(self.theorems), n=3, cutoff=0.5)
+        hint = f"; did you mean {', '.join(close)}?" if close else \
+            "; run `certify list` to see the known ids"
+        raise UserError(f"unknown theorem id {theorem_id!r}{hint}")
+
+    def dependencies(self, theorem_id: str) -> list[str]:
+        """Every lemma the theorem relies on, transitively, leaves first."""
+        sub = self.graph.subgraph(nx.descendants(self.graph, theorem_id) | {theorem_id})
+        return [n for n in reversed(list(nx.topological_sort(sub))) if n != theorem_id]
+
+
+def load(directory: Path = PROOFS) -> Registry:
+    theorems: dict[str, Theorem] = {}
+    for path in sorted(directory.glob("*.toml")):
+        try:
+            data = tomllib.loads(path.read_text())
+        except tomllib.TOMLDecodeError as exc:
+            raise RegistryError(f"{path.name}: not valid TOML: {exc}") from None
+        for raw in data.get("theorem", []):
+            thm = _load_entry(raw, path.name)
+            if thm.id in theorems:
+                raise RegistryError(f"{path.name}: duplicate theorem id {thm.id}")
+            theorems[thm.id] = thm
+    graph = nx.DiGraph()
+    graph.add_nodes_from(theorems)
+    for thm in theorems.values():
+        for lemma in thm.lemmas:
+            if lemma not in theorems:
+                raise RegistryError(f"{thm.source_file}: {thm.id} uses unknown lemma {lemma!r}")
+            graph.add_edge(thm.id, lemma)
+    if not nx.is_directed_acyclic_graph(graph):
+        raise RegistryError(f"lemma graph has a cycle: {nx.find_cycle(graph)}")
+    return Registry(theorems, graph)
+
+
+@lru_cache(maxsize=1)
+def default_registry() -> Registry:
+    return load()
