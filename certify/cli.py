@@ -1,0 +1,241 @@
+"""The ``certify`` command.
+
+User mistakes (``UserError``) become one line on stderr and exit code 2; a certificate is only
+ever written whole (temporary file + rename), so Ctrl-C leaves none half-written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Optional, Sequence
+
+from rich.console import Console
+from rich.table import Table
+
+from certify.errors import UserError
+
+console = Console()
+err_console = Console(stderr=True)
+
+VERDICT_STYLE = {"HOLDS": "bold green", "VIOLATED": "bold red", "INCONCLUSIVE": "bold yellow"}
+
+
+def _params(pairs: Sequence[str]) -> dict[str, str]:
+    out = {}
+    for pair in pairs or ():
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UserError(f"parameter {pair!r} is not of the form NAME=VALUE")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from certify.registry import default_registry
+
+    table = Table(title="theorems")
+    for col in ("id", "source", "method", "title"):
+        table.add_column(col)
+    for thm in default_registry().theorems.values():
+        table.add_row(thm.id, f"{thm.number}, p. {thm.page}", thm.method, thm.title)
+    console.print(table)
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from certify.registry import default_registry
+
+    reg = default_registry()
+    thm = reg.get(args.id)
+    console.print(f"[bold]{thm.id}[/]: {thm.title}")
+    console.print(f"{thm.citation}\n{thm.number}, page {thm.page} ({thm.version})")
+    for name, p in thm.parameters.items():
+        console.print(f"  parameter {name}: {p.domain} (default {p.default})")
+    for key, val in thm.derived.items():
+        console.print(f"  derived {key} = {val}")
+    for h in thm.hypotheses:
+        console.print(f"  hypothesis: {h}")
+    console.print(f"  claim: {thm.claim.get('norm')} error on {thm.claim.get('region')} ≤ {thm.claim.get('bound')}")
+    for name, spec in thm.claim.get("architecture", {}).items():
+        rel, formula = next(iter(spec.items()))
+        console.print(f"  architecture: {name} {'≤' if rel == 'le' else '='} {formula}")
+    console.print(f"  construction: {thm.construction}; method: {thm.method}")
+    deps = reg.dependencies(thm.id)
+    if deps:
+        console.print(f"  relies on: {', '.join(deps)}")
+    if thm.notes:
+        console.print(f"  notes: {thm.notes}")
+    return 0
+
+
+def _print_certificate(cert: dict) -> None:
+    verdict = cert["verdict"]
+    console.print(f"[bold]{cert['theorem']}[/] {cert['params']}  target {cert['target'].get('name')}")
+    console.print(f"  verdict: [{VERDICT_STYLE[verdict]}]{verdict}[/]" +
+                  (f" ({'; '.join(cert['reasons'])})" if cert["reasons"] else ""))
+    e = cert["error"]
+    console.print(f"  error ({e['norm']}): lower {e['lower']}, upper {e['upper']}")
+    console.print(f"  proven bound: {e['bound']} = {e['bound_formula']}; ratio upper/bound {e['ratio']}")
+    m = cert["architecture"]["measured"]
+    console.print(f"  measured: depth {m['depth']}, width {m['width']}, params {m['params']} "
+                  f"(dense {m['dense_params']})")
+    for c in cert["architecture"]["claims"]:
+        mark = "[green]✓[/]" if c["ok"] else "[red]✗[/]"
+        console.print(f"    {c['name']}: {c['measured']} {'≤' if c['relation'] == 'le' else '='} "
+                      f"{c['claimed']} {mark}")
+    for g in cert["gadgets"]:
+        console.print(f"  gadget {g['gadget']}: {g['method']} → {'holds' if g['holds'] else 'NOT shown'}")
+    console.print(f"  time: {cert['timings']['total']:.2f} s")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from certify.certificate import run_theorem, write_certificate
+    from certify.registry import default_registry
+
+    if args.engine == "torch":
+        raise UserError("--engine torch needs the gpu package (issue 4); use the exact engine")
+    ids = list(default_registry().theorems) if args.all else [args.id]
+    if not args.all and not args.id:
+        raise UserError("give a theorem id, or --all for every default instance")
+    worst = 0
+    certs = []
+    with console.status("certifying…") as status:
+        for tid in ids:
+            status.update(f"certifying {tid}…")
+            cert = run_theorem(tid, _params(args.param) if not args.all else {}, args.target,
+                               args.lipschitz)
+            certs.append(cert)
+            _print_certificate(cert)
+            worst = max(worst, {"HOLDS": 0, "INCONCLUSIVE": 1, "VIOLATED": 1}[cert["verdict"]])
+    if args.json:
+        write_certificate(certs[0] if len(certs) == 1 else {"schema": 1, "certificates": certs}, args.json)
+        console.print(f"certificate written to {args.json}")
+    return worst
+
+
+def _sweep_task(job: dict) -> dict:
+    from certify.certificate import run_theorem
+
+    cert = run_theorem(job["theorem"], job["params"], job.get("target"))
+    return {"theorem": cert["theorem"], "params": job["params"], "verdict": cert["verdict"],
+            "error_lower": cert["error"]["lower"], "error_upper": cert["error"]["upper"],
+            "bound": cert["error"]["bound"], "ratio": cert["error"]["ratio"],
+            "architecture": cert["architecture"], "seconds": cert["timings"]["total"]}
+
+
+def cmd_table(args: argparse.Namespace) -> int:
+    from certify import report, sweep
+    from certify.registry import default_registry
+
+    thm = default_registry().get(args.id)
+    base = _params(args.param)
+    sweeps = [sweep.parse_sweep(s) for s in args.sweep or ()]
+    for name, _ in sweeps:
+        if name not in thm.parameters:
+            raise UserError(f"cannot sweep {name!r}: {thm.id} has parameters {', '.join(thm.parameters)}")
+    instances = sweep.expand(base, sweeps)
+    for inst in instances:  # validate every instance before any work starts
+        thm.parse_params({k: str(v) for k, v in inst.items()})
+    jobs = [{"theorem": thm.id, "params": {k: str(v) for k, v in inst.items()}, "target": args.target}
+            for inst in instances]
+    executor = None
+    if args.workers > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        executor = ProcessPoolExecutor(args.workers)
+    try:
+        rows = sweep.run_sweep(_sweep_task, jobs, executor=executor, cache_path=args.cache,
+                               key=lambda j: json.dumps(j, sort_keys=True))
+    except sweep.SweepInterrupted as stop:
+        rows = list(stop.rows)
+        err_console.print(f"interrupted: {len(rows)} finished row(s) kept")
+        if rows:
+            console.print(report.rich_table(rows))
+        return 130
+    finally:
+        if executor is not None:
+            executor.shutdown(cancel_futures=True)
+    if args.format == "md" and not args.output:
+        console.print(report.rich_table(rows))
+    text = report.table(rows, args.format)
+    if args.output:
+        report.write_atomic(args.output, text)
+        console.print(f"table written to {args.output}")
+    elif args.format != "md":
+        print(text)
+    if args.plot:
+        x = sweeps[0][0] if sweeps else next(iter(thm.parameters), "n")
+        slopes = report.plot(rows, x, args.plot, title=thm.id)
+        console.print(f"plot written to {args.plot}; fitted slopes {slopes}")
+    return 0 if all(r["verdict"] == "HOLDS" for r in rows) else 1
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from certify.checker import check_certificate
+
+    res = check_certificate(args.file, rebuild=args.rebuild)
+    for c in res.checks:
+        console.print(f"  ✓ {c}")
+    for p in res.problems:
+        console.print(f"  [red]✗ {p}[/]")
+    console.print("[bold green]certificate verified[/]" if res.ok else "[bold red]certificate rejected[/]")
+    return 0 if res.ok else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="certify", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="list the theorems").set_defaults(func=cmd_list)
+    p = sub.add_parser("show", help="show one theorem's statement")
+    p.add_argument("id")
+    p.set_defaults(func=cmd_show)
+    p = sub.add_parser("run", help="build, measure and certify one instance")
+    p.add_argument("id", nargs="?")
+    p.add_argument("-p", "--param", action="append", metavar="NAME=VALUE")
+    p.add_argument("--target", help="library target (NAME or NAME:k=v) or a sympy expression in x1..xd")
+    p.add_argument("--lipschitz", help="declared Lipschitz constant of an expression target")
+    p.add_argument("--json", metavar="FILE", help="write the certificate")
+    p.add_argument("--all", action="store_true", help="every theorem at its default instance")
+    p.add_argument("--engine", choices=["exact", "torch"], default="exact")
+    p.set_defaults(func=cmd_run)
+    p = sub.add_parser("table", help="sweep parameters into a table (and a plot)")
+    p.add_argument("id")
+    p.add_argument("--sweep", action="append", metavar="NAME=A..B")
+    p.add_argument("-p", "--param", action="append", metavar="NAME=VALUE")
+    p.add_argument("--target")
+    p.add_argument("--format", choices=["md", "csv", "latex"], default="md")
+    p.add_argument("--output", metavar="FILE")
+    p.add_argument("--plot", metavar="FILE.png")
+    p.add_argument("--cache", metavar="FILE.jsonl", help="resume file for long sweeps")
+    p.add_argument("--workers", type=int, default=1)
+    p.set_defaults(func=cmd_table)
+    p = sub.add_parser("check", help="re-verify a certificate file")
+    p.add_argument("file")
+    p.add_argument("--rebuild", action="store_true", help="also rebuild the network and re-evaluate witnesses")
+    p.set_defaults(func=cmd_check)
+    try:
+        from gpu.hyperfunction.cli import register
+    except ImportError:
+        register = None
+    if register is not None:
+        register(sub)
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except UserError as exc:
+        err_console.print(f"certify: error: {exc}", highlight=False, soft_wrap=True)
+        return 2
+    except KeyboardInterrupt:
+        err_console.print("certify: interrupted; no partial certificate was written")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
