@@ -287,7 +287,7 @@ def run_sweep(task: Callable[[dict], dict], instances: list[dict],
         results.update({k: cached[k] for k in keys if k in cached})
     todo: dict[str, dict] = {}
     for k, p in zip(keys, instances):
-        if k not in todo:
+        if k not in results and k not in todo:
             todo[k] = p
     writer = _CacheWriter(cache_path) if cache_path is not None else None
 
