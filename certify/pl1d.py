@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import numpy as np
 from flint import fmpq
@@ -44,7 +44,7 @@ from flint import fmpq
 from certify.errors import UserError
 from constructive.activations import ActivationFunction
 from constructive.evaluate import Interpreter
-from constructive.ir import Activation, Network, Node, Parallel, walk
+from constructive.ir import Activation, Node, Parallel, walk
 from constructive.numbers import Exact, QMatrix, as_fmpq
 
 __all__ = [
