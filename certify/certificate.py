@@ -105,11 +105,13 @@ def measure_intrinsic(thm: Theorem, params: dict, target: Any, net: Node, builde
     from certify.targets import make_target
 
     others = []
-    for spec in ("sine:k=1", "affine", "abs:c=2/3"):
+    for spec in ("sine:k=1", "abs:c=2/3", "sine:k=2", "affine"):
         try:
             t = make_target(spec, target.dim)
         except UserError:
             continue
+        if (t.lam, t.alpha) != (target.lam, target.alpha) or t.expr == target.expr:
+            continue  # sizes may depend on the modulus: compare like with like
         if thm.target.get("range"):
             try:
                 _check_target_range(thm, t)
