@@ -132,10 +132,6 @@ def _round_up_nice(x: fmpq, digits: int = 3) -> fmpq:
     return fmpq(c) * step
 
 
-def _fmt(x: fmpq) -> str:
-    return str(x)
-
-
 def _dec(x: fmpq, down: bool, digits: int = 6) -> str:
     """x rounded down (or up) to ``digits`` decimals, as a string, for messages."""
     scaled = x * 10**digits
@@ -590,7 +586,7 @@ def _compile_interval(expr: sp.Basic, dim: int) -> Callable[[Sequence[Interval]]
                     return lo, hi
                 if hi <= 0:
                     return -hi, -lo
-                return fmpq(0), hi
+                return fmpq(0), max(-lo, hi)
 
             return ab
         if isinstance(e, sp.Pow):
@@ -668,6 +664,31 @@ _OPS = {"+", "-", "*", "/", "**", "^", "(", ")", ",", "<", ">", "<=", ">=", "&",
 _TRANSFORMS = standard_transformations + (convert_xor, rationalize)
 
 
+_MAX_EXPONENT = 10**4
+
+
+def _guard_powers(raw: Any) -> Any:
+    """Refuse numeric powers too large to evaluate (e.g. 9^9^9^9) in an unevaluated tree.
+
+    Returns the value of symbol-free subtrees (evaluated bottom-up once each child is known to
+    be small), or None for subtrees with symbols."""
+    if not isinstance(raw, sp.Basic) or not raw.args:
+        return raw if isinstance(raw, sp.Basic) and not raw.free_symbols else None
+    vals = [_guard_powers(a) for a in raw.args]
+    if isinstance(raw, sp.Pow):
+        b, e = vals
+        if isinstance(e, sp.Rational) and (abs(e.p) > _MAX_EXPONENT or e.q > _MAX_EXPONENT) \
+                and not (isinstance(b, sp.Rational) and b in (0, 1, -1)):
+            raise UserError(f"exponent {e if abs(e.p) < 10**12 else '(huge)'} is too large "
+                            f"(at most {_MAX_EXPONENT})")
+    if raw.free_symbols or any(v is None for v in vals) or isinstance(raw, sp.Piecewise):
+        return None
+    try:
+        return raw.func(*vals)
+    except Exception:
+        return None
+
+
 def _parse(text: str, dim: int, what: str = "target expression") -> sp.Expr:
     """Parse ``text`` with a whitelist of tokens; only x1..xd and the allowed functions."""
     if not isinstance(text, str) or not text.strip():
@@ -709,10 +730,18 @@ def _parse(text: str, dim: int, what: str = "target expression") -> sp.Expr:
     glob: dict[str, Any] = {
         "__builtins__": {},
         "Integer": sp.Integer, "Rational": sp.Rational, "Float": sp.Float, "Symbol": sp.Symbol,
+        # inserted by sympy's evaluate=False transformer only (tokens are whitelisted above)
+        "Add": sp.Add, "Mul": sp.Mul, "Pow": sp.Pow, "Lt": sp.Lt, "Le": sp.Le, "Gt": sp.Gt,
+        "Ge": sp.Ge, "Eq": sp.Eq, "Ne": sp.Ne, "Not": sp.Not, "Xor": sp.Xor,
         **_FUNCTIONS,
     }
     try:
+        raw = parse_expr(text, local_dict=local, global_dict=glob, transformations=_TRANSFORMS,
+                         evaluate=False)
+        _guard_powers(raw)
         expr = parse_expr(text, local_dict=local, global_dict=glob, transformations=_TRANSFORMS)
+    except UserError as exc:
+        raise UserError(f"{what} {text!r} is not allowed: {exc}") from None
     except Exception as exc:  # sympy raises many types here
         raise UserError(f"{what} {text!r} does not parse: {type(exc).__name__}: {exc}") from None
     if not isinstance(expr, sp.Expr) or isinstance(
