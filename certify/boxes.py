@@ -197,45 +197,176 @@ class BoxContext(NumberContext):
                         QMatrix(X.HI.num[:, mi], X.HI.den), X.ids_i[mi] - start)
 
 
+class _Frame:
+    """A gadget being evaluated: boxes demoted inside it are dropped and get its spec at exit."""
+
+    def __init__(self, node: Gadget) -> None:
+        self.node = node
+        self.dropped: list[np.ndarray] = []
+
+
 class BoxInterpreter(Interpreter):
-    """Uses gadget specifications for demoted boxes and records which gadgets it relied on."""
+    """Uses gadget specifications for demoted boxes and records which gadgets it relied on.
+
+    Inside a gadget with a range or an interval extension, a box that loses exactness within a
+    ``Repeat`` is dropped at once (no point carrying a loose interval through, say, 2J tent
+    maps) and receives the specification's enclosure when the gadget is left; elsewhere boxes
+    keep their intervals, which later interval extensions (such as mid's) can still tighten.  A gadget whose spec lists
+    ``cells`` is analysed once on those cells; a box whose input lies in a cell where the gadget
+    is constant then gets that constant without re-running the body.
+    """
 
     def __init__(self, context: BoxContext, trusted: Optional[set[str]] = None) -> None:
         super().__init__(context)
         self.trusted = trusted
         self.used: set[str] = set()
+        self.frames: list[Optional[_Frame]] = []
+        self._cells: dict[int, tuple] = {}
 
-    def gadget(self, node: Gadget, X: BoxBatch) -> BoxBatch:
+    def _usable(self, node: Gadget) -> bool:
         spec = node.spec
-        usable = spec is not None and (spec.range is not None or spec.interval is not None) and \
-            (self.trusted is None or node.name in self.trusted)
-        if not usable or not len(X.ids_i):
+        return spec is not None and (self.trusted is None or node.name in self.trusted)
+
+    # pruning ------------------------------------------------------------------------------
+    def _prune(self, X: BoxBatch) -> BoxBatch:
+        frame = self.frames[-1] if self.frames else None
+        if frame is None or not len(X.ids_i):
+            return X
+        frame.dropped.append(X.ids_i)
+        return BoxBatch(X.n, X.nv, X.rows, X.V, X.ids_e, _empty(X.rows), _empty(X.rows), np.arange(0))
+
+    def repeat(self, node: Any, X: BoxBatch) -> BoxBatch:
+        for _ in range(node.times):
+            X = self._prune(self.run(node.body, X))
+        return X
+
+    def parallel(self, node: Any, X: BoxBatch) -> BoxBatch:
+        self.frames.append(None)  # batched copies change the box numbering: no pruning inside
+        try:
+            return super().parallel(node, X)
+        finally:
+            self.frames.pop()
+
+    # gadgets --------------------------------------------------------------------------------
+    def gadget(self, node: Gadget, X: BoxBatch) -> BoxBatch:
+        if not self._usable(node):
             return self.run(node.body, X)
+        spec = node.spec
         ctx: BoxContext = self.ctx  # type: ignore[assignment]
-        exact_part = BoxBatch(X.n, X.nv, X.rows, X.V, X.ids_e, _empty(X.rows), _empty(X.rows), np.arange(0))
-        out_e = self.run(node.body, exact_part)
-        self.used.add(node.name)
-        k = len(X.ids_i)
-        if spec.interval is not None:
-            lo_rows, hi_rows = [], []
-            for j in range(k):
-                lo_in = [fmpq(v, X.LO.den) for v in X.LO.num[:, j]]
-                hi_in = [fmpq(v, X.HI.den) for v in X.HI.num[:, j]]
-                lo, hi = spec.interval(lo_in, hi_in)
-                lo_rows.append(lo)
-                hi_rows.append(hi)
-            LO = self.ctx.exact.points(lo_rows) if k else _empty(node.out_dim)  # type: ignore[attr-defined]
-            HI = self.ctx.exact.points(hi_rows) if k else _empty(node.out_dim)  # type: ignore[attr-defined]
+        if spec.cells is not None and len(X.ids_e):
+            X, known = self._from_cells(node, X)
         else:
-            lo, hi = spec.range
-            LO = self.ctx.exact.points([[lo] * node.out_dim] * k)  # type: ignore[attr-defined]
-            HI = self.ctx.exact.points([[hi] * node.out_dim] * k)  # type: ignore[attr-defined]
-        (lo_all, lo_new), den_lo = _common([out_e.LO, LO])
-        (hi_all, hi_new), den_hi = _common([out_e.HI, HI])
-        return BoxBatch(X.n, X.nv, node.out_dim, out_e.V, out_e.ids_e,
-                        QMatrix(np.hstack([lo_all, lo_new]), den_lo),
-                        QMatrix(np.hstack([hi_all, hi_new]), den_hi),
-                        np.concatenate([out_e.ids_i, X.ids_i]))
+            known = None
+        has_enclosure = spec.range is not None or spec.interval is not None
+        if not has_enclosure:
+            out = self.run(node.body, X)
+            return self._merge_known(node, out, known)
+        bounds = self._input_bounds(X) if spec.interval is not None else None
+        exact_part = BoxBatch(X.n, X.nv, X.rows, X.V, X.ids_e, _empty(X.rows), _empty(X.rows), np.arange(0))
+        frame = _Frame(node)
+        self.frames.append(frame)
+        try:
+            out = self.run(node.body, exact_part)
+        finally:
+            self.frames.pop()
+        spec_ids = np.concatenate([X.ids_i] + frame.dropped).astype(int)
+        if len(spec_ids):
+            self.used.add(node.name)
+        LO, HI = self._spec_enclosures(node, spec_ids, bounds)
+        computed_lo, computed_hi = out.LO, out.HI
+        if spec.range is not None and len(out.ids_i):  # both enclosures are sound: intersect
+            self.used.add(node.name)
+            lo_q, hi_q = spec.range
+            computed_lo = QMatrix(np.maximum(computed_lo.num, int(lo_q * computed_lo.den)
+                                             if (lo_q * computed_lo.den).q == 1 else computed_lo.num),
+                                  computed_lo.den)
+            computed_hi = QMatrix(np.minimum(computed_hi.num, int(hi_q * computed_hi.den)
+                                             if (hi_q * computed_hi.den).q == 1 else computed_hi.num),
+                                  computed_hi.den)
+        (lo_a, lo_b), den_lo = _common([computed_lo, LO])
+        (hi_a, hi_b), den_hi = _common([computed_hi, HI])
+        out = BoxBatch(X.n, X.nv, node.out_dim, out.V, out.ids_e,
+                       QMatrix(np.hstack([lo_a, lo_b]), den_lo), QMatrix(np.hstack([hi_a, hi_b]), den_hi),
+                       np.concatenate([out.ids_i, spec_ids]).astype(int))
+        return self._merge_known(node, out, known)
+
+    def _input_bounds(self, X: BoxBatch) -> dict[int, tuple[list, list]]:
+        ctx: BoxContext = self.ctx  # type: ignore[assignment]
+        lo, hi = ctx._vertex_bounds(X.V, X.nv)
+        out = {}
+        for k, i in enumerate(X.ids_e):
+            out[int(i)] = ([fmpq(v, lo.den) for v in lo.num[:, k]], [fmpq(v, hi.den) for v in hi.num[:, k]])
+        for k, i in enumerate(X.ids_i):
+            out[int(i)] = ([fmpq(v, X.LO.den) for v in X.LO.num[:, k]],
+                           [fmpq(v, X.HI.den) for v in X.HI.num[:, k]])
+        return out
+
+    def _spec_enclosures(self, node: Gadget, ids: np.ndarray, bounds: Optional[dict]) -> tuple[QMatrix, QMatrix]:
+        spec = node.spec
+        if not len(ids):
+            return _empty(node.out_dim), _empty(node.out_dim)
+        exact = self.ctx.exact  # type: ignore[attr-defined]
+        if spec.interval is not None:
+            pairs = [spec.interval(*bounds[int(i)]) for i in ids]
+            lo_cols = [p[0] for p in pairs]
+            hi_cols = [p[1] for p in pairs]
+            if spec.range is not None:  # both claims hold: intersect them
+                lo_cols = [[max(v, spec.range[0]) for v in c] for c in lo_cols]
+                hi_cols = [[min(v, spec.range[1]) for v in c] for c in hi_cols]
+            return exact.points(lo_cols), exact.points(hi_cols)
+        lo, hi = spec.range
+        return exact.points([[lo] * node.out_dim] * len(ids)), exact.points([[hi] * node.out_dim] * len(ids))
+
+    # cells ------------------------------------------------------------------------------------
+    def _cell_table(self, node: Gadget) -> tuple:
+        hit = self._cells.get(id(node))
+        if hit is None or hit[0] is not node:
+            axes = node.spec.cells
+            boxes = [list(reversed(c)) for c in itertools.product(*reversed(axes))]
+            results, used = analyse_boxes(node.body, boxes, self.trusted)
+            self.used |= used
+            table = {tuple(b): r.vertex_values[0][0] if r.constant else None
+                     for b, r in zip(boxes, results)}
+            hit = (node, axes, table)
+            self._cells[id(node)] = hit
+        return hit
+
+    def _from_cells(self, node: Gadget, X: BoxBatch) -> tuple[BoxBatch, Optional[dict]]:
+        import bisect
+
+        _, axes, table = self._cell_table(node)
+        ctx: BoxContext = self.ctx  # type: ignore[assignment]
+        lo, hi = ctx._vertex_bounds(X.V, X.nv)
+        known: dict[int, fmpq] = {}
+        for k, i in enumerate(X.ids_e):
+            cell = []
+            for r, axis in enumerate(axes):
+                a, b = fmpq(lo.num[r, k], lo.den), fmpq(hi.num[r, k], hi.den)
+                j = bisect.bisect_right([c[0] for c in axis], a) - 1
+                if j < 0 or b > axis[j][1]:
+                    break
+                cell.append(axis[j])
+            else:
+                value = table.get(tuple(cell))
+                if value is not None:
+                    known[int(i)] = value
+        if not known:
+            return X, None
+        self.used.add(f"{node.name} (cells)")
+        keep = np.array([int(i) not in known for i in X.ids_e], dtype=bool)
+        rest = BoxBatch(X.n, X.nv, X.rows, QMatrix(X.V.num[:, np.repeat(keep, X.nv)], X.V.den),
+                        X.ids_e[keep], X.LO, X.HI, X.ids_i)
+        return rest, known
+
+    def _merge_known(self, node: Gadget, out: BoxBatch, known: Optional[dict]) -> BoxBatch:
+        if not known:
+            return out
+        exact = self.ctx.exact  # type: ignore[attr-defined]
+        ids = np.array(sorted(known), dtype=int)
+        consts = exact.points([[known[int(i)]] for i in ids for _ in range(out.nv)])
+        V = exact.hstack([out.V, consts])
+        return BoxBatch(out.n, out.nv, out.rows, V, np.concatenate([out.ids_e, ids]), out.LO, out.HI,
+                        out.ids_i)
 
 
 @dataclass(frozen=True)

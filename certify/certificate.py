@@ -100,25 +100,35 @@ def measure_claims(thm: Theorem, params: dict, target: Any, net: Node,
     return claims, intrinsic
 
 
-def measure_intrinsic(thm: Theorem, params: dict, target: Any, net: Node, builder: Any) -> dict:
-    """Build for two further targets and count the parameters that differ."""
+INTRINSIC_PROBES = ("sine:k=1", "affine", "abs:c=2/3", "square", "sine:k=3", "dist", "sine:k=2")
+
+
+def measure_intrinsic(thm: Theorem, params: dict, target: Any, net: Node, builder: Any,
+                      builds: int = 4) -> dict:
+    """Build for further targets and count the parameter positions whose values differ.
+
+    Several probes are used because two targets can agree by chance on a whole bit plane (then
+    that a_ℓ would not show as differing), and targets with equal moduli share s = 2ω(√d); only
+    builds with the same layer shapes compare.
+    """
     from certify.targets import make_target
 
+    shapes = [(l.rows, l.cols) for l in arch.layers(net)]
     others = []
-    for spec in ("sine:k=1", "abs:c=2/3", "sine:k=2", "affine"):
+    for spec in INTRINSIC_PROBES:
         try:
             t = make_target(spec, target.dim)
+            if thm.target.get("range"):
+                _check_target_range(thm, t)
         except UserError:
             continue
-        if (t.lam, t.alpha) != (target.lam, target.alpha) or t.expr == target.expr:
-            continue  # sizes may depend on the modulus: compare like with like
-        if thm.target.get("range"):
-            try:
-                _check_target_range(thm, t)
-            except UserError:
-                continue
-        others.append(builder(params, t))
-        if len(others) == 2:
+        if t.expr == target.expr:
+            continue
+        other = builder(params, t)
+        if [(l.rows, l.cols) for l in arch.layers(other)] != shapes:
+            continue  # the size depends on the target's modulus: not comparable
+        others.append(other)
+        if len(others) == builds:
             break
     m = arch.measure_intrinsic([net] + others)
     return {"differing": m.differing, "tagged": m.tagged, "builds": 1 + len(others),

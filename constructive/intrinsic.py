@@ -156,8 +156,10 @@ def aux_network(d: int, n: int, delta: fmpq, bits: Sequence[Sequence[int]]) -> N
     J = (2 ** n) ** d
     a = pack_coefficients(bits, n)
     body = network(phi1(d, n, delta), packing_map(a), phi2(n, J))
+    K = 2 ** n
+    axis = tuple((fmpq(k, K), fmpq(k + 1, K) - (delta if k <= K - 2 else 0)) for k in range(K))
     spec = GadgetSpec(statement="φ2∘L∘φ1 = Σ_ℓ 2^-ℓ ξ_{β,ℓ} on Q_β; values in [0, 1] on R^d",
-                      range=(fmpq(0), fmpq(1)), source="intrinsic Thm A.1")
+                      range=(fmpq(0), fmpq(1)), cells=(axis,) * d, source="intrinsic Thm A.1")
     return network(gadget("aux-offtrifling", body, spec, d=d, n=n, delta=str(delta)))
 
 

@@ -135,7 +135,8 @@ class GadgetSpec:
     ``domain`` a box ``((lo, hi), ...)`` with ``None`` for an unbounded side, or ``"points"``
     when the claim is about a finite set listed in ``points``; ``range`` an interval the outputs
     are claimed to lie in for every input of the domain; ``interval`` a sound interval extension
-    of the reference.  ``statement`` is the lemma in words.
+    of the reference; ``cells`` a grid (per-axis lists of closed intervals) of boxes on which
+    the gadget is claimed constant.  ``statement`` is the lemma in words.
     """
 
     statement: str
@@ -144,6 +145,7 @@ class GadgetSpec:
     points: tuple = ()
     range: Optional[tuple] = None
     interval: Optional[Any] = None  # sound interval extension: (lo list, hi list) -> (lo, hi) lists
+    cells: Optional[tuple] = None  # per-axis closed intervals: a grid on which it is constant
     source: str = ""
 
 
