@@ -20,7 +20,7 @@ import sympy
 from flint import arb, fmpq
 
 from certify import architecture as arch
-from certify.error import METHODS, ErrorReport, bound_value, compare, to_arb
+from certify.error import ErrorReport, bound_value, compare, to_arb
 from certify.errors import UserError
 from certify.registry import Theorem, default_registry
 from constructive.ir import Gadget, Node, walk
@@ -191,7 +191,7 @@ def run_theorem(theorem_id: str, raw_params: dict[str, str], target_spec: Option
     claims, intrinsic = measure_claims(thm, params, target, net, builder, measured)
     timings["architecture"] = time.perf_counter() - t1
     t2 = time.perf_counter()
-    report: ErrorReport = METHODS[thm.method](thm, params, target, net)
+    report: ErrorReport = thm.certifier()(thm, params, target, net)
     timings["error"] = time.perf_counter() - t2
     gadget_certs = certify_gadgets(net, report.gadgets_used)
     bound = bound_value(thm, params, target)

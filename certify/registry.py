@@ -139,8 +139,23 @@ class Theorem:
         return out
 
     def builder(self) -> Callable:
-        module, _, attr = self.construction.partition(":")
+        return _resolve(self.construction)
+
+    def certifier(self) -> Callable:
+        """The certification method: a built-in name or a 'module:function' of a paper module."""
+        if ":" in self.method:
+            return _resolve(self.method)
+        from certify.error import METHODS as BUILTIN
+
+        return BUILTIN[self.method]
+
+
+def _resolve(path: str) -> Callable:
+    module, _, attr = path.partition(":")
+    try:
         return getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError) as exc:
+        raise RegistryError(f"cannot load {path!r}: {exc}") from None
 
 
 @lru_cache(maxsize=None)
@@ -198,8 +213,9 @@ def _load_entry(raw: dict, source: str) -> Theorem:
     missing = [k for k in REQUIRED if k not in raw]
     if missing:
         raise RegistryError(f"{where}: missing field(s) {missing}")
-    if raw["method"] not in METHODS:
-        raise RegistryError(f"{where}: method {raw['method']!r} unknown; allowed {sorted(METHODS)}")
+    if raw["method"] not in METHODS and ":" not in raw["method"]:
+        raise RegistryError(f"{where}: method {raw['method']!r} unknown; allowed {sorted(METHODS)} "
+                            "or 'module:function'")
     if ":" not in raw["construction"]:
         raise RegistryError(f"{where}: construction must be 'module:function'")
     params = {n: _load_parameter(n, p, where) for n, p in raw.get("parameters", {}).items()}
