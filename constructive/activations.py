@@ -88,7 +88,24 @@ def register(activation: ActivationFunction) -> ActivationFunction:
     return activation
 
 
+# modules that add activations to the catalogue when imported (kept lazy: no import cycles)
+EXTENSIONS = ("constructive.activation_catalogue", "constructive.euaf")
+
+
+def _load_extensions() -> None:
+    import importlib
+
+    for module in EXTENSIONS:
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+
+
 def lookup(name: str) -> ActivationFunction:
+    if name not in CATALOGUE:
+        _load_extensions()
     try:
         return CATALOGUE[name]
     except KeyError:
