@@ -98,6 +98,23 @@ class BoxContext(NumberContext):
         return BoxBatch(X.n, X.nv, X.rows, V, X.ids_e[keep], LO, HI,
                         np.concatenate([X.ids_i, X.ids_e[mask]]))
 
+    def collapse(self, X: BoxBatch) -> BoxBatch:
+        """One vertex per box once every exact box is constant (its vertices agree)."""
+        if X.nv == 1 or not len(X.ids_e) or len(X.ids_i):
+            return X
+        cube = X.V.num.reshape(X.rows, -1, X.nv)
+        if not (cube == cube[:, :, :1]).all():
+            return X
+        return BoxBatch(X.n, 1, X.rows, QMatrix(np.ascontiguousarray(cube[:, :, 0]), X.V.den), X.ids_e,
+                        X.LO, X.HI, X.ids_i)
+
+    def expand(self, X: BoxBatch, nv: int) -> BoxBatch:
+        """Back to ``nv`` vertices per box (a collapsed box has equal values at every vertex)."""
+        if X.nv == nv:
+            return X
+        return BoxBatch(X.n, nv, X.rows, QMatrix(np.repeat(X.V.num, nv, axis=1), X.V.den), X.ids_e,
+                        X.LO, X.HI, X.ids_i)
+
     # the context protocol --------------------------------------------------------------------
     def affine(self, W: fmpq_mat, b: fmpq_mat, X: BoxBatch) -> BoxBatch:
         V = self.exact.affine(W, b, X.V)
@@ -146,6 +163,8 @@ class BoxContext(NumberContext):
 
     def _align(self, parts: Sequence[BoxBatch]) -> list[BoxBatch]:
         """Demote, in every part, the boxes that are inexact in some part."""
+        nv = max(p.nv for p in parts)
+        parts = [self.expand(p, nv) for p in parts]
         inexact = set()
         for p in parts:
             inexact.update(p.ids_i.tolist())
@@ -180,6 +199,8 @@ class BoxContext(NumberContext):
         return QMatrix(p.LO.num[:, cols], p.LO.den), QMatrix(p.HI.num[:, cols], p.HI.den)
 
     def hstack(self, parts: Sequence[BoxBatch]) -> BoxBatch:
+        nv = max(p.nv for p in parts)
+        parts = [self.expand(p, nv) for p in parts]
         offset, ids_e, ids_i = 0, [], []
         for p in parts:
             ids_e.append(p.ids_e + offset)
@@ -249,6 +270,7 @@ class BoxInterpreter(Interpreter):
 
     # gadgets --------------------------------------------------------------------------------
     def gadget(self, node: Gadget, X: BoxBatch) -> BoxBatch:
+        X = self.ctx.collapse(X)  # type: ignore[attr-defined]
         if not self._usable(node):
             return self.run(node.body, X)
         spec = node.spec
@@ -262,8 +284,14 @@ class BoxInterpreter(Interpreter):
             out = self.run(node.body, X)
             return self._merge_known(node, out, known)
         bounds = self._input_bounds(X) if spec.interval is not None else None
-        exact_part = BoxBatch(X.n, X.nv, X.rows, X.V, X.ids_e, _empty(X.rows), _empty(X.rows), np.arange(0))
         frame = _Frame(node)
+        if spec.cells is not None and spec.range is not None and len(X.ids_e):
+            # inputs outside every cell (e.g. on a trifling strip): the range is all we would
+            # learn from the body, so take it without evaluating the body
+            frame.dropped.append(X.ids_e)
+            X = BoxBatch(X.n, X.nv, X.rows, QMatrix(X.V.num[:, :0], X.V.den), X.ids_e[:0], X.LO, X.HI,
+                         X.ids_i)
+        exact_part = BoxBatch(X.n, X.nv, X.rows, X.V, X.ids_e, _empty(X.rows), _empty(X.rows), np.arange(0))
         self.frames.append(frame)
         try:
             out = self.run(node.body, exact_part)
@@ -285,7 +313,7 @@ class BoxInterpreter(Interpreter):
                                   computed_hi.den)
         (lo_a, lo_b), den_lo = _common([computed_lo, LO])
         (hi_a, hi_b), den_hi = _common([computed_hi, HI])
-        out = BoxBatch(X.n, X.nv, node.out_dim, out.V, out.ids_e,
+        out = BoxBatch(X.n, out.nv, node.out_dim, out.V, out.ids_e,
                        QMatrix(np.hstack([lo_a, lo_b]), den_lo), QMatrix(np.hstack([hi_a, hi_b]), den_hi),
                        np.concatenate([out.ids_i, spec_ids]).astype(int))
         return self._merge_known(node, out, known)
@@ -386,15 +414,29 @@ class BoxResult:
 
 
 def analyse_boxes(net: Node, boxes: Sequence[Sequence[tuple[fmpq, fmpq]]],
-                  trusted: Optional[set[str]] = None) -> tuple[list[BoxResult], set[str]]:
+                  trusted: Optional[set[str]] = None, chunk: int = 256,
+                  progress: Optional[Any] = None) -> tuple[list[BoxResult], set[str]]:
     """Run the box analysis of ``net`` on closed boxes; returns one result per box and the
-    names of the gadget specifications relied on."""
+    names of the gadget specifications relied on.
+
+    Boxes are analysed in chunks: neighbouring boxes share similar denominators, so each chunk's
+    common denominator stays close to its entries' own; ``progress(done, total)`` is called
+    after each chunk.
+    """
     ctx = BoxContext()
-    X = ctx.boxes(boxes)
     interp = BoxInterpreter(ctx, trusted)
-    Y = interp.run(net, X)
+    results: list[BoxResult] = []
+    for start in range(0, len(boxes), chunk):
+        part = boxes[start:start + chunk]
+        Y = interp.run(net, ctx.boxes(part))
+        results.extend(_collect(Y, part))
+        if progress is not None:
+            progress(min(start + chunk, len(boxes)), len(boxes))
+    return results, interp.used
+
+
+def _collect(Y: BoxBatch, boxes: Sequence) -> list[BoxResult]:
     results: list[Optional[BoxResult]] = [None] * len(boxes)
-    lo_v, hi_v = ctx._vertex_bounds(Y.V, Y.nv)
     for k, i in enumerate(Y.ids_e):
         verts = tuple(tuple(fmpq(v, Y.V.den) for v in Y.V.num[r, k * Y.nv:(k + 1) * Y.nv])
                       for r in range(Y.rows))
@@ -404,4 +446,4 @@ def analyse_boxes(net: Node, boxes: Sequence[Sequence[tuple[fmpq, fmpq]]],
         results[int(i)] = BoxResult(tuple(boxes[int(i)]), False, None,
                                     tuple(fmpq(v, Y.LO.den) for v in Y.LO.num[:, k]),
                                     tuple(fmpq(v, Y.HI.den) for v in Y.HI.num[:, k]))
-    return results, interp.used  # type: ignore[return-value]
+    return results  # type: ignore[return-value]
