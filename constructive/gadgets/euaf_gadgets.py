@@ -1,0 +1,255 @@
+"""Exact σ (EUAF) gadgets of Shen, Yang, Zhang (JMLR 2022), explicit weights.
+
+Each builder returns a ``Network`` (a ``Gadget`` node with its specification); the exact
+identities they claim are certified in ``certify.fixed_sigma_check`` (exact cell analysis) and
+tested at rational points in ``tests/test_euaf_gadgets.py``.
+
+* identity padding     2Mσ((x+M)/(2M)) − M = x on [−M, M]                 (txt p. 4)
+* square (Lemma 17)    x² = 12σ(1 − 12σ(−x−1) + 12σ(−x−2)) + 11σ((6−5x)/11) on [−1, 1]
+* product (Lemma 16)   xy = 2M²(s((x+y)/2M) − s(x/2M) − s(y/2M)) on [−M, M]², s = square
+* index map (Eq. 18)   ψ(2Kx)/2 + 1 = k on I_k = [(2k−2)/2K, (2k−1)/2K], ψ(y) = y − σ(y)
+* softsign index       σ(−α − Kx + σ(2Kx)/2) + 1 = 1/(α+k) on I_k
+* partition of unity   ψ̂(y) = σ(y + 1 − σ(y + 1)); Σ_{i=1}^4 ψ̂(y + i/2) = 1 for y ≥ 0
+* odd rounding         y + 1/2 − σ(y + 3/2) = 2k + 1 when |2k + 1 − y| ≤ 1/2, k ≥ 0
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+from flint import fmpq, fmpq_poly
+
+from certify.errors import UserError
+from constructive.euaf import SIGMA
+from constructive.ir import GadgetSpec, Network, activation, affine, gadget, network, parallel
+from constructive.numbers import as_fmpq
+
+
+def sig(width: int):
+    return activation(width, SIGMA)
+
+
+def _pos(name: str, v: Any, integer: bool = False) -> Any:
+    try:
+        q = as_fmpq(v)
+    except (TypeError, ValueError, ZeroDivisionError):
+        raise UserError(f"{name}={v!r} is not an exact rational") from None
+    if q <= 0:
+        raise UserError(f"{name}={q} is not allowed; use {name} > 0")
+    if integer:
+        if q.q != 1:
+            raise UserError(f"{name}={q} must be an integer >= 1")
+        return int(q.p)
+    return q
+
+
+def identity_pad(M: Any = 1) -> Network:
+    """2Mσ((x+M)/(2M)) − M = x on [−M, M]: one hidden σ neuron."""
+    M = _pos("M", M)
+    body = network(affine([[1 / (2 * M)]], [fmpq(1, 2)]), sig(1), affine([[2 * M]], [-M]))
+    spec = GadgetSpec("2M σ((x+M)/2M) − M = x on [−M, M]", reference=lambda v: v[0],
+                      domain=((-M, M),), source="JMLR 2022 §1.1, p. 4")
+    return network(gadget("euaf-identity", body, spec, M=str(M)))
+
+
+def square() -> Network:
+    """Lemma 17: x² on [−1, 1] with width 3, depth 2."""
+    body = network(
+        affine([[-1], [-1], [fmpq(1, 2)]], [-1, -2, fmpq(1, 2)]), sig(3),
+        affine([[-12, 12, 0], [0, 0, fmpq(-10, 11)]], [1, 1]), sig(2),
+        affine([[12, 11]], [0]))
+    spec = GadgetSpec("x² = 12σ(1−12σ(−x−1)+12σ(−x−2)) + 11σ((6−5x)/11) on [−1, 1]",
+                      reference=lambda v: v[0] ** 2, domain=((fmpq(-1), fmpq(1)),),
+                      source="JMLR 2022 Lemma 17, p. 43")
+    return network(gadget("euaf-square", body, spec))
+
+
+def product(M: Any = 1) -> Network:
+    """Lemma 16: xy on [−M, M]² with width 9, depth 2 (three squares side by side)."""
+    M = _pos("M", M)
+    s = square()
+    c = 1 / (2 * M)
+    body = network(affine([[c, c], [c, 0], [0, c]], [0, 0, 0]), parallel(s, s, s),
+                   affine([[2 * M * M, -2 * M * M, -2 * M * M]], [0]))
+    spec = GadgetSpec("xy = 2M²(s((x+y)/2M) − s(x/2M) − s(y/2M)) on [−M, M]²",
+                      reference=lambda v: v[0] * v[1], domain=((-M, M), (-M, M)),
+                      source="JMLR 2022 Lemma 16, p. 40")
+    return network(gadget("euaf-product", body, spec, M=str(M)))
+
+
+def index_map(K: int) -> Network:
+    """ψ(2Kx)/2 + 1 = K x − σ(2Kx)/2 + 1 on x ∈ [0, 1] (x passed as σ(x) = x): = k on I_k."""
+    K = _pos("K", K, integer=True)
+    body = network(affine([[2 * K], [1]], [0, 0]), sig(2), affine([[fmpq(-1, 2), K]], [1]))
+    spec = GadgetSpec("ψ(2Kx)/2 + 1 = k on I_k = [(2k−2)/2K, (2k−1)/2K]",
+                      domain=((fmpq(0), fmpq(1)),), source="JMLR 2022 Eq. (18), p. 37")
+    return network(gadget("euaf-index", body, spec, K=K))
+
+
+def softsign_index(K: int, alpha: Any) -> Network:
+    """σ(−α − Kx + σ(2Kx)/2) + 1 = 1/(α + k) on I_k (x ∈ [0, 1])."""
+    K = _pos("K", K, integer=True)
+    alpha = _pos("alpha", alpha)
+    body = network(affine([[2 * K], [1]], [0, 0]), sig(2),
+                   affine([[fmpq(1, 2), -K]], [-alpha]), sig(1), affine([[1]], [1]))
+    spec = GadgetSpec("σ(−α − Kx + σ(2Kx)/2) + 1 = 1/(α+k) on I_k",
+                      domain=((fmpq(0), fmpq(1)),), source="JMLR 2022 p. 39")
+    return network(gadget("euaf-softsign-index", body, spec, K=K, alpha=str(alpha)))
+
+
+def psi_hat(K: int) -> Network:
+    """ψ̂(y) = σ(y + 1 − σ(y + 1)) for y ∈ [−1, 2K], with y + 1 = (2K+1)σ((y+1)/(2K+1))."""
+    K = _pos("K", K, integer=True)
+    c = fmpq(1, 2 * K + 1)
+    body = network(affine([[c], [1]], [c, 1]), sig(2), affine([[2 * K + 1, -1]], [0]), sig(1))
+    spec = GadgetSpec("ψ̂(y) = σ(y + 1 − σ(y + 1)) on [−1, 2K]", domain=((fmpq(-1), fmpq(2 * K)),),
+                      range=(fmpq(0), fmpq(1)), source="JMLR 2022 p. 41")
+    return network(gadget("euaf-psi-hat", body, spec, K=K))
+
+
+def partition_of_unity(K: int) -> Network:
+    """Σ_{i=1}^4 ψ̂(y + i/2) on y ∈ [0, 2K − 2] (claimed ≡ 1)."""
+    K = _pos("K", K, integer=True)
+    p = psi_hat(K)
+    body = network(affine([[1]] * 4, [fmpq(i, 2) for i in range(1, 5)]), parallel(p, p, p, p),
+                   affine([[1, 1, 1, 1]], [0]))
+    spec = GadgetSpec("Σ_{i=1}^4 ψ̂(y + i/2) = 1", domain=((fmpq(0), fmpq(2 * K - 2)),),
+                      source="JMLR 2022 p. 41")
+    return network(gadget("euaf-partition-of-unity", body, spec, K=K))
+
+
+def odd_rounding(M: Any) -> Network:
+    """y + 1/2 − σ(y + 3/2) for 0 ≤ y ≤ M, with y = Mσ(y/M): width 2, one hidden layer."""
+    M = _pos("M", M)
+    body = network(affine([[1 / M], [1]], [0, fmpq(3, 2)]), sig(2), affine([[M, -1]], [fmpq(1, 2)]))
+    spec = GadgetSpec("y + 1/2 − σ(y + 3/2) = 2k+1 when |2k+1 − y| ≤ 1/2",
+                      domain=((fmpq(0), M),), source="JMLR 2022 proof of Thm 4, p. 35")
+    return network(gadget("euaf-round-odd", body, spec, M=str(M)))
+
+
+# ------------------------------------------------------------------------------------------
+# specifications for the certifier: (network, cells with the claimed rational function)
+
+X = fmpq_poly([0, 1])
+
+
+@dataclass
+class IdentitySpec:
+    statement: str
+    network: Network
+    kind: str = "cells"
+    pieces: list = field(default_factory=list)  # (lo, hi, Rat)
+    samples: list = field(default_factory=list)  # (point tuple, exact value)
+    proof: Optional[Callable[[], tuple[bool, dict]]] = None
+
+
+def _grid(lo: fmpq, hi: fmpq, n: int = 8) -> list[fmpq]:
+    return [lo + (hi - lo) * fmpq(i, n) for i in range(n + 1)]
+
+
+def identity_spec(theorem_id: str, params: dict) -> IdentitySpec:
+    from certify.fixed_sigma_check import Rat, identity_on
+
+    def const(c: Any) -> Any:
+        return Rat.const(as_fmpq(c))
+
+    if theorem_id == "euaf-identity-padding":
+        M = _pos("M", params.get("M", 1))
+        net = identity_pad(M)
+        return IdentitySpec("2Mσ((x+M)/2M) − M = x on [−M, M]", net,
+                            pieces=[(-M, M, Rat(X, fmpq_poly([1])))],
+                            samples=[((x,), x) for x in _grid(-M, M)])
+    if theorem_id == "euaf-square-exact":
+        net = square()
+        one = fmpq(1)
+        return IdentitySpec("x² on [−1, 1]", net, pieces=[(-one, one, Rat(X * X, fmpq_poly([1])))],
+                            samples=[((x,), x * x) for x in _grid(-one, one, 16)])
+    if theorem_id == "euaf-product-exact":
+        M = _pos("M", params.get("M", 1))
+        net = product(M)
+        pts = _grid(-M, M, 4)
+
+        def proof() -> tuple[bool, dict]:
+            # (i) the square gadget is x² on [−1, 1] (exact cell analysis);
+            ok_sq, n = identity_on(square(), Rat(X * X, fmpq_poly([1])), -1, 1)
+            # (ii) the three inputs (x+y)/2M, x/2M, y/2M of [−M, M]² lie in [−1, 1] (exact
+            # interval arithmetic on the affine map); (iii) 2M²((x+y)²−x²−y²)/(4M²) = xy
+            # identically: the coefficient of xy is 2M²·2/(4M²) = 1, of x², y² is 0.
+            c = 1 / (2 * M)
+            ranges_ok = all(abs(c) * (abs(u) + abs(v)) * M <= 1 for u, v in ((1, 1), (1, 0), (0, 1)))
+            coef_xy = 2 * M * M * 2 * c * c
+            coef_sq = 2 * M * M * (c * c - c * c)
+            ok = ok_sq and ranges_ok and coef_xy == 1 and coef_sq == 0
+            return ok, {"method": "compositional: square certified by exact cell analysis "
+                                  f"({n} cells), input ranges and the polynomial identity exact",
+                        "square_identity": ok_sq, "inputs_in_[-1,1]": ranges_ok}
+
+        return IdentitySpec("xy on [−M, M]²", net, kind="proof", proof=proof,
+                            samples=[((x, y), x * y) for x in pts for y in pts])
+    if theorem_id == "euaf-step-index":
+        K = _pos("K", params.get("K", 4), integer=True)
+        net = index_map(K)
+        pieces = [(fmpq(2 * k - 2, 2 * K), fmpq(2 * k - 1, 2 * K), const(k)) for k in range(1, K + 1)]
+        samples = [((x,), fmpq(k)) for (lo, hi, _), k in zip(pieces, range(1, K + 1))
+                   for x in _grid(lo, hi, 3)]
+        return IdentitySpec("ψ(2Kx)/2 + 1 = k on I_k", net, pieces=pieces, samples=samples)
+    if theorem_id == "euaf-softsign-independent-index":
+        K = _pos("K", params.get("K", 4), integer=True)
+        alpha = _pos("alpha", params.get("alpha", "355/113"))
+        net = softsign_index(K, alpha)
+        pieces = [(fmpq(2 * k - 2, 2 * K), fmpq(2 * k - 1, 2 * K), const(1 / (alpha + k)))
+                  for k in range(1, K + 1)]
+        samples = [((x,), 1 / (alpha + k)) for (lo, hi, _), k in zip(pieces, range(1, K + 1))
+                   for x in _grid(lo, hi, 3)]
+        return IdentitySpec("σ(−α − Kx + σ(2Kx)/2) + 1 = 1/(α+k) on I_k", net, pieces=pieces,
+                            samples=samples)
+    if theorem_id == "euaf-partition-of-unity":
+        K = _pos("K", params.get("K", 4), integer=True)
+        net = partition_of_unity(K)
+        hi = fmpq(2 * K - 2)
+        ph = psi_hat(K)
+        pieces = [(fmpq(0), hi, const(1))]
+        samples = [((x,), fmpq(1)) for x in _grid(fmpq(0), hi, 16)]
+        # ψ̂(2Kx) = 0 on the bad halves: ψ̂(y) = 0 for y ∈ [2k+1, 2k+2]
+        spec = IdentitySpec("Σ_{i=1}^4 ψ̂(y + i/2) = 1 on [0, 2K−2]; ψ̂ = 0 on [2k+1, 2k+2]", net,
+                            pieces=pieces, samples=samples)
+        extra = [(fmpq(2 * k + 1), fmpq(2 * k + 2), const(0)) for k in range(K - 1)]
+
+        def proof() -> tuple[bool, dict]:
+            ok1, n1 = identity_on(net, const(1), 0, hi)
+            ok2 = all(identity_on(ph, r, a, b)[0] for a, b, r in extra)
+            return ok1 and ok2, {"method": "exact cell analysis", "cells": n1,
+                                 "sum_is_one": ok1, "zero_on_bad_halves": ok2}
+
+        spec.kind, spec.proof = "proof", proof
+        return spec
+    if theorem_id == "euaf-rounding-odd":
+        kmax = _pos("kmax", params.get("kmax", 8), integer=True)
+        M = fmpq(2 * kmax + 2)
+        net = odd_rounding(M)
+        pieces = [(fmpq(2 * k + 1) - fmpq(1, 2), fmpq(2 * k + 1) + fmpq(1, 2), const(2 * k + 1))
+                  for k in range(kmax + 1)]
+        samples = [((x,), fmpq(2 * k + 1)) for (lo, hi, _), k in zip(pieces, range(kmax + 1))
+                   for x in _grid(lo, hi, 4)]
+        return IdentitySpec("y + 1/2 − σ(y + 3/2) = 2k+1 on |2k+1 − y| ≤ 1/2", net, pieces=pieces,
+                            samples=samples)
+    raise UserError(f"no gadget identity registered for {theorem_id!r}")
+
+
+def _builder(theorem_id: str) -> Callable[[dict, Any], Network]:
+    def build(params: dict, target: Any) -> Network:
+        return identity_spec(theorem_id, params).network
+
+    build.__name__ = "build_" + theorem_id.replace("-", "_")
+    return build
+
+
+# builders of the registry entries (one per gadget identity)
+build_identity_padding = _builder("euaf-identity-padding")
+build_square = _builder("euaf-square-exact")
+build_product = _builder("euaf-product-exact")
+build_step_index = _builder("euaf-step-index")
+build_softsign_index = _builder("euaf-softsign-independent-index")
+build_partition_of_unity = _builder("euaf-partition-of-unity")
+build_rounding_odd = _builder("euaf-rounding-odd")
