@@ -271,6 +271,8 @@ class BoxInterpreter(Interpreter):
     # gadgets --------------------------------------------------------------------------------
     def gadget(self, node: Gadget, X: BoxBatch) -> BoxBatch:
         X = self.ctx.collapse(X)  # type: ignore[attr-defined]
+        if len(X.ids_e) > 1 and not len(X.ids_i) and (X.V.num == X.V.num[:, :1]).all():
+            return self._broadcast(node, X)
         if not self._usable(node):
             return self.run(node.body, X)
         spec = node.spec
@@ -317,6 +319,19 @@ class BoxInterpreter(Interpreter):
                        QMatrix(np.hstack([lo_a, lo_b]), den_lo), QMatrix(np.hstack([hi_a, hi_b]), den_hi),
                        np.concatenate([out.ids_i, spec_ids]).astype(int))
         return self._merge_known(node, out, known)
+
+    def _broadcast(self, node: Gadget, X: BoxBatch) -> BoxBatch:
+        """Every box feeds the gadget the same constant input: evaluate it once."""
+        one = BoxBatch(1, 1, X.rows, QMatrix(X.V.num[:, :1], X.V.den), np.arange(1), X.LO, X.HI,
+                       np.arange(0))
+        out = self.gadget(node, one)
+        if len(out.ids_e):
+            V = QMatrix(np.repeat(out.V.num[:, :1], len(X.ids_e), axis=1), out.V.den)
+            return BoxBatch(X.n, 1, node.out_dim, V, X.ids_e, out.LO, out.HI, np.arange(0))
+        LO = QMatrix(np.repeat(out.LO.num[:, :1], len(X.ids_e), axis=1), out.LO.den)
+        HI = QMatrix(np.repeat(out.HI.num[:, :1], len(X.ids_e), axis=1), out.HI.den)
+        return BoxBatch(X.n, 1, node.out_dim, _empty(node.out_dim), X.ids_e[:0],
+                        LO, HI, X.ids_e)
 
     def _input_bounds(self, X: BoxBatch) -> dict[int, tuple[list, list]]:
         ctx: BoxContext = self.ctx  # type: ignore[assignment]
