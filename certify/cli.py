@@ -167,7 +167,10 @@ def cmd_table(args: argparse.Namespace) -> int:
         print(text)
     if args.plot:
         x = sweeps[0][0] if sweeps else next(iter(thm.parameters), "n")
-        slopes = report.plot(rows, x, args.plot, title=thm.id)
+        theory = None
+        if "slope" in thm.analysis:  # the proven rate exponent, for the plot legend
+            theory = {"theory": float(thm.substitute(str(thm.analysis["slope"]), thm.parse_params(base)))}
+        slopes = report.plot(rows, x, args.plot, title=thm.id, slopes=theory)
         console.print(f"plot written to {args.plot}; fitted slopes {slopes}")
     return 0 if all(r["verdict"] == "HOLDS" for r in rows) else 1
 
