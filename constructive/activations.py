@@ -41,6 +41,7 @@ class ActivationFunction:
     lipschitz: Optional[fmpq] = None
     piecewise_linear: bool = False
     breakpoints: tuple[fmpq, ...] = field(default=())
+    torch: Optional[Callable[[Any], Any]] = None  # a torch kernel (tensor -> tensor), if any
 
     def __repr__(self) -> str:
         if not self.params:

@@ -1,0 +1,642 @@
+"""ReLU emulation by other activations (Zhang, Lu, Zhao, "Beyond ReLU"; note: beyond-relu.md).
+
+:func:`emulate` substitutes every ReLU neuron of a ReLU MLP by a small ϱ-gadget (Prop 10 of the
+final version, Prop 3.1 of v1) and returns an :class:`Emulation`: the ϱ-network (a plain IR
+``Network`` with one ``Gadget`` node per substituted layer, so the certifier can read the gadget's
+parameters and rebuild it), and the parameters chosen.
+
+Routes (gadget kinds, see :class:`Plan`):
+
+========  =====================================  ======================  ===========================
+kind      gadget                                  widthvec                used for
+========  =====================================  ======================  ===========================
+relu      identity substitution                   [1]                     ReLU (exact)
+kink0     [ϱ(st) − ϱ(s(t−M₀))]/(s(L₂−L₁)) − …     [2]                     𝒜_{1,0}: LeakyReLU (exact, s=1), SELU/ELU α≠1
+relu2     [ReLU²(t+t₀) − ReLU²(t)]/(2t₀)          [2]                     ReLU² (𝒜_{1,1}, note §6.2; error t₀/2)
+one       w₁ϱ(Kt) + b₁                            [1]                     𝒜̃₂ (Thm 9, Table 2)
+two       w(ϱ(Kt) − ϱ(K(t−M₀))) + c               [2]                     𝒜₂ (Thm 8)
+a3        Γ_η(u(Kt), v(t)), 3-neuron product      [2, 3]                  𝒜₃, final Prop 13
+a3v1      same with the 6-neuron product          [2, 6]                  𝒜₃, v1 Prop 3.4
+a2v1      v1 step ϱ(Kt+T₀) − ϱ(Kt), 6-product     [3, 6]                  𝒜₂ᵛ¹, v1 Prop 3.4
+========  =====================================  ======================  ===========================
+
+Every weight is rational: the transcendental constants (ϱ(x₀), ϱ'(x₁), ϱ''(x₀), ln 2, 1/π …)
+are rounded to 2^-bits and the certifier accounts for the rounding, because it analyses the
+gadget *as built*.  Parameter choice (K, δ, η, t₀, s) follows the note's error bands with a
+budget τ per neuron: τ = eps / (2·S), S = max_i (Σ_ℓ |W_L|⋯|W_ℓ| 1)_i (quantitative Prop 10).
+The working precision is chosen from the cancellation the gadget performs
+(prec ≈ 2·log₂(1/η) + log₂(1/δ) + log₂(K·M/τ) + 64).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any, Optional, Sequence
+
+from flint import arb, fmpq, fmpq_mat
+
+from certify.errors import UserError
+from constructive.activation_catalogue import (NAMES, derivatives, make_activation,
+                                               parse_activation, witness)
+from constructive.activations import RELU, ActivationFunction, lookup
+from constructive.ir import (Activation, Affine, Gadget, GadgetSpec, Network, Parallel, activation,
+                             affine, affine_from, network, relu_network)
+from constructive.numbers import as_fmpq, precision
+
+VERSIONS = ("v1", "final", "kink", "a2", "a2tilde")
+SOURCE = "Zhang, Lu, Zhao, Deep Network Approximation: Beyond ReLU to Diverse Activation Functions"
+
+# ---------------------------------------------------------------------------------------------
+# ReLU networks: the default instance and files
+
+
+def default_relu_network() -> list[tuple[fmpq_mat, fmpq_mat]]:
+    """A fixed width-8, depth-3 ReLU network R^2 → R with weights in {k/8 : |k| ≤ 4}."""
+    rng = random.Random(2307_06555)
+    sizes = [2, 8, 8, 8, 1]
+    layers = []
+    for a, b in zip(sizes, sizes[1:]):
+        W = [[fmpq(rng.randint(-4, 4), 8) for _ in range(a)] for _ in range(b)]
+        bias = [fmpq(rng.randint(-4, 4), 8) for _ in range(b)]
+        layers.append((fmpq_mat(W), fmpq_mat([[v] for v in bias])))
+    return layers
+
+
+def relu_net_from_layers(layers: Sequence[tuple[fmpq_mat, fmpq_mat]]) -> Network:
+    nodes = []
+    for k, (W, b) in enumerate(layers):
+        nodes.append(affine_from(W, b))
+        if k < len(layers) - 1:
+            nodes.append(activation(W.nrows()))
+    return network(*nodes)
+
+
+def _exact(v: Any, where: str) -> fmpq:
+    if isinstance(v, bool) or v is None:
+        raise UserError(f"{where}: {v!r} is not a number")
+    if isinstance(v, float):
+        if not math.isfinite(v):
+            raise UserError(f"{where}: weight {v} is not finite")
+        f = Fraction(v)
+        return fmpq(f.numerator, f.denominator)
+    if isinstance(v, str):
+        if v.strip().lower() in ("nan", "inf", "-inf", "+inf", "infinity", "-infinity"):
+            raise UserError(f"{where}: weight {v!r} is not finite")
+        try:
+            return as_fmpq(v)
+        except (ValueError, ZeroDivisionError):
+            raise UserError(f"{where}: {v!r} is not a rational number") from None
+    if isinstance(v, int):
+        return fmpq(v)
+    raise UserError(f"{where}: {v!r} is not a number")
+
+
+def _check_layers(raw: list[tuple[str, Any, Any]]) -> list[tuple[fmpq_mat, fmpq_mat]]:
+    """raw = [(layer name, W rows, b)]: exact matrices; shape chain checked."""
+    out = []
+    prev = None
+    for name, W, b in raw:
+        if not isinstance(W, list) or not W or not all(isinstance(r, list) for r in W):
+            raise UserError(f"layer {name}: weight is not a non-empty matrix")
+        cols = len(W[0])
+        if cols == 0 or any(len(r) != cols for r in W):
+            raise UserError(f"layer {name}: ragged or empty weight matrix")
+        if not isinstance(b, list) or len(b) != len(W):
+            raise UserError(f"layer {name}: bias has {len(b) if isinstance(b, list) else '?'} entries, "
+                            f"weight has {len(W)} rows")
+        if prev is not None and cols != prev:
+            raise UserError(f"layer {name}: takes {cols} inputs but the previous layer gives {prev}")
+        Wq = [[_exact(v, f"layer {name}") for v in r] for r in W]
+        bq = [_exact(v, f"layer {name}") for v in b]
+        out.append((fmpq_mat(Wq), fmpq_mat([[v] for v in bq])))
+        prev = len(W)
+    if not out:
+        raise UserError("the network file has no layers")
+    return out
+
+
+def load_relu_network(path: str) -> list[tuple[fmpq_mat, fmpq_mat]]:
+    """A ReLU MLP from JSON (``{"layers": [{"W": …, "b": …} | {"type": "relu"}, …]}``) or a
+    PyTorch state dict of ``Linear`` layers (``*.weight`` / ``*.bias``; ReLU between them)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(1)
+    except OSError as exc:
+        raise UserError(f"cannot read network file {path!r}: {exc.strerror}") from None
+    if head in (b"{", b"[", b" ", b"\n"):
+        try:
+            with open(path) as fh:
+                data = json.load(fh)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise UserError(f"network file {path!r} is not valid JSON: {exc}") from None
+        items = data.get("layers") if isinstance(data, dict) else data
+        if not isinstance(items, list):
+            raise UserError(f"network file {path!r}: expected a list of layers under 'layers'")
+        raw = []
+        expect_linear = True
+        for k, item in enumerate(items):
+            name = f"{k} ({item.get('type', 'linear') if isinstance(item, dict) else type(item).__name__})"
+            if not isinstance(item, dict):
+                raise UserError(f"layer {name}: not an object")
+            typ = str(item.get("type", "linear")).lower()
+            if typ == "relu":
+                if expect_linear:
+                    raise UserError(f"layer {name}: ReLU must follow a linear layer")
+                expect_linear = True
+                continue
+            if typ != "linear":
+                raise UserError(f"layer {name}: type {typ!r} is not linear or relu (only ReLU MLPs)")
+            if not expect_linear and "type" in item:
+                raise UserError(f"layer {name}: two linear layers without a ReLU between them")
+            raw.append((name, item.get("W", item.get("weight")), item.get("b", item.get("bias"))))
+            expect_linear = "type" not in item
+        return _check_layers(raw)
+    try:
+        import torch
+
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types on a bad file
+        raise UserError(f"network file {path!r} is neither JSON nor a PyTorch state dict: "
+                        f"{str(exc).splitlines()[0][:120]}") from None
+    if hasattr(state, "state_dict"):
+        state = state.state_dict()
+    if not isinstance(state, dict):
+        raise UserError(f"network file {path!r}: not a state dict")
+    groups: dict[str, dict] = {}
+    order: list[str] = []
+    for key, value in state.items():
+        prefix, _, leaf = str(key).rpartition(".")
+        if leaf not in ("weight", "bias"):
+            raise UserError(f"layer {prefix or key}: entry {key!r} is not a Linear weight or bias")
+        if prefix not in groups:
+            groups[prefix] = {}
+            order.append(prefix)
+        groups[prefix][leaf] = value
+    raw = []
+    for prefix in order:
+        g = groups[prefix]
+        W, b = g.get("weight"), g.get("bias")
+        if W is None or not hasattr(W, "dim") or W.dim() != 2:
+            raise UserError(f"layer {prefix}: weight is not a 2-D Linear weight "
+                            f"(shape {tuple(W.shape) if W is not None else None})")
+        if b is None:
+            b_list = [0] * W.shape[0]
+        else:
+            if b.dim() != 1:
+                raise UserError(f"layer {prefix}: bias is not 1-D")
+            b_list = [float(v) for v in b.double().tolist()]
+        raw.append((prefix, [[float(v) for v in row] for row in W.double().tolist()], b_list))
+    return _check_layers(raw)
+
+
+# ---------------------------------------------------------------------------------------------
+# interval propagation and the Lipschitz budget (exact)
+
+
+def hidden_ranges(layers, box) -> list[list[tuple[fmpq, fmpq]]]:
+    """Exact interval enclosures of every hidden pre-activation on the box."""
+    lo = [as_fmpq(a) for a, _ in box]
+    hi = [as_fmpq(b) for _, b in box]
+    out = []
+    for k, (W, b) in enumerate(layers[:-1]):
+        nlo, nhi = [], []
+        for i in range(W.nrows()):
+            a = c = b[i, 0]
+            for j in range(W.ncols()):
+                w = W[i, j]
+                if w >= 0:
+                    a += w * lo[j]
+                    c += w * hi[j]
+                else:
+                    a += w * hi[j]
+                    c += w * lo[j]
+            nlo.append(a)
+            nhi.append(c)
+        out.append(list(zip(nlo, nhi)))
+        lo = [max(v, fmpq(0)) for v in nlo]
+        hi = [max(v, fmpq(0)) for v in nhi]
+    return out
+
+
+def propagate(layers, tau: fmpq) -> list[list[fmpq]]:
+    """e_1 = 0, e_{ℓ+1} = |W_ℓ|(τ + e_ℓ): bounds of the pre-activation errors, last = output."""
+    e = [fmpq(0)] * layers[0][0].nrows()
+    out = [e]
+    for W, _ in layers[1:]:
+        e = [sum((abs(W[i, j]) * (tau + e[j]) for j in range(W.ncols())), fmpq(0))
+             for i in range(W.nrows())]
+        out.append(e)
+    return out
+
+
+def lipschitz_sum(layers) -> fmpq:
+    return max(propagate(layers, fmpq(1))[-1])
+
+
+# ---------------------------------------------------------------------------------------------
+# gadget plans
+
+
+def _round(x: arb, bits: int) -> fmpq:
+    """A rational with denominator 2^bits within 2^-bits of the ball's midpoint."""
+    m = x.mid()
+    n = (m * arb(2) ** bits).floor().unique_fmpz() if (m * arb(2) ** bits).floor().is_exact() else \
+        (m * arb(2) ** bits).mid().floor().unique_fmpz()
+    return fmpq(int(n), 2 ** bits)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A gadget R → R: its kind, activation and rational parameters (enough to rebuild it)."""
+
+    kind: str
+    act: ActivationFunction
+    p: dict = field(default_factory=dict)  # name → fmpq
+
+    def params(self) -> dict:
+        return {"kind": self.kind, "rho": self.act.key,
+                **{k: str(v) for k, v in sorted(self.p.items())}}
+
+    @property
+    def width_depth(self) -> tuple[int, int]:
+        return {"relu": (1, 1), "kink0": (2, 1), "relu2": (2, 1), "one": (1, 1), "two": (2, 1),
+                "a3": (3, 2), "a3v1": (6, 2), "a2v1": (6, 2)}[self.kind]
+
+    def body(self) -> Network:
+        q = self.p
+        A = self.act
+        if self.kind == "relu":
+            return network(affine([[1]], [0]), activation(1, RELU), affine([[1]], [0]))
+        if self.kind == "kink0":
+            s, M0, L1, L2 = q["s"], q["M0"], q["L1"], q["L2"]
+            w = 1 / (s * (L2 - L1))
+            return network(affine([[s], [s]], [0, -s * M0]), activation(2, A),
+                           affine([[w, -w]], [-L1 * M0 / (L2 - L1)]))
+        if self.kind == "relu2":
+            t0 = q["t0"]
+            return network(affine([[1], [1]], [t0, 0]), activation(2, A),
+                           affine([[1 / (2 * t0), -1 / (2 * t0)]], [0]))
+        if self.kind == "one":
+            return network(affine([[q["K"]]], [0]), activation(1, A), affine([[q["w"]]], [q["c"]]))
+        if self.kind == "two":
+            K, M0 = q["K"], q["M0"]
+            return network(affine([[K], [K]], [0, -K * M0]), activation(2, A),
+                           affine([[q["w"], -q["w"]]], [q["c"]]))
+        # two-layer S-shaped routes: first layer gives (u, v)
+        K, d, x1, x0, eta = q["K"], q["delta"], q["x1"], q["x0"], q["eta"]
+        au, bu, av, bv, c, beta = q["au"], q["bu"], q["av"], q["bv"], q["c"], q["beta"]
+        if self.kind == "a2v1":
+            T0 = q["T0"]
+            first = affine([[K], [K], [d]], [T0, 0, x1])
+            U = [au, -au, 0]   # u = au (z1 − z2) + bu
+            V = [0, 0, av]
+        else:
+            first = affine([[K], [d]], [0, x1])
+            U = [au, 0]
+            V = [0, av]
+        n1 = len(U)
+        if self.kind == "a3":
+            rows = [([eta * (U[j] + V[j]) for j in range(n1)], x0 + eta * (bu + bv)),
+                    ([eta * V[j] for j in range(n1)], x0 + eta * bv),
+                    ([eta * U[j] for j in range(n1)], x0 + eta * bu)]
+            out = affine([[c, -c, -c]], [beta])
+        else:  # 6-neuron product of v1
+            rows = []
+            for sgn in (1, -1):
+                rows.append(([sgn * eta * (U[j] + V[j]) for j in range(n1)], x0 + sgn * eta * (bu + bv)))
+            for sgn in (1, -1):
+                rows.append(([sgn * eta * U[j] for j in range(n1)], x0 + sgn * eta * bu))
+            for sgn in (1, -1):
+                rows.append(([sgn * eta * V[j] for j in range(n1)], x0 + sgn * eta * bv))
+            out = affine([[c, c, -c, -c, -c, -c]], [beta])
+        second = affine([r for r, _ in rows], [b for _, b in rows])
+        return network(first, activation(n1, A), second, activation(len(rows), A), out)
+
+    def gadget(self) -> Gadget:
+        spec = GadgetSpec(statement=f"ReLU on [-M, M] (M = {self.p.get('M')}) by a {self.kind} "
+                                    f"gadget of {self.act.key}",
+                          domain=((-self.p["M"], self.p["M"]),), source=SOURCE)
+        return Gadget(f"zlz-{self.kind}", self.body(), spec,
+                      tuple(sorted({k: str(v) for k, v in self.p.items()}.items())) +
+                      (("kind", self.kind), ("rho", self.act.key)))
+
+
+def plan_from_gadget(g: Gadget) -> Plan:
+    """Rebuild the plan a gadget node claims (the certifier checks the digests agree)."""
+    d = dict(g.params)
+    kind, rho = d.pop("kind"), d.pop("rho")
+    name, _, rest = rho.partition("(")
+    act = parse_activation(name + (":" + rest.rstrip(")").replace(" ", "") if rest else ""))
+    return Plan(kind, act, {k: as_fmpq(v) for k, v in d.items()})
+
+
+def route(act: ActivationFunction, version: str) -> str:
+    """The gadget kind a version's proof uses for ``act``."""
+    name = act.name
+    w = witness(act)
+    if name == "relu":
+        return "relu"
+    if version in ("v1", "final", "kink"):
+        if name == "leaky_relu" or (version == "kink" and w.kink and w.kink["k"] == 0):
+            return "kink0"
+        if name == "relu2":
+            return "relu2"
+    if version == "kink":
+        raise UserError(f"Theorem 7 route for {name}: only 𝒜_{{1,0}} (LeakyReLU, ELU/SELU with α ≠ 1) "
+                        "and ReLU² are implemented; Prop 12 with k ≥ 1 for ELU(α=1)/CELU is not")
+    if version == "a2tilde" or (version == "final" and "A2~" in w.classes):
+        if "A2~" not in w.classes:
+            raise UserError(f"{name} is not in 𝒜̃₂ (classes {', '.join(w.classes) or 'none'})")
+        return "one"
+    if version == "a2":
+        if "A2" not in w.classes and "A2~" not in w.classes:
+            raise UserError(f"{name} is not in 𝒜₂ (classes {', '.join(w.classes) or 'none'})")
+        return "two"
+    if version == "final":
+        if "A3" in w.classes:
+            return "a3"
+    if version == "v1":
+        if "A3" in w.classes:
+            return "a3v1"
+        if "A2v1" in w.classes:
+            return "a2v1"
+    raise UserError(f"no {version} route for {name} (classes {', '.join(w.classes) or 'none'})")
+
+
+def _sample_sup(f, lo: float = -60.0, hi: float = 60.0) -> float:
+    """A float estimate of sup|f| (only to *choose* parameters; never a verdict)."""
+    import mpmath
+
+    pts = [lo + (hi - lo) * k / 2400 for k in range(2401)]
+    pts += [s * 10 ** (e / 8) for e in range(-16, 97) for s in (1, -1)]
+    with mpmath.workdps(30):
+        return max(abs(float(f(mpmath.mpf(t)))) for t in pts)
+
+
+def make_plan(act: ActivationFunction, version: str, tau: fmpq, M: fmpq) -> Plan:
+    """Choose the gadget and its parameters so that its error on [−M, M] should be ≤ τ."""
+    import mpmath
+
+    kind = route(act, version)
+    w = witness(act)
+    tf = float(tau)
+    Mf = float(M)
+    bits = max(64, int(math.log2(1 / tf)) + 40)
+    p: dict[str, fmpq] = {"M": M}
+    if kind == "relu":
+        return Plan(kind, act, p)
+    if kind == "kink0":
+        L1, L2 = (as_fmpq(act.params[0][1]) if act.name == "leaky_relu" else None), fmpq(1)
+        s = fmpq(1)
+        if act.name != "leaky_relu":
+            with precision(128):
+                d = derivatives(act, arb(fmpq(-1)), 1)[1]
+                lam = [as_fmpq(v) for k, v in act.params if k == "lam"]
+                L2 = lam[0] if lam else fmpq(1)
+                a = [as_fmpq(v) for k, v in act.params if k == "alpha"][0]
+                L1 = L2 * a
+            # ψ_s error ≈ s·M²·|ϱ''|/2 ⇒ s ≈ τ/(M²·|L1|·...)
+            s = fmpq(1, 2 ** max(0, math.ceil(math.log2(4 * Mf * Mf * float(abs(L1) + 1) / tf))))
+        p.update(s=s, M0=M, L1=L1, L2=L2)
+        return Plan(kind, act, p)
+    if kind == "relu2":
+        p["t0"] = fmpq(1, 2 ** math.ceil(math.log2(1 / tf)))
+        return Plan(kind, act, p)
+    f = lambda y: act.mp(y)
+    if kind in ("one", "two"):
+        lp = 1 if w.h_form is None else float(sympy_value(w.h_form["lim_plus"]))
+        lm = 0 if w.h_form is None else float(sympy_value(w.h_form["lim_minus"]))
+        b1 = sympy_value(w.h_form["b1"]) if w.h_form else 0
+        if kind == "one":
+            C = _sample_sup(lambda y: (y if y > 0 else 0) - (f(y) - b1) / lp)
+            K = _pow2_above(2 * C / tf)
+            with precision(bits + 64):
+                wgt = fmpq(1) / (K * _round(arb(lp) if lp != 1 else arb(1), bits)) if lp != 1 else fmpq(1) / K
+                if act.name == "selu":
+                    wgt = 1 / (K * [as_fmpq(v) for k, v in act.params if k == "lam"][0])
+                c = -_round(_arb_of(w.h_form["b1"]) * arb(wgt), bits + 32) if b1 else fmpq(0)
+            p.update(K=K, w=wgt, c=c)
+            return Plan(kind, act, p)
+        # two neurons: ψ(t) − ψ(t − M0) − L1 M0/(L2 − L1)
+        gap = lp - lm
+        C = _sample_sup(lambda y: (y if y > 0 else 0) - (f(y) - b1 - lm * y) / gap)
+        K = _pow2_above(4 * C / tf)
+        M0 = M + 1
+        with precision(bits + 64):
+            g = _arb_of(w.h_form["lim_plus"]) - _arb_of(w.h_form["lim_minus"])
+            wgt = _round(1 / (g * arb(K)), bits + 2 * int(math.log2(K)) + 8)
+            c = -_round(_arb_of(w.h_form["lim_minus"]) * arb(M0) / g, bits + 16)
+        p.update(K=K, M0=M0, w=wgt, c=c)
+        return Plan(kind, act, p)
+    # S-shaped two-layer routes
+    if kind == "a2v1":
+        L1, L2 = sympy_value(w.v1_step["L1"]), sympy_value(w.v1_step["L2"])
+        step = lambda y: (f(y + 1) - f(y) - L1) / (L2 - L1)
+    else:
+        L1, L2 = sympy_value(w.s_limits["L1"]), sympy_value(w.s_limits["L2"])
+        step = lambda y: (f(y) - L1) / (L2 - L1)
+    Cs = _sample_sup(lambda y: y * (step(y) - (1 if y > 0 else 0)))
+    Umax = max(1.0, _sample_sup(step))
+    K = _pow2_above(8 * Cs / tf)
+    x0 = as_fmpq(w.second["x0"])
+    x1 = as_fmpq(w.first["x1"])
+    V = Mf + 1
+    with precision(256):
+        d0 = derivatives(act, arb(x0), 4)
+        d1 = derivatives(act, arb(x1), 3)
+        r2 = abs(float(d1[2].mid())) + abs(float(d1[3].mid())) + 0.1
+        r3 = abs(float(d0[3].mid())) + abs(float(d0[4].mid())) + 0.1
+    # identity error ≈ M·(|ϱ''|/|ϱ'|)·δM  (first-order ball bound),  product ≈ U V (U+V) η |ϱ'''/ϱ''|
+    delta = _pow2_below(tf / (8 * Umax * Mf * Mf * r2 / abs(float(d1[1].mid()))))
+    eta = _pow2_below(tf / (8 * Umax * V * (Umax + V) * 2 * r3 / abs(float(d0[2].mid()))))
+    if kind != "a3":
+        eta = _pow2_below(tf / (8 * (Umax + V) ** 2 * 2 * r3 / abs(float(d0[2].mid()))))
+    prec = 64 + 2 * _log2(1 / eta) + _log2(1 / delta) + _log2(float(K) * Mf / tf)
+    rb = prec + 16
+    with precision(prec + 64):
+        if kind == "a2v1":
+            L1a = _arb_of(w.v1_step["L1"])
+            L2a = _arb_of(w.v1_step["L2"])
+        else:
+            L1a = _arb_of(w.s_limits["L1"])
+            L2a = _arb_of(w.s_limits["L2"])
+        au = _round(1 / (L2a - L1a), rb + _log2(float(K) * Mf))
+        bu = _round(-L1a / (L2a - L1a), rb + _log2(float(K) * Mf))
+        r, r1 = derivatives(act, arb(x1), 1)
+        av = _round(1 / (arb(delta) * r1), rb)
+        bv = _round(-arb(av) * r, rb)
+        s0, _, s2 = derivatives(act, arb(x0), 2)
+        if kind == "a3":
+            c = _round(1 / (arb(eta) ** 2 * s2), rb)
+            beta = _round(arb(c) * s0, rb)
+        else:
+            c = _round(1 / (2 * arb(eta) ** 2 * s2), rb)
+            beta = _round(2 * arb(c) * s0, rb)
+    p.update(K=K, delta=delta, x1=x1, x0=x0, eta=eta, au=au, bu=bu, av=av, bv=bv, c=c, beta=beta,
+             prec=fmpq(prec))
+    if kind == "a2v1":
+        p["T0"] = fmpq(1)
+    return Plan(kind, act, p)
+
+
+def _log2(x: float) -> int:
+    return max(0, int(math.ceil(math.log2(x))))
+
+
+def _pow2_above(x: float) -> fmpq:
+    return fmpq(2 ** max(0, math.ceil(math.log2(max(x, 1.0)))))
+
+
+def _pow2_below(x: float) -> fmpq:
+    return fmpq(1, 2 ** max(0, math.ceil(math.log2(1 / x))))
+
+
+def sympy_value(text: str) -> float:
+    import sympy
+
+    return float(sympy.sympify(text))
+
+
+def _arb_of(text: str) -> arb:
+    import sympy
+
+    from certify.error import to_arb
+
+    return to_arb(sympy.sympify(text))
+
+
+# ---------------------------------------------------------------------------------------------
+# the emulation
+
+
+@dataclass
+class Emulation:
+    net: Network
+    relu_layers: list
+    plan: Plan
+    tau: fmpq          # the per-neuron budget the plan aims at
+    M: fmpq            # the gadget domain [−M, M]
+    box: list
+    version: str
+    eps: fmpq
+    certified: Any = None  # certify.beyond.EmulationBound when checked
+
+
+def emulation_network(layers, plan: Plan) -> Network:
+    g = plan.gadget()
+    part = network(g)
+    nodes: list = []
+    for k, (W, b) in enumerate(layers):
+        nodes.append(affine_from(W, b))
+        if k < len(layers) - 1:
+            nodes.append(Parallel((part,) * W.nrows()))
+    return Network(tuple(nodes))
+
+
+def _box(box: Any, d: int) -> list[tuple[fmpq, fmpq]]:
+    if isinstance(box, (int, float, str, fmpq, Fraction)):
+        A = as_fmpq(box)
+        box = [(-A, A)] * d
+    box = [(as_fmpq(a), as_fmpq(b)) for a, b in box]
+    if len(box) != d:
+        raise UserError(f"the box has {len(box)} sides but the network has {d} inputs")
+    for a, b in box:
+        if a > b:
+            raise UserError(f"box side [{a}, {b}] has lower end above upper end")
+    return box
+
+
+def emulate(relu_layers: Any, rho: Any, eps: Any, box: Any = 2, version: str = "final",
+            check: bool = True) -> Emulation:
+    """A ϱ-network within ``eps`` of the ReLU network on ``box`` (rigorously, when ``check``).
+
+    ``relu_layers``: ``[(W, b), …]`` (exact matrices or nested lists) or a path; ``rho``: an
+    activation or a name (``"srs:alpha=5,beta=3"``); ``box``: ``A`` for [−A, A]^d or a list of
+    (lo, hi); ``version``: ``v1`` (6N, 2L), ``final`` (3N, 2L), ``kink`` ((k+2)N, L),
+    ``a2`` (2N, L), ``a2tilde`` (N, L).
+    """
+    if version not in VERSIONS:
+        raise UserError(f"unknown version {version!r}; allowed: {', '.join(VERSIONS)}")
+    eps = as_fmpq(eps) if not isinstance(eps, float) else _exact(eps, "eps")
+    if eps <= 0:
+        raise UserError(f"eps must be positive, got {eps}")
+    act = rho if isinstance(rho, ActivationFunction) else (
+        lookup(rho) if ":" not in rho else parse_activation(rho))
+    if isinstance(relu_layers, str):
+        layers = load_relu_network(relu_layers)
+    else:
+        layers = [(W if isinstance(W, fmpq_mat) else fmpq_mat([[as_fmpq(v) for v in r] for r in W]),
+                   b if isinstance(b, fmpq_mat) else fmpq_mat([[as_fmpq(v)] for v in b]))
+                  for W, b in relu_layers]
+    bx = _box(box, layers[0][0].ncols())
+    ranges = hidden_ranges(layers, bx)
+    need = max((max(abs(a), abs(b)) for r in ranges for a, b in r), default=fmpq(0))
+    M = fmpq(int(need.floor()) + 2)
+    S = lipschitz_sum(layers)
+    tau = eps / (2 * S) if S > 0 else eps
+    plan = make_plan(act, version, tau, M)
+    em = Emulation(emulation_network(layers, plan), layers, plan, tau, M, bx, version, eps)
+    if check:
+        from certify.beyond import certify_emulation
+
+        for _ in range(4):
+            em.certified = certify_emulation(em.net, layers, bx)
+            if em.certified.ok and em.certified.error_upper <= eps:
+                break
+            tau = tau / 8  # refine and retry
+            plan = make_plan(act, version, tau, M)
+            em = Emulation(emulation_network(layers, plan), layers, plan, tau, M, bx, version, eps)
+        else:
+            em.certified = certify_emulation(em.net, layers, bx)
+    return em
+
+
+# ---------------------------------------------------------------------------------------------
+# registry builders
+
+
+def _layers_from_params(params: dict) -> list:
+    from certify.beyond import current_network_file
+
+    path = current_network_file()
+    return load_relu_network(path) if path else default_relu_network()
+
+
+def _act_from_params(params: dict) -> ActivationFunction:
+    return lookup(str(params.get("rho", "sigmoid")))
+
+
+def build_emulation(params: dict, target: Any = None, version: Optional[str] = None) -> Network:
+    version = version or str(params.get("version", "final"))
+    em = emulate(_layers_from_params(params), _act_from_params(params), params["eps"],
+                 params.get("A", 2), version, check=False)
+    return em.net
+
+
+def build_v1(params: dict, target: Any = None) -> Network:
+    return build_emulation(params, target, "v1")
+
+
+def build_final(params: dict, target: Any = None) -> Network:
+    return build_emulation(params, target, "final")
+
+
+def build_kink(params: dict, target: Any = None) -> Network:
+    return build_emulation(params, target, "kink")
+
+
+def build_a2(params: dict, target: Any = None) -> Network:
+    return build_emulation(params, target, "a2")
+
+
+def build_a2tilde(params: dict, target: Any = None) -> Network:
+    return build_emulation(params, target, "a2tilde")
+
+
+__all__ = ["emulate", "Emulation", "Plan", "default_relu_network", "load_relu_network",
+           "hidden_ranges", "propagate", "lipschitz_sum", "route", "make_plan", "plan_from_gadget",
+           "emulation_network", "NAMES"]
