@@ -366,7 +366,7 @@ def offtrifling_parts(params: dict, target: Any, delta: fmpq, M: fmpq) -> dict:
 
 def big_M(r: int, delta: fmpq, extra_bits: int = 0) -> fmpq:
     """A power of two above every state the clock has to pass (derived, generous)."""
-    bits = 8 * r + 4 * int((1 / delta).ceil()).bit_length() + 64 + extra_bits
+    bits = 3 * r + 2 * int((1 / delta).ceil()).bit_length() + 64 + extra_bits
     return Q(2) ** bits
 
 
@@ -414,7 +414,7 @@ def lp_parts(params: dict, target: Any) -> dict:
     delta = lp_delta(target, d, r, K, p, Mc)
     M_in = big_M(r, delta)
     core = offtrifling_parts(params, target, delta, M_in)
-    M_out = M_in ** 3
+    M_out = M_in ** 2
     dhat = 5 * d + 3
     oW, ob = core["L2"]
     g = merge(core["g"], clamp_block(Mc), (oW, ob), dhat, M_out)
