@@ -104,8 +104,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     with console.status("certifying…") as status:
         for tid in ids:
             status.update(f"certifying {tid}…")
-            cert = run_theorem(tid, _params(args.param) if not args.all else {}, args.target,
-                               args.lipschitz)
+            if args.network:
+                from certify.beyond import using_network
+
+                with using_network(args.network):
+                    cert = run_theorem(tid, _params(args.param) if not args.all else {}, args.target,
+                                       args.lipschitz)
+            else:
+                cert = run_theorem(tid, _params(args.param) if not args.all else {}, args.target,
+                                   args.lipschitz)
             certs.append(cert)
             _print_certificate(cert)
             worst = max(worst, {"HOLDS": 0, "INCONCLUSIVE": 1, "VIOLATED": 1}[cert["verdict"]])
@@ -202,6 +209,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", metavar="FILE", help="write the certificate")
     p.add_argument("--all", action="store_true", help="every theorem at its default instance")
     p.add_argument("--engine", choices=["exact", "torch"], default="exact")
+    p.add_argument("--network", metavar="FILE",
+                   help="a ReLU MLP (JSON or PyTorch state dict) for the zlz-relu-emulation theorems")
     p.set_defaults(func=cmd_run)
     p = sub.add_parser("table", help="sweep parameters into a table (and a plot)")
     p.add_argument("id")

@@ -115,6 +115,9 @@ def parse_sweep(spec: str) -> tuple[str, list]:
             if (b - a) // k + 1 > MAX_SWEEP_VALUES:
                 raise _bad(spec, f"more than {MAX_SWEEP_VALUES} values")
             values = list(range(a, b + 1, k))
+    elif "," in body and all(_NAME_RE.match(t) and t.lower() not in ("inf", "infinity", "oo")
+                             for t in body.split(",")):
+        values = body.split(",")  # a comma list of names (e.g. activations)
     else:
         values = [_value(t, spec) for t in body.split(",")]
     if len(values) > MAX_SWEEP_VALUES:

@@ -1,0 +1,139 @@
+"""Beyond ReLU: activations, witnesses, gadgets, rigorous emulation certificates, bad input."""
+
+import json
+
+import numpy as np
+import pytest
+from flint import fmpq
+from hypothesis import given, settings, strategies as st
+
+from certify.errors import UserError
+from constructive.activation_catalogue import NAMES, make_activation, witness
+from constructive.activations import lookup
+from constructive.beyond_relu import default_relu_network, emulate, load_relu_network
+
+FAST = ("leaky_relu", "relu2", "sigmoid", "silu")
+
+
+def test_seventeen_activations_with_kernels():
+    assert len(NAMES) == 17
+    for n in NAMES:
+        a = lookup(n)
+        assert np.isfinite(a.float(np.array([-3.0, 0.5]))).all()
+
+
+def test_unknown_activation_lists_names():
+    with pytest.raises(UserError, match="known:.*sigmoid"):
+        lookup("nosuch")
+
+
+def test_srs_outside_domain_rejected():
+    with pytest.raises(UserError, match="1/e"):
+        make_activation("srs", alpha=1, beta=5)
+    make_activation("srs", alpha=1, beta=2)  # alpha/beta = 1/2 > 1/e
+
+
+@pytest.mark.parametrize("name,cls", [("relu2", "A11"), ("leaky_relu", "A10"), ("silu", "A2~"),
+                                      ("sigmoid", "A3"), ("softsign", "A3")])
+def test_class_witnesses_verified(name, cls):
+    assert cls in witness(lookup(name)).classes
+
+
+@pytest.mark.parametrize("name", FAST)
+@pytest.mark.parametrize("version", ["final", "v1"])
+def test_emulation_holds_default_net(name, version):
+    L = default_relu_network()
+    em = emulate(L, name, fmpq(1, 1000), 2, version)
+    c = em.certified
+    assert c.ok and c.error_upper <= fmpq(1, 1000)
+    w, d = em.plan.width_depth
+    assert em.net.width <= {"final": 3, "v1": 6}[version] * 8 and em.net.depth <= 2 * 3
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("eps", [fmpq(1, 1000), fmpq(1, 10 ** 8)])
+@pytest.mark.parametrize("version", ["final", "v1"])
+@pytest.mark.parametrize("name", NAMES)
+def test_all_seventeen_hold(name, version, eps):
+    em = emulate(default_relu_network(), name, eps, 2, version)
+    assert em.certified.ok and em.certified.error_upper <= eps
+
+
+def test_bad_eps_and_box():
+    L = default_relu_network()
+    with pytest.raises(UserError, match="eps"):
+        emulate(L, "sigmoid", 0)
+    with pytest.raises(UserError, match="lower"):
+        emulate(L, "sigmoid", fmpq(1, 10), [(1, 0), (0, 1)])
+
+
+def test_bad_network_file(tmp_path):
+    p = tmp_path / "n.json"
+    p.write_text(json.dumps({"layers": [{"W": [[1, 2]], "b": [0]}, {"W": [[1], [2]], "b": [0, 0]},
+                                        {"W": [[1, 2, 3]], "b": [0]}]}))
+    with pytest.raises(UserError, match="layer 2"):
+        load_relu_network(str(p))
+    p.write_text(json.dumps({"layers": [{"type": "conv", "W": [[1]], "b": [0]}]}))
+    with pytest.raises(UserError, match="layer 0"):
+        load_relu_network(str(p))
+    p.write_text(json.dumps({"layers": [{"W": [["nan"]], "b": [0]}]}))
+    with pytest.raises(UserError, match="not finite"):
+        load_relu_network(str(p))
+
+
+def test_cli_network_file_and_exit_code(tmp_path):
+    from certify.cli import main
+
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"layers": [{"W": [[1, 2]], "b": [0, 1]}]}))
+    assert main(["run", "zlz-relu-emulation-3n2l", "--network", str(bad)]) == 2
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps({"layers": [{"W": [[1, -1], [1, 1]], "b": [0, "1/2"]},
+                                           {"W": [[1, -1]], "b": [0]}]}))
+    assert main(["run", "zlz-relu-emulation-3n2l", "-p", "rho=softsign", "--network", str(good)]) == 0
+
+
+def test_torch_state_dict(tmp_path):
+    torch = pytest.importorskip("torch")
+    net = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.ReLU(), torch.nn.Linear(3, 1))
+    path = tmp_path / "m.pt"
+    torch.save(net.state_dict(), path)
+    layers = load_relu_network(str(path))
+    assert [W.nrows() for W, _ in layers] == [3, 1]
+    sd = net.state_dict()
+    sd["0.weight"][0, 0] = float("nan")
+    torch.save(sd, path)
+    with pytest.raises(UserError, match="layer 0"):
+        load_relu_network(str(path))
+
+
+def test_float64_fails_where_the_certificate_does_not():
+    """Sigmoid gadget at eps = 1e-8: float64 evaluation is broken by cancellation (note §8)."""
+    from constructive.evaluate import evaluate
+    from constructive.numbers import Float64
+
+    L = [([[1]], [0]), ([[1]], [0])]
+    em = emulate(L, "sigmoid", fmpq(1, 10 ** 8), 2, "final")
+    assert em.certified.ok and em.certified.error_upper <= fmpq(1, 10 ** 8)
+    xs = [fmpq(k, 7) for k in range(-14, 15)]
+    y = evaluate(em.net, [xs], Float64())[0]
+    worst = max(abs(float(v) - max(float(x), 0.0)) for v, x in zip(y, xs))
+    assert worst > 1e-8  # documented failure of the float mirror
+
+
+small = st.integers(-4, 4).map(lambda k: fmpq(k, 4))
+
+
+@settings(max_examples=4, deadline=None)
+@given(st.data())
+def test_property_random_networks(data):
+    d = data.draw(st.integers(1, 2))
+    depth = data.draw(st.integers(1, 2))
+    width = data.draw(st.integers(1, 3))
+    sizes = [d] + [width] * depth + [1]
+    L = [([[data.draw(small) for _ in range(a)] for _ in range(b)], [data.draw(small) for _ in range(b)])
+         for a, b in zip(sizes, sizes[1:])]
+    name = data.draw(st.sampled_from(["leaky_relu", "relu2", "softsign", "elu", "tanh"]))
+    eps = fmpq(1, 10 ** data.draw(st.integers(2, 8)))
+    em = emulate(L, name, eps, 1, data.draw(st.sampled_from(["final", "v1"])))
+    assert em.certified.ok and em.certified.error_upper <= eps
