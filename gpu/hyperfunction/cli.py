@@ -25,7 +25,9 @@ def register(subparsers: "argparse._SubParsersAction[Any]") -> None:
     comp.add_argument("--method", choices=CODEC_METHODS, required=True)
     comp.add_argument("--bits", type=int, required=True, help="bits per weight (codes; block scales add 32/block)")
     comp.add_argument("--k", type=int, default=2, help="winding: weights per trajectory sample (default 2)")
-    comp.add_argument("--block", type=int, default=128, help="winding: weights per fp16 offset/span (128)")
+    comp.add_argument(
+        "--block", type=int, default=None, help="winding: weights per fp16 offset/span (128, or 126 for k=3)"
+    )
     comp.add_argument("--direction", default="golden", choices=("golden", "pi"), help="winding direction family")
     comp.add_argument("--group", type=int, default=128, help="rtn: group size (128)")
     comp.add_argument("--class-max", type=int, default=3, help="lattice: most rings tried (3)")

@@ -33,8 +33,9 @@ SENTINEL = 1.0e6
 
 _SLACK = 1e-9  # relative slack on the pruning tests, far above float64 rounding of the boxes
 _FINE_CELLS_PER_CODEWORD = 8
-_MAX_FINE_CELLS = 1 << 20
+_MAX_FINE_CELLS = 1 << 18
 _QUERY_CHUNK = 1 << 17  # groups per query step: bounds the (chunk, L) temporaries
+_MAX_WIDTH = {1: 16, 2: 16, 3: 12}  # k·bits limits: the cell table must stay small and quick to build
 
 
 @dataclass(frozen=True)
@@ -121,11 +122,18 @@ def _box_distances(
     """Squared smallest and largest distance from each candidate to its cell box [lo, lo + h]^k."""
     import torch
 
-    p = ext[cand]  # (cells, L, k)
-    below = p - lo.unsqueeze(1)
-    above = below - h
-    far = torch.maximum(below * below, above * above).sum(-1)
-    near = (below.neg().clamp(min=0) + above.clamp(min=0)).pow(2).sum(-1)
+    near = far = None
+    flat = cand.reshape(-1)
+    for i in range(ext.shape[1]):
+        below = ext[:, i].index_select(0, flat).reshape(cand.shape)
+        below.sub_(lo[:, i : i + 1])
+        above = below - h
+        f = torch.maximum(below * below, above * above)
+        below.neg_().clamp_(min=0).add_(above.clamp_(min=0))
+        below.mul_(below)
+        near = below if near is None else near.add_(below)
+        far = f if far is None else far.add_(f)
+    assert near is not None and far is not None
     return near, far
 
 
@@ -226,9 +234,11 @@ class WindingCodec:
     method = "winding"
     bits_range = (1, 8)
 
-    def __init__(self, k: int = 2, block: int = 128, direction: str = "golden", chunk_blocks: int = 8192):
-        if k < 1 or k > 4:
-            raise UserError(f"winding group size k must be in 1..4, got {k}")
+    def __init__(self, k: int = 2, block: int | None = None, direction: str = "golden", chunk_blocks: int = 8192):
+        if k < 1 or k > 3:
+            raise UserError(f"winding group size k must be in 1..3, got {k}")
+        if block is None:  # 128, or the nearest multiple of k below it
+            block = 128 - 128 % k
         if block < 1 or block % k:
             raise UserError(f"winding block {block} must be a positive multiple of k={k}")
         if chunk_blocks < 8 or chunk_blocks % 8:
@@ -247,8 +257,11 @@ class WindingCodec:
 
         check_input(tensor, bits, name, self.method, self.bits_range)
         width = self.k * bits
-        if width > 16:
-            raise UserError(f"tensor {name!r}: k·bits = {width} exceeds 16 (codebook too large)")
+        limit = _MAX_WIDTH[self.k]
+        if width > limit:
+            raise UserError(
+                f"tensor {name!r}: k·bits = {width} exceeds {limit} for k={self.k} (codebook too large)"
+            )
         started = time.perf_counter()
         n = 1 << width
         a_fixed = trajectory.direction_fixed(self.k, self.direction)
