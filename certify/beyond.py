@@ -372,7 +372,12 @@ def certify_emulation(net: Node, layers: list, box: list, witnesses: int = 6) ->
                               problems or ["no gadget found"], [], time.perf_counter() - t0)
     plan = plan_from_gadget(gadget)
     M = plan.p["M"]
-    band = gadget_band(plan, M)
+    try:
+        band = gadget_band(plan, M)
+    except ArithmeticError as exc:
+        return EmulationBound(False, fmpq(10) ** 9, fmpq(0), fmpq(0), M, need, plan, None,
+                              [f"gadget band not finite ({exc}): no rigorous bound"], [],
+                              time.perf_counter() - t0)
     errs = propagate(layers, band.tau)
     reasons = list(problems)
     for l, r in enumerate(ranges):

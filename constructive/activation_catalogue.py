@@ -415,7 +415,10 @@ def sympy_of(act: ActivationFunction) -> Callable:
 def derivatives(act: ActivationFunction, x: arb, order: int) -> list[arb]:
     """Balls enclosing ϱ(ξ), ϱ'(ξ), …, ϱ^{(order)}(ξ) for every ξ in the ball ``x``."""
     ops = _SeriesOps(order + 1)
-    s = formula_of(act)(arb_series([x, 1], prec=order + 1), ops)
+    try:
+        s = formula_of(act)(arb_series([x, 1], prec=order + 1), ops)
+    except (ValueError, ZeroDivisionError):  # a denominator ball contains 0: no information
+        return [arb("0 +/- inf")] * (order + 1)
     c = ops._coeffs(s)
     return [c[k] * math.factorial(k) for k in range(order + 1)]
 
