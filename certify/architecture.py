@@ -110,13 +110,17 @@ def sequence(node: Node) -> list:
     raise TypeError(type(node).__name__)
 
 
+def _is_affine(item: object) -> bool:
+    return isinstance(item, (Affine, _BlockAffine))
+
+
 def _normal(items: list, dim: int) -> list:
     """Alternate strictly: Affine, Activation, Affine, …, Affine (merging and inserting identities)."""
     out: list = []
     for it in items:
-        if isinstance(it, Affine):
-            if out and isinstance(out[-1], Affine):
-                out[-1] = _merge(it, out[-1])
+        if _is_affine(it):
+            if out and _is_affine(out[-1]):
+                out[-1] = _merge(_dense(it), _dense(out[-1]))
             else:
                 out.append(it)
         else:
@@ -129,43 +133,52 @@ def _normal(items: list, dim: int) -> list:
 
 
 def _parallel_sequence(node: Parallel) -> list:
-    seqs = [_normal(sequence(p), p.in_dim) for p in node.parts]
+    cache: dict[int, list] = {}
+    seqs = []
+    for p in node.parts:  # copies of one block are normalised once
+        if id(p) not in cache:
+            cache[id(p)] = _normal(sequence(p), p.in_dim)
+        seqs.append(cache[id(p)])
     length = {len(s) for s in seqs}
     if len(length) != 1:
         raise ValueError("parallel parts with different depths")
     out: list = []
     for k in range(length.pop()):
         items = [s[k] for s in seqs]
-        if isinstance(items[0], Affine):
-            out.append(_BlockAffine(tuple(items)))
+        if _is_affine(items[0]):
+            out.append(_BlockAffine(tuple(b for it in items for b in _blocks(it))))
         else:
             out.append(Activation(tuple(f for a in items for f in a.functions)))
     return out
 
 
-@dataclass(frozen=True, eq=False)
-class _BlockAffine(Affine):
-    """A block-diagonal affine kept as its blocks (materialised only when merged)."""
-
-    parts: tuple = ()
+class _BlockAffine:
+    """A block-diagonal affine map kept as its blocks; materialised only if it must be merged."""
 
     def __init__(self, parts: tuple) -> None:
-        merged = _block_diag(parts)
-        object.__setattr__(self, "W", merged.W)
-        object.__setattr__(self, "b", merged.b)
-        object.__setattr__(self, "intrinsic", merged.intrinsic)
-        object.__setattr__(self, "parts", parts)
+        self.parts = parts
+
+    @property
+    def in_dim(self) -> int:
+        return sum(a.W.ncols() for a in self.parts)
+
+    @property
+    def out_dim(self) -> int:
+        return sum(a.W.nrows() for a in self.parts)
+
+
+def _blocks(item: object) -> tuple:
+    return item.parts if isinstance(item, _BlockAffine) else (item,)
+
+
+def _dense(item: object) -> Affine:
+    return _block_diag(item.parts) if isinstance(item, _BlockAffine) else item  # type: ignore[return-value]
 
 
 def layers(node: Node) -> list[Layer]:
     """The affine maps of the plain layered network, in order."""
     items = _normal(sequence(node), node.in_dim)
-    out = []
-    for it in items:
-        if isinstance(it, Affine):
-            blocks = it.parts if isinstance(it, _BlockAffine) else (it,)
-            out.append(Layer(tuple(blocks), it.W.nrows(), it.W.ncols()))
-    return out
+    return [Layer(_blocks(it), it.out_dim, it.in_dim) for it in items if _is_affine(it)]
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ import contextlib
 import math
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Optional, Sequence
 
 import mpmath
 import numpy as np
@@ -217,7 +217,13 @@ class Exact(NumberContext):
     def affine(self, W: fmpq_mat, b: fmpq_mat, X: QMatrix) -> QMatrix:
         w, bb = self.convert(W), self.convert(b)
         den = w.den * X.den
-        num = w.num @ X.num if w.num.shape[1] else np.zeros((w.num.shape[0], X.num.shape[1]), dtype=object)
+        program = self._program(W, w)
+        if program is not None:
+            num = _run_program(program, X.num)
+        elif w.num.shape[1]:
+            num = w.num @ X.num
+        else:
+            num = np.zeros((w.num.shape[0], X.num.shape[1]), dtype=object)
         if bb.den != 1 and den % bb.den:
             scale = bb.den // math.gcd(den, bb.den)
             num, den = num * scale, den * scale
@@ -226,6 +232,22 @@ class Exact(NumberContext):
         if den != X.den or (self.reduce_every and self._calls % self.reduce_every == 0):
             return out.reduced()
         return out
+
+    def _program(self, W: fmpq_mat, w: QMatrix) -> Optional[list]:
+        """A row program for sparse or tiny integer matrices (cached), else ``None``.
+
+        Object-array matmul spends a Python multiplication on every entry, zeros included; a
+        tent layer [[−2, −2], [2, 2]] needs one addition and one doubling per column instead.
+        """
+        key = ("program", id(W))
+        hit = self._cache.get(key)
+        if hit is not None and hit[0] is W:
+            return hit[1]
+        rows, cols = w.num.shape
+        nnz = int(np.count_nonzero(w.num != 0))
+        program = _compile_program(w.num) if cols and (nnz <= 4 * rows or rows * cols <= 16) else None
+        self._cache[key] = (W, program)
+        return program
 
     def relu(self, X: QMatrix) -> QMatrix:
         return QMatrix(np.maximum(X.num, 0), X.den)
@@ -261,6 +283,43 @@ class Exact(NumberContext):
                 "evaluate it in a Ball or MP context"
             )
         return activation.exact
+
+
+def _compile_program(wnum: np.ndarray) -> list:
+    """Per output row: ("neg", k) when it is minus an earlier row, else (factor, [(j, w/factor)]),
+    with the common factor of the row pulled out so ±1 terms need no multiplication."""
+    program: list = []
+    seen: dict[tuple, int] = {}
+    for i, row in enumerate(wnum):
+        terms = tuple((j, int(v)) for j, v in enumerate(row) if v != 0)
+        negated = tuple((j, -v) for j, v in terms)
+        if terms and negated in seen:
+            program.append(("neg", seen[negated]))
+            continue
+        seen.setdefault(terms, i)
+        g = math.gcd(*(v for _, v in terms)) if terms else 1
+        if terms and terms[0][1] < 0:
+            g = -g
+        program.append((g, [(j, v // g) for j, v in terms]))
+    return program
+
+
+def _run_program(program: list, X: np.ndarray) -> np.ndarray:
+    out = np.empty((len(program), X.shape[1]), dtype=object)
+    for i, step in enumerate(program):
+        if step[0] == "neg":
+            out[i] = -out[step[1]]
+            continue
+        factor, terms = step
+        if not terms:
+            out[i] = 0
+            continue
+        acc = None
+        for j, v in terms:
+            t = X[j] if v == 1 else (-X[j] if v == -1 else X[j] * v)
+            acc = t if acc is None else acc + t
+        out[i] = acc if factor == 1 else acc * factor
+    return out
 
 
 class Ball(NumberContext):
