@@ -1,0 +1,153 @@
+"""Certification of Theorem 1 (KST-form targets) and Theorem 4 (exact classification) of
+Shen, Yang, Zhang (JMLR 2022) with σ = EUAF, compositionally.
+
+Theorem 1.  The network is read back (not trusted): a selection layer, (2d+1)·d one-dimensional
+sub-networks ψ_{i,j}, the sums ψ_i = Σ_j ψ_{i,j}, one σ layer, 2d+1 sub-networks φ_i and the
+sum.  Each sub-network is certified on [0, 1] against its own 1-D function with the exact
+compositional analysis of Theorem 6 (``certify_chain``): e_i = sup|g_i − φ_i|,
+δ_{i,j} = sup|h_{i,j} − ψ_{i,j}|.  The inner sums h_i = Σ_j h_{i,j} are enclosed in [1/4, 3/4]
+(rigorously, when the KST data is made), so ψ_i ∈ [1/4 − δ_i, 3/4 + δ_i] ⊆ [0, 1] (δ_i = Σ_j δ_{i,j})
+and σ is the identity there.  Then, for every x,
+
+    |f(x) − φ(x)| ≤ Σ_i |g_i(h_i) − g_i(ψ_i)| + |g_i(ψ_i) − φ_i(ψ_i)| ≤ Σ_i ω_{g_i}(δ_i) + e_i,
+
+with ω_{g_i} the certified modulus of g_i.  The paper's bookkeeping (e_i < ε/(4d+2),
+δ_{i,j} < δ/d, ω_{g_i}(δ) < ε/(4d+2)) is reported alongside.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sympy as sp
+from flint import arb, fmpq
+
+from certify.error import ErrorReport
+from certify.errors import UserError
+from certify.fixed_sigma_check import AnalysisFailed, certify_chain
+from constructive.ir import Activation, Affine, Network, Parallel
+from constructive.numbers import as_fmpq, precision
+
+
+def _omega_upper(t: Any, r: fmpq) -> fmpq:
+    from certify.targets import arb_to_fmpq_bounds
+
+    if r <= 0 or t.lam == 0:
+        return fmpq(0)
+    with precision(128):
+        return arb_to_fmpq_bounds(t.omega_ball(arb(r)))[1]
+
+
+def _is_matrix(A: Affine, rows: list[list[int]]) -> bool:
+    if A.W.nrows() != len(rows) or A.W.ncols() != len(rows[0]):
+        return False
+    return all(A.W[r, c] == rows[r][c] for r in range(len(rows)) for c in range(len(rows[0]))) \
+        and all(A.b[r, 0] == 0 for r in range(len(rows)))
+
+
+def check_target_matches(target: Any, kst: Any) -> None:
+    diff = sp.expand(target.expr - kst.expr)
+    if diff != 0 and sp.simplify(diff) != 0:
+        raise UserError(f"target {target.name!r} is not the composition of the KST data "
+                        f"(d={kst.d}); pass --target '{kst.expr}' or pick the matching kst")
+
+
+def analyse_kst_network(kst: Any, net: Network, goal_out: fmpq, goal_in: fmpq) -> dict:
+    """Certified (e_i, δ_{i,j}, ranges) of a Theorem 1 network, read back from its structure."""
+    d, n = kst.d, 2 * kst.d + 1
+    nodes = list(net.nodes)
+    if len(nodes) != 6:
+        raise AnalysisFailed("not the Theorem 1 structure (select, ψ, sums, σ, φ, sum)")
+    sel, par_in, sums, act, par_out, out = nodes
+    ok = (isinstance(sel, Affine) and isinstance(par_in, Parallel) and isinstance(sums, Affine)
+          and isinstance(act, Activation) and isinstance(par_out, Parallel)
+          and isinstance(out, Affine))
+    if not ok or len(par_in.parts) != n * d or len(par_out.parts) != n:
+        raise AnalysisFailed("not the Theorem 1 structure (select, ψ, sums, σ, φ, sum)")
+    if not _is_matrix(sel, [[1 if c == j else 0 for c in range(d)] for i in range(n) for j in range(d)]):
+        raise AnalysisFailed("the first layer does not route x_j to ψ_{i,j}")
+    if not _is_matrix(sums, [[1 if r // d == i else 0 for r in range(n * d)] for i in range(n)]):
+        raise AnalysisFailed("the inner sums are not Σ_j ψ_{i,j}")
+    if not _is_matrix(out, [[1] * n]):
+        raise AnalysisFailed("the output is not Σ_i φ_i")
+    if any(getattr(f, "name", None) != "euaf" for f in act.functions):
+        raise AnalysisFailed("the middle layer is not σ")
+    deltas, e_out, subs = [], [], []
+    for i in range(n):
+        row = []
+        for j in range(d):
+            rep = certify_chain(None, {"eps": goal_in, "a": 0, "b": 1}, kst.h[i][j],
+                                par_in.parts[i * d + j])
+            row.append(rep.upper)
+            subs.append({"sub": f"psi[{i},{j}]", "K": rep.details.get("K"),
+                         "upper": float(rep.upper)})
+        deltas.append(row)
+    for i in range(n):
+        rep = certify_chain(None, {"eps": goal_out, "a": 0, "b": 1}, kst.g[i], par_out.parts[i])
+        e_out.append(rep.upper)
+        subs.append({"sub": f"phi[{i}]", "K": rep.details.get("K"), "upper": float(rep.upper)})
+    return {"deltas": deltas, "e_out": e_out, "subs": subs}
+
+
+def sample_lower(net: Network, target: Any, per_axis: int) -> tuple[fmpq, list]:
+    """Rigorous lower bound of sup|f − φ| from exact evaluation on a grid."""
+    import itertools
+
+    from certify.targets import arb_to_fmpq_bounds
+    from constructive.evaluate import evaluate
+
+    axis = [fmpq(k, per_axis - 1) for k in range(per_axis)]
+    pts = [list(p) for p in itertools.product(axis, repeat=net.in_dim)]
+    vals = evaluate(net, [[p[k] for p in pts] for k in range(net.in_dim)])[0]
+    lower, wit = fmpq(0), []
+    for p, v in zip(pts, vals):
+        lo, hi = arb_to_fmpq_bounds(target.ball(p))
+        lb = max(v - hi, lo - v, fmpq(0))
+        if lb > lower:
+            lower, wit = lb, [{"x": [str(c) for c in p], "error_lower": str(lb)}]
+    return lower, wit
+
+
+def certify_kst(thm: Any, params: dict, target: Any, net: Network) -> ErrorReport:
+    from constructive.fixed_sigma_kst import kst_from_params
+
+    kst = kst_from_params(params)
+    check_target_matches(target, kst)
+    eps = as_fmpq(params["eps"])
+    d = kst.d
+    e_goal = eps / (4 * d + 2)
+    info = analyse_kst_network(kst, net, e_goal, e_goal / 4)
+    upper = fmpq(0)
+    per_i = []
+    psi_ranges_ok = True
+    delta = fmpq(0)
+    for i in range(2 * d + 1):
+        di = sum(info["deltas"][i], fmpq(0))
+        delta = max(delta, di)
+        lo, hi = kst.inner_bounds[i]
+        in_unit = lo - di >= 0 and hi + di <= 1
+        psi_ranges_ok &= in_unit
+        w = _omega_upper(kst.g[i], di)
+        upper += info["e_out"][i] + w
+        per_i.append({"i": i, "e_i": float(info["e_out"][i]), "delta_i": float(di),
+                      "omega_g_i(delta_i)": float(w), "psi_i_in_[0,1]": in_unit})
+    if not psi_ranges_ok:
+        raise AnalysisFailed("an inner sum ψ_i is not shown to stay in [0, 1] (σ = id there)")
+    # the paper's bookkeeping with δ := d · max_{i,j} δ_{i,j} (so δ_{i,j} ≤ δ/d)
+    delta = d * max(x for row in info["deltas"] for x in row)
+    book = {
+        "eps/(4d+2)": str(e_goal), "delta": float(delta),
+        "e_i < eps/(4d+2)": all(e < e_goal for e in info["e_out"]),
+        "delta_ij < delta/d": all(x <= delta / d for row in info["deltas"] for x in row),
+        "omega_g_i(delta) < eps/(4d+2)": all(_omega_upper(g, delta) < e_goal for g in kst.g),
+        "delta <= 1/4": delta <= fmpq(1, 4),
+    }
+    assumptions = [f"g_{i}: {g.certified}" for i, g in enumerate(kst.g)
+                   if g.certified.startswith("assumption")]
+    lower, wit = sample_lower(net, target, 5 if d == 1 else 3)
+    return ErrorReport(lower=lower, upper=upper, witnesses=wit,
+                       details={"kst": kst.describe(), "per_outer": per_i, "bookkeeping": book,
+                                "bookkeeping_ok": all(v for k, v in book.items() if isinstance(v, bool)),
+                                "subnetworks": info["subs"], "modulus_assumptions": assumptions,
+                                "method": "compositional: each 1-D sub-network by the exact Theorem 6 "
+                                          "analysis, inner sums enclosed in [1/4,3/4], moduli of g_i"})

@@ -1,0 +1,50 @@
+"""Theorem 1 (KST-form targets) of the EUAF paper: verdicts, architecture, bad input."""
+
+from __future__ import annotations
+
+import pytest
+
+from certify.certificate import run_theorem
+from certify.errors import UserError
+from constructive.fixed_sigma_kst import kst_instance, make_kst
+
+D1 = "(x1**2/2 + 1/4)**2/2 + sin(x1 + 1/2)/2 + cos(sin(3*x1)/8 + 1/2)/2"
+
+
+def test_kst_d1_holds():
+    c = run_theorem("syz-fixed-sigma-universal", {"d": "1", "kst": "d1-default", "eps": "3/10"}, D1)
+    assert c["verdict"] == "HOLDS"
+    m = c["architecture"]["measured"]
+    assert m["width"] == 108 and m["depth"] == 11 and m["params"] <= 32622
+    assert c["details"]["bookkeeping_ok"] is True
+
+
+def test_kst_d2_holds():
+    c = run_theorem("syz-fixed-sigma-universal", {})
+    assert c["verdict"] == "HOLDS"
+    m = c["architecture"]["measured"]
+    assert m["width"] == 360 and m["depth"] == 11 and m["params"] <= 81555
+    assert all(cl["ok"] for cl in c["architecture"]["claims"])
+    assert len(c["details"]["subnetworks"]) == 15  # (d+1)(2d+1)
+
+
+def test_kst_instance_composition():
+    k = kst_instance("d1-default")
+    from certify.targets import user_target
+    import sympy as sp
+    assert sp.simplify(k.expr - user_target(D1, 1).expr) == 0
+
+
+def test_kst_bad_input():
+    with pytest.raises(UserError, match="leaves the stated range"):
+        run_theorem("syz-fixed-sigma-universal", {"kst": "d2-out-of-range"})
+    with pytest.raises(UserError, match="leaves the stated range"):
+        make_kst(["t", "t", "t"], [["t"], ["1/4 + t/2"], ["1/4"]])
+    with pytest.raises(UserError, match="2d\\+1"):
+        make_kst(["t"], [["1/2"]])
+    with pytest.raises(UserError, match="d=1"):
+        run_theorem("syz-fixed-sigma-universal", {"d": "2", "kst": "d1-default"})
+    with pytest.raises(UserError, match="not the composition"):
+        run_theorem("syz-fixed-sigma-universal", {"d": "1", "kst": "d1-default"}, "sin(x1)")
+    with pytest.raises(UserError):
+        run_theorem("syz-fixed-sigma-universal", {"eps": "0"})
