@@ -78,6 +78,9 @@ def test_falsifier_never_beats_the_certified_upper_bound():
     (["run", "syz-intrinsic-lp", "-p", "n=2.5"], "integer"),
     (["run", "syz-intrinsic-lp", "-p", "q=2"], "unknown parameter"),
     (["run", "syz-intrinsic-lp", "--target", "x1**("], "does not parse"),
+    (["run", "syz-intrinsic-lp", "--target", "x1**2", "--lipschitz", "1/2"], "is wrong"),
+    (["run", "syz-intrinsic-lp", "--target", "nosuchtarget"], "unknown"),
+    (["run", "syz-intrinsic-aux-offtrifling", "--target", "sine:k=1"], "[0, 1]"),
     (["check", "/nonexistent/cert.json"], "does not exist"),
 ])
 def test_bad_input_is_one_line_and_exit_2(argv, needle, capsys):
