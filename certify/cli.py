@@ -35,11 +35,12 @@ def _params(pairs: Sequence[str]) -> dict[str, str]:
 def cmd_list(args: argparse.Namespace) -> int:
     from certify.registry import default_registry
 
-    table = Table(title="theorems")
-    for col in ("id", "source", "method", "title"):
-        table.add_column(col)
+    table = Table(title="theorems (certify show ID for the statement)")
+    table.add_column("id", no_wrap=True, style="bold")
+    table.add_column("source", max_width=28)
+    table.add_column("title")
     for thm in default_registry().theorems.values():
-        table.add_row(thm.id, f"{thm.number}, p. {thm.page}", thm.method, thm.title)
+        table.add_row(thm.id, f"{thm.paper}: {thm.number}, p. {thm.page}", thm.title)
     console.print(table)
     return 0
 
