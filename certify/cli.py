@@ -71,17 +71,40 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _short(text: str) -> str:
+    """An exact fraction longer than 24 characters gets a 4-digit decimal enclosure beside it
+    (rounded outward exactly; display only)."""
+    from fractions import Fraction
+    import math
+
+    if "/" not in text or len(text) <= 24:
+        return text
+    try:
+        q = Fraction(text)
+    except (ValueError, ZeroDivisionError):
+        return text
+    if q <= 0:
+        return text
+    e = math.floor(math.log10(q.numerator) - math.log10(q.denominator))
+    step = Fraction(10) ** (e - 3)
+    lo, hi = math.floor(q / step), math.ceil(q / step)
+    if hi >= 10000:
+        lo, hi, e = lo // 10, -(-hi // 10), e + 1
+    return f"{text} ∈ [{lo / 1000:.3f}e{e}, {hi / 1000:.3f}e{e}]"
+
+
 def _print_certificate(cert: dict) -> None:
     verdict = cert["verdict"]
     console.print(f"[bold]{cert['theorem']}[/] {cert['params']}  target {cert['target'].get('name')}")
     console.print(f"  verdict: [{VERDICT_STYLE[verdict]}]{verdict}[/]" +
                   (f" ({'; '.join(cert['reasons'])})" if cert["reasons"] else ""))
     e = cert["error"]
-    console.print(f"  error ({e['norm']}): lower {e['lower']}, upper {e['upper']}")
+    console.print(f"  error ({e['norm']}): lower {_short(e['lower'])}, upper {_short(e['upper'])}")
     console.print(f"  proven bound: {e['bound']} = {e['bound_formula']}; ratio upper/bound {e['ratio']}")
     m = cert["architecture"]["measured"]
     console.print(f"  measured: depth {m['depth']}, width {m['width']}, params {m['params']} "
-                  f"(dense {m['dense_params']})")
+                  f"(dense {m['dense_params']})" +
+                  (f"; emulated ReLU network N = {m['relu_width']}, L = {m['relu_depth']}" if "relu_width" in m else ""))
     for c in cert["architecture"]["claims"]:
         mark = "[green]✓[/]" if c["ok"] else "[red]✗[/]"
         console.print(f"    {c['name']}: {c['measured']} {'≤' if c['relation'] == 'le' else '='} "
@@ -96,7 +119,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from certify.registry import default_registry
 
     if args.engine == "torch":
-        raise UserError("--engine torch needs the gpu package (issue 4); use the exact engine")
+        return _explore_with_torch(args)
     ids = list(default_registry().theorems) if args.all else [args.id]
     if not args.all and not args.id:
         raise UserError("give a theorem id, or --all for every default instance")
@@ -121,6 +144,31 @@ def cmd_run(args: argparse.Namespace) -> int:
         write_certificate(certs[0] if len(certs) == 1 else {"schema": 1, "certificates": certs}, args.json)
         console.print(f"certificate written to {args.json}")
     return worst
+
+
+def _explore_with_torch(args: argparse.Namespace) -> int:
+    """Float evaluation through the PyTorch mirror: exploration, not a certificate."""
+    from certify.certificate import _check_target_range, make_target_for
+    from certify.registry import default_registry
+
+    try:
+        from gpu.mirror import explore
+    except ImportError:
+        raise UserError("--engine torch needs PyTorch: pip install -e '.[gpu]'") from None
+    if args.all or not args.id:
+        raise UserError("--engine torch explores one theorem instance; give its id")
+    thm = default_registry().get(args.id)
+    params = thm.parse_params(_params(args.param))
+    target = make_target_for(thm, params, args.target, args.lipschitz)
+    _check_target_range(thm, target)
+    net = thm.builder()(params, target)
+    res = explore(net, target, net.in_dim, device=args.device, allow_imprecise=args.allow_imprecise)
+    console.print(f"[bold]{thm.id}[/] {params} on {res['device']} ({res['dtype']}, "
+                  f"~{res['required_bits']:.0f} bits needed)")
+    console.print(f"  sampled max |f - phi| over {res['points']} random points: "
+                  f"{res['max_abs_error']:.6g} at {res['at']}")
+    console.print("  [yellow]float exploration only: this is NOT a certificate[/]")
+    return 0
 
 
 def _sweep_task(job: dict) -> dict:
@@ -209,7 +257,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lipschitz", help="declared Lipschitz constant of an expression target")
     p.add_argument("--json", metavar="FILE", help="write the certificate")
     p.add_argument("--all", action="store_true", help="every theorem at its default instance")
-    p.add_argument("--engine", choices=["exact", "torch"], default="exact")
+    p.add_argument("--engine", choices=["exact", "torch"], default="exact",
+                   help="torch: float exploration through the PyTorch mirror (no certificate)")
+    p.add_argument("--device", default="cpu", help="torch device for --engine torch (cpu, cuda)")
+    p.add_argument("--allow-imprecise", action="store_true",
+                   help="evaluate even when the dtype cannot carry the bits the network needs")
     p.add_argument("--network", metavar="FILE",
                    help="a ReLU MLP (JSON or PyTorch state dict) for the zlz-relu-emulation theorems")
     p.set_defaults(func=cmd_run)

@@ -44,6 +44,9 @@ NAMES = ("relu", "leaky_relu", "relu2", "elu", "celu", "selu", "softplus", "gelu
          "swish", "mish", "sigmoid", "tanh", "arctan", "softsign", "dsilu", "srs")
 #: 𝒜₂ ∖ 𝒜̃₂ examples of Theorem 8 (not among the 17)
 EXTRA = ("xsoftsign", "xarctan")
+#: the three Table 2 rows (final version, p. 9) that are not among the 17: x·dSiLU(x),
+#: x·(Softsign(x)/2 + 1/2), x·(Arctan(x)/π + 1/2)
+TABLE2_EXTRA = ("xdsilu", "xsoftsign01", "xarctan01")
 
 # ---------------------------------------------------------------------------------------------
 # operation namespaces
@@ -72,6 +75,12 @@ class _Ops:
 
     def abs(self, x):
         return self.branch(x, 0, lambda v: -v, lambda v: v)
+
+    def softsign(self, x):
+        return x / (1 + self.abs(x))
+
+    def srs(self, x, a, b):
+        return x / (x / self.const(a) + self.exp(-x / self.const(b)))
 
 
 class _ArbOps(_Ops):
@@ -110,6 +119,25 @@ class _ArbOps(_Ops):
 
     def exp(self, x):
         return self._mono(x, lambda v: v.exp())
+
+    def softsign(self, x):
+        # increasing on R: the ends of the ball give the exact range (no x/(1+|x|) dependency)
+        return self._mono(x, lambda v: v / (1 + abs(v)))
+
+    def srs(self, x, a, b):
+        """x/(x/α + e^{−x/β}): f' = e^{−x/β}(1 + x/β)/D², so f decreases on (−∞, −β] and
+        increases on [−β, ∞); D > 0 everywhere when α/β > 1/e (checked at construction).  The
+        range on a ball comes from point evaluations at its ends and at −β, where D is a
+        point ball bounded away from 0 — never from D on the whole ball."""
+        A, B = self.const(a), self.const(b)
+        f = lambda v: v / (v / A + (-v / B).exp())
+        if x.rad() == 0:
+            return f(x)
+        lo, hi = arb(x.lower()), arb(x.upper())
+        out = f(lo).union(f(hi))
+        if not (hi <= -B or lo >= -B):  # −β may lie inside: include the minimum
+            out = out.union(f(-B))
+        return out
 
     def branch(self, x, point, left, right):
         p = arb(as_fmpq(point))
@@ -299,21 +327,31 @@ def _formulas(name: str, p: dict) -> tuple[Callable, Optional[Callable], Callabl
     if name == "arctan":
         return (lambda x, o: o.atan(x), None, lambda x: S.atan(x))
     if name == "softsign":
-        return (lambda x, o: x / (1 + o.abs(x)), lambda x: x / (1 + abs(x)),
+        return (lambda x, o: o.softsign(x), lambda x: x / (1 + abs(x)),
                 lambda x: x / (1 + S.Abs(x)))
     if name == "dsilu":
         return (lambda x, o: o.sigmoid(x) * (1 + x * (1 - o.sigmoid(x))), None,
                 lambda x: (1 + S.exp(-x) + x * S.exp(-x)) / (1 + S.exp(-x)) ** 2)
     if name == "srs":
         a, b = p["alpha"], p["beta"]
-        return (lambda x, o: x / (x / o.const(a) + o.exp(-x / o.const(b))), None,
+        return (lambda x, o: o.srs(x, a, b), None,
                 lambda x: x / (x / _sq(a) + S.exp(-x / _sq(b))))
     if name == "xsoftsign":
         return (lambda x, o: x * x / (1 + o.abs(x)), lambda x: x * x / (1 + abs(x)),
                 lambda x: x ** 2 / (1 + S.Abs(x)))
     if name == "xarctan":
         return (lambda x, o: x * o.atan(x), None, lambda x: x * S.atan(x))
-    raise UserError(f"unknown activation {name!r}; known: {', '.join(NAMES + EXTRA)}")
+    if name == "xdsilu":
+        return (lambda x, o: x * (o.sigmoid(x) * (1 + x * (1 - o.sigmoid(x)))), None,
+                lambda x: x * (1 + S.exp(-x) + x * S.exp(-x)) / (1 + S.exp(-x)) ** 2)
+    if name == "xsoftsign01":
+        return (lambda x, o: x * (o.softsign(x) / 2 + o.const(fmpq(1, 2))),
+                lambda x: x * (x / (1 + abs(x)) / 2 + fmpq(1, 2)),
+                lambda x: x * (x / (1 + S.Abs(x)) / 2 + S.Rational(1, 2)))
+    if name == "xarctan01":
+        return (lambda x, o: x * (o.atan(x) / o.pi() + o.const(fmpq(1, 2))), None,
+                lambda x: x * (S.atan(x) / S.pi + S.Rational(1, 2)))
+    raise UserError(f"unknown activation {name!r}; known: {', '.join(NAMES + EXTRA + TABLE2_EXTRA)}")
 
 
 def _sq(q: Any) -> sympy.Rational:
@@ -338,8 +376,8 @@ LIPSCHITZ = {"relu": 1, "leaky_relu": None, "softplus": 1, "sigmoid": fmpq(1, 4)
 
 def make_activation(name: str, **params: Any) -> ActivationFunction:
     """An activation of the catalogue with the given parameters (rationals)."""
-    if name not in NAMES + EXTRA:
-        raise UserError(f"unknown activation {name!r}; known: {', '.join(NAMES + EXTRA)}")
+    if name not in NAMES + EXTRA + TABLE2_EXTRA:
+        raise UserError(f"unknown activation {name!r}; known: {', '.join(NAMES + EXTRA + TABLE2_EXTRA)}")
     defaults = DEFAULTS.get(name, {})
     unknown = sorted(set(params) - set(defaults))
     if unknown:
@@ -593,7 +631,7 @@ def _branch_sympy(act: ActivationFunction, side: str) -> Callable:
 # ---------------------------------------------------------------------------------------------
 # registration
 
-for _name in NAMES[1:] + EXTRA:
+for _name in NAMES[1:] + EXTRA + TABLE2_EXTRA:
     register(make_activation(_name))
 
 
@@ -601,5 +639,5 @@ def catalogue_names() -> tuple[str, ...]:
     return NAMES
 
 
-__all__ = ["NAMES", "EXTRA", "make_activation", "parse_activation", "derivatives", "derivative",
+__all__ = ["NAMES", "EXTRA", "TABLE2_EXTRA", "make_activation", "parse_activation", "derivatives", "derivative",
            "witness", "Witness", "formula_of", "sympy_of", "catalogue_names"]

@@ -599,9 +599,40 @@ def emulate(relu_layers: Any, rho: Any, eps: Any, box: Any = 2, version: str = "
 # registry builders
 
 
+def stand_in_relu_network(sizes: Sequence[int], seed: int = 2307_06555) -> list:
+    """A fixed ReLU network of the given layer sizes with weights in {k/8 : |k| ≤ 4}, scaled by
+    1/(fan-in) so that pre-activations stay O(1): a stand-in of the *size* of a source network
+    (Corollaries 4 and 5 are architecture bookkeeping: Theorem 1 applied to a network of that size)."""
+    rng = random.Random(seed)
+    layers = []
+    for a, b in zip(sizes, sizes[1:]):
+        W = [[fmpq(rng.randint(-4, 4), 8 * a) for _ in range(a)] for _ in range(b)]
+        bias = [fmpq(rng.randint(-4, 4), 8) for _ in range(b)]
+        layers.append((fmpq_mat(W), fmpq_mat([[v] for v in bias])))
+    return layers
+
+
+def corollary_sizes(params: dict) -> Optional[list[int]]:
+    """Layer sizes of the source ReLU network of Corollary 4 (q pieces: width ⌈3q/2⌉q, depth
+    2⌈log₂ q⌉ + 1, Chen–Garudadri–Rao) or Corollary 5 (block g: width 69d + 48, depth 5,
+    ℝ^{5d+5} → ℝ^{5d+5}, Zhang–Shen–Yang); None for the other entries."""
+    if "q" in params:
+        q = int(params["q"])
+        w = -(-3 * q // 2) * q
+        depth = 2 * max(0, math.ceil(math.log2(q)) if q > 1 else 0) + 1
+        return [1] + [w] * depth + [1]
+    if "dim" in params:
+        d = int(params["dim"])
+        return [5 * d + 5] + [69 * d + 48] * 5 + [5 * d + 5]
+    return None
+
+
 def _layers_from_params(params: dict) -> list:
     from certify.beyond import current_network_file
 
+    sizes = corollary_sizes(params)
+    if sizes is not None:
+        return stand_in_relu_network(sizes)
     path = current_network_file()
     return load_relu_network(path) if path else default_relu_network()
 
@@ -635,6 +666,23 @@ def build_a2(params: dict, target: Any = None) -> Network:
 
 def build_a2tilde(params: dict, target: Any = None) -> Network:
     return build_emulation(params, target, "a2tilde")
+
+
+def build_single_neuron(params: dict, target: Any = None) -> Network:
+    """x ↦ ϱ(x): the activation whose class membership is certified."""
+    act = parse_activation(str(params.get("rho", "sigmoid")))
+    return network(affine([[1]], [0]), activation(1, act), affine([[1]], [0]))
+
+
+def build_table2(params: dict, target: Any = None) -> Network:
+    """The single neuron of a Table 2 row with K = 1: x ↦ ϱ(x) − b₁ (b₁ = ln 2 for Softplus,
+    rounded to 2^-64; the constants concern the band of ϱ(Kx)/K, certified from ϱ itself)."""
+    from certify.beyond import TABLE2
+
+    name, p, b1, *_ = TABLE2[str(params.get("constant", "C4"))]
+    act = make_activation(name, **p)
+    c = -_round(arb(2).log(), 64) if b1 == "log2" else fmpq(0)
+    return network(affine([[1]], [0]), activation(1, act), affine([[1]], [c]))
 
 
 __all__ = ["emulate", "Emulation", "Plan", "default_relu_network", "load_relu_network",

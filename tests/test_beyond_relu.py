@@ -12,7 +12,7 @@ from constructive.activation_catalogue import NAMES, make_activation, witness
 from constructive.activations import lookup
 from constructive.beyond_relu import default_relu_network, emulate, load_relu_network
 
-FAST = ("leaky_relu", "relu2", "sigmoid", "silu")
+FAST = ("leaky_relu", "relu2", "sigmoid", "silu", "softsign", "srs")
 
 
 def test_seventeen_activations_with_kernels():
@@ -46,8 +46,28 @@ def test_emulation_holds_default_net(name, version):
     em = emulate(L, name, fmpq(1, 1000), 2, version)
     c = em.certified
     assert c.ok and c.error_upper <= fmpq(1, 1000)
-    w, d = em.plan.width_depth
     assert em.net.width <= {"final": 3, "v1": 6}[version] * 8 and em.net.depth <= 2 * 3
+
+
+@pytest.mark.parametrize("name", ["softsign", "srs"])
+def test_slow_tails_and_srs_denominator_at_1e8(name):
+    """Softsign's 1/y tail and SRS's denominator x/α + e^{−x/β} (wide balls) give finite,
+    certified bands (both were INCONCLUSIVE before)."""
+    em = emulate(default_relu_network(), name, fmpq(1, 10 ** 8), 2, "final")
+    assert em.certified.ok and em.certified.error_upper <= fmpq(1, 10 ** 8)
+
+
+def test_srs_ball_kernel_finite_on_wide_balls():
+    from flint import arb
+
+    from constructive.activation_catalogue import derivatives
+
+    a = lookup("srs")
+    y = a.ball(arb(0).union(arb(-50)).union(arb(50)))
+    assert y.is_finite() and y.lower() >= -2 and y.upper() <= 5  # min at −β: −1.416…, sup α = 5
+    s = lookup("softsign").ball(arb(1000).union(arb(2000)))
+    assert s.rad() < fmpq(1, 1000)  # monotone: no x/(1+|x|) dependency blow-up
+    assert derivatives(a, arb(0), 2)[2].is_finite()
 
 
 @pytest.mark.slow
@@ -55,8 +75,56 @@ def test_emulation_holds_default_net(name, version):
 @pytest.mark.parametrize("version", ["final", "v1"])
 @pytest.mark.parametrize("name", NAMES)
 def test_all_seventeen_hold(name, version, eps):
+    """The issue's "done means": 17 activations x {v1, final} x {1e-3, 1e-8} on the width-8
+    depth-3 network on [-2, 2]^2, with the measured factors within the claims."""
     em = emulate(default_relu_network(), name, eps, 2, version)
     assert em.certified.ok and em.certified.error_upper <= eps
+    assert em.net.width <= {"final": 3, "v1": 6}[version] * 8 and em.net.depth <= 2 * 3
+
+
+TABLE2_VALUES = {"C3": "0.16997121", "C4": "0.27846454", "C6": "0.30884341", "C7": "0.13104554",
+                 "C7tilde": "0.26459357", "C5": "0.27846454"}
+
+
+@pytest.mark.parametrize("key", sorted(TABLE2_VALUES))
+def test_table2_constants_certified(key):
+    from flint import arb
+
+    from certify.beyond import table2_constant
+
+    d = table2_constant(key)
+    assert d["digits"] >= 4
+    lo, hi = d["lower"], d["upper"]
+    assert (arb(hi) - arb(lo)) < arb(fmpq(1, 10 ** 7))
+    v = fmpq(int(TABLE2_VALUES[key].replace("0.", "")), 10 ** 8)
+    assert abs(arb(v) - arb(hi)) < arb(fmpq(1, 10 ** 7))  # the note's 8-digit values
+    if key in ("C4", "C5"):
+        assert d["agrees_with_W(1/e)"]
+
+
+@pytest.mark.parametrize("args", [["zlz-table2-single-neuron-band", "-p", "constant=C2"],
+                                  ["zlz-table2-single-neuron-band", "-p", "constant=C8"],
+                                  ["zlz-activation-class-membership", "-p", "rho=softsign"],
+                                  ["zlz-cor4-cpwl-architecture", "-p", "rho=leaky_relu"],
+                                  ["zlz-thm9-a2tilde-emulation-1n", "-p", "rho=elu"]])
+def test_registry_entries_hold(args):
+    from certify.cli import main
+
+    assert main(["run", *args]) == 0
+
+
+def test_n_and_l_measured_from_the_network_file(tmp_path):
+    from certify.certificate import run_theorem
+    from certify.beyond import using_network
+
+    good = tmp_path / "w3.json"
+    good.write_text(json.dumps({"layers": [{"W": [[1, -1], [1, 1], [0, 1]], "b": [0, "1/2", 0]},
+                                           {"W": [[1, -1, 1]], "b": [0]}]}))
+    with using_network(str(good)):
+        cert = run_theorem("zlz-relu-emulation-3n2l", {"rho": "tanh"})
+    m = cert["architecture"]["measured"]
+    assert (m["relu_width"], m["relu_depth"]) == (3, 1)
+    assert m["width"] == 9 and m["depth"] == 2 and cert["verdict"] == "HOLDS"
 
 
 def test_bad_eps_and_box():
