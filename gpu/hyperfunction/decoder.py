@@ -62,24 +62,28 @@ def use_fused(device: "torch.device") -> bool:
 
 
 @functools.lru_cache(maxsize=64)
-def _compiled(kernel: Callable[..., Any], statics: tuple[int, ...]) -> Callable[..., Any]:
-    """``kernel`` with its integer parameters bound as compile-time constants, compiled.
+def _compiled(kernel: Callable[..., Any], statics: tuple[Any, ...]) -> Callable[..., Any]:
+    """``kernel`` with its integer/dtype parameters bound as compile-time constants, compiled.
 
-    The integers must not become symbolic: a symbolic shift such as (1 << frac_bits) − 1 was
-    observed to be evaluated in 32-bit arithmetic by the CPU code generator (wrong masks).
+    Only tensor sizes are dynamic.  The integers must not become symbolic: a symbolic shift such
+    as (1 << frac_bits) − 1 was observed to be evaluated in 32-bit arithmetic by the CPU code
+    generator (wrong masks).  The flat indices are generated inside the kernel from a length-only
+    stand-in tensor and a 0-d start, so no index array is read from memory.
     """
     import torch
 
-    def bound(index: "torch.Tensor", *tensors: "torch.Tensor") -> "torch.Tensor":
+    def bound(like: "torch.Tensor", start: "torch.Tensor", *tensors: "torch.Tensor") -> "torch.Tensor":
+        index = torch.arange(like.shape[0], dtype=torch.int64, device=like.device) + start
         return kernel(index, *tensors, *statics)
 
     compiled = torch.compile(bound, dynamic=False)
 
-    def call(index: "torch.Tensor", *tensors: "torch.Tensor") -> "torch.Tensor":
-        # only the sizes are dynamic (one compilation for every chunk length and tensor size)
-        for t in (index, *tensors):
+    def call(count: int, start: int, *tensors: "torch.Tensor") -> "torch.Tensor":
+        device = tensors[0].device
+        like = torch.empty(1, device=device).expand(count)  # a length, no memory
+        for t in (like, *tensors):
             torch._dynamo.mark_dynamic(t, 0)
-        return compiled(index, *tensors)
+        return compiled(like, torch.tensor(start, dtype=torch.int64, device=device), *tensors)
 
     return call
 
@@ -89,7 +93,7 @@ def _run_fused(
     numel: int,
     device: "torch.device",
     tensors: tuple["torch.Tensor", ...],
-    statics: tuple[int, ...],
+    statics: tuple[Any, ...],
     compile: bool = True,
 ) -> "torch.Tensor":
     """Run an elementwise kernel over flat indices, compiled (one fused kernel per chunk) if
@@ -99,11 +103,9 @@ def _run_fused(
     if compile:
         try:
             fn = _compiled(kernel, statics)
-            out = []
-            for start in range(0, numel, _FUSED_CHUNK):
-                index = torch.arange(start, min(numel, start + _FUSED_CHUNK), dtype=torch.int64, device=device)
-                out.append(fn(index, *tensors))
-            return torch.cat(out)
+            if numel <= _FUSED_CHUNK:
+                return fn(numel, 0, *tensors)
+            return torch.cat([fn(min(_FUSED_CHUNK, numel - s), s, *tensors) for s in range(0, numel, _FUSED_CHUNK)])
         except Exception as exc:  # noqa: BLE001 - any compiler failure falls back to eager
             warnings.warn(f"fused decoder unavailable ({type(exc).__name__}: {exc}); decoding eagerly")
     return _run_eager(kernel, numel, device, *tensors, *statics)
@@ -178,8 +180,10 @@ def winding_kernel(
     k: int,
     block: int,
     frac_bits: int,
+    out_dtype: "torch.dtype | None" = None,
 ) -> "torch.Tensor":
-    """Weight number ``index`` (flat): float64 value lo + span · frac(θ·a)_c, exact product."""
+    """Weight number ``index`` (flat): lo + span · frac(θ·a)_c, exact product, in float64, then
+    (if ``out_dtype`` is given) float64 → float32 → out_dtype like ``_finish``."""
     import torch
 
     group = index // k
@@ -187,17 +191,10 @@ def winding_kernel(
     phase = (theta * a_fixed.index_select(0, index - group * k)) & ((1 << frac_bits) - 1)
     b = index // block
     unit = span.index_select(0, b).to(torch.float64) * (2.0**-frac_bits)
-    return lo.index_select(0, b).to(torch.float64) + unit * phase.to(torch.float64)
-
-
-def _winding_fused_f32(index: "torch.Tensor", *args: Any) -> "torch.Tensor":
-    import torch
-
-    return winding_kernel(index, *args).to(torch.float32)
-
-
-def _winding_fused_f64(index: "torch.Tensor", *args: Any) -> "torch.Tensor":
-    return winding_kernel(index, *args)
+    value = lo.index_select(0, b).to(torch.float64) + unit * phase.to(torch.float64)
+    if out_dtype is None or out_dtype == torch.float64:
+        return value
+    return value.to(torch.float32).to(out_dtype)
 
 
 def decode_winding(
@@ -223,10 +220,8 @@ def decode_winding(
     numel = encoded.numel
     wide = encoded.dtype == "float64"
     if use_fused(dev) if fused is None else fused:
-        kernel = _winding_fused_f64 if wide else _winding_fused_f32
-        values = _run_fused(
-            kernel, numel, dev, (padded, lo, span, a_fixed), (width, k, block, frac_bits), compile
-        )
+        statics = (width, k, block, frac_bits, torch_dtype(encoded.dtype))
+        values = _run_fused(winding_kernel, numel, dev, (padded, lo, span, a_fixed), statics, compile)
         return _finish(values, encoded.dtype).reshape(encoded.shape)
     # eager: per group, so each θ is unpacked once and each phase row reused
     out = torch.empty(numel, dtype=torch.float64 if wide else torch.float32, device=dev)
@@ -266,14 +261,21 @@ def validate_rtn(encoded: EncodedTensor) -> None:
 
 
 def rtn_kernel(
-    index: "torch.Tensor", padded: "torch.Tensor", lo: "torch.Tensor", scale: "torch.Tensor", width: int, group: int
+    index: "torch.Tensor",
+    padded: "torch.Tensor",
+    lo: "torch.Tensor",
+    scale: "torch.Tensor",
+    width: int,
+    group: int,
+    out_dtype: "torch.dtype | None" = None,
 ) -> "torch.Tensor":
-    """Weight number ``index``: lo + scale · q in float32 (the product is exact)."""
+    """Weight number ``index``: lo + scale · q in float32 (the product is exact), then out_dtype."""
     import torch
 
     q = bitpack.unpack_at(padded, index, width)
     b = index // group
-    return lo.index_select(0, b).to(torch.float32) + scale.index_select(0, b).to(torch.float32) * q.to(torch.float32)
+    value = lo.index_select(0, b).to(torch.float32) + scale.index_select(0, b).to(torch.float32) * q.to(torch.float32)
+    return value if out_dtype is None else value.to(out_dtype)
 
 
 def decode_rtn(
@@ -287,7 +289,7 @@ def decode_rtn(
     p = encoded.params
     padded = bitpack.pad_stream(encoded.arrays["codes"].to(dev))
     tensors = (padded, encoded.arrays["lo"].to(dev), encoded.arrays["scale"].to(dev))
-    statics = (p["width"], p["group"])
+    statics = (p["width"], p["group"], torch_dtype(encoded.dtype))
     if use_fused(dev) if fused is None else fused:
         values = _run_fused(rtn_kernel, encoded.numel, dev, tensors, statics, compile)
     else:
@@ -331,11 +333,18 @@ def validate_lattice(encoded: EncodedTensor) -> None:
                 raise UserError(f"tensor {encoded.name!r}: a lattice code exceeds the alphabet size {size}")
 
 
-def lattice_kernel(index: "torch.Tensor", padded: "torch.Tensor", table: "torch.Tensor", width: int) -> "torch.Tensor":
+def lattice_kernel(
+    index: "torch.Tensor",
+    padded: "torch.Tensor",
+    table: "torch.Tensor",
+    width: int,
+    out_dtype: "torch.dtype | None" = None,
+) -> "torch.Tensor":
     """Weight number ``index``: coordinate index % 2 of the table entry of its pair's code."""
     pair = index // 2
     code = bitpack.unpack_at(padded, pair, width)
-    return table.index_select(0, code * 2 + (index - pair * 2))
+    value = table.index_select(0, code * 2 + (index - pair * 2))
+    return value if out_dtype is None else value.to(out_dtype)
 
 
 def decode_lattice(
@@ -358,10 +367,11 @@ def decode_lattice(
     table = table64.to(torch.float64 if wide else torch.float32).reshape(-1)
     padded = bitpack.pad_stream(encoded.arrays["codes"].to(dev))
     table = table.to(dev)
+    statics = (p["width"], torch_dtype(encoded.dtype))
     if use_fused(dev) if fused is None else fused:
-        values = _run_fused(lattice_kernel, encoded.numel, dev, (padded, table), (p["width"],), compile)
+        values = _run_fused(lattice_kernel, encoded.numel, dev, (padded, table), statics, compile)
     else:
-        values = _run_eager(lattice_kernel, encoded.numel, dev, padded, table, p["width"])
+        values = _run_eager(lattice_kernel, encoded.numel, dev, padded, table, *statics)
     return _finish(values, encoded.dtype).reshape(encoded.shape)
 
 
