@@ -163,7 +163,7 @@ def _explore_with_torch(args: argparse.Namespace) -> int:
     _check_target_range(thm, target)
     net = thm.builder()(params, target)
     res = explore(net, target, net.in_dim, device=args.device, allow_imprecise=args.allow_imprecise)
-    console.print(f"[bold]{thm.id}[/] {params} on {res['device']} ({res['dtype']}, "
+    console.print(f"[bold]{thm.id}[/] { {k: str(v) for k, v in params.items()} } on {res['device']} ({res['dtype']}, "
                   f"~{res['required_bits']:.0f} bits needed)")
     console.print(f"  sampled max |f - phi| over {res['points']} random points: "
                   f"{res['max_abs_error']:.6g} at {res['at']}")
