@@ -76,3 +76,17 @@ def test_small_bit_extractor_is_faithful_in_float64():
     xs = [4 ** j * a for j in range(1, J + 1)]
     X = torch.tensor([[float(x.p) / float(x.q) for x in xs]], dtype=torch.float64)
     assert to_torch(bit_extractor(J))(X)[0].round().tolist() == theta
+
+
+@pytest.mark.gpu
+def test_mirror_on_cuda_matches_the_rounding_bound():
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    net = random_relu(16, 4, 2, 3)
+    rows = dyadic_points(2, 4096, 3)
+    exact = evaluate(net, rows)[0]
+    X = torch.tensor([[float(v.p) / float(v.q) for v in r] for r in rows], dtype=torch.float64)
+    out = to_torch(net, device="cuda")(X.cuda())[0].cpu()
+    bound = rounding_bound(net, X)[0]
+    assert all(abs(float(o) - float(e.p) / float(e.q)) <= b
+               for o, e, b in zip(out.tolist(), exact, bound.tolist()))
