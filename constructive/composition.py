@@ -184,7 +184,9 @@ def clock_step(g1: Network, g2: Network, M: fmpq) -> Network:
     if g2.in_dim != d or g1.out_dim != d or g2.out_dim != d:
         raise ValueError("clock_step needs two blocks on the same R^d")
     L = max(g1.depth, g2.depth, 1)
-    p1, p2 = _pad(g1, L, M), _pad(g2, L, M)
+    # the branches stay visible as gadgets so the certifier can find them behind the padding
+    p1 = _pad(gadget("zlz-branch", g1), L, M)
+    p2 = _pad(gadget("zlz-branch", g2), L, M)
     p0 = network(affine([[1]], [M]), activation(1),
                  *[n for _ in range(L - 1) for n in (affine([[1]], [0]), activation(1))],
                  affine([[1]], [-M - 2]))
@@ -203,12 +205,12 @@ def merge(g1: Network, g2: Network, L2map: tuple, dhat: int, M: fmpq) -> Network
     """
     d1, d2 = g1.in_dim, g2.in_dim
     W, b = L2map
-    # ĝ(u, v) = (L̃2(u), 0) ∈ R^{d̂} as one hidden layer σ(L̃2 u), σ(−L̃2 u) of width 2d2
+    # ĝ(u, v) = (L̃2(u), 0) ∈ R^{d̂} as one hidden layer σ(L̃2 u + M) − M of width d2: exact
+    # wherever L̃2 u ≥ −M, which the clock needs anyway (variant: the paper uses σ(·) − σ(−·))
     rows = [list(r) + [0] * (dhat - d1) for r in W]
-    ghat = network(affine(rows + [[-v for v in r] for r in rows], list(b) + [-v for v in b]),
-                   activation(2 * d2),
-                   affine([[(1 if j == i else (-1 if j == d2 + i else 0)) if i < d2 else 0
-                            for j in range(2 * d2)] for i in range(dhat)], [0] * dhat))
+    ghat = network(affine(rows, [v + M for v in b]), activation(d2),
+                   affine([[1 if (j == i and i < d2) else 0 for j in range(d2)] for i in range(dhat)],
+                          [-M if i < d2 else 0 for i in range(dhat)]))
     G1 = clock_step(_embed(g1, dhat), ghat, M)
     return clock_step(G1, _embed(g2, dhat + 1), M)
 
