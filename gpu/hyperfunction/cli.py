@@ -69,6 +69,15 @@ def _progress(total: int, label: str) -> Iterator[Any]:
         yield step
 
 
+def _need_torch() -> None:
+    """A one-line UserError instead of an ImportError traceback when the extras are missing."""
+    try:
+        import safetensors  # noqa: F401
+        import torch  # noqa: F401
+    except ImportError as exc:
+        raise UserError(f"the codec needs torch and safetensors (pip install torch safetensors): {exc}") from None
+
+
 def _codec_options(args: argparse.Namespace) -> dict[str, Any]:
     if args.method == "winding":
         return {"k": args.k, "block": args.block, "direction": args.direction}
@@ -79,6 +88,7 @@ def _codec_options(args: argparse.Namespace) -> dict[str, Any]:
 
 def run_compress(args: argparse.Namespace) -> int:
     """Encode every floating tensor of IN (1-D ones raw unless --all-tensors) into OUT atomically."""
+    _need_torch()
     from gpu.hyperfunction import fileformat
     from gpu.hyperfunction.codec import dtype_name, get_codec
 
@@ -109,6 +119,7 @@ def run_compress(args: argparse.Namespace) -> int:
 
 def run_decompress(args: argparse.Namespace) -> int:
     """Decode every tensor of IN and write plain safetensors (original names, dtypes, metadata)."""
+    _need_torch()
     from safetensors.torch import save_file
 
     from gpu.hyperfunction import fileformat
@@ -128,6 +139,7 @@ def run_decompress(args: argparse.Namespace) -> int:
 
 def run_report(args: argparse.Namespace) -> int:
     """Print the per-tensor and overall table; optionally write it as JSON."""
+    _need_torch()
     from rich.console import Console
 
     from gpu.hyperfunction import fileformat, report

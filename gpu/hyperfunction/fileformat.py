@@ -111,6 +111,8 @@ def save_encoded(
         roles = {}
         for role, array in sorted(enc.arrays.items()):
             key = f"{enc.name}::{role}"
+            if key in stored:
+                raise UserError(f"tensor {enc.name!r}: stored array name {key!r} collides with another tensor's")
             roles[role] = key
             stored[key] = array.detach().contiguous().cpu()
         entry = {
@@ -218,6 +220,8 @@ def load_encoded(path: str | os.PathLike[str], verify: bool = True) -> Compresse
         raise UserError(f"{path}: missing or corrupted metadata field 'tensors' or 'source_metadata'") from None
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
         raise UserError(f"{path}: metadata field 'tensors' must be a JSON list of names")
+    if len(set(names)) != len(names):
+        raise UserError(f"{path}: metadata field 'tensors' lists a name twice")
     if not isinstance(source, dict):
         raise UserError(f"{path}: metadata field 'source_metadata' must be a JSON object")
     available = set(handle.keys())
