@@ -165,8 +165,9 @@ def _witness_errors(net: Node, target: Any, points: list[list[fmpq]]) -> list[tu
 
 
 def falsify(net: Node, target: Any, d: int, budget: int = 64, seed: int = 0,
-            extra: Sequence[Sequence[fmpq]] = ()) -> tuple[Optional[list], arb]:
-    """Search exact witnesses of large |f − φ|: a grid, random rationals and given points.
+            extra: Sequence[Sequence[fmpq]] = (), steered: int = 24) -> tuple[Optional[list], arb]:
+    """Search exact witnesses of large |f − φ|: a grid, random rationals, given points and a
+    ``hypothesis.target``-steered search (``steered`` examples).
 
     Returns the best point and a ball for its error; only ever a lower bound.
     """
@@ -178,6 +179,10 @@ def falsify(net: Node, target: Any, d: int, budget: int = 64, seed: int = 0,
     best, best_err = None, arb(0)
     for x, e in _witness_errors(net, target, pts):
         if best is None or e.lower() > best_err.lower():
+            best, best_err = x, e
+    if steered:
+        x, e = steer(net, target, d, examples=steered, seed=seed)
+        if x is not None and e.lower() > best_err.lower():
             best, best_err = x, e
     return best, best_err
 
@@ -322,9 +327,11 @@ def method_bit_extraction(thm: Any, params: dict, target: Any, net: Node) -> Err
 def method_pl1d_exact(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
     from certify.pl1d import enumerate_1d, pl_from_points
 
+    from constructive.gadgets.cpwl import node_value
+
     n = params["n"]
     xs = [fmpq(i, n - 1) for i in range(n)]
-    reference = pl_from_points(xs, [target.exact([x]) for x in xs])
+    reference = pl_from_points(xs, [node_value(target, x) for x in xs])
     pl = enumerate_1d(net)
     diff = pl.max_abs_difference(reference)
     value, where = diff if isinstance(diff, tuple) else (diff, None)
@@ -367,7 +374,88 @@ def method_store_params(thm: Any, params: dict, target: Any, net: Node) -> Error
     return ErrorReport(worst, worst, [], set(), {"v": str(v), "a": [str(x) for x in a]})
 
 
+def ball_sup_error(net: Node, target: Any, box: Sequence[tuple[fmpq, fmpq]], goal: arb,
+                   max_boxes: int = 20000, prec: int = 128) -> tuple[arb, int]:
+    """Branch and bound: a rigorous upper bound of sup |f − φ| over ``box``.
+
+    The network is evaluated on arb balls covering each sub-box (interval arithmetic, sound for
+    every activation with a ball kernel) and the target by its certified enclosure; boxes whose
+    bound is above ``goal`` are bisected along their widest side, largest bound first, until
+    all are below it or ``max_boxes`` were examined.  Returns the bound and the boxes used.
+    """
+    import heapq
+
+    from constructive.numbers import Ball
+
+    ctx = Ball(prec)
+
+    def bounds(boxes: list) -> list[arb]:
+        with precision(prec):
+            cols = [[arb(fmpq_mid(a, b), fmpq_rad(a, b)) for a, b in bx] for bx in boxes]
+            out = evaluate(net, [list(c) for c in zip(*cols)], ctx)[0]
+            res = []
+            for bx, y in zip(boxes, out):
+                flo, fhi = target.enclose(bx, prec)
+                ylo, yhi = y.lower(), y.upper()
+                res.append(max(abs(arb(fhi) - ylo), abs(yhi - arb(flo))).upper())
+            return res
+
+    heap: list = []
+    counter = 0
+    for bx, u in zip([list(box)], bounds([list(box)])):
+        heapq.heappush(heap, (-float(u.mid()), counter, bx, u))
+    examined = 1
+    while heap and examined < max_boxes:
+        if all(item[3] <= goal for item in heap):
+            break
+        batch = []
+        while heap and len(batch) < 64:
+            item = heapq.heappop(heap)
+            if item[3] <= goal:
+                heapq.heappush(heap, item)
+                break
+            batch.append(item[2])
+        if not batch:
+            break
+        children = []
+        for bx in batch:
+            i = max(range(len(bx)), key=lambda k: bx[k][1] - bx[k][0])
+            a, b = bx[i]
+            m = (a + b) / 2
+            children += [bx[:i] + [(a, m)] + bx[i + 1:], bx[:i] + [(m, b)] + bx[i + 1:]]
+        for bx, u in zip(children, bounds(children)):
+            counter += 1
+            heapq.heappush(heap, (-float(u.mid()), counter, bx, u))
+        examined += len(children)
+    worst = max(item[3] for item in heap)
+    return worst, examined
+
+
+def fmpq_mid(a: fmpq, b: fmpq) -> fmpq:
+    return (a + b) / 2
+
+
+def fmpq_rad(a: fmpq, b: fmpq) -> arb:
+    return arb((b - a) / 2).upper()
+
+
+def method_ball_bnb(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
+    """Sup error on [0,1]^d by ball branch and bound (any activation with a ball kernel)."""
+    d = target.dim
+    best, err = falsify(net, target, d)
+    lower, wit = _lower_from(best, err)
+    with precision(PREC):
+        bound = to_arb(bound_value(thm, params, target))
+        # refine until the upper bound is within a factor 3/2 of the witness (tight tables),
+        # or at least below the claim
+        goal = arb(3 * lower / 2) if lower > 0 else bound
+        goal = goal if goal < bound else bound
+    upper, examined = ball_sup_error(net, target, [(fmpq(0), fmpq(1))] * d, goal)
+    return ErrorReport(lower, upper, wit, set(), {"boxes": examined})
+
+
 METHODS: dict[str, Callable[..., ErrorReport]] = {
+    "ball-bnb": method_ball_bnb,
     "cells-offtrifling": method_cells_offtrifling,
     "cells-lp": method_cells_lp,
     "boxes-sup": method_boxes_sup,

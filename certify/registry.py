@@ -25,7 +25,7 @@ PROOFS = Path(__file__).resolve().parent.parent / "proofs"
 OMEGA = sympy.Function("omega")
 TARGET_SYMBOLS = ("alpha", "lam")  # the target's Hölder exponent and constant
 KINDS = {"int", "rational", "choice", "bits"}
-METHODS = {"cells-lp", "cells-offtrifling", "boxes-sup", "bit-extraction", "pl1d-exact",
+METHODS = {"ball-bnb", "cells-lp", "cells-offtrifling", "boxes-sup", "bit-extraction", "pl1d-exact",
            "identity", "store-params", "exact-finite"}
 
 

@@ -106,3 +106,32 @@ def test_malformed_registry_fails_loudly(tmp_path):
         '[theorem.claim]\nbound="omega(zz)"\n')
     with pytest.raises(RegistryError, match="unknown symbols"):
         load(tmp_path)
+
+
+@pytest.mark.parametrize("target", ["sine:k=1", "sqrt", "abs"])
+def test_ball_branch_and_bound_certifies_interpolation(target):
+    cert = run_theorem("syz-cpwl-interpolation", {"n": "9"}, target)
+    assert cert["verdict"] == "HOLDS", cert["reasons"]
+
+
+def test_three_verdicts_from_rigorous_bounds():
+    import sympy
+
+    from certify.error import compare
+
+    assert compare(fmpq(1, 10), fmpq(1, 20), sympy.Rational(1, 8)) == "HOLDS"
+    assert compare(fmpq(1, 4), fmpq(1, 5), sympy.Rational(1, 8)) == "VIOLATED"
+    assert compare(fmpq(1, 4), fmpq(1, 10), sympy.Rational(1, 8)) == "INCONCLUSIVE"
+    assert compare(arb("0.1"), arb(0), sympy.sqrt(2) / 10) == "HOLDS"
+
+
+def test_a_claim_below_the_achieved_error_is_violated_with_a_witness(monkeypatch):
+    from certify.registry import default_registry
+
+    thm = default_registry().get("syz-cpwl-interpolation")
+    tight = dict(thm.claim, bound="omega(1/(n - 1))/1000")
+    monkeypatch.setattr(type(thm), "claim", property(lambda self: tight if self.id == thm.id
+                                                     else self.__dict__["claim"]), raising=False)
+    cert = run_theorem("syz-cpwl-interpolation", {"n": "9"})
+    assert cert["verdict"] == "VIOLATED"
+    assert cert["witnesses"] and cert["witnesses"][0]["x"]

@@ -71,7 +71,19 @@ def cpwl_network(xs: Sequence[Any], ys: Sequence[Any], left_slope: Any = 0, righ
 
 
 def build_interpolant(params: dict, target) -> Network:
-    """Registry entry (syz-cpwl-one-layer): interpolate a rational-valued target at n nodes."""
+    """Registry entries syz-cpwl-one-layer / syz-cpwl-interpolation: interpolate the target at
+    n equispaced nodes (exact values when the target is rational-valued, otherwise a 64-bit
+    dyadic rounding of a 128-bit ball)."""
     n = params["n"]
     xs = [fmpq(i, n - 1) for i in range(n)]
-    return cpwl_network(xs, [target.exact([x]) for x in xs])
+    return cpwl_network(xs, [node_value(target, x) for x in xs])
+
+
+def node_value(target, x: fmpq) -> fmpq:
+    if getattr(target, "rational_valued", False):
+        return target.exact([x])
+    from constructive.numbers import precision
+
+    with precision(128):
+        mid = target.ball([x], prec=128).mid()
+        return fmpq(int((mid * 2 ** 64).floor().unique_fmpz()), 2 ** 64)
