@@ -12,7 +12,47 @@ blocks but the selector of Lemma E.2 keeps one: the kept block is evaluated exac
 one with exact interval arithmetic on the cell's hull, and the selector neurons are then checked
 for a sign that is determined on the whole cell (so the discarded value provably drops out).
 The supremum over all of [0,1]^d (needed for the trifling region in L^p) comes from one interval
-run, in which the clamp gadget's certified range [−M, M] is used.
+run, in which the clamp gadget's certified range [−M, M] is used.  That per-cell method costs
+K^d · 2^d · R evaluations of g and is kept as ``method_*_cells`` (the benchmark's baseline).
+
+Part 2 — the compositional method used by the registry (``method_offtrifling``, ``method_lp``),
+O(R) small exact steps instead of K^d · R:
+
+1. *Engine.* States are exact affine forms A·p + c over a parameter box (plus, in loose mode, an
+   interval remainder).  In strict mode every ReLU must have one weak sign on the box; then the
+   network is affine on the box and the output form is exact (the forms are compared after
+   folding degenerate box directions into the constant, where forms are not unique).
+2. *Clock specification, certified once per instance* (Lemmas E.1, E.2).  For the clock gadget
+   Φ(x, t) = ψ(pad(b1(x)), pad(b2(x)), p0(t)), the fan-out is checked to be (x, x, t) exactly,
+   and the shell (pads, counter, selector) is analysed as an exact affine map on the two boxes
+   u1, u2 ∈ [−M, M]^d, t ∈ [3, T] and t ∈ [−T, 1] (M read from the selector's weights).  It
+   returns (u1, t−2), resp. (u2, t−2).  Hence Φ(x, t) = (b1(x), t−2) for t ∈ [3, T] and
+   (b2(x), t−2) for t ∈ [−T, 1], *provided* b1(x), b2(x) ∈ [−M, M]^d.
+3. *Counters are exact constants*, the same for every input (L1 sets them; Φ maps t to t−2), so
+   at each of the R steps one path of branches is active for all cells at once.  Only the
+   active leaf (floor block, ĝ, bit-sum pair, ĝ′, clamp) is evaluated; its output is checked
+   within [−M, M].  For every discarded branch the hull of its inputs is accumulated (keyed by
+   the exact counters inside that branch); at the end one interval run per key bounds it by M.
+   All side conditions of step 2 are therefore verified for every state that occurs.
+4. *State classes follow the proofs' invariants*, so a step costs O(3^d) engine calls, not K^d:
+   * Lemma C.1 (steps k = 1..r−1): per axis the state is (k y, k², k, y, S) with y the L1 form
+     (checked on L1) and S a per-cell register.  Classes ℓ < k, ℓ = k, ℓ > k (cells by index ℓ)
+     with boxes y ∈ hull of the class's y-ranges and S ∈ hull of its registers.  The output
+     must be ((k+1)y, (k+1)², k+1, y, S + Δ) with Δ = 0 off the class ℓ = k; Δ is recorded as
+     S(ℓ = k).  Induction over k gives every cell's exact state s_r.
+   * transition ĝ: one class; the output must be (j−1, C, 0, j−1, D, 0) with j−1 affine in the
+     registers and free of y; j is read off per cell.
+   * Lemma D.1 (steps t = 0..2r−2): state (z, C_t, P, z, D_t, Q) with z = j−1−t; classes z ≥ 1,
+     z = 0, z ≤ −1; P, Q in the hull of prefix sums (monotone: increments checked ≥ 0).  The
+     output must be (z−1, C_{t+1}, P + θ_t, z−1, D_{t+1}, Q + φ_t) with θ_t = φ_t = 0 for z ≤ −1
+     and equal increments on the other two classes.  So P(j) = Σ_{t < min(2r−1, j)} θ_t.
+   * ĝ′ (one class in (z, P, Q)) and the clamp (classes of output values, split until the
+     step is affine; memoised by value).  Coordinates outside the registers must be one exact
+     constant for all classes (counters, C_t, D_t, padding zeros).
+   Every cell's output is then an exact rational, compared with f on the cell by
+   ``box_error``; nothing is sampled.  For L^p the trifling region uses one loose run over
+   [0,1]^d with affine forms in x through the same active leaves (counters stay exact), giving
+   a rigorous range of φ on the whole cube.
 """
 
 from __future__ import annotations
@@ -635,9 +675,11 @@ class Engine:
         boxes u1, u2 ∈ [−M, M]^d, t in either range, and an exact check of the fan-out."""
         if id(node) in self.clocks:
             return
-        M = as_fmpq(dict(node.params)["M"])
         fan, b1, tail1, b2, tail2, p0, psi = self.parts(node)
         d = b1.in_dim
+        M = psi[0].W[0, 2 * d]  # the selector's level, read from its weights (Lemma E.2)
+        if not M > 0:
+            raise StepFailure("selector level is not positive")
         want = [[1 if j == i else 0 for j in range(d + 1)] for i in range(d)] * 2 + \
                [[0] * d + [1]]
         if fan.W != fmpq_mat(2 * d + 1, d + 1, [v for r in want for v in r]) or \
@@ -690,7 +732,7 @@ class Engine:
         cc = self._cc.get(id(other))
         if cc is None:
             cc = self._cc[id(other)] = counter_coords(other.body)
-        key = (id(node), which, tuple(str(xl[i]) for i in cc if xl[i] == xh[i]))
+        key = (id(node), which, tuple(xl[i] for i in cc if xl[i] == xh[i]))
         old = self.hulls.get(key)
         if old is None:
             self.hulls[key] = (other, M, list(xl), list(xh))

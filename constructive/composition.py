@@ -433,6 +433,35 @@ def build_lp(params: dict, target: Any) -> Network:
     return assemble(lp_parts(params, target))
 
 
+MEMORY_ENV = "CERTIFY_MEMORY_MB"
+DEFAULT_MEMORY_MB = 4096
+
+
+def estimate_memory_bytes(d: int, r: int) -> int:
+    """A generous estimate of what building and certifying one instance holds at once
+    (derived, measured on d = 1, 2): about 2 KiB per cell Q_β (cell boxes, values, registers,
+    target enclosures), the 2K^d-bit stored constants and the clock levels M ≈ 2^{6r+…} that
+    appear in a few hundred weights and cached forms, and the loose global run."""
+    K = iroot(r, d)
+    bits = 6 * r + 256
+    return 2048 * K ** d + 400 * (bits // 8) + 64 * (2 * K ** d // 8) + (1 << 24)
+
+
+def memory_budget_bytes() -> int:
+    import os
+
+    from certify.errors import UserError
+
+    raw = os.environ.get(MEMORY_ENV, str(DEFAULT_MEMORY_MB))
+    try:
+        mb = int(raw)
+    except ValueError:
+        raise UserError(f"{MEMORY_ENV}={raw!r} is not an integer number of MiB") from None
+    if mb < 1:
+        raise UserError(f"{MEMORY_ENV}={raw!r} must be at least 1 (MiB)")
+    return mb << 20
+
+
 def _check(d: int, r: int) -> None:
     from certify.errors import UserError
 
@@ -440,6 +469,10 @@ def _check(d: int, r: int) -> None:
         raise UserError(f"r = {r}: the composition theorems need r ≥ 1")
     if d < 1:
         raise UserError(f"d = {d}: the dimension must be ≥ 1")
+    need, have = estimate_memory_bytes(d, r), memory_budget_bytes()
+    if need > have:
+        raise UserError(f"d = {d}, r = {r} would need about {need >> 20} MiB, more than the memory "
+                        f"budget of {have >> 20} MiB (set {MEMORY_ENV} to raise it)")
 
 
 # standalone gadget builders for the lemma entries ------------------------------------------------

@@ -74,3 +74,66 @@ def test_rate_holds_d2_small():
 
 def test_bad_r_exit_2(capsys):
     assert main(["run", "zlz-composition-rate", "-p", "r=0"]) == 2
+
+
+# compositional certifier -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("d,r", [(1, 16), (2, 9)])
+def test_compositional_matches_cellwise(d, r):
+    from certify import composition_check as cc
+    from certify.targets import make_target
+    from constructive.composition import build_lp
+
+    t = make_target("abs", d)
+    params = {"d": d, "r": r, "p": 2}
+    net = build_lp(params, t)
+    new = cc.method_lp(None, params, t, net)
+    old = cc.method_lp_cells(None, params, t, net)
+    assert str(new.upper) == str(old.upper) and str(new.lower) == str(old.lower)
+    assert new.details["method"] == "compositional" and new.details["clock_specs"] == 4
+
+
+def test_compositional_rejects_broken_block():
+    """A floor block with a wrong weight must not certify."""
+    from certify import composition_check as cc
+    from certify.errors import UserError
+    from certify.targets import make_target
+    from constructive import composition as comp
+
+    t = make_target("abs", 1)
+    params = {"d": 1, "r": 8}
+    orig = comp.floor_step
+    try:
+        comp.floor_step = lambda delta: orig(delta * 3)
+        net = comp.build_offtrifling(params, t)
+    finally:
+        comp.floor_step = orig
+    with pytest.raises(UserError):
+        cc.method_offtrifling(None, params, t, net)
+
+
+def test_rate_holds_r256_d1():
+    cert = run_theorem("zlz-composition-rate", {"d": "1", "r": "256"})
+    assert cert["verdict"] == "HOLDS"
+    assert cert["details"]["method"] == "compositional"
+
+
+def test_memory_budget_exit_2(monkeypatch):
+    monkeypatch.setenv("CERTIFY_MEMORY_MB", "1")
+    assert main(["run", "zlz-composition-rate", "-p", "r=64"]) == 2
+    assert main(["table", "zlz-composition-rate", "--sweep", "r=4..8:x2"]) == 2
+    monkeypatch.setenv("CERTIFY_MEMORY_MB", "lots")
+    assert main(["run", "zlz-composition-rate", "-p", "r=4"]) == 2
+
+
+@pytest.mark.slow
+def test_rate_sweep_d1_slow():
+    for r in (4, 64, 1024, 4096):
+        assert run_theorem("zlz-composition-rate", {"d": "1", "r": str(r)})["verdict"] == "HOLDS"
+
+
+@pytest.mark.slow
+def test_rate_sweep_d2_slow():
+    for r in (4, 64, 256, 1024):
+        assert run_theorem("zlz-composition-rate", {"d": "2", "r": str(r)})["verdict"] == "HOLDS"
