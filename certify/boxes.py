@@ -24,6 +24,7 @@ from flint import fmpq, fmpq_mat
 
 from constructive.evaluate import Interpreter
 from constructive.ir import Gadget, Network, Node
+from certify.progress import advance
 from constructive.numbers import Exact, NumberContext, QMatrix, _common
 
 
@@ -447,6 +448,7 @@ def analyse_boxes(net: Node, boxes: Sequence[Sequence[tuple[fmpq, fmpq]]],
         results.extend(_collect(Y, part))
         if progress is not None:
             progress(min(start + chunk, len(boxes)), len(boxes))
+        advance("boxes", min(start + chunk, len(boxes)), len(boxes))
     return results, interp.used
 
 

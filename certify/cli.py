@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Optional, Sequence
 
@@ -120,29 +121,32 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     if args.engine == "torch":
         return _explore_with_torch(args)
+    from contextlib import nullcontext
+
+    from certify.progress import reporting
+
     ids = list(default_registry().theorems) if args.all else [args.id]
     if not args.all and not args.id:
         raise UserError("give a theorem id, or --all for every default instance")
+    if args.all and args.json and not os.path.isdir(args.json):
+        raise UserError(f"with --all, --json must name an existing directory (got {args.json!r})")
     worst = 0
-    certs = []
-    with console.status("certifying…") as status:
-        for tid in ids:
-            status.update(f"certifying {tid}…")
-            if args.network:
-                from certify.beyond import using_network
+    for tid in ids:
+        if args.network:
+            from certify.beyond import using_network
 
-                with using_network(args.network):
-                    cert = run_theorem(tid, _params(args.param) if not args.all else {}, args.target,
-                                       args.lipschitz)
-            else:
-                cert = run_theorem(tid, _params(args.param) if not args.all else {}, args.target,
-                                   args.lipschitz)
-            certs.append(cert)
-            _print_certificate(cert)
-            worst = max(worst, {"HOLDS": 0, "INCONCLUSIVE": 1, "VIOLATED": 1}[cert["verdict"]])
-    if args.json:
-        write_certificate(certs[0] if len(certs) == 1 else {"schema": 1, "certificates": certs}, args.json)
-        console.print(f"certificate written to {args.json}")
+            network_context = using_network(args.network)
+        else:
+            network_context = nullcontext()
+        with reporting(console), network_context:
+            cert = run_theorem(tid, _params(args.param) if not args.all else {}, args.target,
+                               args.lipschitz)
+        _print_certificate(cert)
+        worst = max(worst, {"HOLDS": 0, "INCONCLUSIVE": 1, "VIOLATED": 1}[cert["verdict"]])
+        if args.json:
+            path = os.path.join(args.json, f"{tid}.json") if args.all else args.json
+            write_certificate(cert, path)
+            console.print(f"certificate written to {path}")
     return worst
 
 
