@@ -43,6 +43,15 @@ class BoxBatch:
     ids_i: np.ndarray
 
 
+def bisect_widest(box: Sequence[tuple[fmpq, fmpq]]) -> list[list[tuple[fmpq, fmpq]]]:
+    """The two halves of a box, split across its widest side."""
+    box = list(box)
+    i = max(range(len(box)), key=lambda k: box[k][1] - box[k][0])
+    a, b = box[i]
+    m = (a + b) / 2
+    return [box[:i] + [(a, m)] + box[i + 1:], box[:i] + [(m, b)] + box[i + 1:]]
+
+
 def _empty(rows: int) -> QMatrix:
     return QMatrix(np.empty((rows, 0), dtype=object), 1)
 

@@ -20,6 +20,7 @@ import sympy
 from flint import arb, fmpq
 
 from certify import architecture as arch
+from certify.boxes import bisect_widest
 from certify.error import ErrorReport, bound_value, compare, to_arb
 from certify.errors import UserError
 from certify.registry import Theorem, default_registry
@@ -63,13 +64,7 @@ def _check_target_range(thm: Theorem, target: Any) -> None:
             bad.append(box)
         if not bad:
             return
-        nxt = []
-        for box in bad:
-            i = max(range(len(box)), key=lambda k: box[k][1] - box[k][0])
-            a, b = box[i]
-            m = (a + b) / 2
-            nxt += [box[:i] + [(a, m)] + box[i + 1:], box[:i] + [(m, b)] + box[i + 1:]]
-        boxes = nxt
+        boxes = [half for box in bad for half in bisect_widest(box)]
         if len(boxes) > 4096:
             break
     raise UserError(f"target {target.name!r} is not provably within [{want[0]}, {want[1]}] on "

@@ -17,7 +17,7 @@ from typing import Any, Callable, Optional, Sequence
 import sympy
 from flint import arb, fmpq
 
-from certify.boxes import analyse_boxes
+from certify.boxes import analyse_boxes, bisect_widest
 from certify.errors import UserError
 from certify.ranges import output_range
 from constructive.evaluate import evaluate
@@ -417,12 +417,7 @@ def ball_sup_error(net: Node, target: Any, box: Sequence[tuple[fmpq, fmpq]], goa
             batch.append(item[2])
         if not batch:
             break
-        children = []
-        for bx in batch:
-            i = max(range(len(bx)), key=lambda k: bx[k][1] - bx[k][0])
-            a, b = bx[i]
-            m = (a + b) / 2
-            children += [bx[:i] + [(a, m)] + bx[i + 1:], bx[:i] + [(m, b)] + bx[i + 1:]]
+        children = [half for bx in batch for half in bisect_widest(bx)]
         for bx, u in zip(children, bounds(children)):
             counter += 1
             heapq.heappush(heap, (-float(u.mid()), counter, bx, u))
