@@ -434,7 +434,7 @@ def method_emulation(thm: Any, params: dict, target: Any, net: Node) -> ErrorRep
     N, L = relu_size(layers)
     upper = res.error_upper if res.ok else fmpq(10) ** 9
     details = {
-        "relu_network": {"source": current_network_file() or "default width-8 depth-3 instance",
+        "relu_network": {"source": _source(params),
                          "digest": _relu_digest(layers), "width": N, "depth": L,
                          "box": [[str(a), str(b)] for a, b in box],
                          "lipschitz_sum": str(lipschitz_sum(layers))},
@@ -498,6 +498,15 @@ def measure_emulation(net: Node) -> EmulationArchitecture:
 
 
 method_emulation.measure = measure_emulation  # type: ignore[attr-defined]
+
+
+def _source(params: dict) -> str:
+    from constructive.beyond_relu import corollary_sizes
+
+    sizes = corollary_sizes(params)
+    if sizes is not None:
+        return f"stand-in network of the source's size, layer sizes {sizes}"
+    return current_network_file() or "default width-8 depth-3 instance"
 
 
 def _relu_digest(layers) -> str:
