@@ -151,3 +151,84 @@ def certify_kst(thm: Any, params: dict, target: Any, net: Network) -> ErrorRepor
                                 "subnetworks": info["subs"], "modulus_assumptions": assumptions,
                                 "method": "compositional: each 1-D sub-network by the exact Theorem 6 "
                                           "analysis, inner sums enclosed in [1/4,3/4], moduli of g_i"})
+
+
+# ------------------------------------------------------------------------------------------
+# Theorem 4: exact classification
+
+
+def certify_classification(thm: Any, params: dict, target: Any, net: Network) -> ErrorReport:
+    """φ = r_j exactly on every E_j, by exact analysis on the sets (no sampling in the proof).
+
+    φ = A ∘ R ∘ φ₁ with φ₁ a Theorem 1 network, R the odd-rounding gadget and A affine.  For each
+    set: φ₁(E_j) ⊆ Y_j by the compositional enclosure — ψ_i(E_j) ⊆ Σ_j' (h_{i,j'}(E's side j')
+    ± δ_{i,j'}) ⊆ [0, 1] (so σ = id), φ_i(ψ_i) ⊆ g_i(that interval) ± e_i, all exact rational
+    enclosures of the certified sub-networks; then Y_j lies within 1/2 of one odd integer 2k+1,
+    R ≡ 2k+1 on Y_j is proved by exact cell analysis of the gadget, and A(2k+1) = r_j exactly.
+    """
+    from certify.fixed_sigma_check import Rat, identity_on
+    from constructive.evaluate import evaluate
+    from constructive.fixed_sigma_classify import plan_from_params
+    from constructive.ir import Gadget
+
+    p = plan_from_params(params)
+    nodes = list(net.nodes)
+    if len(nodes) != 8 or not isinstance(nodes[6], Gadget) or nodes[6].name != "euaf-round-odd" \
+            or not isinstance(nodes[7], Affine):
+        raise AnalysisFailed("not the Theorem 4 structure (Theorem 1 network, odd rounding, affine)")
+    phi1, rnd, out = Network(tuple(nodes[:6])), nodes[6], nodes[7]
+    kst = p.kst
+    info = analyse_kst_network(kst, phi1, fmpq(2, 5), fmpq(1, 50))
+    n = 2 * kst.d + 1
+    per_set, ok_all = [], True
+    for k, s in enumerate(p.sets, start=1):
+        ylo, yhi = fmpq(0), fmpq(0)
+        entry: dict = {"set": k, "description": s.describe(), "label": str(s.label)}
+        try:
+            for i in range(n):
+                lo = hi = fmpq(0)
+                for j in range(kst.d):
+                    a, b = kst.h[i][j].enclose([s.box[j]])
+                    lo += a - info["deltas"][i][j]
+                    hi += b + info["deltas"][i][j]
+                if lo < 0 or hi > 1:
+                    raise AnalysisFailed(f"ψ_{i} on set {k} is not shown to lie in [0, 1]")
+                a, b = kst.g[i].enclose([(lo, hi)])
+                ylo += a - info["e_out"][i]
+                yhi += b + info["e_out"][i]
+            odd = 2 * int(((ylo + yhi) / 4 - fmpq(1, 2)).floor() + 0) + 1
+            cands = [c for c in (odd - 2, odd, odd + 2) if c - fmpq(1, 2) <= ylo and yhi <= c + fmpq(1, 2)]
+            if not cands or cands[0] < 1:
+                raise AnalysisFailed(f"φ₁(E_{k}) ⊆ [{float(ylo):.4g}, {float(yhi):.4g}] is not within "
+                                     "1/2 of one positive odd integer")
+            y = cands[0]
+            M = as_fmpq(dict(rnd.params)["M"])
+            if yhi > M:
+                raise AnalysisFailed(f"φ₁(E_{k}) exceeds the rounding gadget's domain [0, {M}]")
+            round_ok, ncells = identity_on(rnd, Rat.const(fmpq(y)), ylo, yhi)
+            value = out.W[0, 0] * y + out.b[0, 0]
+            entry.update(phi1_range=[float(ylo), float(yhi)], odd=y, rounding_exact=round_ok,
+                         rounding_cells=ncells, output=str(value), equals_label=value == s.label)
+            ok = round_ok and value == s.label
+        except AnalysisFailed as exc:
+            entry["failed"] = str(exc)
+            ok = False
+        ok_all &= ok
+        per_set.append(entry)
+    # exact evaluation at points of every set: witnesses only (lower bound of the error)
+    lower, wit = fmpq(0), []
+    for k, s in enumerate(p.sets, start=1):
+        pts = s.samples()
+        vals = evaluate(net, [[q[c] for q in pts] for c in range(kst.d)])[0]
+        for q, v in zip(pts, vals):
+            if v != s.label:
+                dev = abs(v - s.label)
+                wit.append({"x": [str(c) for c in q], "value": str(v), "label": str(s.label)})
+                lower = max(lower, dev)
+    upper = fmpq(0) if ok_all and lower == 0 else max(lower, fmpq(1))
+    return ErrorReport(lower=lower, upper=upper, witnesses=wit[:5],
+                       details={"sets": per_set, "direction_u": [int(c) for c in p.u],
+                                "n1": p.n1, "n2": p.n2, "kst": kst.describe(),
+                                "subnetworks": info["subs"],
+                                "method": "compositional exact enclosure of φ₁ on each set, exact "
+                                          "cell analysis of the rounding gadget, exact output map"})

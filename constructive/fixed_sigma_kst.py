@@ -178,13 +178,16 @@ def _sub(eps: fmpq, t: Any, seed: int) -> Network:
     return build_thm6({"eps": eps, "a": 0, "b": 1, "K": 0, "seed": seed}, t)
 
 
-def assemble(kst: KST, eps: fmpq) -> Network:
+def assemble(kst: KST, eps: fmpq, e_outs: Optional[list] = None,
+             e_in: Optional[fmpq] = None) -> Network:
+    """Theorem 1's network; ``e_outs``/``e_in`` override the paper's ε/(4d+2) and δ/d split."""
     d = kst.d
     n = 2 * d + 1
     e_out, delta = budget(kst, eps)
-    e_in = delta / d * fmpq(9, 10)
+    e_in = delta / d * fmpq(9, 10) if e_in is None else e_in
+    e_outs = [e_out] * n if e_outs is None else e_outs
     psis = [_sub(e_in, kst.h[i][j], 0) for i in range(n) for j in range(d)]
-    phis = [_sub(e_out, kst.g[i], 0) for i in range(n)]
+    phis = [_sub(e_outs[i], kst.g[i], 0) for i in range(n)]
     select = [[1 if c == j else 0 for c in range(d)] for i in range(n) for j in range(d)]
     sums = [[1 if r // d == i else 0 for r in range(n * d)] for i in range(n)]
     return network(affine(select, [0] * (n * d)), parallel(*psis), affine(sums, [0] * n),
