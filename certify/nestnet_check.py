@@ -131,10 +131,25 @@ def _floor_div(X: QMatrix) -> np.ndarray:
 class GapEvaluator:
     """Exact group-wise evaluation with ReLU sign checks and nested gadget substitution."""
 
-    def __init__(self, V: int, obligations: Obligations) -> None:
+    def __init__(self, V: int, obligations: Obligations, tolerant: bool = False) -> None:
         self.ctx = Exact()
         self.V = V
         self.ob = obligations
+        # tolerant: a failing group is marked in ``bad`` (and records no obligations) instead of
+        # aborting the whole batch; its outputs are then meaningless
+        self.tolerant = tolerant
+        self.bad: Optional[np.ndarray] = None
+
+    def _fail(self, mask: np.ndarray, why: str) -> None:
+        """``mask``: per group, True where the group failed."""
+        if not mask.any():
+            return
+        if not self.tolerant:
+            raise GapFailure(why)
+        self.bad = mask if self.bad is None else (self.bad | mask)
+
+    def _good(self, groups: int) -> np.ndarray:
+        return np.ones(groups, dtype=bool) if self.bad is None else ~self.bad
 
     def affine(self, node: Affine, X: QMatrix) -> QMatrix:
         """Exact affine map; results over an integer batch are not reduced (their denominator
@@ -192,8 +207,7 @@ class GapEvaluator:
                 if self.V > 1:
                     cube = part.num.reshape(b - a, -1, self.V)
                     ok = (cube >= 0).all(axis=2) | (cube <= 0).all(axis=2)
-                    if not ok.all():
-                        raise GapFailure("a ReLU changes sign inside a group")
+                    self._fail(~ok.all(axis=0), "a ReLU changes sign inside a group")
                 pieces.append(QMatrix(np.maximum(part.num, 0), part.den))
             elif f is IDENTITY:
                 pieces.append(part)
@@ -219,10 +233,9 @@ class GapEvaluator:
         # hi ≤ ℓ + 1 − gap  ⇔  hi − ℓ·den ≤ den − ⌈gap·den⌉ (all integers), for all groups at once
         thr = den - (-((-int(gap.p) * den) // int(gap.q)))
         ok = (hi - ell * den <= thr) & (ell >= 0) & (ell < count)
-        if not ok.all():
-            bad = int(ell[~ok].flat[0])
-            raise GapFailure(f"a floor input leaves its gap interval (ℓ = {bad})")
-        for L in set(int(v) for v in ell.flat):
+        self._fail(~ok.all(axis=0), "a floor input leaves its gap interval")
+        good = self._good(ell.shape[1])
+        for L in set(int(v) for v in ell[:, good].flat):
             self.ob.add(f, fmpq(L), fmpq(L + 1) - gap, fmpq(L))
         return QMatrix(np.repeat(ell, self.V, axis=1), 1)
 
@@ -231,18 +244,24 @@ class GapEvaluator:
         r = X.shape[0]
         cube = X.num.reshape(r, -1, self.V)
         first = cube[:, :, 0]
-        if self.V > 1 and not (cube == first[:, :, None]).all():
-            raise GapFailure("a bit-sum input is not constant on a group")
+        if self.V > 1:
+            self._fail(~(cube == first[:, :, None]).all(axis=2).all(axis=0),
+                       "a bit-sum input is not constant on a group")
         known: dict = {}
-        vals = np.empty(first.shape, dtype=object)
+        vals = np.zeros(first.shape, dtype=object)
         for idx, v in np.ndenumerate(first):
+            if not self._good(first.shape[1])[idx[1]]:
+                continue
             v = int(v)
             ref = known.get(v)
             if ref is None:
                 x = fmpq(v, X.den)
                 ref = G.bitsum_reference(x, m)
                 if ref is None:
-                    raise GapFailure(f"a bit-sum input {x} is not of the form p + bin0.ξ (m = {m})")
+                    mask = np.zeros(first.shape[1], dtype=bool)
+                    mask[idx[1]] = True
+                    self._fail(mask, f"a bit-sum input {x} is not of the form p + bin0.ξ (m = {m})")
+                    continue
                 known[v] = ref
                 self.ob.add(f, x, x, fmpq(ref))
             vals[idx] = ref
@@ -279,18 +298,21 @@ def discharge(ob: Obligations, chunk: int = 4096) -> dict:
 
 
 def group_values(net: Node, groups: list[list[list[fmpq]]], ob: Optional[Obligations] = None,
-                 discharge_now: bool = True) -> tuple[list[Optional[fmpq]], Obligations, dict]:
-    """Exact constant value of ``net`` on each group's hull (None where the outputs differ)."""
+                 discharge_now: bool = True, tolerant: bool = False
+                 ) -> tuple[list[Optional[fmpq]], Obligations, dict]:
+    """Exact constant value of ``net`` on each group's hull (None where the outputs differ or,
+    with ``tolerant``, where the analysis failed for that group)."""
     ob = ob or Obligations.new()
     V = len(groups[0])
     cols = [pt for grp in groups for pt in grp]
-    ev = GapEvaluator(V, ob)
+    ev = GapEvaluator(V, ob, tolerant)
     X = ev.ctx.points(cols)
     Y = ev.run(net, X)
+    good = ev._good(len(groups))
     out: list[Optional[fmpq]] = []
     for g in range(len(groups)):
         vals = {int(v) for v in Y.num[0, g * V:(g + 1) * V]}
-        out.append(fmpq(vals.pop(), Y.den) if len(vals) == 1 else None)
+        out.append(fmpq(vals.pop(), Y.den) if len(vals) == 1 and good[g] else None)
     stats = discharge(ob) if discharge_now else {}
     return out, ob, stats
 
@@ -394,6 +416,49 @@ def method_lp(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
     return ErrorReport(lower, upper, [], {"nestnet-clip"}, details)
 
 
+def method_linf(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
+    """Thm 2.1, p = ∞, d = 1: φ = mid(g(x − δ), g(x), g(x + δ)) (Theorem A.2).
+
+    [0, 1] is cut at every cell and strip end of the three shifted grids; on each segment every
+    shifted copy of g is either certified constant (gap evaluator, tolerant mode) or unknown.
+    With at least two known values v₁, v₂, the median lies in [min, max] of them whatever the
+    third is, so φ(segment) ⊆ [min, max]; mid itself is certified by region enumeration.
+    """
+    from certify.error import shifted_grid
+    from constructive.nestnet import linf_delta
+
+    d, s, n = int(params["d"]), int(params["s"]), int(params["n"])
+    K = grid_K(d, s, n)
+    delta = linf_delta(d, s, n, K)
+    fan, par = net.nodes[0], net.nodes[1]
+    g = par.parts[0]
+    shifts = [fan.b[i, 0] for i in range(3)]
+    segs = shifted_grid(1, K, delta)
+    groups = [[[a + t], [b + t]] for (a, b), in [tuple(sg) for sg in segs] for t in shifts]
+    vals, _, stats = group_values(g, groups, tolerant=True)
+    details = {"segments": len(segs), "K": K, "delta": str(delta), "obligations": stats}
+    upper, lower = fmpq(0), fmpq(0)
+    unknown = 0
+    out_affine = net.nodes[-1]
+    scale, shift = out_affine.W[0, 0], out_affine.b[0, 0]
+    for i, box in enumerate(segs):
+        known = [v for v in vals[3 * i:3 * i + 3] if v is not None]
+        if len(known) < 2:
+            unknown += 1
+            continue
+        if len(known) == 3:
+            lo = hi = sorted(known)[1]
+        else:
+            lo, hi = min(known), max(known)
+        lo, hi = sorted((scale * lo + shift, scale * hi + shift))
+        lo_e, hi_e = box_error(target, box, lo, hi)
+        upper, lower = max(upper, hi_e), max(lower, lo_e)
+    details["known_copies_short"] = unknown
+    if unknown:
+        return _inconclusive(f"{unknown} segment(s) with fewer than two certified copies", details)
+    return ErrorReport(lower, upper, [], {"mid"}, details)
+
+
 # ------------------------------------------------------------------------------------------------
 # gadget methods
 
@@ -485,5 +550,5 @@ def method_point_fit(thm: Any, params: dict, target: Any, net: Node) -> ErrorRep
                                                            "obligations": stats}, None)
 
 
-for _m in (method_offtrifling, method_lp, method_floor, method_step, method_bitsum, method_point_fit):
+for _m in (method_offtrifling, method_lp, method_linf, method_floor, method_step, method_bitsum, method_point_fit):
     _m.measure = measure_nestnet  # type: ignore[attr-defined]

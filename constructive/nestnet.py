@@ -278,6 +278,29 @@ def build_lp(params: dict, target: Any) -> Network:
     return aux_network(d, s, n, lp_delta(target, d, s, n, p, K), target)
 
 
-__all__ = ["nest_params", "height", "nested_activations", "MemoInterpreter", "evaluate_memo",
+def linf_delta(d: int, s: int, n: int, K: int) -> fmpq:
+    """p = ∞ (txt p. 18): δ ≤ 1/(3K) with d·ω̄(δ) ≤ ω̄(n^(−(s+1)/d)); for d = 1 any ω̄ = λ r^α
+    is satisfied by δ ≤ n^(−(s+1)); a power of two."""
+    if d != 1:
+        raise UserError("the p = ∞ construction (mid repair) is built for d = 1 only")
+    return min(offtrifling_delta(K), _pow2_at_most(fmpq(1, n ** (s + 1))))
+
+
+def build_linf(params: dict, target: Any) -> Network:
+    """Thm 2.1, p = ∞, d = 1: mid(g(x − δ), g(x), g(x + δ)) with g the Theorem A.1 network
+    (Theorem A.2, the trifling-region repair; mid of Lu et al. Lemma 3.1)."""
+    from constructive.gadgets.mid import mid_gadget
+
+    d, s, n = _ds(params)
+    if d != 1:
+        raise UserError(f"the p = ∞ construction is built for d = 1 only; got d={d}")
+    K = grid_K(d, s, n)
+    delta = linf_delta(d, s, n, K)
+    g = aux_network(d, s, n, delta, target)
+    fan = affine([[1], [1], [1]], [-delta, 0, delta])
+    return network(fan, parallel(g, g, g), mid_gadget(), affine([[1]], [0]))
+
+
+__all__ = ["linf_delta", "build_linf","nest_params", "height", "nested_activations", "MemoInterpreter", "evaluate_memo",
            "grid_K", "iroot_pow", "offtrifling_delta", "lp_delta", "build_offtrifling", "build_lp",
            "aux_network", "check_instance", "estimate_bytes", "memory_budget_bytes", "samples"]

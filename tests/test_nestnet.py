@@ -199,6 +199,7 @@ def test_gap_certifier_catches_wrong_floor():
     ("nestnet-height-s-rate", {"s": "3", "n": "2"}),
     ("nestnet-height-s-rate", {"d": "2", "s": "1", "n": "3"}),
     ("nestnet-holder-rate", {"s": "2", "n": "3"}),
+    ("nestnet-height-s-rate-linf", {"s": "2", "n": "3"}),
     ("nestnet-point-fit", {"s": "2", "n": "3"}),
     ("nestnet-bitsum", {"s": "2", "n": "3"}),
     ("nestnet-step-doubly-exponential", {}),
@@ -223,6 +224,10 @@ def test_theorem_holds(tid, params):
 def test_bad_input_exit_2(args, capsys):
     assert main(args) == 2
     assert "certify: error" in capsys.readouterr().err
+
+
+def test_linf_is_d1_only(capsys):
+    assert main(["run", "nestnet-height-s-rate-linf", "-p", "d=2"]) == 2
 
 
 def test_lemma_c3_needs_n_2():
