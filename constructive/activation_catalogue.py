@@ -531,7 +531,7 @@ def _compute_witness(act: ActivationFunction) -> Witness:
         lc = _branch_series(act, "left")
         rc = _branch_series(act, "right")
         k = 0
-        while k < 3 and (lc[k] - rc[k]).is_zero():
+        while k < 3 and _branches_agree(act, k, lc[k], rc[k]):
             k += 1
         k -= 1  # ϱ ∈ C^k at 0, the (k+1)-th one-sided derivatives differ
         if k >= 0 and not (lc[k + 1] - rc[k + 1]).is_zero() and not (lc[k + 1] - rc[k + 1]).contains(0):
@@ -609,6 +609,20 @@ def _branch_series(act: ActivationFunction, side: str) -> list[arb]:
     ops = _SeriesOps(4)
     s = formula_of(act)(arb_series([arb(0), 1], prec=4), _BranchOnly(ops, side))
     return [c * math.factorial(k) for k, c in enumerate(ops._coeffs(s))]
+
+
+def _branches_agree(act: ActivationFunction, k: int, left: arb, right: arb) -> bool:
+    """Whether the k-th derivatives of the two branches agree at 0: balls decide when they are
+    exact or disjoint; otherwise (e.g. CELU with α = 3, whose 1/α is an inexact ball) the exact
+    sympy derivatives of the branches decide."""
+    d = left - right
+    if d.is_zero():
+        return True
+    if not d.contains(0):
+        return False
+    x = sympy.Symbol("x", real=True)
+    e = sympy.diff(_branch_sympy(act, "left")(x) - _branch_sympy(act, "right")(x), x, k).subs(x, 0)
+    return sympy.simplify(e) == 0
 
 
 def _branch_sympy(act: ActivationFunction, side: str) -> Callable:

@@ -263,8 +263,10 @@ class Plan:
 
     @property
     def width_depth(self) -> tuple[int, int]:
-        return {"relu": (1, 1), "kink0": (2, 1), "relu2": (2, 1), "one": (1, 1), "two": (2, 1),
-                "a3": (3, 2), "a3v1": (6, 2), "a2v1": (6, 2)}[self.kind]
+        if self.kind == "deriv":
+            return (int(self.p["k"]) + 1, 1)
+        return {"relu": (1, 1), "kink0": (2, 1), "kink1": (3, 1), "relu2": (2, 1), "one": (1, 1),
+                "two": (2, 1), "a3": (3, 2), "a3v1": (6, 2), "a2v1": (6, 2)}[self.kind]
 
     def body(self) -> Network:
         q = self.p
@@ -276,6 +278,22 @@ class Plan:
             w = 1 / (s * (L2 - L1))
             return network(affine([[s], [s]], [0, -s * M0]), activation(2, A),
                            affine([[w, -w]], [-L1 * M0 / (L2 - L1)]))
+        if self.kind == "kink1":
+            # Prop 12 with k = 1 for CELU(α) / ELU(α = 1) (kink at 0, L1 = 1/α, L2 = 0):
+            # ReLU(t) ≈ t − α·ψ(t), ψ(t) = [ϱ(st + η) − ϱ(st) − η·ϱ'(0)]/(ηs) (finite difference of
+            # ϱ' at the ε-scale s), and t = [ϱ(1 + δt) − ϱ(1)]/δ exactly while 1 + δt ≥ 0 (Lemma 15
+            # at x1 = 1, where ϱ is the identity): three neurons, rational weights.
+            s, eta, dl, al = q["s"], q["eta"], q["delta"], q["alpha"]
+            w = al / (eta * s)
+            return network(affine([[s], [s], [dl]], [eta, 0, 1]), activation(3, A),
+                           affine([[-w, w, 1 / dl]], [al / s - 1 / dl]))
+        if self.kind == "deriv":
+            # Theorem 6 / Prop 11: ϱ^(k)(t) ≈ Σ_ℓ (−1)^ℓ C(k, ℓ) ϱ(t + ℓη) / (−η)^k
+            k, eta = int(q["k"]), q["eta"]
+            return network(affine([[1]] * (k + 1), [l * eta for l in range(k + 1)]),
+                           activation(k + 1, A),
+                           affine([[fmpq((-1) ** l * math.comb(k, l)) / (-eta) ** k
+                                    for l in range(k + 1)]], [0]))
         if self.kind == "relu2":
             t0 = q["t0"]
             return network(affine([[1], [1]], [t0, 0]), activation(2, A),
@@ -317,7 +335,8 @@ class Plan:
         return network(first, activation(n1, A), second, activation(len(rows), A), out)
 
     def gadget(self) -> Gadget:
-        spec = GadgetSpec(statement=f"ReLU on [-M, M] (M = {self.p.get('M')}) by a {self.kind} "
+        what = f"the derivative of order {self.p['k']}" if self.kind == "deriv" else "ReLU"
+        spec = GadgetSpec(statement=f"{what} on [-M, M] (M = {self.p.get('M')}) by a {self.kind} "
                                     f"gadget of {self.act.key}",
                           domain=((-self.p["M"], self.p["M"]),), source=SOURCE)
         return Gadget(f"zlz-{self.kind}", self.body(), spec,
@@ -345,6 +364,8 @@ def route(act: ActivationFunction, version: str) -> str:
             return "kink0"
         if name == "relu2":
             return "relu2"
+    if version == "kink" and name in ("elu", "celu") and w.kink and w.kink["k"] == 1:
+        return "kink1"
     if version == "kink":
         raise UserError(f"Theorem 7 route for {name}: only 𝒜_{{1,0}} (LeakyReLU, ELU/SELU with α ≠ 1) "
                         "and ReLU² are implemented; Prop 12 with k ≥ 1 for ELU(α=1)/CELU is not")
@@ -405,6 +426,15 @@ def make_plan(act: ActivationFunction, version: str, tau: fmpq, M: fmpq) -> Plan
         return Plan(kind, act, p)
     if kind == "relu2":
         p["t0"] = fmpq(1, 2 ** math.ceil(math.log2(1 / tf)))
+        return Plan(kind, act, p)
+    if kind == "kink1":
+        # error band (certify.beyond.band_kink1): max(η/s, sM²/(2α) + α(r − 1)/s), r − 1 ≈ η/(2α)
+        al = as_fmpq(dict(act.params).get("alpha", 1))
+        s = _pow2_below(2 * float(al) * tf / (3 * Mf * Mf))
+        eta = _pow2_below(float(s) * tf / 3)
+        dl = _pow2_below(1 / Mf)
+        p.update(s=s, eta=eta, delta=dl, alpha=al,
+                 prec=fmpq(64 + _log2(1 / float(eta)) + _log2(1 / float(s)) + _log2(1 / tf)))
         return Plan(kind, act, p)
     f = lambda y: act.mp(y)
     if kind in ("one", "two"):
@@ -688,3 +718,120 @@ def build_table2(params: dict, target: Any = None) -> Network:
 __all__ = ["emulate", "Emulation", "Plan", "default_relu_network", "load_relu_network",
            "hidden_ranges", "propagate", "lipschitz_sum", "route", "make_plan", "plan_from_gadget",
            "emulation_network", "NAMES"]
+
+
+# ---------------------------------------------------------------------------------------------
+# lemma-level networks with registry entries of their own (Lemma 15, Lemma 16, v1 Lemma 7.1)
+# and Theorem 6.  Each builder estimates its scale from Taylor coefficients, then halves it until
+# the independent certifier (certify.beyond) confirms the tolerance; it returns only the network.
+
+
+def _lemma_act(params: dict) -> ActivationFunction:
+    return parse_activation(str(params.get("rho", "sigmoid")))
+
+
+def product_network(act: ActivationFunction, x0: fmpq, eta: fmpq, c: fmpq, beta: fmpq,
+                    six: bool = False) -> Network:
+    """Γ(x, y) on R²: the 3-neuron mixed second difference (final Lemma 16)
+    c[ϱ(x0 + ηx + ηy) − ϱ(x0 + ηy) − ϱ(x0 + ηx)] + β, or with ``six`` the 6-neuron symmetric
+    one (v1 Lemma 7.1) c[ϱ(x0 ± η(x + y)) − ϱ(x0 ± ηx) − ϱ(x0 ± ηy)] + β."""
+    if six:
+        rows = [[eta, eta], [-eta, -eta], [eta, 0], [-eta, 0], [0, eta], [0, -eta]]
+        out = [c, c, -c, -c, -c, -c]
+    else:
+        rows = [[eta, eta], [0, eta], [eta, 0]]
+        out = [c, -c, -c]
+    return network(affine(rows, [x0] * len(rows)), activation(len(rows), act), affine([out], [beta]))
+
+
+def _taylor(act: ActivationFunction, x: fmpq, order: int) -> list[float]:
+    with precision(128):
+        return [float(v.mid()) for v in derivatives(act, arb(x), order)]
+
+
+def build_product(params: dict, six: bool) -> Network:
+    from certify.beyond import product_bound
+
+    act = _lemma_act(params)
+    A, eps = as_fmpq(params["A"]), as_fmpq(params["eps"])
+    x0 = as_fmpq(witness(act).second["x0"])
+    d = _taylor(act, x0, 4)
+    Af, ef = float(A), float(eps)
+    r3, r4 = abs(d[3] / d[2]), (abs(d[4]) + 0.1) / abs(d[2])
+    if six:   # bound ≈ (3/4) A⁴ η² |ϱ''''/ϱ''|
+        eta = _pow2_below(math.sqrt(ef / (2 * Af ** 4 * r4)))
+    else:     # bound ≈ A³ η |ϱ'''/ϱ''| + 2 A⁴ η² |ϱ''''/ϱ''|
+        eta = _pow2_below(min(ef / (2 * Af ** 3 * r3 + 1e-300), math.sqrt(ef / (8 * Af ** 4 * r4))))
+    for _ in range(12):
+        bits = 2 * _log2(1 / float(eta)) + _log2(1 / ef) + 64
+        with precision(bits + 64):
+            s0, _, s2 = derivatives(act, arb(x0), 2)
+            k = 2 if six else 1
+            c = _round(1 / (k * arb(eta) ** 2 * s2), bits)
+            beta = _round(k * arb(c) * s0, bits)
+        net = product_network(act, x0, eta, c, beta, six)
+        if product_bound(net, A)["upper"] <= eps:
+            return net
+        eta = eta / 2
+    return net
+
+
+def build_product3(params: dict, target: Any = None) -> Network:
+    return build_product(params, six=False)
+
+
+def build_product6(params: dict, target: Any = None) -> Network:
+    return build_product(params, six=True)
+
+
+def identity_network(act: ActivationFunction, x1: fmpq, delta: fmpq, av: fmpq, bv: fmpq) -> Network:
+    """Lemma 15: x ↦ a_v ϱ(x1 + δx) + b_v with a_v ≈ 1/(δϱ'(x1)), b_v ≈ −a_v ϱ(x1)."""
+    return network(affine([[delta]], [x1]), activation(1, act), affine([[av]], [bv]))
+
+
+def build_identity(params: dict, target: Any = None) -> Network:
+    from certify.beyond import identity_bound
+
+    act = _lemma_act(params)
+    M, eps = as_fmpq(params["M"]), as_fmpq(params["eps"])
+    x1 = as_fmpq(witness(act).first["x1"])
+    d = _taylor(act, x1, 3)
+    Mf, ef = float(M), float(eps)
+    r2, r3 = abs(d[2] / d[1]), (abs(d[3]) + 0.1) / abs(d[1])
+    delta = _pow2_below(min(ef / (Mf * Mf * r2 + 1e-300), math.sqrt(3 * ef / (Mf ** 3 * r3))))
+    for _ in range(12):
+        bits = _log2(1 / float(delta)) + _log2(1 / ef) + 64
+        with precision(bits + 64):
+            r, r1 = derivatives(act, arb(x1), 1)
+            av = _round(1 / (arb(delta) * r1), bits)
+            bv = _round(-arb(av) * r, bits)
+        net = identity_network(act, x1, delta, av, bv)
+        if identity_bound(net, M)["upper"] <= eps:
+            return net
+        delta = delta / 2
+    return net
+
+
+def build_derivative(params: dict, target: Any = None) -> Network:
+    """Theorem 6: the ϱ^(k)-network with the ReLU network's affine maps (default instance or
+    ``--network FILE``), every ϱ^(k) neuron replaced by the k + 1 neurons of Prop 11."""
+    from certify.beyond import certify_derivative, derivative_setup
+
+    layers = _layers_from_params(params)
+    act = _lemma_act(params)
+    k = int(params.get("k", 1))
+    eps = as_fmpq(params["eps"])
+    box = _box(params.get("A", 2), layers[0][0].ncols())
+    M, D, S = derivative_setup(layers, box, act, k)
+    tau = eps / (2 * S) if S > 0 else eps
+    # band (k η / 2)·sup|ϱ^(k+1)| ≤ τ
+    eta = _pow2_below(float(2 * tau) / (k * float(D) + 1e-300))
+    for _ in range(8):
+        prec = fmpq(64 + k * _log2(1 / float(eta)) + _log2(1 / float(tau)))
+        plan = Plan("deriv", act, {"M": M, "k": fmpq(k), "eta": eta, "prec": prec})
+        net = emulation_network(layers, plan)
+        res = certify_derivative(net, layers, box, act, k, witnesses=0)
+        if res["ok"] and res["upper"] <= eps:
+            return net
+        eta = eta / 2
+    return net

@@ -205,3 +205,33 @@ def test_property_random_networks(data):
     eps = fmpq(1, 10 ** data.draw(st.integers(2, 8)))
     em = emulate(L, name, eps, 1, data.draw(st.sampled_from(["final", "v1"])))
     assert em.certified.ok and em.certified.error_upper <= eps
+
+
+@pytest.mark.parametrize("name", ["elu", "celu:alpha=3"])
+def test_thm7_prop12_k1_elu_celu(name):
+    """Prop 12 with k = 1 (nested scales) for ELU(α=1)/CELU: 3 neurons per ReLU, certified."""
+    em = emulate(default_relu_network(), name, fmpq(1, 10 ** 6), 2, "kink")
+    assert em.plan.kind == "kink1" and em.net.width == 3 * 8 and em.net.depth == 3
+    assert em.certified.ok and em.certified.error_upper <= fmpq(1, 10 ** 6)
+    assert em.certified.error_lower > 0
+
+
+@pytest.mark.parametrize("args", [["zlz-lemma15-identity-gadget"], ["zlz-lemma16-product-3neuron"],
+                                  ["zlz-v1-lemma71-product-6neuron", "-p", "rho=softsign"],
+                                  ["zlz-thm6-derivative-emulation"],
+                                  ["zlz-thm7-kink-class-emulation", "-p", "rho=celu"]])
+def test_new_lemma_entries_hold(args):
+    from certify.cli import main
+
+    assert main(["run", *args]) == 0
+
+
+def test_product_certificate_catches_a_wrong_coefficient():
+    """The product bound reads c from the weights: doubling it must give a large certified error."""
+    from certify.beyond import product_bound
+    from constructive.beyond_relu import build_product3, product_network
+
+    net = build_product3({"rho": "softsign", "A": fmpq(1), "eps": fmpq(1, 10 ** 4)})
+    first, out = net.nodes[0], net.nodes[-1]
+    bad = product_network(lookup("softsign"), first.b[0, 0], first.W[0, 0], 2 * out.W[0, 0], out.b[0, 0])
+    assert product_bound(bad, fmpq(1))["lower"] > fmpq(1, 2)
