@@ -640,6 +640,15 @@ class Engine:
             if node.name == "zlz-clamp" and not strict and node.spec is not None:
                 Y = self._clip(Y, *node.spec.range)
                 self.used.add(node.name)
+            elif node.name == "mid" and not strict and node.spec is not None and \
+                    node.spec.interval is not None and Y.rem is not None:
+                # the median is monotone: its certified interval extension (Lemma 3.1 of Lu et
+                # al., checked by region enumeration in the certificate) keeps the enclosure
+                # between the two good copies of Thm 1.3 instead of the loose one of the body
+                los, his = X.bounds()
+                a, b = node.spec.interval(list(los), list(his))
+                Y = self._clip(Y, a[0], b[0])
+                self.used.add(node.name)
             return Y
         if isinstance(node, Repeat):
             for _ in range(node.times):
@@ -1108,3 +1117,163 @@ def method_lp(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
 
 method_offtrifling.measure = measure_composition  # type: ignore[attr-defined]
 method_lp.measure = measure_composition  # type: ignore[attr-defined]
+
+
+# ================================================================================================
+# Thm 1.3 (uniform error), d = 1: interval pieces of [0, 1] through the whole network
+
+
+def uniform_pieces(K: int, delta: fmpq) -> list[tuple[fmpq, fmpq]]:
+    """Closed pieces of [0, 1] on which each of x − δ, x, x + δ stays in the closure of one cell
+    Q_k, one strip (k/K − δ, k/K), or one side outside [0, 1]."""
+    base = {fmpq(0), fmpq(1)}
+    for k in range(1, K):
+        base |= {fmpq(k, K) - delta, fmpq(k, K)}
+    pts = {b - s for b in base for s in (-delta, fmpq(0), delta)}
+    pts = sorted(p for p in pts if 0 <= p <= 1)
+    return [(a, b) for a, b in zip(pts, pts[1:]) if a < b]
+
+
+def uniform_values_1d(net: Network, pieces: list, engine: Engine) -> list[tuple[fmpq, fmpq]]:
+    """A rigorous enclosure of the network on every piece: affine forms in x through every step
+    (strict where the ReLU signs are determined, an interval remainder where not), the clock
+    specifications for the repeated block and the mid gadget's interval extension."""
+    L1, rep, L2 = net.nodes
+    zero, one = fmpq(0), fmpq(1)
+    engine.T = 2 * rep.times + 8
+    out = []
+    for a, b in pieces:
+        X = Forms(fmpq_mat(1, 2, [one, zero]), [a], [b])
+        X = engine.affine(L1, X)
+        for _ in range(rep.times):
+            X = engine.apply(rep.body, X, False)
+        Y = engine.affine(L2, X)
+        los, his = Y.bounds()
+        out.append((los[0], his[0]))
+    return out
+
+
+def method_uniform(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
+    """Sup error over all of [0, 1] (d = 1) of the Thm 1.3 network: no trifling region."""
+    from constructive.composition import iroot, uniform_delta
+
+    d, r = params["d"], params["r"]
+    if d != 1:
+        raise UserError(f"d = {d}: the uniform (Thm 1.3) certifier handles d = 1 only")
+    K = iroot(r, d)
+    delta = uniform_delta(target, d, r, K)
+    pieces = uniform_pieces(K, delta)
+    engine = Engine()
+    try:
+        encl = uniform_values_1d(net, pieces, engine)
+        checks = engine.check_discarded()
+    except StepFailure as exc:
+        raise UserError(f"uniform certification failed: {exc}") from None
+    upper, lower = fmpq(0), fmpq(0)
+    loose = 0
+    for box, (lo, hi) in zip(pieces, encl):
+        lo_e, hi_e = box_error(target, [box], lo, hi)
+        upper, lower = max(upper, hi_e), max(lower, lo_e)
+        loose += lo != hi
+    return ErrorReport(lower, upper, [], engine.used,
+                       {"pieces": len(pieces), "pieces_not_constant": loose, "K": K,
+                        "delta": str(delta), "clock_specs": len(engine.clocks),
+                        "discarded_branch_checks": checks, "method": "interval pieces"})
+
+
+method_uniform.measure = measure_composition  # type: ignore[attr-defined]
+
+
+# ================================================================================================
+# Gadget entries (Prop 3.1, Lemma D.1, Prop 3.2, Prop 3.3), certified exactly
+
+
+def method_step_iteration(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
+    """Prop 3.1: exact 1-D enumeration (certify.pl1d) of L2 ∘ g^{∘(m−1)} ∘ L1 on every closed
+    interval [k, k+1−δ·1{k ≤ n−2}]; the error is the exact max |φ − k| over them."""
+    from certify.pl1d import enumerate_1d
+
+    n = params["n"]
+    delta = as_fmpq(params.get("delta", "1/10"))
+    worst, pieces, wit = fmpq(0), 0, []
+    for k in range(n):
+        a, b = fmpq(k), fmpq(k + 1) - (delta if k <= n - 2 else 0)
+        pl = enumerate_1d(net, a, b)
+        pieces += len(pl.points) - 1
+        for x, v in zip(pl.points, pl.values):
+            e = abs(v[0] - k)
+            if e > worst:
+                worst, wit = e, [{"x": [str(x)], "error": str(e)}]
+    return ErrorReport(worst, worst, wit, set(), {"intervals": n, "linear_pieces": pieces,
+                                                  "method": "exact 1-D enumeration"})
+
+
+def method_bitsum_iteration(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
+    """Lemma D.1: exact evaluation on the whole finite set it claims, k = 0..r and every
+    θ ∈ {0,1}^r (one batched exact run)."""
+    from constructive.composition import pack
+    from constructive.evaluate import evaluate
+
+    r = params["r"]
+    ks, bs, want = [], [], []
+    for bits in itertools.product((0, 1), repeat=r):
+        b = pack(bits)
+        for k in range(r + 1):
+            ks.append(fmpq(k))
+            bs.append(b)
+            want.append(sum(bits[:k]))
+    out = evaluate(net, [ks, bs])[0]
+    worst, wit = fmpq(0), []
+    for k, b, v, w in zip(ks, bs, out, want):
+        if abs(v - w) > worst:
+            worst, wit = abs(v - w), [{"x": [str(k), str(b)], "error": str(abs(v - w))}]
+    return ErrorReport(worst, worst, wit, set(), {"points": len(ks), "method": "exact evaluation"})
+
+
+def method_pointfit_iteration(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
+    """Prop 3.2: exact values φ(k), k = 0..n−1, against f(k/(n−1)) (rigorous enclosure)."""
+    from constructive.evaluate import evaluate
+
+    n = params["n"]
+    out = evaluate(net, [[fmpq(k) for k in range(n)]])[0]
+    upper, lower, wit = fmpq(0), fmpq(0), []
+    for k, v in enumerate(out):
+        x = fmpq(k, n - 1)
+        lo_e, hi_e = box_error(target, [(x, x)], v, v)
+        if hi_e > upper:
+            upper, wit = hi_e, [{"x": [str(k)], "error_upper": str(hi_e)}]
+        lower = max(lower, lo_e)
+    return ErrorReport(lower, upper, wit, set(), {"points": n, "method": "exact evaluation"})
+
+
+def method_merge_iterations(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
+    """Prop 3.3: L̃3 ∘ g2^{∘r2} ∘ L̃2 ∘ g1^{∘r1} ∘ L̃1 = L2 ∘ g^{∘(r1+r2+1)} ∘ L1 on [−A, A], by
+    exact 1-D enumeration of both sides (clock gadgets evaluated as plain networks: no
+    specification is trusted) and exact comparison at every breakpoint of either side (both
+    are linear between consecutive points of the union, so this proves the identity)."""
+    from certify.pl1d import enumerate_1d
+    from constructive.composition import merge_instance
+    from constructive.evaluate import evaluate
+    from constructive.ir import Repeat as Rep, affine, network
+
+    ins = merge_instance(params)
+    A = ins["A"]
+    lhs = network(affine(*ins["L1"]), Rep(ins["g1"], ins["r1"]), affine(*ins["L2"]),
+                  Rep(ins["g2"], ins["r2"]), affine(*ins["L3"]))
+    pl_l = enumerate_1d(lhs, -A, A)
+    pl_r = enumerate_1d(net, -A, A)
+    pts = sorted(set(pl_l.points) | set(pl_r.points))
+    a = evaluate(lhs, [pts])[0]
+    b = evaluate(net, [pts])[0]
+    worst, wit = fmpq(0), []
+    for x, u, v in zip(pts, a, b):
+        if abs(u - v) > worst:
+            worst, wit = abs(u - v), [{"x": [str(x)], "error": str(abs(u - v))}]
+    return ErrorReport(worst, worst, wit, set(),
+                       {"A": str(A), "breakpoints_lhs": len(pl_l.points), "breakpoints_rhs": len(pl_r.points),
+                        "compared_points": len(pts), "method": "exact 1-D enumeration of both sides"})
+
+
+for _m in (method_step_iteration, method_bitsum_iteration, method_pointfit_iteration,
+           method_merge_iterations):
+    _m.measure = measure_composition  # type: ignore[attr-defined]

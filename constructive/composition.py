@@ -493,3 +493,162 @@ def build_bitsum_iteration(params: dict, target: Any) -> Network:
     g = bitsum_step(Q(1, 2 ** r))
     return network(affine([[1, 0], [0, 1], [0, 0]], [-1, 0, 0]), Repeat(g, r),
                    affine([[0, 0, 1]], [0]))
+
+
+# ------------------------------------------------------------------------------------------------
+# Thm 1.3: uniform error through d levels of the mid repair (proof txt p. 17–20)
+
+
+def uniform_delta(target: Any, d: int, r: int, K: int) -> fmpq:
+    """The largest power of two δ ≤ 1/(3K) with d·ω̄(δ) ≤ ω̄(r^{−1/d}), ω̄(t) = λ t^α, i.e.
+    δ ≤ (r^{−α/d}/d)^{1/α}."""
+    with precision(128):
+        a = arb(target.alpha)
+        lim = (arb(r) ** (-a / d) / d) ** (1 / a)
+    lim_q = _dyadic_below(lim, 200)
+    cand = min(Q(1, 3 * K), lim_q) if lim_q > 0 else Q(1, 3 * K * 2 ** 64)
+    return _pow2_below(cand)
+
+
+def mid3_block() -> Network:
+    """Ĝ(y1, y2, y3) = (mid(y1, y2, y3), 0, 0): the mid gadget of Lu et al. Lemma 3.1 (width 14,
+    depth 2) followed by the padding to R³."""
+    from constructive.gadgets.mid import mid_gadget
+
+    return network(mid_gadget(), affine([[1], [0], [0]], [0, 0, 0]))
+
+
+def uniform_parts(params: dict, target: Any) -> dict:
+    """Thm 1.3: φ_{i+1}(x) = mid(φ_i(x − δe_{i+1}), φ_i(x), φ_i(x + δe_{i+1})) as
+    L_{i+1,2} ∘ g_{i+1}^{∘(r_i + 2)} ∘ L_{i+1,1}, each level a Prop 3.3 merge of three parallel
+    copies of g_i with Ĝ (d̂ = 3d_i), starting from the Theorem A.1 network g_0."""
+    d, r = params["d"], params["r"]
+    _check(d, r)
+    K = iroot(r, d)
+    delta = uniform_delta(target, d, r, K)
+    M = big_M(r, delta)
+    lvl = offtrifling_parts(params, target, delta, M)
+    g, (W1, b1), (W2, b2), R = lvl["g"], lvl["L1"], lvl["L2"], lvl["R"]
+    for i in range(d):
+        di = len(W1)
+        # L̂1(x) = (L1(x − δe_{i+1}), L1(x), L1(x + δe_{i+1}))
+        rows, bias = [], []
+        for s in (-1, 0, 1):
+            for row, bv in zip(W1, b1):
+                rows.append(list(row))
+                bias.append(bv + s * delta * row[i])
+        ghat = network(parallel(g, g, g))
+        # L̂2(u, v, w) = (L2(u), L2(v), L2(w))
+        w2 = list(W2[0])
+        L2W = [w2 + [0] * (2 * di), [0] * di + w2 + [0] * di, [0] * (2 * di) + w2]
+        L2b = [b2[0]] * 3
+        M = M * M
+        dhat = 3 * di
+        g = merge(ghat, mid3_block(), (L2W, L2b), dhat, M)
+        W1, b1 = merge_inputs((rows, bias), dhat, R)
+        out = [0] * (dhat + 2)
+        out[0] = 1
+        W2, b2 = [out], [0]
+        R = R + 2
+    return {"g": g, "L1": (W1, b1), "L2": (W2, b2), "R": R, "K": K, "delta": delta,
+            "dim": len(W1)}
+
+
+def build_uniform(params: dict, target: Any) -> Network:
+    """Thm 1.3: L2 ∘ g^{∘(3r+2d−1)} ∘ L1, g ∈ NN{4^{d+5}d, 3+2d; R^{3^d(5d+4)−1}}."""
+    return assemble(uniform_parts(params, target))
+
+
+def _param_q(params: dict, name: str, default: str) -> fmpq:
+    return as_fmpq(params.get(name, default))
+
+
+def build_step_iteration(params: dict, target: Any) -> Network:
+    """Prop 3.1 instance: L2 ∘ g^{∘(m−1)} ∘ L1 = k on [k, k+1−δ·1{k ≤ n−2}], g = floor_step (9
+    neurons, R⁵), L1 with the pre-scaling of Prop 3.1 (project variant, see the module doc)."""
+    from certify.errors import UserError
+
+    n, m = params["n"], params["m"]
+    delta = _param_q(params, "delta", "1/10")
+    if n < 1 or m < n:
+        raise UserError(f"n = {n}, m = {m}: Prop 3.1 needs 1 ≤ n ≤ m")
+    if not 0 < delta < 1:
+        raise UserError(f"delta = {delta}: Prop 3.1 needs 0 < δ < 1")
+    Wi, bi, d1 = floor_input_map(n, delta)
+    return network(affine(Wi, bi), Repeat(floor_step(d1), m - 1), affine([[0, 0, 0, 0, 1]], [0]))
+
+
+def build_bitsum_lemma(params: dict, target: Any) -> Network:
+    """Lemma D.1 instance: (k, bin0.θ1…θ_r) ↦ Σ_{ℓ ≤ k} θ_ℓ, g^{∘r}, g ∈ NN{8, 2; R³}."""
+    from certify.errors import UserError
+
+    if params["r"] < 1:
+        raise UserError(f"r = {params['r']}: Lemma D.1 needs r ≥ 1")
+    return build_bitsum_iteration(params, target)
+
+
+def pointfit_data(params: dict, target: Any) -> tuple[list[fmpq], fmpq]:
+    """Prop 3.2 data: y_k = f(k/(n−1)) (rational targets exactly, others as 80-bit dyadics) and
+    ε a dyadic ≥ ω̄(1/(n−1)) ≥ max |y_k − y_{k−1}|."""
+    n = params["n"]
+    h = Q(1, max(n - 1, 1))
+    ys = []
+    for k in range(n):
+        pt = [k * h]
+        if getattr(target, "rational_valued", False):
+            ys.append(target.exact(pt))
+        else:
+            with precision(128):
+                ys.append(_dyadic_below(target.ball(pt, 128), 80))
+    with precision(128):
+        eps = _dyadic_above(arb(target.lam) * arb(h) ** arb(target.alpha), 60)
+    return ys, eps
+
+
+def build_pointfit_iteration(params: dict, target: Any) -> Network:
+    """Prop 3.2 instance: k ↦ ε(a_0 + Σ_{ℓ≤k} c_ℓ − Σ_{ℓ≤k} d_ℓ) ≈ y_k for k = 0..n−1 with
+    g = pointfit_step ∈ NN{16, 2; R⁶} iterated m−1 times; the bit strings are stored in L1."""
+    from certify.errors import UserError
+
+    n, m = params["n"], params["m"]
+    if n < 2 or m < n:
+        raise UserError(f"n = {n}, m = {m}: Prop 3.2 needs 2 ≤ n ≤ m")
+    ys, eps = pointfit_data(params, target)
+    a = levels(ys, eps)
+    c, dd = increment_bits(a)
+    g = pointfit_step(Q(1, 2 ** len(c)))
+    L1 = affine([[1], [0], [0], [1], [0], [0]], [-1, pack(c), 0, -1, pack(dd), 0])
+    L2 = affine([[0, 0, eps, 0, 0, -eps]], [eps * a[0]])
+    return network(L1, Repeat(g, m - 1), L2)
+
+
+def merge_instance(params: dict) -> dict:
+    """Prop 3.3 instance (the specification side): g1 = floor_step(δ) on R⁵ iterated r1 = n−1
+    times after L̃1(x) = (x, 1, 1, x, 0); L̃2 = (x5 − 1, bin0.θ, 0) into the Lemma D.1 block g2 on
+    R³ iterated r2 = n − 1 times; L̃3 = the 3rd coordinate.  θ = params bits (default 1011…)."""
+    n = params["n"]
+    delta = _param_q(params, "delta", "1/10")
+    bits = [int(ch) for ch in str(params.get("bits", "10110100101")).strip()][:max(n - 1, 1)]
+    bits += [0] * (max(n - 1, 1) - len(bits))
+    g1, g2 = floor_step(delta), bitsum_step(Q(1, 2 ** len(bits)))
+    L1 = ([[1], [0], [0], [1], [0]], [0, 1, 1, 0, 0])
+    L2 = ([[0, 0, 0, 0, 1], [0] * 5, [0] * 5], [-1, pack(bits), 0])
+    L3 = ([[0, 0, 1]], [0])
+    return {"g1": g1, "g2": g2, "L1": L1, "L2": L2, "L3": L3, "r1": n - 1, "r2": n - 1,
+            "dhat": 5, "A": _param_q(params, "A", str(n + 1))}
+
+
+def build_merge_iterations(params: dict, target: Any) -> Network:
+    """Prop 3.3: L2 ∘ g^{∘(r1+r2+1)} ∘ L1 with g = merge(g1, g2) on R^{d̂+2}."""
+    from certify.errors import UserError
+
+    if params["n"] < 2:
+        raise UserError(f"n = {params['n']}: the merge instance needs n ≥ 2")
+    ins = merge_instance(params)
+    A = ins["A"]
+    M = Q(2) ** (16 + 2 * ins["r1"] + 2 * ins["r2"] + int(A.ceil()).bit_length() + len(str(params.get("bits", ""))))
+    g = merge(ins["g1"], ins["g2"], ins["L2"], ins["dhat"], M)
+    inW, inb = merge_inputs(ins["L1"], ins["dhat"], ins["r1"])
+    out = [0] * (ins["dhat"] + 2)
+    out[2] = 1
+    return network(affine(inW, inb), Repeat(g, ins["r1"] + ins["r2"] + 1), affine([out], [0]))
