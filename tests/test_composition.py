@@ -137,3 +137,92 @@ def test_rate_sweep_d1_slow():
 def test_rate_sweep_d2_slow():
     for r in (4, 64, 256, 1024):
         assert run_theorem("zlz-composition-rate", {"d": "2", "r": str(r)})["verdict"] == "HOLDS"
+
+
+# Thm 1.3 and the gadget entries -----------------------------------------------------------------
+
+
+def test_uniform_holds_d1_small():
+    cert = run_theorem("zlz-composition-uniform", {"d": "1", "r": "4"})
+    assert cert["verdict"] == "HOLDS"
+    m = cert["architecture"]["measured"]
+    assert (m["g_depth"], m["g_dim"], m["compositions"]) == (5, 26, 13)
+    assert m["g_width"] <= 4096
+    assert [g["gadget"] for g in cert["gadgets"]] == ["mid"] and cert["gadgets"][0]["holds"]
+
+
+def test_uniform_pieces_cover_unit_interval():
+    from certify.composition_check import uniform_pieces
+
+    ps = uniform_pieces(8, fmpq(1, 32))
+    assert ps[0][0] == 0 and ps[-1][1] == 1
+    assert all(a[1] == b[0] for a, b in zip(ps, ps[1:]))
+
+
+def test_uniform_rejects_broken_mid(monkeypatch):
+    """A mid gadget with a wrong output weight fails its identity: no HOLDS."""
+    from constructive.gadgets import mid as midmod
+
+    orig = midmod.mid_gadget
+
+    def broken():
+        net = orig()
+        g = net.nodes[0]
+        body = g.body
+        last = body.nodes[-1]
+        W = [[last.W[0, j] for j in range(last.W.ncols())]]
+        W[0][-2] = fmpq(2)
+        bad = network(*body.nodes[:-1], affine(W, [0]))
+        from constructive.ir import gadget
+        return network(gadget("mid", bad, g.spec))
+
+    monkeypatch.setattr(midmod, "mid_gadget", broken)
+    cert = run_theorem("zlz-composition-uniform", {"d": "1", "r": "4"})
+    assert cert["verdict"] != "HOLDS"
+
+
+@pytest.mark.parametrize("tid,params,shape", [
+    ("zlz-step-by-iteration", {"n": "7", "m": "9"}, (9, 1, 5, 8)),
+    ("zlz-step-by-iteration", {"n": "5", "m": "5", "delta": "1/4"}, (9, 1, 5, 4)),
+    ("zlz-bitsum-by-iteration", {"r": "7"}, (8, 2, 3, 7)),
+    ("zlz-point-fit-by-iteration", {"n": "9", "m": "12"}, (16, 2, 6, 11)),
+    ("zlz-merge-iterations", {"n": "5"}, None),
+])
+def test_gadget_entries_hold(tid, params, shape):
+    cert = run_theorem(tid, params)
+    assert cert["verdict"] == "HOLDS", cert["reasons"]
+    m = cert["architecture"]["measured"]
+    if shape is not None:
+        assert (m["g_width"], m["g_depth"], m["g_dim"], m["compositions"]) == shape
+    assert all(c["ok"] for c in cert["architecture"]["claims"])
+
+
+def test_step_iteration_rejects_broken_block(monkeypatch):
+    from constructive import composition as comp
+
+    orig = comp.floor_step
+    monkeypatch.setattr(comp, "floor_step", lambda delta: orig(delta * 8))
+    cert = run_theorem("zlz-step-by-iteration", {"n": "6", "m": "6"})
+    assert cert["verdict"] == "VIOLATED" and cert["witnesses"]
+
+
+def test_merge_rejects_wrong_selector_level(monkeypatch):
+    """A clock whose level M is too small for the states breaks the identity: VIOLATED."""
+    from constructive import composition as comp
+
+    orig = comp.merge
+    monkeypatch.setattr(comp, "merge", lambda g1, g2, L2, dhat, M: orig(g1, g2, L2, dhat, fmpq(2)))
+    cert = run_theorem("zlz-merge-iterations", {"n": "5"})
+    assert cert["verdict"] == "VIOLATED"
+
+
+def test_gadget_bad_input_exit_2():
+    assert main(["run", "zlz-step-by-iteration", "-p", "n=5", "-p", "m=3"]) == 2
+    assert main(["run", "zlz-point-fit-by-iteration", "-p", "n=9", "-p", "m=4"]) == 2
+    assert main(["run", "zlz-composition-uniform", "-p", "r=0"]) == 2
+
+
+@pytest.mark.slow
+def test_uniform_sweep_d1_slow():
+    for r in (8, 16, 32):
+        assert run_theorem("zlz-composition-uniform", {"d": "1", "r": str(r)})["verdict"] == "HOLDS"
