@@ -1277,3 +1277,38 @@ def method_merge_iterations(thm: Any, params: dict, target: Any, net: Node) -> E
 for _m in (method_step_iteration, method_bitsum_iteration, method_pointfit_iteration,
            method_merge_iterations):
     _m.measure = measure_composition  # type: ignore[attr-defined]
+
+
+def method_selector(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
+    """Lemma E.2: ψ(u, v, t) = (u, t) on [−M, M]^{2d} × [1, T] and (v, t) on [−M, M]^{2d} × [−T, −1],
+    by exact affine analysis on the two boxes (every ReLU has one weak sign there, so ψ is
+    affine on each box and its exact affine form is compared with the claim; a differing form
+    gives its exact worst corner as the error)."""
+    d = params["d"]
+    M, T = as_fmpq(params["M"]), as_fmpq(params["T"])
+    n = 2 * d + 1
+    zero, one = fmpq(0), fmpq(1)
+    eye = [[one if j == i else zero for j in range(n)] + [zero] for i in range(n)]
+    worst, wit, boxes = fmpq(0), [], []
+    for t_lo, t_hi, pick in ((one, T, 0), (-T, -one, d)):
+        blo, bhi = [-M] * (2 * d) + [t_lo], [M] * (2 * d) + [t_hi]
+        X = Forms(fmpq_mat(n, n + 1, [v for r in eye for v in r]), blo, bhi)
+        try:
+            Y = Engine().apply(net, X, True, True)
+        except StepFailure as exc:
+            return ErrorReport(fmpq(0), fmpq(1), [], set(),
+                               {"method": "exact affine analysis", "failure": str(exc)})
+        want = [eye[pick + i] for i in range(d)] + [eye[2 * d]]
+        for i in range(d + 1):
+            diff = [a - b for a, b in zip(_row(Y, i), want[i])]
+            # exact max of |affine difference| over the box: at one of two opposite corners
+            for sgn in (1, -1):
+                corner = [bhi[j] if sgn * diff[j] > 0 else blo[j] for j in range(n)]
+                val = abs(sum(c * x for c, x in zip(diff, corner)) + diff[-1])
+                if val > worst:
+                    worst, wit = val, [{"x": [str(v) for v in corner], "error": str(val)}]
+        boxes.append(f"[-M, M]^{2 * d} x [{t_lo}, {t_hi}]")
+    return ErrorReport(worst, worst, wit, set(), {"boxes": boxes, "method": "exact affine analysis"})
+
+
+method_selector.measure = arch.measure  # type: ignore[attr-defined]

@@ -652,3 +652,13 @@ def build_merge_iterations(params: dict, target: Any) -> Network:
     out = [0] * (ins["dhat"] + 2)
     out[2] = 1
     return network(affine(inW, inb), Repeat(g, ins["r1"] + ins["r2"] + 1), affine([out], [0]))
+
+
+def build_selector(params: dict, target: Any) -> Network:
+    """Lemma E.2 instance: ψ(u, v, t) on R^{2d+1} with level M."""
+    from certify.errors import UserError
+
+    d, M = params["d"], _param_q(params, "M", "64")
+    if d < 1 or not M > 0:
+        raise UserError(f"d = {d}, M = {M}: Lemma E.2 needs d ≥ 1 and M > 0")
+    return selector(d, M)

@@ -226,3 +226,13 @@ def test_gadget_bad_input_exit_2():
 def test_uniform_sweep_d1_slow():
     for r in (8, 16, 32):
         assert run_theorem("zlz-composition-uniform", {"d": "1", "r": str(r)})["verdict"] == "HOLDS"
+
+
+def test_selector_entry_holds_and_rejects(monkeypatch):
+    from constructive import composition as comp
+
+    cert = run_theorem("zlz-selector", {"d": "2", "M": "5", "T": "100"})
+    assert cert["verdict"] == "HOLDS"
+    orig = comp.selector
+    monkeypatch.setattr(comp, "selector", lambda d, M: orig(d, M / 4))
+    assert run_theorem("zlz-selector", {"d": "2", "M": "5", "T": "100"})["verdict"] != "HOLDS"
