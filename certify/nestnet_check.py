@@ -124,8 +124,25 @@ class Obligations:
         return best
 
 
-def _floor_div(X: QMatrix) -> np.ndarray:
-    return X.num // X.den
+_TZ = np.frompyfunc(lambda v: (v & -v).bit_length() - 1 if v else 1 << 62, 1, 1)
+
+
+def _cheap_reduce(X: QMatrix) -> QMatrix:
+    """Divide numerators and denominator by their common power of two and by the gcd of the
+    numerators with the odd part of the denominator (exact; not always fully reduced)."""
+    den = X.den
+    a = (den & -den).bit_length() - 1
+    if a:
+        t = min(a, int(_TZ(X.num).min())) if X.num.size else a
+        if t:
+            X = QMatrix(X.num >> t, den >> t)
+            den >>= t
+    odd = den >> ((den & -den).bit_length() - 1)
+    if odd > 1 and odd.bit_length() <= 256:
+        g = math.gcd(odd, *X.num.flat)
+        if g > 1:
+            X = QMatrix(X.num // g, den // g)
+    return X
 
 
 class GapEvaluator:
@@ -152,10 +169,9 @@ class GapEvaluator:
         return np.ones(groups, dtype=bool) if self.bad is None else ~self.bad
 
     def affine(self, node: Affine, X: QMatrix) -> QMatrix:
-        """Exact affine map; results over an integer batch are not reduced (their denominator
-        is the layer's own), which saves most gcd work after floors and bit sums."""
-        if X.den != 1:
-            return self.ctx.affine(node.W, node.b, X)
+        """Exact affine map.  Results are reduced only by their common power of two and the gcd
+        with the odd part of the denominator (cheap: the odd parts here are small), and not at
+        all over an integer batch; full gcds over thousands of 4000-bit entries dominated."""
         from constructive.numbers import _run_program
 
         ctx = self.ctx
@@ -167,11 +183,14 @@ class GapEvaluator:
             num = w.num @ X.num
         else:
             num = np.zeros((w.num.shape[0], X.num.shape[1]), dtype=object)
-        den = w.den
+        den = w.den * X.den
         if den % bb.den:
             scale = bb.den // math.gcd(den, bb.den)
             num, den = num * scale, den * scale
-        return QMatrix(num + bb.num * (den // bb.den), den)
+        out = QMatrix(num + bb.num * (den // bb.den), den)
+        if X.den == 1 or den == X.den:
+            return out
+        return _cheap_reduce(out)
 
     def run(self, node: Node, X: QMatrix) -> QMatrix:
         if isinstance(node, Affine):
@@ -549,6 +568,19 @@ def method_point_fit(thm: Any, params: dict, target: Any, net: Node) -> ErrorRep
     return ErrorReport(worst, worst, wit, {"nestnet-clip"}, {"points": len(ys), "eps": str(eps),
                                                            "obligations": stats}, None)
 
+
+def precheck(params: dict) -> None:
+    """Raise UserError before any work when an instance is out of its domain or would need more
+    than the memory budget (NESTNET_MEMORY_MB).  Exposed as ``method.precheck`` so that a sweep
+    can validate every instance before it starts (the builders call the same check)."""
+    from constructive.nestnet import check_instance
+
+    d, s, n = int(params.get("d", 1)), int(params.get("s", 1)), int(params.get("n", 1))
+    check_instance(d, s, n)
+
+
+for _m in (method_offtrifling, method_lp, method_linf):
+    _m.precheck = precheck  # type: ignore[attr-defined]
 
 for _m in (method_offtrifling, method_lp, method_linf, method_floor, method_step, method_bitsum, method_point_fit):
     _m.measure = measure_nestnet  # type: ignore[attr-defined]

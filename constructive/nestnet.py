@@ -23,6 +23,7 @@ import math
 import os
 from typing import Any, Optional
 
+import numpy as np
 from flint import arb, fmpq
 
 from certify.errors import UserError
@@ -88,16 +89,22 @@ class MemoInterpreter(Interpreter):
             self.cache[key] = (function, {})
         memo = self.cache[key][1]
         den = X.den
-        values = [fmpq(int(v), den) for v in X.num.flat]
-        missing = list(dict.fromkeys(v for v in values if v not in memo))
+        nums = [int(v) for v in X.num.flat]
+        missing = list(dict.fromkeys(v for v in nums if (den, v) not in memo))
         if missing:
             self.calls += len(missing)
-            batch = QMatrix.from_rationals(1, len(missing), missing)
-            out = self.run(function, batch)
-            for v, y in zip(missing, (fmpq(int(a), out.den) for a in out.num[0])):
-                memo[v] = y
+            batch = np.empty((1, len(missing)), dtype=object)
+            batch[0, :] = missing
+            out = self.run(function, QMatrix(batch, den))
+            for v, y in zip(missing, out.num[0]):
+                memo[(den, v)] = (int(y), out.den)
+        vals = [memo[(den, v)] for v in nums]
+        dens = {d for _, d in vals}
+        common = math.lcm(*dens)
+        arr = np.empty(len(vals), dtype=object)
+        arr[:] = [y * (common // d) for y, d in vals]
         r, c = X.shape
-        return QMatrix.from_rationals(r, c, [memo[v] for v in values])
+        return QMatrix(arr.reshape(r, c), common)
 
 
 def evaluate_memo(net: Node, xs: list, interp: Optional[MemoInterpreter] = None) -> list[list[fmpq]]:

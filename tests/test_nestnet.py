@@ -239,3 +239,29 @@ def test_memory_budget(monkeypatch, capsys):
     monkeypatch.setenv("NESTNET_MEMORY_MB", "1")
     assert main(["run", "nestnet-height-s-rate", "-p", "s=2", "-p", "n=8"]) == 2
     assert "memory budget" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------------------------
+# sweeps (slow): every instance HOLDS and the log-log slope of the certified upper bounds is
+# within 15 % of −(s+1)/d
+
+
+def _loglog_slope(points: list[tuple[int, float]]) -> float:
+    import math
+
+    xs = [math.log(n) for n, _ in points]
+    ys = [math.log(u) for _, u in points]
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    return sum((a - mx) * (b - my) for a, b in zip(xs, ys)) / sum((a - mx) ** 2 for a in xs)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("s,d,top", [(1, 1, 16), (2, 1, 16), (3, 1, 8), (1, 2, 8), (2, 2, 8)])
+def test_rate_sweep(s, d, top):
+    pts = []
+    for n in range(2, top + 1):
+        cert = run_theorem("nestnet-height-s-rate", {"s": str(s), "d": str(d), "n": str(n)})
+        assert cert["verdict"] == "HOLDS", (n, cert["reasons"])
+        pts.append((n, float(cert["error"]["upper"].split("+/-")[0].strip("[ "))))
+    slope = _loglog_slope(pts)
+    assert abs(slope + (s + 1) / d) <= 0.15 * (s + 1) / d, slope
