@@ -16,6 +16,7 @@ only the numbers (:class:`BoxBatch`) change.
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
 from typing import Any, Optional, Sequence
 
@@ -50,6 +51,13 @@ def bisect_widest(box: Sequence[tuple[fmpq, fmpq]]) -> list[list[tuple[fmpq, fmp
     a, b = box[i]
     m = (a + b) / 2
     return [box[:i] + [(a, m)] + box[i + 1:], box[:i] + [(m, b)] + box[i + 1:]]
+
+
+def _clip(M: QMatrix, bound: fmpq, op: Any) -> QMatrix:
+    """``op`` (np.maximum or np.minimum) of every entry with the rational ``bound``, exactly."""
+    den = M.den * int(bound.q) // math.gcd(M.den, int(bound.q))
+    scaled = M.with_den(den)
+    return QMatrix(op(scaled.num, int(bound.p) * (den // int(bound.q))), den)
 
 
 def _empty(rows: int) -> QMatrix:
@@ -317,12 +325,8 @@ class BoxInterpreter(Interpreter):
         if spec.range is not None and len(out.ids_i):  # both enclosures are sound: intersect
             self.used.add(node.name)
             lo_q, hi_q = spec.range
-            computed_lo = QMatrix(np.maximum(computed_lo.num, int(lo_q * computed_lo.den)
-                                             if (lo_q * computed_lo.den).q == 1 else computed_lo.num),
-                                  computed_lo.den)
-            computed_hi = QMatrix(np.minimum(computed_hi.num, int(hi_q * computed_hi.den)
-                                             if (hi_q * computed_hi.den).q == 1 else computed_hi.num),
-                                  computed_hi.den)
+            computed_lo = _clip(computed_lo, lo_q, np.maximum)
+            computed_hi = _clip(computed_hi, hi_q, np.minimum)
         (lo_a, lo_b), den_lo = _common([computed_lo, LO])
         (hi_a, hi_b), den_hi = _common([computed_hi, HI])
         out = BoxBatch(X.n, out.nv, node.out_dim, out.V, out.ids_e,
