@@ -435,46 +435,60 @@ def method_lp(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
     return ErrorReport(lower, upper, [], {"nestnet-clip"}, details)
 
 
-def method_linf(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
-    """Thm 2.1, p = ∞, d = 1: φ = mid(g(x − δ), g(x), g(x + δ)) (Theorem A.2).
+def _median_interval(ivs: list) -> Optional[tuple]:
+    """An interval containing mid(a₁, a₂, a₃) for a_k ∈ ivs[k] (None: unknown, any real), or None
+    when fewer than two are known.  Three known: [mid of lows, mid of highs] (mid is monotone);
+    two known: the median lies between the two known values whatever the third is."""
+    known = [iv for iv in ivs if iv is not None]
+    if len(known) == 3:
+        return sorted(iv[0] for iv in known)[1], sorted(iv[1] for iv in known)[1]
+    if len(known) == 2:
+        return min(known[0][0], known[1][0]), max(known[0][1], known[1][1])
+    return None
 
-    [0, 1] is cut at every cell and strip end of the three shifted grids; on each segment every
-    shifted copy of g is either certified constant (gap evaluator, tolerant mode) or unknown.
-    With at least two known values v₁, v₂, the median lies in [min, max] of them whatever the
-    third is, so φ(segment) ⊆ [min, max]; mid itself is certified by region enumeration.
+
+def method_linf(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
+    """Thm 2.1, p = ∞, d ≤ 2: φ = d levels of mid over g(x + t), t ∈ {−δ, 0, δ}^d (Theorem A.2).
+
+    [0, 1]^d is cut into boxes at every cell and strip end of the shifted grids; on each box every
+    shifted copy of g is certified constant (gap evaluator, tolerant mode) or left unknown.  The
+    mid levels are then followed with :func:`_median_interval`: along each axis at most one of
+    three shifted points is in a strip (δ ≤ 1/(3K)), so each median has two known arguments;
+    mid itself is certified by region enumeration.
     """
     from certify.error import shifted_grid
-    from constructive.nestnet import linf_delta
+    from constructive.nestnet import linf_delta, linf_shifts
 
     d, s, n = int(params["d"]), int(params["s"]), int(params["n"])
     K = grid_K(d, s, n)
-    delta = linf_delta(d, s, n, K)
-    fan, par = net.nodes[0], net.nodes[1]
-    g = par.parts[0]
-    shifts = [fan.b[i, 0] for i in range(3)]
-    segs = shifted_grid(1, K, delta)
-    groups = [[[a + t], [b + t]] for (a, b), in [tuple(sg) for sg in segs] for t in shifts]
+    delta = linf_delta(d, s, n, K, target.alpha)
+    g = net.nodes[1].parts[0]
+    shifts = linf_shifts(d, delta)
+    boxes = shifted_grid(d, K, delta)
+    groups = []
+    for box in boxes:
+        for t in shifts:
+            groups.append(_corners([(a + ti, b + ti) for (a, b), ti in zip(box, t)]))
     vals, _, stats = group_values(g, groups, tolerant=True)
-    details = {"segments": len(segs), "K": K, "delta": str(delta), "obligations": stats}
-    upper, lower = fmpq(0), fmpq(0)
-    unknown = 0
+    details = {"boxes": len(boxes), "K": K, "delta": str(delta), "obligations": stats}
     out_affine = net.nodes[-1]
     scale, shift = out_affine.W[0, 0], out_affine.b[0, 0]
-    for i, box in enumerate(segs):
-        known = [v for v in vals[3 * i:3 * i + 3] if v is not None]
-        if len(known) < 2:
+    upper, lower, unknown = fmpq(0), fmpq(0), 0
+    S = len(shifts)
+    for i, box in enumerate(boxes):
+        level = [None if v is None else (v, v) for v in vals[S * i:S * (i + 1)]]
+        while len(level) > 1:
+            level = [_median_interval(level[k:k + 3]) for k in range(0, len(level), 3)]
+        iv = level[0]
+        if iv is None:
             unknown += 1
             continue
-        if len(known) == 3:
-            lo = hi = sorted(known)[1]
-        else:
-            lo, hi = min(known), max(known)
-        lo, hi = sorted((scale * lo + shift, scale * hi + shift))
+        lo, hi = sorted((scale * iv[0] + shift, scale * iv[1] + shift))
         lo_e, hi_e = box_error(target, box, lo, hi)
         upper, lower = max(upper, hi_e), max(lower, lo_e)
-    details["known_copies_short"] = unknown
+    details["unknown_boxes"] = unknown
     if unknown:
-        return _inconclusive(f"{unknown} segment(s) with fewer than two certified copies", details)
+        return _inconclusive(f"{unknown} box(es) where the median is not determined", details)
     return ErrorReport(lower, upper, [], {"mid"}, details)
 
 

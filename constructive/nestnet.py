@@ -285,27 +285,46 @@ def build_lp(params: dict, target: Any) -> Network:
     return aux_network(d, s, n, lp_delta(target, d, s, n, p, K), target)
 
 
-def linf_delta(d: int, s: int, n: int, K: int) -> fmpq:
-    """p = ∞ (txt p. 18): δ ≤ 1/(3K) with d·ω̄(δ) ≤ ω̄(n^(−(s+1)/d)); for d = 1 any ω̄ = λ r^α
-    is satisfied by δ ≤ n^(−(s+1)); a power of two."""
-    if d != 1:
-        raise UserError("the p = ∞ construction (mid repair) is built for d = 1 only")
-    return min(offtrifling_delta(K), _pow2_at_most(fmpq(1, n ** (s + 1))))
+def linf_delta(d: int, s: int, n: int, K: int, alpha: Any = 1) -> fmpq:
+    """p = ∞ (txt p. 18): a power of two δ ≤ 1/(3K) with d·ω̄(δ) ≤ ω̄(n^(−(s+1)/d)) for
+    ω̄ = λ r^α, i.e. δ ≤ d^(−1/α) n^(−(s+1)/d)."""
+    if d > 2:
+        raise UserError(f"the p = ∞ construction (mid repair) is built for d <= 2; got d={d}")
+    alpha = as_fmpq(alpha)
+    with precision(128):
+        rhs = arb(d) ** (-1 / arb(alpha)) * arb(n) ** (-arb(s + 1) / d)
+        lo = rhs.lower()
+        e = 0
+        while arb(fmpq(1, 2 ** e)) > lo:
+            e += 1
+    return min(offtrifling_delta(K), fmpq(1, 2 ** e))
+
+
+def linf_shifts(d: int, delta: fmpq) -> list[tuple]:
+    """The 3^d shifts, coordinate 1 varying fastest (consecutive triples differ in x₁)."""
+    out = []
+    for m in range(3 ** d):
+        out.append(tuple(delta * ((m // 3 ** i) % 3 - 1) for i in range(d)))
+    return out
 
 
 def build_linf(params: dict, target: Any) -> Network:
-    """Thm 2.1, p = ∞, d = 1: mid(g(x − δ), g(x), g(x + δ)) with g the Theorem A.1 network
-    (Theorem A.2, the trifling-region repair; mid of Lu et al. Lemma 3.1)."""
+    """Thm 2.1, p = ∞ (d ≤ 2): Theorem A.2's repair of the Theorem A.1 network g: 3^d shifted
+    copies g(x + t), then d levels of mid (coordinate 1 innermost; Lu et al. Lemma 3.1)."""
     from constructive.gadgets.mid import mid_gadget
 
     d, s, n = _ds(params)
-    if d != 1:
-        raise UserError(f"the p = ∞ construction is built for d = 1 only; got d={d}")
+    if d > 2:
+        raise UserError(f"the p = ∞ construction is built for d <= 2; got d={d}")
     K = grid_K(d, s, n)
-    delta = linf_delta(d, s, n, K)
+    delta = linf_delta(d, s, n, K, target.alpha)
     g = aux_network(d, s, n, delta, target)
-    fan = affine([[1], [1], [1]], [-delta, 0, delta])
-    return network(fan, parallel(g, g, g), mid_gadget(), affine([[1]], [0]))
+    sh = linf_shifts(d, delta)
+    fan = affine([[1 if j == i else 0 for j in range(d)] for _ in sh for i in range(d)],
+                 [t for shift in sh for t in shift])
+    mid = mid_gadget()
+    levels = [parallel(*([mid] * 3 ** (d - i))) for i in range(1, d + 1)]
+    return network(fan, parallel(*([g] * 3 ** d)), *levels, affine([[1]], [0]))
 
 
 __all__ = ["linf_delta", "build_linf","nest_params", "height", "nested_activations", "MemoInterpreter", "evaluate_memo",

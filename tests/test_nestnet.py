@@ -200,6 +200,7 @@ def test_gap_certifier_catches_wrong_floor():
     ("nestnet-height-s-rate", {"d": "2", "s": "1", "n": "3"}),
     ("nestnet-holder-rate", {"s": "2", "n": "3"}),
     ("nestnet-height-s-rate-linf", {"s": "2", "n": "3"}),
+    ("nestnet-height-s-rate-linf", {"d": "2", "s": "1", "n": "3"}),
     ("nestnet-point-fit", {"s": "2", "n": "3"}),
     ("nestnet-bitsum", {"s": "2", "n": "3"}),
     ("nestnet-step-doubly-exponential", {}),
@@ -226,8 +227,8 @@ def test_bad_input_exit_2(args, capsys):
     assert "certify: error" in capsys.readouterr().err
 
 
-def test_linf_is_d1_only(capsys):
-    assert main(["run", "nestnet-height-s-rate-linf", "-p", "d=2"]) == 2
+def test_linf_is_d2_at_most(capsys):
+    assert main(["run", "nestnet-height-s-rate-linf", "-p", "d=3"]) == 2
 
 
 def test_lemma_c3_needs_n_2():
@@ -265,3 +266,9 @@ def test_rate_sweep(s, d, top):
         pts.append((n, float(cert["error"]["upper"].split("+/-")[0].strip("[ "))))
     slope = _loglog_slope(pts)
     assert abs(slope + (s + 1) / d) <= 0.15 * (s + 1) / d, slope
+
+
+def test_sweep_over_memory_budget_exit_2(monkeypatch, capsys):
+    monkeypatch.setenv("NESTNET_MEMORY_MB", "64")
+    assert main(["table", "nestnet-height-s-rate", "--sweep", "n=30..32", "-p", "s=3"]) == 2
+    assert "memory budget" in capsys.readouterr().err
