@@ -193,6 +193,14 @@ def certify_half(thm: Any, params: dict, target: Any, net: Any) -> ErrorReport:
     return ErrorReport(lower=lower, upper=upper, witnesses=wits, details=details)
 
 
+def _is_fan(node: Any, n: int) -> bool:
+    """Whether ``node`` is exactly the affine map x ↦ (x, …, x) ∈ R^n of a scalar x."""
+    from constructive.ir import Affine
+
+    return (isinstance(node, Affine) and node.W.nrows() == n and node.W.ncols() == 1
+            and all(node.W[r, 0] == 1 and node.b[r, 0] == 0 for r in range(n)))
+
+
 def _copy_pieces(copy: Any, i: int, lo: fmpq, hi: fmpq) -> tuple[list, dict]:
     """Pieces (a, b, Rat of φ_i·ψ̂_i, gap) of one copy Γ_δ(φ_i(z + i/4K), ψ̂(2Kz + i/2)) over
     [lo, hi]: on the good halves φ_i is shown constant (= c) and ψ̂ = ℓ exactly by cells, the
@@ -203,11 +211,13 @@ def _copy_pieces(copy: Any, i: int, lo: fmpq, hi: fmpq) -> tuple[list, dict]:
     from constructive.ir import Parallel
     from constructive.peuaf import gamma_gap
 
+    from constructive.ir import Gadget
+
     cn = copy.nodes
-    if len(cn) != 3 or not isinstance(cn[1], Parallel) or len(cn[1].parts) != 2:
+    if len(cn) != 3 or not _is_fan(cn[0], 2) or not isinstance(cn[1], Parallel) or len(cn[1].parts) != 2:
         raise AnalysisFailed(f"copy {i} is not stack(phi_i, psi_hat) followed by Gamma")
     left, right = cn[1].parts
-    gam = read_gamma(_find_gadgets(cn[2], "peuaf-gamma")[0].body) if _find_gadgets(cn[2], "peuaf-gamma") else None
+    gam = read_gamma(cn[2].body) if isinstance(cn[2], Gadget) and cn[2].name == "peuaf-gamma" else None
     if gam is None:
         raise AnalysisFailed(f"copy {i}: the product is not a second difference Gamma_delta")
     x0, delta = gam
@@ -303,7 +313,9 @@ def chain_error(net: Any, params: dict, target: Any, goal: fmpq) -> tuple[fmpq, 
     nodes = list(net.nodes)
     if len(nodes) != 4:
         raise AnalysisFailed("not the structure input map, fan-out, four copies, sum")
-    pre, _, par, out = nodes
+    pre, fan, par, out = nodes
+    if not _is_fan(fan, 4):
+        raise AnalysisFailed("the four copies do not share the input")
     s, t = pre.W[0, 0], pre.b[0, 0]
     if not (s > 0 and s * a + t == 0 and s * b + t == fmpq(1, 2)):
         raise AnalysisFailed("the input map does not send [a, b] onto [0, 1/2]")
@@ -325,12 +337,12 @@ def chain_error(net: Any, params: dict, target: Any, goal: fmpq) -> tuple[fmpq, 
     if wz is not None:
         pts.append(a + (b - a) * 2 * wz)
     vals = evaluate(net, [pts])[0]
-    lower, wit = fmpq(0), None
+    lower, wit = fmpq(-1), None
     for x, v in zip(pts, vals):
         fl, fh = arb_to_fmpq_bounds(target.ball([(x - a) / (b - a)]))
         e = max(v - fh, fl - v, fmpq(0))
-        if e > lower or wit is None:
-            lower, wit = max(e, lower), x if e >= lower else wit
+        if e > lower:
+            lower, wit = e, x
     details = {"copies": info, "cells": len(merged), "sup_error_exact_products": str(up_tilde),
                "sup_error_exact_products_float": float(up_tilde), "max_gamma_gap": str(maxgap),
                "max_gamma_gap_float": float(maxgap),
