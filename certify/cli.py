@@ -196,8 +196,11 @@ def cmd_table(args: argparse.Namespace) -> int:
         if name not in thm.parameters:
             raise UserError(f"cannot sweep {name!r}: {thm.id} has parameters {', '.join(thm.parameters)}")
     instances = sweep.expand(base, sweeps)
-    for inst in instances:  # validate every instance before any work starts
-        thm.parse_params({k: str(v) for k, v in inst.items()})
+    precheck = getattr(thm.certifier(), "precheck", None)
+    for inst in instances:  # validate every instance (domains, memory budget) before any work
+        parsed = thm.parse_params({k: str(v) for k, v in inst.items()})
+        if precheck is not None:
+            precheck(parsed)
     jobs = [{"theorem": thm.id, "params": {k: str(v) for k, v in inst.items()}, "target": args.target}
             for inst in instances]
     executor = None
@@ -230,7 +233,8 @@ def cmd_table(args: argparse.Namespace) -> int:
         theory = None
         if "slope" in thm.analysis:  # the proven rate exponent, for the plot legend
             theory = {"theory": float(thm.substitute(str(thm.analysis["slope"]), thm.parse_params(base)))}
-        slopes = report.plot(rows, x, args.plot, title=thm.id, slopes=theory)
+        slopes = report.plot(rows, x, args.plot, title=thm.id, slopes=theory,
+                             axes=thm.analysis.get("axes"))
         console.print(f"plot written to {args.plot}; fitted slopes {slopes}")
     return 0 if all(r["verdict"] == "HOLDS" for r in rows) else 1
 

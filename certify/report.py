@@ -384,10 +384,11 @@ def _group_label(key: tuple, varying: list[str]) -> str:
 
 
 def plot(rows: list[dict], x: str, path: str, title: str = "",
-         slopes: dict[str, float] | None = None) -> dict[str, float]:
+         slopes: dict[str, float] | None = None, axes: str | None = None) -> dict[str, float]:
     """Plot achieved error and proven bound against the swept parameter ``x``; write ``path``.
 
-    Axes: **log-log** when every x is > 0 and max(x)/min(x) > 8; otherwise (few values, e.g.
+    ``axes`` forces "loglog" (rates r^-a) or "semilog" (rates 2^-an); by default the axes are
+    **log-log** when every x is > 0 and max(x)/min(x) > 8; otherwise (few values, e.g.
     n = 1..8 where bounds are exponential in n) **semi-log y** with x on a linear axis.
     Each group of rows sharing the non-swept parameters (and theorem) is one curve: the upper
     error bound as filled circles, the lower bound as open triangles joined to it by a vertical
@@ -441,7 +442,9 @@ def plot(rows: list[dict], x: str, path: str, title: str = "",
         varying.insert(0, "theorem")
 
     xs_all = [xv for g in groups.values() for xv, _ in g]
-    loglog = min(xs_all) > 0 and max(xs_all) / min(xs_all) > 8
+    if axes not in (None, "loglog", "semilog"):
+        raise UserError(f"plot axes {axes!r} unknown; use loglog or semilog")
+    loglog = min(xs_all) > 0 and (axes == "loglog" or (axes is None and max(xs_all) / min(xs_all) > 8))
 
     # A bare Figure (no pyplot): no display, no global state; savefig picks Agg for raster files.
     from matplotlib.figure import Figure
