@@ -1134,16 +1134,18 @@ def uniform_pieces(K: int, delta: fmpq) -> list[tuple[fmpq, fmpq]]:
     return [(a, b) for a, b in zip(pts, pts[1:]) if a < b]
 
 
-def uniform_values_1d(net: Network, pieces: list, engine: Engine) -> list[tuple[fmpq, fmpq]]:
-    """A rigorous enclosure of the network on every piece: affine forms in x through every step
-    (strict where the ReLU signs are determined, an interval remainder where not), the clock
+def uniform_values(net: Network, boxes: list, engine: Engine) -> list[tuple[fmpq, fmpq]]:
+    """A rigorous enclosure of the network on every box: affine forms in x through every step
+    (exact where the ReLU signs are determined, an interval remainder where not), the clock
     specifications for the repeated block and the mid gadget's interval extension."""
     L1, rep, L2 = net.nodes
     zero, one = fmpq(0), fmpq(1)
     engine.T = 2 * rep.times + 8
+    d = len(boxes[0])
+    eye = [one if j == i else zero for i in range(d) for j in range(d + 1)]
     out = []
-    for a, b in pieces:
-        X = Forms(fmpq_mat(1, 2, [one, zero]), [a], [b])
+    for box in boxes:
+        X = Forms(fmpq_mat(d, d + 1, eye), [a for a, _ in box], [b for _, b in box])
         X = engine.affine(L1, X)
         for _ in range(rep.times):
             X = engine.apply(rep.body, X, False)
@@ -1154,31 +1156,34 @@ def uniform_values_1d(net: Network, pieces: list, engine: Engine) -> list[tuple[
 
 
 def method_uniform(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
-    """Sup error over all of [0, 1] (d = 1) of the Thm 1.3 network: no trifling region."""
+    """Sup error over all of [0, 1]^d of the Thm 1.3 network (no trifling region): [0,1]^d is
+    cut into the product of the per-axis pieces of :func:`uniform_pieces`, and every box runs
+    through the whole network (:func:`uniform_values`)."""
     from constructive.composition import iroot, uniform_delta
 
     d, r = params["d"], params["r"]
-    if d != 1:
-        raise UserError(f"d = {d}: the uniform (Thm 1.3) certifier handles d = 1 only")
+    if d > 2:
+        raise UserError(f"d = {d}: the uniform (Thm 1.3) certifier handles d ≤ 2")
     K = iroot(r, d)
     delta = uniform_delta(target, d, r, K)
     pieces = uniform_pieces(K, delta)
+    boxes = [list(b) for b in itertools.product(pieces, repeat=d)]
     engine = Engine()
     try:
-        encl = uniform_values_1d(net, pieces, engine)
+        encl = uniform_values(net, boxes, engine)
         checks = engine.check_discarded()
     except StepFailure as exc:
         raise UserError(f"uniform certification failed: {exc}") from None
     upper, lower = fmpq(0), fmpq(0)
     loose = 0
-    for box, (lo, hi) in zip(pieces, encl):
-        lo_e, hi_e = box_error(target, [box], lo, hi)
+    for box, (lo, hi) in zip(boxes, encl):
+        lo_e, hi_e = box_error(target, box, lo, hi)
         upper, lower = max(upper, hi_e), max(lower, lo_e)
         loose += lo != hi
     return ErrorReport(lower, upper, [], engine.used,
-                       {"pieces": len(pieces), "pieces_not_constant": loose, "K": K,
+                       {"boxes": len(boxes), "boxes_not_constant": loose, "K": K,
                         "delta": str(delta), "clock_specs": len(engine.clocks),
-                        "discarded_branch_checks": checks, "method": "interval pieces"})
+                        "discarded_branch_checks": checks, "method": "interval boxes"})
 
 
 method_uniform.measure = measure_composition  # type: ignore[attr-defined]

@@ -236,3 +236,11 @@ def test_selector_entry_holds_and_rejects(monkeypatch):
     orig = comp.selector
     monkeypatch.setattr(comp, "selector", lambda d, M: orig(d, M / 4))
     assert run_theorem("zlz-selector", {"d": "2", "M": "5", "T": "100"})["verdict"] != "HOLDS"
+
+
+@pytest.mark.slow
+def test_uniform_d2_slow():
+    cert = run_theorem("zlz-composition-uniform", {"d": "2", "r": "4"})
+    assert cert["verdict"] == "HOLDS"
+    m = cert["architecture"]["measured"]
+    assert (m["g_depth"], m["g_dim"], m["compositions"]) == (7, 125, 15)
