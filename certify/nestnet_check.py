@@ -25,7 +25,6 @@ used on.  A group whose outputs agree is therefore one on which the network is c
 from __future__ import annotations
 
 import itertools
-import math
 import random
 from dataclasses import dataclass, fields
 from typing import Any, Optional
@@ -38,7 +37,8 @@ from certify.error import ErrorReport, box_error, trifling_cells
 from certify.errors import UserError
 from constructive.activations import IDENTITY, RELU
 from constructive.gadgets import nestnet_gadgets as G
-from constructive.ir import Activation, Affine, Gadget, Network, Node, Parallel, Repeat
+from constructive.evaluate import Interpreter
+from constructive.ir import Activation, Affine, Gadget, Network, Node, Parallel
 from constructive.nestnet import grid_K, lp_delta, nest_params, offtrifling_delta
 from constructive.numbers import Exact, QMatrix, as_fmpq, precision
 
@@ -124,32 +124,12 @@ class Obligations:
         return best
 
 
-_TZ = np.frompyfunc(lambda v: (v & -v).bit_length() - 1 if v else 1 << 62, 1, 1)
-
-
-def _cheap_reduce(X: QMatrix) -> QMatrix:
-    """Divide numerators and denominator by their common power of two and by the gcd of the
-    numerators with the odd part of the denominator (exact; not always fully reduced)."""
-    den = X.den
-    a = (den & -den).bit_length() - 1
-    if a:
-        t = min(a, int(_TZ(X.num).min())) if X.num.size else a
-        if t:
-            X = QMatrix(X.num >> t, den >> t)
-            den >>= t
-    odd = den >> ((den & -den).bit_length() - 1)
-    if odd > 1 and odd.bit_length() <= 256:
-        g = math.gcd(odd, *X.num.flat)
-        if g > 1:
-            X = QMatrix(X.num // g, den // g)
-    return X
-
-
-class GapEvaluator:
+class GapEvaluator(Interpreter):
     """Exact group-wise evaluation with ReLU sign checks and nested gadget substitution."""
 
     def __init__(self, V: int, obligations: Obligations, tolerant: bool = False) -> None:
-        self.ctx = Exact()
+        # big integer batches: reduce by powers of two and small odd parts, never periodically
+        super().__init__(Exact(reduce_every=0, cheap=True))
         self.V = V
         self.ob = obligations
         # tolerant: a failing group is marked in ``bad`` (and records no obligations) instead of
@@ -168,53 +148,13 @@ class GapEvaluator:
     def _good(self, groups: int) -> np.ndarray:
         return np.ones(groups, dtype=bool) if self.bad is None else ~self.bad
 
-    def affine(self, node: Affine, X: QMatrix) -> QMatrix:
-        """Exact affine map.  Results are reduced only by their common power of two and the gcd
-        with the odd part of the denominator (cheap: the odd parts here are small), and not at
-        all over an integer batch; full gcds over thousands of 4000-bit entries dominated."""
-        from constructive.numbers import _run_program
-
-        ctx = self.ctx
-        w, bb = ctx.convert(node.W), ctx.convert(node.b)
-        program = ctx._program(node.W, w)
-        if program is not None:
-            num = _run_program(program, X.num)
-        elif w.num.shape[1]:
-            num = w.num @ X.num
-        else:
-            num = np.zeros((w.num.shape[0], X.num.shape[1]), dtype=object)
-        den = w.den * X.den
-        if den % bb.den:
-            scale = bb.den // math.gcd(den, bb.den)
-            num, den = num * scale, den * scale
-        out = QMatrix(num + bb.num * (den // bb.den), den)
-        if X.den == 1 or den == X.den:
-            return out
-        return _cheap_reduce(out)
-
-    def run(self, node: Node, X: QMatrix) -> QMatrix:
-        if isinstance(node, Affine):
-            return self.affine(node, X)
-        if isinstance(node, Activation):
-            return self.activation(node, X)
-        if isinstance(node, Gadget):
-            return self.run(node.body, X)
-        if isinstance(node, Repeat):
-            for _ in range(node.times):
-                X = self.run(node.body, X)
-            return X
-        if isinstance(node, Parallel):
-            out, s = [], 0
-            for p in node.parts:
-                out.append(self.run(p, QMatrix(X.num[s:s + p.in_dim], X.den)))
-                s += p.in_dim
-            return self.ctx.vstack(out)
-        if isinstance(node, Network):
-            for c in node.nodes:
-                X = self.run(c, X)
-            return X
-        raise TypeError(type(node).__name__)
-
+    def parallel(self, node: Parallel, X: QMatrix) -> QMatrix:
+        # part by part: batching copies side by side would change the group count of ``bad``
+        out, s = [], 0
+        for p in node.parts:
+            out.append(self.run(p, QMatrix(X.num[s:s + p.in_dim], X.den)))
+            s += p.in_dim
+        return self.ctx.vstack(out)
     def _groups(self, row: np.ndarray) -> np.ndarray:
         return row.reshape(-1, self.V)
 
