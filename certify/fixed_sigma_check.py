@@ -436,10 +436,9 @@ def _target_sup_bound(target: Any) -> fmpq:
     return best
 
 
-def certify_half(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
-    """Thm 14: sup error on ∪_k I_k by exact cells; ‖φ‖ ≤ ‖f‖ + 1 on [0, 1] by exact intervals."""
-    K = int(params["K"])
-    eps = as_fmpq(params["eps"])
+def half_intervals_error(net: Node, target: Any, K: int, eps: fmpq) -> tuple:
+    """(lower, upper, witness, cells) of the sup error over the half-intervals
+    I_k = [(2k−2)/2K, (2k−1)/2K], k = 1..K, by exact cells."""
     lower, upper, witness, ncells = fmpq(0), fmpq(0), None, 0
     for k in range(1, K + 1):
         lo, hi = fmpq(2 * k - 2, 2 * K), fmpq(2 * k - 1, 2 * K)
@@ -448,6 +447,14 @@ def certify_half(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
         upper = max(upper, ub)
         if lb > lower:
             lower, witness = lb, wit
+    return lower, upper, witness, ncells
+
+
+def certify_half(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
+    """Thm 14: sup error on ∪_k I_k by exact cells; ‖φ‖ ≤ ‖f‖ + 1 on [0, 1] by exact intervals."""
+    K = int(params["K"])
+    eps = as_fmpq(params["eps"])
+    lower, upper, witness, ncells = half_intervals_error(net, target, K, eps)
     halves = _find_gadgets(net, "euaf-half")
     rng = half_range(halves[0].body, fmpq(0), fmpq(1)) if len(halves) == 1 else None
     bound = _target_sup_bound(target) + 1

@@ -167,18 +167,11 @@ def certify_half(thm: Any, params: dict, target: Any, net: Any) -> ErrorReport:
     map, the softsign value a_k and the fitted triangle-wave value), rigorous target enclosures.
     The output range on all of [0, 1] (not claimed by the paper) is reported by exact interval
     reasoning (``certify.fixed_sigma_check.half_range``)."""
-    from certify.fixed_sigma_check import _find_gadgets, half_range, sup_error
+    from certify.fixed_sigma_check import _find_gadgets, half_intervals_error, half_range
 
     K = int(params["K"])
     eps = as_fmpq(params["eps"])
-    lower, upper, witness, ncells = fmpq(0), fmpq(0), None, 0
-    for k in range(1, K + 1):
-        lo, hi = fmpq(2 * k - 2, 2 * K), fmpq(2 * k - 1, 2 * K)
-        lb, ub, wit, n = sup_error(net, target, lo, hi, lambda x: x, goal=eps)
-        ncells += n
-        upper = max(upper, ub)
-        if lb > lower:
-            lower, witness = lb, wit
+    lower, upper, witness, ncells = half_intervals_error(net, target, K, eps)
     halves = _find_gadgets(net, "peuaf-half")
     details: dict = {"cells": ncells, "K": K,
                      "method": "exact cells on every I_k (phi is constant there), rigorous target "
