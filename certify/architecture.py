@@ -13,11 +13,11 @@ theorem for several targets and count the positions of the layered network whose
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator, Optional, Sequence
+from typing import Iterator, Sequence
 
 from flint import fmpq, fmpq_mat
 
-from constructive.ir import Activation, Affine, Gadget, Network, Node, Parallel, Repeat, walk
+from constructive.ir import Activation, Affine, Gadget, Network, Node, Parallel, Repeat
 
 
 @dataclass(frozen=True)

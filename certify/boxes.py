@@ -23,9 +23,9 @@ from typing import Any, Optional, Sequence
 import numpy as np
 from flint import fmpq, fmpq_mat
 
-from constructive.evaluate import Interpreter
-from constructive.ir import Gadget, Network, Node
 from certify.progress import advance
+from constructive.evaluate import Interpreter
+from constructive.ir import Gadget, Node
 from constructive.numbers import Exact, NumberContext, QMatrix, _common
 
 
@@ -294,7 +294,6 @@ class BoxInterpreter(Interpreter):
         if not self._usable(node):
             return self.run(node.body, X)
         spec = node.spec
-        ctx: BoxContext = self.ctx  # type: ignore[assignment]
         if spec.cells is not None and len(X.ids_e):
             X, known = self._from_cells(node, X)
         else:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import sympy
-from flint import arb, fmpq
+from flint import arb
 
 from certify.certificate import content_hash, read_certificate
 from certify.error import bound_value, compare, _witness_errors

@@ -342,8 +342,6 @@ def method_pl1d_exact(thm: Any, params: dict, target: Any, net: Node) -> ErrorRe
 
 
 def method_identity(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
-    from certify.regions import check_identity
-
     gadget = next(g for g in walk(net) if isinstance(g, Gadget) and g.spec and g.spec.reference)
     result = certify_reference_identity(gadget)
     err = result.difference if not result.holds else fmpq(0)

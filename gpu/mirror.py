@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import warnings
 from fractions import Fraction
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 import torch
