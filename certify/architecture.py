@@ -53,6 +53,8 @@ def _merge(outer: Affine, inner: Affine) -> Affine:
     """outer ∘ inner, with intrinsic tags following the entries they influence."""
     W = outer.W * inner.W
     b = outer.W * inner.b + outer.b
+    if not outer.intrinsic and not inner.intrinsic:
+        return Affine(W, b)
     tags = set()
     for i in range(W.nrows()):
         for k in range(W.ncols()):

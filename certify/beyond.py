@@ -405,7 +405,7 @@ def _check_structure(net: Node, layers: list) -> tuple[Optional[Gadget], list]:
 
 
 def certify_emulation(net: Node, layers: list, box: list, witnesses: int = 6) -> EmulationBound:
-    from constructive.beyond_relu import hidden_ranges, plan_from_gadget, propagate, relu_net_from_layers
+    from constructive.beyond_relu import hidden_ranges, plan_from_gadget, propagate
 
     t0 = time.perf_counter()
     gadget, problems = _check_structure(net, layers)

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence
 
-from flint import arb, fmpq, fmpq_poly
+from flint import fmpq, fmpq_poly
 
 from certify.error import ErrorReport
 from certify.errors import UserError
@@ -150,8 +150,6 @@ def _apply_piece(name: str, params: dict, r: Rat, a: fmpq, b: fmpq) -> Rat:
     if name == "identity":
         return r
     if r.is_const():
-        from constructive.activations import lookup
-
         c = r.P[0] / r.Q[0] if not r.P.is_zero() else fmpq(0)
         fn = _function(name, params)
         return Rat.const(fn.exact(c))

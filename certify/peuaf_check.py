@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import sympy as sp
-from flint import arb, fmpq, fmpq_mat, fmpq_poly, fmpz_mat
+from flint import arb, fmpq, fmpq_poly, fmpz_mat
 
 from certify.error import ErrorReport
 from certify.fixed_sigma_check import Rat, X, identity_on

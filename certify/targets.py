@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Sequence
 
 import sympy as sp
-from flint import arb, fmpq, fmpz
+from flint import arb, fmpq
 from sympy.parsing.sympy_parser import (
     convert_xor,
     parse_expr,

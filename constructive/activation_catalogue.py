@@ -36,7 +36,7 @@ import sympy
 from flint import arb, arb_series, fmpq
 
 from certify.errors import UserError
-from constructive.activations import CATALOGUE, RELU, ActivationFunction, register
+from constructive.activations import RELU, ActivationFunction, register
 from constructive.numbers import as_fmpq
 
 #: the 17 activations named in the final paper, in its order
@@ -518,7 +518,6 @@ def witness(act: ActivationFunction) -> Witness:
 
 def _compute_witness(act: ActivationFunction) -> Witness:
     name = act.name
-    p = {k: as_fmpq(v) for k, v in act.params}
     x = sympy.Symbol("x", real=True)
     rho = sympy_of(act)(x)
     checks: list[str] = []

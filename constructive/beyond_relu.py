@@ -43,8 +43,8 @@ from certify.errors import UserError
 from constructive.activation_catalogue import (NAMES, derivatives, make_activation,
                                                parse_activation, witness)
 from constructive.activations import RELU, ActivationFunction, lookup
-from constructive.ir import (Activation, Affine, Gadget, GadgetSpec, Network, Parallel, activation,
-                             affine, affine_from, network, relu_network)
+from constructive.ir import (Gadget, GadgetSpec, Network, Parallel, activation, affine, affine_from,
+                             network)
 from constructive.numbers import as_fmpq, precision
 
 VERSIONS = ("v1", "final", "kink", "a2", "a2tilde")
@@ -400,8 +400,6 @@ def _sample_sup(f, lo: float = -60.0, hi: float = 60.0) -> float:
 
 def make_plan(act: ActivationFunction, version: str, tau: fmpq, M: fmpq) -> Plan:
     """Choose the gadget and its parameters so that its error on [−M, M] should be ≤ τ."""
-    import mpmath
-
     kind = route(act, version)
     w = witness(act)
     tf = float(tau)

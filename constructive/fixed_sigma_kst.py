@@ -30,7 +30,6 @@ from certify.errors import UserError
 from constructive.fixed_sigma import _check_eps, build_thm6
 from constructive.gadgets import euaf_gadgets as eg
 from constructive.ir import Network, affine, network, parallel
-from constructive.numbers import as_fmpq
 
 QUARTER, THREE_QUARTERS = fmpq(1, 4), fmpq(3, 4)
 

@@ -29,7 +29,7 @@ from flint import arb, fmpq
 from certify.errors import UserError
 from constructive.evaluate import Interpreter
 from constructive.gadgets.nestnet_gadgets import point_fit_b2, step_b1
-from constructive.ir import Activation, Affine, Network, Node, Parallel, affine, network, parallel
+from constructive.ir import Activation, Network, Node, affine, network, parallel
 from constructive.numbers import Exact, QMatrix, as_fmpq, precision
 
 # ------------------------------------------------------------------------------------------------

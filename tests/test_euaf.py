@@ -15,7 +15,6 @@ from constructive.euaf import SIGMA, peuaf, sigma_exact, sigma_float, torch_sigm
 from constructive.evaluate import evaluate
 from constructive.gadgets import euaf_gadgets as eg
 from constructive.gadgets.point_fit import fit, fit_error
-from constructive.numbers import Ball
 
 settings.register_profile("euaf", max_examples=40, deadline=None)
 settings.load_profile("euaf")

@@ -12,7 +12,7 @@ from hypothesis import given, settings, strategies as st
 from certify.certificate import run_theorem
 from certify.cli import main
 from certify.errors import UserError
-from certify.nestnet_check import GapEvaluator, GapFailure, Obligations, group_values, measure_nestnet
+from certify.nestnet_check import GapFailure, group_values, measure_nestnet
 from constructive.evaluate import evaluate
 from constructive.gadgets import nestnet_gadgets as G
 from constructive.ir import Activation, affine, network
