@@ -166,10 +166,12 @@ class BoxContext(NumberContext):
         return BoxBatch(X.n, X.nv, X.rows, V, X.ids_e, LO, HI, X.ids_i)
 
     def elementwise(self, kernel: Any, X: BoxBatch) -> BoxBatch:
-        raise NotImplementedError("box analysis supports ReLU and identity activations")
+        raise ValueError("the box analysis follows piecewise-linear ReLU/identity networks only; "
+                         "certify other activations with the ball branch and bound (ball-bnb)")
 
     def kernel_of(self, activation: Any) -> Any:
-        raise NotImplementedError(f"box analysis does not support {activation!r}")
+        raise ValueError(f"the box analysis does not follow {activation!r}; certify such "
+                         "networks with the ball branch and bound (ball-bnb)")
 
     def shape(self, X: BoxBatch) -> tuple[int, int]:
         return X.rows, X.n
