@@ -60,15 +60,14 @@ from __future__ import annotations
 import bisect
 import itertools
 import math
-from dataclasses import dataclass, fields
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Optional
 
 import numpy as np
-import sympy
 from flint import arb, fmpq, fmpq_mat
 
 from certify import architecture as arch
-from certify.error import ErrorReport, box_error, trifling_cells
+from certify.error import ErrorReport, box_error, lp_bounds, trifling_cells
 from certify.errors import UserError
 from constructive.activations import IDENTITY, RELU
 from constructive.ir import Activation, Affine, Gadget, Network, Node, Parallel, Repeat
@@ -397,23 +396,8 @@ def method_lp_cells(thm: Any, params: dict, target: Any, net: Node) -> ErrorRepo
     sup_phi = max(abs(glo), abs(ghi))
     fsup = sup_abs(target)
     meas = 1 - (1 - (K - 1) * delta) ** d
-    with precision(PREC):
-        pp = arb(p)
-        up, lowp = arb(0), arb(0)
-        for box, v in zip(cells, vals):
-            lo_e, hi_e = box_error(target, box, v, v)
-            vol = fmpq(1)
-            for a, b in box:
-                vol *= b - a
-            if hi_e > 0:
-                up += arb(vol) * arb(hi_e) ** pp
-            if lo_e > 0:
-                lowp += arb(vol) * arb(lo_e) ** pp
-        if meas > 0:
-            up += arb(meas) * arb(fsup + sup_phi) ** pp
-        upper = up ** (1 / pp) if up > 0 else arb(0)
-        lower = lowp ** (1 / pp) if lowp > 0 else arb(0)
-        lower = arb(lower.lower()) if lower > 0 else arb(0)
+    lower, upper = lp_bounds([(box, *box_error(target, box, v, v)) for box, v in zip(cells, vals)],
+                             meas, fsup + sup_phi, p)
     return ErrorReport(lower, upper, [], used,
                        {"cells": len(cells), "K": K, "delta": str(delta), "trifling_measure": str(meas),
                         "sup_phi_on_cube": str(sup_phi), "p": str(p)})

@@ -252,6 +252,31 @@ def method_cells_offtrifling(thm: Any, params: dict, target: Any, net: Node) -> 
                        {"cells": len(cells), "constant_cells": constant, "output_range": ranges}, ok)
 
 
+def lp_bounds(cell_errors: Sequence[tuple[Sequence[tuple[fmpq, fmpq]], fmpq, fmpq]],
+              measure_omega: fmpq, sup_omega: fmpq, p: fmpq) -> tuple[arb, arb]:
+    """Rigorous (lower, upper) of ‖f − φ‖_{L^p([0,1]^d)} from cells and a trifling region.
+
+    ``cell_errors`` lists (box, inf, sup) of |f − φ| on disjoint cells; the rest of the cube,
+    of measure ``measure_omega``, contributes at most measure · ``sup_omega``^p.
+    """
+    with precision(PREC):
+        pp = arb(p)
+        upper_p, lower_p = arb(0), arb(0)
+        for box, lo, hi in cell_errors:
+            vol = fmpq(1)
+            for a, b in box:
+                vol *= b - a
+            if hi > 0:
+                upper_p += arb(vol) * arb(hi) ** pp
+            if lo > 0:
+                lower_p += arb(vol) * arb(lo) ** pp
+        if measure_omega > 0 and sup_omega > 0:
+            upper_p += arb(measure_omega) * arb(sup_omega) ** pp
+        upper = upper_p ** (1 / pp) if upper_p > 0 else arb(0)
+        lower = lower_p ** (1 / pp) if lower_p > 0 else arb(0)
+        return (arb(lower.lower()) if lower > 0 else arb(0)), upper
+
+
 def method_cells_lp(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
     v = thm.values(params, target)
     d, K = params["d"], int(v[sympy.Symbol("K")])
@@ -270,20 +295,8 @@ def method_cells_lp(thm: Any, params: dict, target: Any, net: Node) -> ErrorRepo
         slab_pairs.append((None, box_error(target, box, iv[0], iv[1])))
     measure_omega = 1 - (1 - (K - 1) * delta) ** d
     sup_omega = max((e[1] for _, e in slab_pairs), default=fmpq(0))
-    with precision(PREC):
-        pp = arb(p)
-        upper_p = arb(0)
-        lower_p = arb(0)
-        for r, (lo, hi) in cell_pairs:
-            vol = fmpq(1)
-            for a, b in r.box:
-                vol *= b - a
-            upper_p += arb(vol) * arb(hi) ** pp if hi > 0 else arb(0)
-            lower_p += arb(vol) * arb(lo) ** pp if lo > 0 else arb(0)
-        upper_p += arb(measure_omega) * arb(sup_omega) ** pp if sup_omega > 0 else arb(0)
-        upper = upper_p ** (1 / pp) if upper_p > 0 else arb(0)
-        lower = lower_p ** (1 / pp) if lower_p > 0 else arb(0)
-        lower = arb(lower.lower()) if lower > 0 else arb(0)
+    lower, upper = lp_bounds([(r.box, lo, hi) for r, (lo, hi) in cell_pairs], measure_omega,
+                             sup_omega, p)
     constant = sum(1 for r, _ in cell_pairs if r.constant)
     return ErrorReport(lower, upper, [], used,
                        {"cells": len(cells), "constant_cells": constant,

@@ -33,7 +33,7 @@ import numpy as np
 from flint import arb, fmpq
 
 from certify import architecture as arch
-from certify.error import ErrorReport, box_error, trifling_cells
+from certify.error import ErrorReport, box_error, lp_bounds, trifling_cells
 from certify.errors import UserError
 from constructive.activations import IDENTITY, RELU
 from constructive.gadgets import nestnet_gadgets as G
@@ -353,23 +353,8 @@ def method_lp(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
     # on Ω: |φ − f| ≤ sup over the cube, with φ ∈ [lo, hi] everywhere (clip gadget range)
     _, sup_omega = box_error(target, [(fmpq(0), fmpq(1))] * d, rng[0], rng[1])
     meas = 1 - (1 - (K - 1) * delta) ** d
-    with precision(PREC):
-        pp = arb(p)
-        up, lowp = arb(0), arb(0)
-        for box, v in zip(cells, vals):
-            lo_e, hi_e = box_error(target, box, v, v)
-            vol = fmpq(1)
-            for a, b in box:
-                vol *= b - a
-            if hi_e > 0:
-                up += arb(vol) * arb(hi_e) ** pp
-            if lo_e > 0:
-                lowp += arb(vol) * arb(lo_e) ** pp
-        if meas > 0 and sup_omega > 0:
-            up += arb(meas) * arb(sup_omega) ** pp
-        upper = up ** (1 / pp) if up > 0 else arb(0)
-        lower = lowp ** (1 / pp) if lowp > 0 else arb(0)
-        lower = arb(lower.lower()) if lower > 0 else arb(0)
+    lower, upper = lp_bounds([(box, *box_error(target, box, v, v)) for box, v in zip(cells, vals)],
+                             meas, sup_omega, p)
     details.update(trifling_measure=str(meas), trifling_sup=str(sup_omega),
                    output_range=[str(rng[0]), str(rng[1])])
     return ErrorReport(lower, upper, [], {"nestnet-clip"}, details)
