@@ -73,6 +73,24 @@ class Codec(Protocol):
         ...
 
 
+class DecoderBacked:
+    """decode/validate delegated to ``decoder.decode_<method>`` / ``decoder.validate_<method>``."""
+
+    method: str
+
+    def decode(self, encoded: EncodedTensor, device: "str | torch.device | None" = None) -> "torch.Tensor":
+        from gpu.hyperfunction import decoder
+
+        self.validate(encoded)
+        return getattr(decoder, f"decode_{self.method}")(encoded, device)
+
+    def validate(self, encoded: EncodedTensor) -> None:
+        """Every field the decoder reads, checked for presence, type and consistency."""
+        from gpu.hyperfunction import decoder
+
+        getattr(decoder, f"validate_{self.method}")(encoded)
+
+
 def torch_dtype(name: str) -> "torch.dtype":
     """The torch dtype of a supported dtype name."""
     import torch

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from certify.errors import UserError
 from gpu.hyperfunction import bitpack, groups, trajectory
-from gpu.hyperfunction.codec import EncodedTensor, check_input, dtype_name
+from gpu.hyperfunction.codec import DecoderBacked, EncodedTensor, check_input, dtype_name
 
 if TYPE_CHECKING:
     import torch
@@ -224,7 +224,7 @@ def brute_force_nearest(x: "torch.Tensor", points: "torch.Tensor") -> "torch.Ten
     return torch.cat(out) if out else torch.zeros(0, dtype=torch.int64)
 
 
-class WindingCodec:
+class WindingCodec(DecoderBacked):
     """Groups of k weights ↦ θ of the nearest winding sample; fp16 offset/span per block of weights.
 
     Rate: k·bits bits per group (n = 2^(k·bits) samples) plus 32 bits per block, i.e.
@@ -305,16 +305,3 @@ class WindingCodec:
             arrays=arrays,
             encode_seconds=time.perf_counter() - started,
         )
-
-    def decode(self, encoded: EncodedTensor, device: "str | torch.device | None" = None) -> "torch.Tensor":
-        """Fixed-point decode (see ``decoder.decode_winding``)."""
-        from gpu.hyperfunction import decoder
-
-        self.validate(encoded)
-        return decoder.decode_winding(encoded, device)
-
-    def validate(self, encoded: EncodedTensor) -> None:
-        """Every field the decoder reads, checked for presence, type and consistency."""
-        from gpu.hyperfunction import decoder
-
-        decoder.validate_winding(encoded)

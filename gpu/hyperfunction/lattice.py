@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 from certify.errors import UserError
 from gpu.hyperfunction import bitpack
-from gpu.hyperfunction.codec import EncodedTensor, check_input, dtype_name
+from gpu.hyperfunction.codec import DecoderBacked, EncodedTensor, check_input, dtype_name
 
 if TYPE_CHECKING:
     import torch
@@ -94,7 +94,7 @@ def _quantise(dev: "torch.Tensor", side: float, far: float, rings: int, m: int) 
     return symbol + ring * (m * m + 1), recon
 
 
-class LatticeCodec:
+class LatticeCodec(DecoderBacked):
     """Sheared rational lattice on pairs plus rings; 2·bits bits per pair."""
 
     method = "lattice"
@@ -179,16 +179,3 @@ class LatticeCodec:
             arrays={"codes": torch.cat(packed)},
             encode_seconds=time.perf_counter() - started,
         )
-
-    def decode(self, encoded: EncodedTensor, device: "str | torch.device | None" = None) -> "torch.Tensor":
-        """Table gather (see ``decoder.decode_lattice``)."""
-        from gpu.hyperfunction import decoder
-
-        self.validate(encoded)
-        return decoder.decode_lattice(encoded, device)
-
-    def validate(self, encoded: EncodedTensor) -> None:
-        """Every field the decoder reads, checked for presence, type and consistency."""
-        from gpu.hyperfunction import decoder
-
-        decoder.validate_lattice(encoded)

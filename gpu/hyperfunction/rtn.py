@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from certify.errors import UserError
 from gpu.hyperfunction import bitpack, groups
-from gpu.hyperfunction.codec import EncodedTensor, check_input, dtype_name
+from gpu.hyperfunction.codec import DecoderBacked, EncodedTensor, check_input, dtype_name
 
 if TYPE_CHECKING:
     import torch
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 _CHUNK_GROUPS = 8192  # a multiple of 8 keeps every chunk's packed bits byte aligned
 
 
-class RtnCodec:
+class RtnCodec(DecoderBacked):
     """int-B round to nearest with group size ``group`` (default 128)."""
 
     method = "rtn"
@@ -60,16 +60,3 @@ class RtnCodec:
             arrays={"codes": torch.cat(packed).cpu(), "lo": torch.cat(los).cpu(), "scale": torch.cat(scales).cpu()},
             encode_seconds=time.perf_counter() - started,
         )
-
-    def decode(self, encoded: EncodedTensor, device: "str | torch.device | None" = None) -> "torch.Tensor":
-        """lo + scale · q (see ``decoder.decode_rtn``)."""
-        from gpu.hyperfunction import decoder
-
-        self.validate(encoded)
-        return decoder.decode_rtn(encoded, device)
-
-    def validate(self, encoded: EncodedTensor) -> None:
-        """Every field the decoder reads, checked for presence, type and consistency."""
-        from gpu.hyperfunction import decoder
-
-        decoder.validate_rtn(encoded)
