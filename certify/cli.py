@@ -177,9 +177,12 @@ def _explore_with_torch(args: argparse.Namespace) -> int:
 
 def _sweep_task(job: dict) -> dict:
     from certify.certificate import run_theorem
+    from certify.registry import default_registry
 
     cert = run_theorem(job["theorem"], job["params"], job.get("target"))
+    columns = default_registry().get(job["theorem"]).analysis.get("columns", [])
     return {"theorem": cert["theorem"], "params": job["params"], "verdict": cert["verdict"],
+            "extra": {k: cert["details"].get(k) for k in columns},
             "error_lower": cert["error"]["lower"], "error_upper": cert["error"]["upper"],
             "bound": cert["error"]["bound"], "ratio": cert["error"]["ratio"],
             "architecture": cert["architecture"], "seconds": cert["timings"]["total"]}

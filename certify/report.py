@@ -238,8 +238,10 @@ def _display_grid(rows: list[dict], tex: bool = False) -> tuple[list[str], list[
     """Header and cells for the human-readable formats (md, latex, rich)."""
     pkeys = _param_keys(rows)
     theorem = _multi_theorem(rows)
+    extras = _extra_keys(rows)
     header = (["theorem"] if theorem else []) + pkeys + ["verdict"] + \
-        [label for _, label in _VALUE_KEYS] + ["architecture (measured vs claimed)", "seconds"]
+        [label for _, label in _VALUE_KEYS] + ["architecture (measured vs claimed)"] + extras + \
+        ["seconds"]
     cells = []
     for r in rows:
         params = r.get("params") or {}
@@ -250,6 +252,7 @@ def _display_grid(rows: list[dict], tex: bool = False) -> tuple[list[str], list[
             v = _ratio(r) if key == "ratio" else r.get(key)
             line.append(format_sci(v))
         line.append("; ".join(_claim_text(c, tex) for c in _claims(r)))
+        line += [_plain((r.get("extra") or {}).get(k)) for k in extras]
         line.append(_seconds(r.get("seconds")))
         cells.append(line)
     return header, cells
@@ -263,7 +266,8 @@ def _csv_grid(rows: list[dict]) -> tuple[list[str], list[list[str]]]:
     header += [key for key, _ in _VALUE_KEYS] + [f"{key}_exact" for key, _ in _VALUE_KEYS]
     for n in cnames:
         header += [f"{n}_measured", f"{n}_claimed", f"{n}_ok"]
-    header.append("seconds")
+    extras = _extra_keys(rows)
+    header += extras + ["seconds"]
     cells = []
     for r in rows:
         params = r.get("params") or {}
@@ -278,9 +282,20 @@ def _csv_grid(rows: list[dict]) -> tuple[list[str], list[list[str]]]:
             c = by_name.get(n)
             line += ["", "", ""] if c is None else \
                 [_plain(c.get("measured")), _plain(c.get("claimed")), _plain(c.get("ok"))]
+        line += [_plain((r.get("extra") or {}).get(k)) for k in extras]
         line.append(_plain(r.get("seconds")))
         cells.append(line)
     return header, cells
+
+
+def _extra_keys(rows: list[dict]) -> list[str]:
+    """Names of the extra per-row columns (a theorem's ``analysis.columns``), first-seen order."""
+    keys: list[str] = []
+    for r in rows:
+        for k in (r.get("extra") or {}):
+            if k not in keys:
+                keys.append(str(k))
+    return keys
 
 
 def _md_escape(s: str) -> str:
@@ -324,7 +339,8 @@ def table(rows: list[dict], fmt: str = "md") -> str:
                "|" + "|".join("---" for _ in header) + "|"]
         out += ["| " + " | ".join(_md_escape(c) for c in line) + " |" for line in cells]
         return "\n".join(out) + "\n"
-    # latex: the architecture column is pre-escaped (it carries math symbols)
+    # latex: the architecture column is pre-escaped (it carries math symbols); extra columns,
+    # between it and the seconds, are left-aligned
     header, cells = _display_grid(rows, tex=True)
     arch = header.index("architecture (measured vs claimed)")
     first_value = header.index("verdict") + 1

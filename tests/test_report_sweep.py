@@ -359,3 +359,16 @@ def test_task_error_propagates(tmp_path):
     with pytest.raises(ValueError, match="boom"):
         run_sweep(task, INSTANCES, cache_path=str(tmp_path / "c.jsonl"), progress=False)
     assert len(read_cache(str(tmp_path / "c.jsonl"))) == 2
+
+
+def test_extra_columns_from_a_theorems_analysis_are_shown():
+    rows = [{"theorem": "t", "params": {"K": 8}, "verdict": "HOLDS", "error_upper": "1/8",
+             "bound": "1/4", "extra": {"w0_bits": "77"}},
+            {"theorem": "t", "params": {"K": 16}, "verdict": "HOLDS", "error_upper": "1/16",
+             "bound": "1/4", "extra": {"w0_bits": "171"}}]
+    md = table(rows, "md")
+    assert "w0_bits" in md and "| 171 |" in md
+    lines = list(csv.reader(io.StringIO(table(rows, "csv"))))
+    col = lines[0].index("w0_bits")
+    assert [line[col] for line in lines[1:]] == ["77", "171"]
+    assert "w0\\_bits" in table(rows, "latex")
