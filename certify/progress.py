@@ -22,20 +22,25 @@ def advance(label: str, done: int, total: int) -> None:
 
 @contextlib.contextmanager
 def reporting(console=None) -> Iterator[None]:
-    """Show one rich progress bar per label while the block runs."""
+    """Show one rich progress bar per label while the block runs (started on first use, so a
+    quick run prints nothing extra)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=console, transient=True) as bar:
-        tasks: dict[str, int] = {}
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TimeElapsedColumn(), console=console, transient=True)
+    tasks: dict[str, int] = {}
 
-        def report(label: str, done: int, total: int) -> None:
-            if label not in tasks:
-                tasks[label] = bar.add_task(label, total=total)
-            bar.update(tasks[label], completed=done, total=total)
+    def report(label: str, done: int, total: int) -> None:
+        if not tasks:
+            bar.start()
+        if label not in tasks:
+            tasks[label] = bar.add_task(label, total=total)
+        bar.update(tasks[label], completed=done, total=total)
 
-        token = _current.set(report)
-        try:
-            yield
-        finally:
-            _current.reset(token)
+    token = _current.set(report)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+        if tasks:
+            bar.stop()
