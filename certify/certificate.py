@@ -207,6 +207,11 @@ def run_theorem(theorem_id: str, raw_params: dict[str, str], target_spec: Option
     bound = bound_value(thm, params, target)
     verdict = compare(report.upper, report.lower, bound)
     reasons = []
+    if verdict == "VIOLATED" and report.hypothesis_ok is False:
+        verdict = "INCONCLUSIVE"
+        reasons.append("the instance is outside the theorem's hypothesis ("
+                       f"{report.details.get('hypothesis', 'refuted')}), so the theorem claims "
+                       "nothing here")
     if verdict == "HOLDS" and not all(c["ok"] for c in claims):
         verdict = "VIOLATED"
         reasons.append("a measured architecture count exceeds its claim")

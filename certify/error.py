@@ -35,6 +35,9 @@ class ErrorReport:
     gadgets_used: set = field(default_factory=set)
     details: dict = field(default_factory=dict)
     range_ok: Optional[bool] = None
+    # False when the instance provably violates the theorem's hypothesis (the theorem then
+    # claims nothing, so a large error is no violation of it); None when not examined
+    hypothesis_ok: Optional[bool] = None
 
 
 # ------------------------------------------------------------------------------------------
@@ -250,6 +253,27 @@ def method_cells_offtrifling(thm: Any, params: dict, target: Any, net: Node) -> 
     ok, used_r, ranges = _range_check(net, thm.claim.get("range"))
     return ErrorReport(lower, upper, wit, used | used_r,
                        {"cells": len(cells), "constant_cells": constant, "output_range": ranges}, ok)
+
+
+def oscillation_hypothesis(target: Any, h: fmpq, bound: fmpq, steps: int = 4) -> tuple[Optional[bool], str]:
+    """Is |f(x) − f(y)| < ``bound`` whenever |x − y| < h, on [0, 1]?
+
+    True when the certified modulus gives λ h^α < bound; False with an exact witness pair at
+    distance < h whose difference is provably ≥ bound (searched on a grid of step h/steps);
+    None when neither is shown.
+    """
+    with precision(PREC):
+        if arb(target.lam) * arb(h) ** arb(target.alpha) < arb(bound):
+            return True, f"λ h^α < {bound} by the certified modulus"
+        n = int((1 / h).ceil()) * steps
+        xs = [fmpq(i, n) for i in range(n + 1)]
+        vals = [target.ball([x], PREC) for x in xs]
+        for i in range(n + 1):
+            for j in range(i + 1, min(i + steps, n + 1)):  # |x_j − x_i| < h
+                if abs(vals[j] - vals[i]) >= arb(bound):
+                    return False, (f"|f({xs[j]}) − f({xs[i]})| ≥ {bound} at distance "
+                                   f"{xs[j] - xs[i]} < {h}")
+    return None, "not decided"
 
 
 def lp_bounds(cell_errors: Sequence[tuple[Sequence[tuple[fmpq, fmpq]], fmpq, fmpq]],

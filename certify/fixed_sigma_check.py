@@ -463,9 +463,12 @@ def certify_half(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
         A2 = halves[0].body.nodes[4]
         fits = {"w0": str(A2.W[0, 0]), "w0_bits": abs(int(A2.W[0, 0].p) // int(A2.W[0, 0].q)).bit_length(),
                 "alpha": str(-halves[0].body.nodes[2].b[0, 0])}
-    return ErrorReport(lower=lower, upper=upper, witnesses=wits, range_ok=range_ok,
+    from certify.error import oscillation_hypothesis
+
+    hyp_ok, hyp = oscillation_hypothesis(target, fmpq(1, K), eps / 2)
+    return ErrorReport(lower=lower, upper=upper, witnesses=wits, range_ok=range_ok, hypothesis_ok=hyp_ok,
                        details={"cells": ncells, "K": K, "output_range": [str(v) for v in rng] if rng else None,
-                                "range_bound": str(bound), **fits,
+                                "range_bound": str(bound), "hypothesis": hyp, **fits,
                                 "method": "exact cells on every I_k (φ is constant there), "
                                           "rigorous target enclosures"})
 
