@@ -135,3 +135,14 @@ def test_a_claim_below_the_achieved_error_is_violated_with_a_witness(monkeypatch
     cert = run_theorem("syz-cpwl-interpolation", {"n": "9"})
     assert cert["verdict"] == "VIOLATED"
     assert cert["witnesses"] and cert["witnesses"][0]["x"]
+
+
+def test_an_instance_outside_the_hypothesis_is_not_a_violation():
+    cert = run_theorem("syz-fixed-sigma-1d-half", {"K": "4"})
+    assert cert["verdict"] == "INCONCLUSIVE"
+    assert any("hypothesis" in r for r in cert["reasons"])
+    from certify.error import oscillation_hypothesis
+    from certify.targets import make_target
+
+    assert oscillation_hypothesis(make_target("abs", 1), fmpq(1, 64), fmpq(1, 10))[0] is True
+    assert oscillation_hypothesis(make_target("sine:k=1", 1), fmpq(1, 2), fmpq(1, 100))[0] is False
