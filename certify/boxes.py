@@ -26,7 +26,7 @@ from flint import fmpq, fmpq_mat
 from certify.progress import advance
 from constructive.evaluate import Interpreter
 from constructive.ir import Gadget, Node
-from constructive.numbers import Exact, NumberContext, QMatrix, _common
+from constructive.numbers import Exact, NumberContext, QMatrix, _common, as_fmpq
 
 
 @dataclass
@@ -91,6 +91,25 @@ class BoxContext(NumberContext):
         n = len(boxes)
         return BoxBatch(n, len(corners), d, V, np.arange(n), _empty(d), _empty(d),
                         np.arange(0))
+
+    def points(self, columns: Sequence[Sequence[Any]]) -> BoxBatch:
+        """Points as degenerate boxes (every vertex is the point itself)."""
+        return self.boxes([[(as_fmpq(v), as_fmpq(v)) for v in col] for col in columns])
+
+    def _convert(self, m: fmpq_mat) -> QMatrix:
+        return self.exact.convert(m)
+
+    def entries(self, X: BoxBatch) -> list[list[tuple[fmpq, fmpq]]]:
+        """Per output row and box, an exact enclosure (lo, hi) of the values on the box."""
+        lo_v, hi_v = self._vertex_bounds(X.V, X.nv)
+        out: list[list] = [[None] * X.n for _ in range(X.rows)]
+        for k, i in enumerate(X.ids_e):
+            for r in range(X.rows):
+                out[r][int(i)] = (fmpq(lo_v.num[r, k], lo_v.den), fmpq(hi_v.num[r, k], hi_v.den))
+        for k, i in enumerate(X.ids_i):
+            for r in range(X.rows):
+                out[r][int(i)] = (fmpq(X.LO.num[r, k], X.LO.den), fmpq(X.HI.num[r, k], X.HI.den))
+        return out
 
     # helpers --------------------------------------------------------------------------------
     def _vertex_bounds(self, V: QMatrix, nv: int) -> tuple[QMatrix, QMatrix]:

@@ -24,6 +24,8 @@ parameters raise :class:`UserError`.
 
 from __future__ import annotations
 
+import abc
+
 import math
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -52,17 +54,36 @@ TABLE2_EXTRA = ("xdsilu", "xsoftsign01", "xarctan01")
 # operation namespaces
 
 
-class _Ops:
-    """Elementary functions for one number system; ``branch`` joins piecewise definitions."""
+class _Ops(abc.ABC):
+    """Elementary functions for one number system; ``branch`` joins piecewise definitions.
 
-    def exp(self, x): raise NotImplementedError
-    def log(self, x): raise NotImplementedError
-    def atan(self, x): raise NotImplementedError
-    def erf(self, x): raise NotImplementedError
-    def const(self, q): raise NotImplementedError
-    def pi(self): raise NotImplementedError
-    def sqrt2(self): raise NotImplementedError
-    def branch(self, x, point, left, right): raise NotImplementedError
+    Each number system (arb balls, Taylor series, mpmath, numpy, torch) supplies the primitives
+    below; the activations' formulas are written once against them.
+    """
+
+    @abc.abstractmethod
+    def exp(self, x): ...
+
+    @abc.abstractmethod
+    def log(self, x): ...
+
+    @abc.abstractmethod
+    def atan(self, x): ...
+
+    @abc.abstractmethod
+    def erf(self, x): ...
+
+    @abc.abstractmethod
+    def const(self, q): ...
+
+    @abc.abstractmethod
+    def pi(self): ...
+
+    @abc.abstractmethod
+    def sqrt2(self): ...
+
+    @abc.abstractmethod
+    def branch(self, x, point, left, right): ...
 
     def sigmoid(self, x):
         return 1 / (1 + self.exp(-x))

@@ -16,6 +16,7 @@ Points are matrix *columns*, so one affine map serves a whole batch.
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import math
 from dataclasses import dataclass
@@ -146,7 +147,7 @@ def _common(parts: Sequence[QMatrix]) -> tuple[list[np.ndarray], int]:
 # Contexts
 
 
-class NumberContext:
+class NumberContext(abc.ABC):
     """The protocol every context implements; the interpreter is written against it only."""
 
     name = "abstract"
@@ -165,45 +166,54 @@ class NumberContext:
             self._cache[key] = hit
         return hit[1]
 
+    @abc.abstractmethod
     def _convert(self, m: fmpq_mat) -> Any:
-        raise NotImplementedError
+        """This context's form of an exact parameter matrix."""
 
+    @abc.abstractmethod
     def points(self, columns: Sequence[Sequence[Any]]) -> Any:
         """A batch from points given as sequences of exact rationals (one point per column)."""
-        raise NotImplementedError
 
     # batched operations ----------------------------------------------------------------------
+    @abc.abstractmethod
     def affine(self, W: fmpq_mat, b: fmpq_mat, X: Any) -> Any:
-        raise NotImplementedError
+        """W·X + b for every column of the batch."""
 
+    @abc.abstractmethod
     def elementwise(self, kernel: Callable[[Any], Any], X: Any) -> Any:
-        raise NotImplementedError
+        """A scalar kernel applied to every entry."""
 
+    @abc.abstractmethod
     def relu(self, X: Any) -> Any:
-        raise NotImplementedError
+        """max(X, 0) entrywise."""
 
+    @abc.abstractmethod
     def shape(self, X: Any) -> tuple[int, int]:
-        raise NotImplementedError
+        """(rows, columns) of a batch."""
 
+    @abc.abstractmethod
     def rows(self, X: Any, start: int, stop: int) -> Any:
-        raise NotImplementedError
+        """Rows start..stop−1."""
 
+    @abc.abstractmethod
     def cols(self, X: Any, start: int, stop: int) -> Any:
-        raise NotImplementedError
+        """Columns (points) start..stop−1."""
 
+    @abc.abstractmethod
     def vstack(self, parts: Sequence[Any]) -> Any:
-        raise NotImplementedError
+        """Batches stacked row-wise (same points)."""
 
+    @abc.abstractmethod
     def hstack(self, parts: Sequence[Any]) -> Any:
-        raise NotImplementedError
+        """Batches side by side (more points)."""
 
+    @abc.abstractmethod
     def entries(self, X: Any) -> list[list[Any]]:
         """Row-major nested list of scalars of this context."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def kernel_of(self, activation: Any) -> Callable[[Any], Any]:
         """The scalar kernel of an activation in this context."""
-        raise NotImplementedError
 
     @contextlib.contextmanager
     def active(self) -> Iterator["NumberContext"]:

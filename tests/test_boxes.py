@@ -58,3 +58,13 @@ def test_bit_extractor_range_comes_from_the_threshold_spec():
 def test_bisection_halves_the_widest_side():
     left, right = bisect_widest([(fmpq(0), fmpq(1)), (fmpq(0), fmpq(4))])
     assert left == [(0, 1), (0, 2)] and right == [(0, 1), (2, 4)]
+
+
+def test_box_context_is_a_full_number_context():
+    from certify.boxes import BoxContext
+
+    net = random_net(3, 1)
+    xs = [fmpq(-3, 2), fmpq(1, 3), fmpq(5, 4)]
+    exact = evaluate(net, [xs])[0]
+    boxed = evaluate(net, [xs], BoxContext())[0]  # points are degenerate boxes
+    assert boxed == [(v, v) for v in exact]
