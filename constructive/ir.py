@@ -149,12 +149,10 @@ class GadgetSpec:
     source: str = ""
 
 
-@dataclass(frozen=True, eq=False)
-class Gadget(Node):
-    name: str
+class _Wrapper(Node):
+    """A node around one body network, with the body's input and output dimensions."""
+
     body: "Network"
-    spec: Optional[GadgetSpec] = None
-    params: tuple = ()
 
     @property
     def in_dim(self) -> int:  # type: ignore[override]
@@ -164,16 +162,24 @@ class Gadget(Node):
     def out_dim(self) -> int:  # type: ignore[override]
         return self.body.out_dim
 
-    @property
-    def widthvec(self) -> tuple[int, ...]:
-        return self.body.widthvec
-
     def children(self) -> Iterable[Node]:
         return (self.body,)
 
 
 @dataclass(frozen=True, eq=False)
-class Repeat(Node):
+class Gadget(_Wrapper):
+    name: str
+    body: "Network"
+    spec: Optional[GadgetSpec] = None
+    params: tuple = ()
+
+    @property
+    def widthvec(self) -> tuple[int, ...]:
+        return self.body.widthvec
+
+
+@dataclass(frozen=True, eq=False)
+class Repeat(_Wrapper):
     body: "Network"
     times: int
 
@@ -182,14 +188,6 @@ class Repeat(Node):
             raise ValueError("a repeated block must map R^k to R^k")
         if self.times < 0:
             raise ValueError("times must be non-negative")
-
-    @property
-    def in_dim(self) -> int:  # type: ignore[override]
-        return self.body.in_dim
-
-    @property
-    def out_dim(self) -> int:  # type: ignore[override]
-        return self.body.out_dim
 
     @cached_property
     def widthvec(self) -> tuple[int, ...]:  # type: ignore[override]
@@ -202,9 +200,6 @@ class Repeat(Node):
     @property
     def width(self) -> int:
         return self.body.width if self.times else 0
-
-    def children(self) -> Iterable[Node]:
-        return (self.body,)
 
 
 @dataclass(frozen=True, eq=False)
