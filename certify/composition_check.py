@@ -64,14 +64,14 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 import numpy as np
-from flint import arb, fmpq, fmpq_mat
+from flint import fmpq, fmpq_mat
 
 from certify import architecture as arch
 from certify.error import ErrorReport, box_error, lp_bounds, trifling_cells
 from certify.errors import UserError
 from constructive.activations import IDENTITY, RELU
 from constructive.ir import Activation, Affine, Gadget, Network, Node, Parallel, Repeat
-from constructive.numbers import Exact, QMatrix, as_fmpq, precision
+from constructive.numbers import Exact, QMatrix, as_fmpq
 
 PREC = 192
 
@@ -966,7 +966,6 @@ def compositional_values(net: Network, d: int, r: int, K: int, delta: fmpq, tail
     # per-cell registers after phase 2
     Pc = [[pref[c][min(steps2, z + 1)] for z in z0i] for c in range(2)]
     zend = [z - steps2 for z in z0i]
-    rows_out = []
     if not tail:
         state_rows = lambda j: [zend[j], pf_shared[0], Pc[0][j], zend[j], pf_shared[1], Pc[1][j]] + \
             list(pf_shared[2:])
@@ -1076,23 +1075,9 @@ def method_lp(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
     sup_phi = max(abs(glo), abs(ghi))
     fsup = sup_abs(target)
     meas = 1 - (1 - (K - 1) * delta) ** d
-    with precision(PREC):
-        pp = arb(p)
-        up, lowp = arb(0), arb(0)
-        for box, v in zip(_cell_boxes(d, K, delta), vals):
-            lo_e, hi_e = box_error(target, box, v, v)
-            vol = fmpq(1)
-            for a, b in box:
-                vol *= b - a
-            if hi_e > 0:
-                up += arb(vol) * arb(hi_e) ** pp
-            if lo_e > 0:
-                lowp += arb(vol) * arb(lo_e) ** pp
-        if meas > 0:
-            up += arb(meas) * arb(fsup + sup_phi) ** pp
-        upper = up ** (1 / pp) if up > 0 else arb(0)
-        lower = lowp ** (1 / pp) if lowp > 0 else arb(0)
-        lower = arb(lower.lower()) if lower > 0 else arb(0)
+    lower, upper = lp_bounds([(box, *box_error(target, box, v, v))
+                              for box, v in zip(_cell_boxes(d, K, delta), vals)],
+                             meas, fsup + sup_phi, p)
     return ErrorReport(lower, upper, [], used,
                        {"cells": K ** d, "K": K, "delta": str(delta), "trifling_measure": str(meas),
                         "sup_phi_on_cube": str(sup_phi), "p": str(p), "method": "compositional",
