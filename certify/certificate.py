@@ -23,8 +23,9 @@ from certify import architecture as arch
 from certify.boxes import bisect_widest
 from certify.error import ErrorReport, bound_value, compare, to_arb
 from certify.errors import UserError
+from certify.gadget_certs import certify_gadgets
 from certify.registry import Theorem, default_registry
-from constructive.ir import Gadget, Node, walk
+from constructive.ir import Node
 from constructive.numbers import as_fmpq, precision
 
 SCHEMA_VERSION = 1
@@ -142,45 +143,6 @@ def measure_intrinsic(thm: Theorem, params: dict, target: Any, net: Node, builde
     m = arch.measure_intrinsic([net] + others)
     return {"differing": m.differing, "tagged": m.tagged, "builds": 1 + len(others),
             "tags_agree": m.agree}
-
-
-def certify_gadgets(net: Node, names: set) -> list[dict]:
-    """Certify once each gadget specification the analysis relied on."""
-    from certify.pl1d import enumerate_1d
-    from certify.ranges import body_range
-
-    out = []
-    seen = set()
-    for g in walk(net):
-        if not isinstance(g, Gadget) or g.name not in names or g.name in seen:
-            continue
-        seen.add(g.name)
-        spec = g.spec
-        entry = {"gadget": g.name, "statement": spec.statement, "source": spec.source}
-        if spec.interval is not None:
-            from certify.error import certify_reference_identity
-
-            res = certify_reference_identity(g)
-            entry.update(method="region enumeration (exact identity on R^%d)" % g.in_dim,
-                         holds=bool(res.holds), regions=res.regions,
-                         note="the reference is monotone in every argument, so its interval "
-                              "extension [ref(lo), ref(hi)] is sound")
-        elif spec.range is not None and g.in_dim == 1 and g.body.depth <= 8:
-            pl = enumerate_1d(g.body)
-            lo, hi = pl.range()
-            holds = lo is not None and hi is not None and lo >= spec.range[0] and hi <= spec.range[1]
-            entry.update(method="exact 1-D enumeration over R", holds=bool(holds),
-                         measured_range=[str(lo), str(hi)])
-        elif spec.range is not None:
-            ivs = body_range(g)
-            holds = all(a is not None and b is not None and a >= spec.range[0] and b <= spec.range[1]
-                        for a, b in ivs)
-            entry.update(method="compositional interval propagation (nested gadget specs)",
-                         holds=bool(holds), measured_range=[[str(a), str(b)] for a, b in ivs])
-        else:
-            entry.update(method="none", holds=False)
-        out.append(entry)
-    return out
 
 
 def run_theorem(theorem_id: str, raw_params: dict[str, str], target_spec: Optional[str] = None,
