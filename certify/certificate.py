@@ -157,6 +157,15 @@ def run_theorem(theorem_id: str, raw_params: dict[str, str], target_spec: Option
     builder = thm.builder()
     net = builder(params, target)
     timings["build"] = time.perf_counter() - t0
+    return certify_network(thm, params, target, net, builder, timings, t0)
+
+
+def certify_network(thm: Theorem, params: dict, target: Any, net: Node, builder: Any,
+                    timings: Optional[dict] = None, t0: Optional[float] = None) -> dict:
+    """Certify ``net`` as an instance of ``thm`` (the network as given: the mutation suite
+    hands in broken ones); ``builder`` only serves the intrinsic-parameter probes."""
+    timings = {} if timings is None else timings
+    t0 = time.perf_counter() if t0 is None else t0
     t1 = time.perf_counter()
     # a method may supply its own measurement (e.g. a repeated block counted once)
     measured = getattr(thm.certifier(), "measure", arch.measure)(net)
