@@ -21,8 +21,9 @@ from flint import arb, fmpq
 
 from certify import architecture as arch
 from certify.boxes import bisect_widest
-from certify.error import ErrorReport, bound_value, compare, to_arb
+from certify.error import PREC, ErrorReport, bound_value, compare, to_arb
 from certify.errors import UserError
+from certify.evidence import stored_network
 from certify.gadget_certs import certify_gadgets
 from certify.registry import Theorem, default_registry
 from constructive.ir import Node
@@ -157,7 +158,11 @@ def run_theorem(theorem_id: str, raw_params: dict[str, str], target_spec: Option
     builder = thm.builder()
     net = builder(params, target)
     timings["build"] = time.perf_counter() - t0
-    return certify_network(thm, params, target, net, builder, timings, t0)
+    cert = certify_network(thm, params, target, net, builder, timings, t0)
+    cert["target_request"] = {"spec": target_spec or thm.target.get("default", "abs"),
+                              "lipschitz": lipschitz}
+    cert["hash"] = content_hash(cert)
+    return cert
 
 
 def certify_network(thm: Theorem, params: dict, target: Any, net: Node, builder: Any,
@@ -176,26 +181,10 @@ def certify_network(thm: Theorem, params: dict, target: Any, net: Node, builder:
     timings["error"] = time.perf_counter() - t2
     gadget_certs = certify_gadgets(net, report.gadgets_used)
     bound = bound_value(thm, params, target)
-    verdict = compare(report.upper, report.lower, bound)
-    reasons = []
-    if verdict == "VIOLATED" and report.hypothesis_ok is False:
-        verdict = "INCONCLUSIVE"
-        reasons.append("the instance is outside the theorem's hypothesis ("
-                       f"{report.details.get('hypothesis', 'refuted')}), so the theorem claims "
-                       "nothing here")
-    if verdict == "HOLDS" and not all(c["ok"] for c in claims):
-        verdict = "VIOLATED"
-        reasons.append("a measured architecture count exceeds its claim")
-    elif verdict == "HOLDS" and report.range_ok is False:
-        verdict = "INCONCLUSIVE"
-        reasons.append("the claimed output range could not be shown")
-    if verdict == "HOLDS" and not all(g["holds"] for g in gadget_certs):
-        verdict = "INCONCLUSIVE"
-        reasons.append("a gadget specification relied on could not be certified")
+    check_consistent(thm.id, report.lower, report.upper)
+    verdict, reasons = decide(report, bound, claims, gadget_certs, target)
     if intrinsic is not None and not intrinsic["tags_agree"]:
         reasons.append("parameters differ between builds outside the builder's intrinsic tags")
-    if verdict == "INCONCLUSIVE" and not reasons:
-        reasons.append("the rigorous upper bound exceeds the claim but no witness does")
     with precision(128):
         ratio = None
         b = to_arb(bound)
@@ -211,7 +200,7 @@ def certify_network(thm: Theorem, params: dict, target: Any, net: Node, builder:
                    "number": thm.number, "page": thm.page, "file": thm.source_file},
         "params": {k: str(v) for k, v in params.items()},
         "target": target.to_dict(),
-        "network": {"digest": net.digest, "construction": thm.construction},
+        "network": network_record(net, thm.construction),
         "architecture": {"measured": measured.to_dict(), "claims": claims, "intrinsic": intrinsic},
         "error": {"norm": thm.claim.get("norm"), "region": thm.claim.get("region"),
                   "lower": _text(report.lower), "upper": _text(report.upper),
@@ -220,12 +209,71 @@ def certify_network(thm: Theorem, params: dict, target: Any, net: Node, builder:
         "reasons": reasons,
         "witnesses": report.witnesses,
         "gadgets": gadget_certs,
+        "evidence": report.evidence,
         "details": _plain(report.details),
         "notes": thm.notes,
         "timings": {k: round(v, 4) for k, v in timings.items()},
+        "target_request": None,
     }
     cert["hash"] = content_hash(cert)
     return cert
+
+
+class ContradictionError(Exception):
+    """The certifier's own rigorous bounds contradict each other: a bug, never a verdict."""
+
+
+def check_consistent(theorem_id: str, lower: Any, upper: Any) -> None:
+    """lower ≤ upper, rigorously; otherwise a loud internal error (never a HOLDS)."""
+    with precision(PREC):
+        lo = lower if isinstance(lower, arb) else arb(lower)
+        up = upper if isinstance(upper, arb) else arb(upper)
+        if lo > up:
+            raise ContradictionError(
+                f"{theorem_id}: the certified lower bound {_text(lower)} exceeds the certified "
+                f"upper bound {_text(upper)}; one of the analyses is unsound for this network")
+
+
+def decide(report: ErrorReport, bound: Any, claims: list, gadget_certs: list,
+           target: Any) -> tuple[str, list]:
+    """The verdict and its reasons from the rigorous bounds, the claims and what was relied on."""
+    verdict = compare(report.upper, report.lower, bound)
+    reasons: list[str] = []
+    if verdict == "VIOLATED" and report.hypothesis_ok is False:
+        verdict = "INCONCLUSIVE"
+        reasons.append("the instance is outside the theorem's hypothesis ("
+                       f"{report.details.get('hypothesis', 'refuted')}), so the theorem claims "
+                       "nothing here")
+    assumed = target is not None and str(target.certified).startswith("assumption")
+    if verdict == "VIOLATED" and assumed:
+        verdict = "INCONCLUSIVE"
+        reasons.append("the bound uses the target's declared modulus, which is not verified "
+                       f"({target.certified}); exceeding it shows nothing about the theorem")
+    if not all(c["ok"] for c in claims):
+        verdict = "VIOLATED"
+        reasons.append("a measured architecture count exceeds its claim")
+    elif verdict == "HOLDS" and report.range_ok is False:
+        verdict = "INCONCLUSIVE"
+        reasons.append("the claimed output range could not be shown")
+    if verdict == "HOLDS" and not all(g["holds"] for g in gadget_certs):
+        verdict = "INCONCLUSIVE"
+        reasons.append("a gadget specification relied on could not be certified")
+    if verdict == "HOLDS" and assumed:
+        verdict = "CONDITIONAL"
+        reasons.append(f"the bound is met, but it rests on an unverified assumption: "
+                       f"{target.certified}")
+    if verdict == "INCONCLUSIVE" and not reasons:
+        reasons.append("the rigorous upper bound exceeds the claim but no witness does")
+    return verdict, reasons
+
+
+def network_record(net: Node, construction: str) -> dict:
+    """The digest, and the plain layered network for the kernel where it can follow it."""
+    layers, why = stored_network(net)
+    record = {"digest": net.digest, "construction": construction, "layers": layers}
+    if layers is None:
+        record["why_not_stored"] = why
+    return record
 
 
 def _plain(obj: Any) -> Any:
@@ -236,6 +284,12 @@ def _plain(obj: Any) -> Any:
     if isinstance(obj, (int, float, str, bool)) or obj is None:
         return obj
     return str(obj)
+
+
+# every top-level field of a certificate; check refuses a file with others or fewer
+FIELDS = frozenset({"schema", "tool_version", "theorem", "source", "params", "target", "network",
+                    "architecture", "error", "verdict", "reasons", "witnesses", "gadgets",
+                    "evidence", "details", "notes", "timings", "target_request", "hash"})
 
 
 def content_hash(cert: dict) -> str:

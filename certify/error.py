@@ -17,6 +17,7 @@ from typing import Any, Callable, Optional, Sequence
 import sympy
 from flint import arb, fmpq
 
+from certify import evidence
 from certify.boxes import analyse_boxes, bisect_widest
 from certify.errors import UserError
 from certify.ranges import output_range
@@ -38,6 +39,8 @@ class ErrorReport:
     # False when the instance provably violates the theorem's hypothesis (the theorem then
     # claims nothing, so a large error is no violation of it); None when not examined
     hypothesis_ok: Optional[bool] = None
+    # data from which the kernel re-derives the bounds (certify/evidence.py); None: none emitted
+    evidence: Optional[dict] = None
 
 
 # ------------------------------------------------------------------------------------------
@@ -239,6 +242,28 @@ def cells_analysis(net: Node, target: Any, boxes: list) -> tuple[list, set]:
     return list(zip(results, errs)), used
 
 
+def cell_grid(net: Node, d: int, K: int, delta: fmpq, strips: bool) -> dict:
+    """Grid evidence at the cell ends; in 1-D also at every kink inside the strips, so that the
+    kernel finds the network affine on every segment."""
+    axis = sorted({a for iv in trifling_cells(1, K, delta) for a in iv[0]} | {fmpq(0), fmpq(1)})
+    if strips and d == 1 and net.in_dim == 1:
+        axis = _with_kinks(net, axis, 1)
+    return evidence.grid([axis] * d)
+
+
+def _with_kinks(net: Node, axis: list, d: int) -> list:
+    """In 1-D, the cuts plus every neuron-level kink in [0, 1] of a piecewise-linear network."""
+    if d != 1:
+        return axis
+    try:
+        from certify.pl1d import enumerate_1d
+
+        kinks = enumerate_1d(net, fmpq(0), fmpq(1), minimal=False).points
+    except (UserError, ValueError):
+        return axis
+    return sorted(set(axis) | set(kinks))
+
+
 def method_cells_offtrifling(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
     v = thm.values(params, target)
     d, K = params["d"], int(v[sympy.Symbol("K")])
@@ -247,12 +272,17 @@ def method_cells_offtrifling(thm: Any, params: dict, target: Any, net: Node) -> 
     pairs, used = cells_analysis(net, target, cells)
     upper = max(e[1] for _, e in pairs)
     constant = sum(1 for r, _ in pairs if r.constant)
-    best, err = falsify(net, target, d, extra=[[(a + b) / 2 for a, b in c] for c in cells[:256]])
+    # witnesses only where the claim is made: in the cells, not in the trifling region
+    best, err = None, arb(0)
+    for x, e in _witness_errors(net, target, [[(a + b) / 2 for a, b in c] for c in cells[:4096]]):
+        if best is None or e.lower() > err.lower():
+            best, err = x, e
     lower, wit = _lower_from(best, err)
     lower = max(lower, max(e[0] for _, e in pairs))
     ok, used_r, ranges = _range_check(net, thm.claim.get("range"))
     return ErrorReport(lower, upper, wit, used | used_r,
-                       {"cells": len(cells), "constant_cells": constant, "output_range": ranges}, ok)
+                       {"cells": len(cells), "constant_cells": constant, "output_range": ranges}, ok,
+                       evidence=cell_grid(net, d, K, delta, strips=False))
 
 
 def oscillation_hypothesis(target: Any, h: fmpq, bound: fmpq, steps: int = 4) -> tuple[Optional[bool], str]:
@@ -325,7 +355,7 @@ def method_cells_lp(thm: Any, params: dict, target: Any, net: Node) -> ErrorRepo
     return ErrorReport(lower, upper, [], used,
                        {"cells": len(cells), "constant_cells": constant,
                         "trifling_measure": str(measure_omega), "trifling_sup": str(sup_omega),
-                        "p": str(p)})
+                        "p": str(p)}, evidence=cell_grid(net, d, K, delta, strips=True))
 
 
 def method_boxes_sup(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
@@ -340,7 +370,9 @@ def method_boxes_sup(thm: Any, params: dict, target: Any, net: Node) -> ErrorRep
     lower, wit = _lower_from(best, err)
     lower = max(lower, max(e[0] for _, e in pairs))
     exact_boxes = sum(1 for r, _ in pairs if r.exact)
-    return ErrorReport(lower, upper, wit, used, {"boxes": len(boxes), "exact_boxes": exact_boxes})
+    axis = sorted({a for box in boxes for iv in box for a in iv})
+    return ErrorReport(lower, upper, wit, used, {"boxes": len(boxes), "exact_boxes": exact_boxes},
+                       evidence=evidence.grid([_with_kinks(net, axis, d)] * d))
 
 
 def method_bit_extraction(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
@@ -358,7 +390,8 @@ def method_bit_extraction(thm: Any, params: dict, target: Any, net: Node) -> Err
         wit = [{"x": [str(4 ** j * a)], "error": str(worst), "j": j}]
     ok, used, ranges = _range_check(net, thm.claim.get("range"))
     return ErrorReport(worst, worst, wit, used, {"J": J, "theta": "".join(map(str, theta)),
-                                                 "output_range": ranges}, ok)
+                                                 "output_range": ranges}, ok,
+                       evidence={"kind": "points"})
 
 
 def method_pl1d_exact(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
@@ -375,7 +408,9 @@ def method_pl1d_exact(thm: Any, params: dict, target: Any, net: Node) -> ErrorRe
     if value is None:
         raise UserError("the network and the reference differ unboundedly")
     wit = [{"x": [str(where)], "error": str(value)}] if value else []
-    return ErrorReport(value, value, wit, set(), {"breakpoints": len(pl.points)})
+    cuts = set(evidence.breakpoints_1d(net)) | set(xs)
+    return ErrorReport(value, value, wit, set(), {"breakpoints": len(pl.points)},
+                       evidence=evidence.line(cuts))
 
 
 def method_identity(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
@@ -416,7 +451,8 @@ def ball_sup_error(net: Node, target: Any, box: Sequence[tuple[fmpq, fmpq]], goa
     The network is evaluated on arb balls covering each sub-box (interval arithmetic, sound for
     every activation with a ball kernel) and the target by its certified enclosure; boxes whose
     bound is above ``goal`` are bisected along their widest side, largest bound first, until
-    all are below it or ``max_boxes`` were examined.  Returns the bound and the boxes used.
+    all are below it or ``max_boxes`` were examined.  Returns the bound, the number of boxes
+    examined and the leaf boxes (the kernel's evidence).
     """
     import heapq
 
@@ -458,7 +494,7 @@ def ball_sup_error(net: Node, target: Any, box: Sequence[tuple[fmpq, fmpq]], goa
             heapq.heappush(heap, (-float(u.mid()), counter, bx, u))
         examined += len(children)
     worst = max(item[3] for item in heap)
-    return worst, examined
+    return worst, examined, [item[2] for item in heap]
 
 
 def fmpq_mid(a: fmpq, b: fmpq) -> fmpq:
@@ -480,8 +516,11 @@ def method_ball_bnb(thm: Any, params: dict, target: Any, net: Node) -> ErrorRepo
         # or at least below the claim
         goal = arb(3 * lower / 2) if lower > 0 else bound
         goal = goal if goal < bound else bound
-    upper, examined = ball_sup_error(net, target, [(fmpq(0), fmpq(1))] * d, goal)
-    return ErrorReport(lower, upper, wit, set(), {"boxes": examined})
+    upper, examined, leaves = ball_sup_error(net, target, [(fmpq(0), fmpq(1))] * d, goal)
+    cuts = [sorted({a for box in leaves for a in box[i]}) for i in range(d)]
+    if d == 1:
+        cuts = [_with_kinks(net, cuts[0], 1)]
+    return ErrorReport(lower, upper, wit, set(), {"boxes": examined}, evidence=evidence.grid(cuts))
 
 
 METHODS: dict[str, Callable[..., ErrorReport]] = {

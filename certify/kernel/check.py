@@ -1,0 +1,269 @@
+"""Re-derive a certificate: statement from the claims files, bounds from the evidence.
+
+What the kernel re-derives: the parameter domains, the bound and every architecture formula
+(from the installed claims), the architecture of the stored network, the error bound from the
+evidence (for the methods listed in ``EVIDENCE``), every witness, lower ≤ upper, and the verdict.
+What it cannot re-derive it lists under ``trusted``; a certificate that claims HOLDS on a bound
+the kernel could not re-derive is accepted only as "bound trusted" and says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+from flint import arb, ctx, fmpq
+
+from certify.kernel import evidence as ev
+from certify.kernel.claims import Statement, rational, statement
+from certify.kernel.errors import KernelError
+from certify.kernel.formula import ball
+from certify.kernel.grid import TargetExpression
+from certify.kernel.network import StoredNetwork, decode
+
+PREC = 256
+VERDICTS = {"HOLDS", "VIOLATED", "INCONCLUSIVE", "CONDITIONAL"}
+MEASURABLE = {"width", "depth", "params", "dense_params"}
+
+# method name -> the evidence checker that re-derives its error bounds
+EVIDENCE: dict[str, Callable[..., ev.Bounds]] = {
+    "cells-offtrifling": ev.grid_offtrifling,
+    "boxes-sup": ev.grid_sup,
+    "ball-bnb": ev.grid_sup,
+    "cells-lp": ev.grid_lp,
+    "pl1d-exact": ev.interpolant_identity,
+    "bit-extraction": ev.bit_extraction,
+}
+
+
+@dataclass
+class KernelReport:
+    theorem: str
+    verdict: Optional[str] = None
+    rederived: list = field(default_factory=list)
+    trusted: list = field(default_factory=list)
+    problems: list = field(default_factory=list)
+    upper: Optional[Any] = None
+    lower: Optional[Any] = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def fully_rederived(self) -> bool:
+        return self.ok and not self.trusted
+
+
+def _number(text: Any, where: str) -> arb:
+    """A stored bound: an exact rational or arb's own ball text '[mid +/- rad]'."""
+    if isinstance(text, str) and text.startswith("[") and text.endswith("]"):
+        body = text[1:-1]
+        mid, _, rad = body.partition("+/-")
+        try:
+            m = arb(mid.strip()) if mid.strip() else arb(0)
+            r = arb(rad.strip()) if rad.strip() else arb(0)
+        except (ValueError, TypeError):
+            raise KernelError(f"{where}: {text!r} is not a ball") from None
+        if not (m.is_finite() and r.is_finite()):
+            raise KernelError(f"{where}: {text!r} is not finite")
+        return m + arb(0, r.upper())
+    return arb(rational(text, where))
+
+
+def _need(cert: dict, key: str, kind: type) -> Any:
+    v = cert.get(key)
+    if not isinstance(v, kind) or isinstance(v, bool) and kind is not bool:
+        raise KernelError(f"certificate field {key!r} is missing or not a {kind.__name__}")
+    return v
+
+
+def check_certificate_data(cert: Any) -> KernelReport:
+    """The kernel's verdict on a parsed certificate (a dict from JSON)."""
+    old = ctx.prec
+    ctx.prec = PREC
+    try:
+        if not isinstance(cert, dict):
+            raise KernelError("a certificate is a JSON object")
+        report = KernelReport(str(cert.get("theorem")))
+        _check(cert, report)
+    except KernelError as exc:
+        report = locals().get("report") or KernelReport("?")
+        report.problems.append(str(exc))
+    finally:
+        ctx.prec = old
+    return report
+
+
+def _check(cert: dict, report: KernelReport) -> None:
+    stmt = statement(cert.get("theorem"))
+    target = _need(cert, "target", dict)
+    dim = target.get("dim")
+    if not isinstance(dim, int) or isinstance(dim, bool) or not 1 <= dim <= 64:
+        raise KernelError("target dim is not an integer in [1, 64]")
+    lam, alpha = rational(target.get("lam"), "target lam"), rational(target.get("alpha"), "target alpha")
+    if lam < 0 or not 0 < alpha <= 1:
+        raise KernelError("target modulus needs lam >= 0 and 0 < alpha <= 1")
+    env = stmt.values(_need(cert, "params", dict), lam, alpha)
+    report.rederived.append("parameters inside the statement's domains")
+    bound = stmt.formula(stmt.claim.get("bound", "0"), env, "bound", (lam, alpha))
+    error = _need(cert, "error", dict)
+    stored_bound = _number(error.get("bound"), "error.bound")
+    if not stored_bound.overlaps(ball(bound)):
+        report.problems.append(f"stored bound {error.get('bound')} differs from the statement's {bound}")
+    report.rederived.append("bound from the installed claims")
+    if "omega" in str(stmt.claim.get("bound")) or "lam" in str(stmt.claim.get("bound")):
+        # the bound is stated through the target's modulus: the kernel takes lam as stored
+        if str(target.get("certified", "")).startswith("assumption"):
+            report.trusted.append("the target's modulus (declared, not verified)")
+        else:
+            report.trusted.append("the target's modulus (re-derived by check outside the kernel)")
+
+    net = _network(cert, report)
+    claims_ok = _architecture(cert, stmt, env, net, report)
+    lower, upper = _bounds(cert, stmt, env, net, report)
+    stored_lower = _number(error.get("lower"), "error.lower")
+    stored_upper = _number(error.get("upper"), "error.upper")
+    if stored_lower > stored_upper:
+        report.problems.append(f"stored lower bound {error.get('lower')} exceeds the stored upper "
+                               f"bound {error.get('upper')}")
+    if upper is not None and stored_lower > upper:
+        report.problems.append("the stored lower bound exceeds the kernel's upper bound")
+    if lower is not None and lower > stored_upper:
+        report.problems.append("a witness error exceeds the stored upper bound")
+    if lower is not None and upper is not None and lower > upper:
+        report.problems.append("internal contradiction: re-derived lower > upper")
+    report.lower, report.upper = lower, upper
+    _verdict(cert, stmt, bound, lower, upper, stored_upper, claims_ok, report)
+
+
+def _network(cert: dict, report: KernelReport) -> Optional[StoredNetwork]:
+    network = _need(cert, "network", dict)
+    if network.get("layers") is None:
+        report.trusted.append("the network (not stored: " + str(network.get("why_not_stored", "?"))
+                              + "); architecture and witnesses taken from the certifier")
+        return None
+    net = decode(network["layers"])
+    report.rederived.append("network decoded from the certificate")
+    return net
+
+
+def _architecture(cert: dict, stmt: Statement, env: dict, net: Optional[StoredNetwork],
+                  report: KernelReport) -> bool:
+    arch = _need(cert, "architecture", dict)
+    stored_measured = arch.get("measured")
+    claims = arch.get("claims")
+    if not isinstance(stored_measured, dict) or not isinstance(claims, list):
+        raise KernelError("architecture needs measured (object) and claims (list)")
+    measured = dict(stored_measured)
+    if net is not None:
+        mine = net.measure()
+        for key, value in mine.items():
+            if stored_measured.get(key) != value:
+                report.problems.append(f"measured {key} {stored_measured.get(key)!r} differs from "
+                                       f"the stored network's {value}")
+            measured[key] = value
+        report.rederived.append("width, depth and parameter counts re-measured from the network")
+    wanted = stmt.claim.get("architecture", {})
+    by_name = {c.get("name"): c for c in claims if isinstance(c, dict)}
+    if set(by_name) != set(wanted) or len(claims) != len(wanted):
+        report.problems.append(f"architecture claims {sorted(map(str, by_name))} differ from the "
+                               f"statement's {sorted(wanted)}")
+    all_ok = True
+    for name, spec in wanted.items():
+        (relation, formula), = spec.items()
+        claimed = stmt.formula(str(formula), env, f"architecture {name}")
+        stored = by_name.get(name, {})
+        if name in MEASURABLE and net is not None:
+            value = measured[name]
+        else:
+            value = stored.get("measured")
+            report.trusted.append(f"measured {name} (not re-measured by the kernel)")
+        if not isinstance(value, int) or isinstance(value, bool):
+            report.problems.append(f"architecture {name}: measured value {value!r} is not an integer")
+            all_ok = False
+            continue
+        ok = _relation(fmpq(value), relation, claimed)
+        if stored.get("ok") is not ok:
+            report.problems.append(f"architecture {name}: stored ok={stored.get('ok')!r}, but "
+                                   f"{value} {relation} {formula} is {ok}")
+        all_ok = all_ok and bool(ok)
+    report.rederived.append("architecture claims from the installed formulas")
+    return all_ok
+
+
+def _relation(value: fmpq, relation: str, claimed: Any) -> Optional[bool]:
+    if isinstance(claimed, fmpq):
+        return value <= claimed if relation == "le" else value == claimed
+    c = ball(claimed)
+    if relation == "le":
+        return True if arb(value) <= c else (False if arb(value) > c else None)
+    return False if not c.contains(arb(value)) else None
+
+
+def _bounds(cert: dict, stmt: Statement, env: dict, net: Optional[StoredNetwork],
+            report: KernelReport) -> tuple[Optional[arb], Optional[arb]]:
+    target_rec = cert["target"]
+    try:
+        target = TargetExpression(target_rec.get("expr"), target_rec["dim"])
+    except KernelError as exc:
+        target = None
+        report.trusted.append(f"the target ({exc})")
+    checker = EVIDENCE.get(stmt.method)
+    evidence = cert.get("evidence")
+    upper = lower = None
+    if checker is None or net is None or target is None or not isinstance(evidence, dict):
+        why = ("the method emits no kernel evidence" if checker is None else
+               "network or target not followed by the kernel" if net is None or target is None
+               else "no evidence in the certificate")
+        report.trusted.append(f"the error bounds ({stmt.method}: {why})")
+    else:
+        bounds = checker(stmt, env, net, target, evidence, cert)
+        upper, lower = bounds.upper, bounds.lower
+        report.rederived.append(f"error upper bound from the {bounds.what}")
+        report.trusted.extend(bounds.trusted)
+        if bounds.range_ok is False:
+            report.problems.append("the claimed output range does not hold")
+        if bounds.range_ok is not None:
+            report.rederived.append("output range claim")
+    if net is not None and target is not None and stmt.claim.get("norm") == "Linf":
+        wl = ev.witness_lower(net, target, cert.get("witnesses"))
+        if wl is not None:
+            lower = wl if lower is None else lower.max(wl)
+            report.rederived.append("witnesses re-evaluated exactly")
+    return lower, upper
+
+
+def _verdict(cert: dict, stmt: Statement, bound: Any, lower: Optional[arb], upper: Optional[arb],
+             stored_upper: arb, claims_ok: bool, report: KernelReport) -> None:
+    """The verdict the (re-derived or, where listed as trusted, stored) bounds give; it must be
+    the stored one."""
+    stored = cert.get("verdict")
+    if stored not in VERDICTS:
+        raise KernelError(f"verdict {stored!r} is not one of {sorted(VERDICTS)}")
+    if lower is None:
+        lower = _number(cert["error"].get("lower"), "error.lower")
+        report.trusted.append("the lower bound (its witnesses were not re-evaluated)")
+    u = upper if upper is not None else stored_upper
+    b = ball(bound)
+    # a bound that rests on a declared, unverified modulus: meeting it is conditional, and
+    # exceeding it shows nothing about the theorem
+    assumption = str(cert["target"].get("certified", "")).startswith("assumption")
+    if not claims_ok:
+        mine = "VIOLATED"
+    elif u <= b:
+        mine = "CONDITIONAL" if assumption else "HOLDS"
+    elif lower > b and not assumption and not _hypothesis_failed(cert):
+        mine = "VIOLATED"
+    else:
+        mine = "INCONCLUSIVE"
+    report.verdict = mine
+    if stored != mine:
+        report.problems.append(f"verdict {stored} does not follow from the bounds (the kernel "
+                               f"finds {mine})")
+    report.rederived.append("verdict")
+
+
+def _hypothesis_failed(cert: dict) -> bool:
+    """The certifier's refutation of the theorem's hypothesis, taken as stated (listed)."""
+    return any("outside the theorem's hypothesis" in str(r) for r in cert.get("reasons", []))

@@ -1,0 +1,111 @@
+"""The statement of a theorem, read from the installed claims files (``proofs/*.toml``).
+
+Only what a check needs: the parameter domains, derived quantities, the bound, the norm, the
+architecture claims and the method name.  Formulas stay text here and are walked by
+``certify.kernel.formula``; nothing is taken from the certificate.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import tomllib
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Optional
+
+from flint import fmpq
+
+from certify.kernel.errors import KernelError
+from certify.kernel.formula import evaluate
+
+RATIONAL = re.compile(r"^-?\d{1,4000}(/\d{1,4000})?$")
+
+
+def rational(text: Any, where: str) -> fmpq:
+    """An exact rational from its text ``p`` or ``p/q``; anything else is refused."""
+    if isinstance(text, bool) or not isinstance(text, (str, int)):
+        raise KernelError(f"{where}: {text!r} is not an exact rational")
+    text = str(text).strip()
+    if not RATIONAL.match(text):
+        raise KernelError(f"{where}: {text!r} is not an exact rational p/q")
+    p, _, q = text.partition("/")
+    if q and int(q) == 0:
+        raise KernelError(f"{where}: {text!r} has a zero denominator")
+    return fmpq(int(p), int(q or 1))
+
+
+def claims_directory() -> Path:
+    spec = importlib.util.find_spec("proofs")
+    if spec is not None and spec.submodule_search_locations:
+        return Path(list(spec.submodule_search_locations)[0])
+    return Path(__file__).resolve().parents[2] / "proofs"
+
+
+@dataclass(frozen=True)
+class Statement:
+    id: str
+    method: str
+    parameters: dict      # name -> raw TOML table
+    derived: dict         # name -> formula text
+    claim: dict
+    target: dict
+    analysis: dict
+
+    def values(self, params: dict[str, str], lam: fmpq, alpha: fmpq) -> dict[str, Any]:
+        """Exact (or ball) values of the parameters and derived names, domains checked."""
+        if set(params) != set(self.parameters):
+            raise KernelError(f"parameters {sorted(params)} differ from the statement's "
+                              f"{sorted(self.parameters)}")
+        env: dict[str, Any] = {"alpha": alpha, "lam": lam}
+        for name, spec in self.parameters.items():
+            text = params[name]
+            if not isinstance(text, str):
+                raise KernelError(f"parameter {name} is not a string")
+            kind = spec.get("kind")
+            if kind == "choice":
+                if text not in [str(c) for c in spec.get("choices", ())]:
+                    raise KernelError(f"parameter {name}={text!r} is not one of its choices")
+                continue
+            if kind == "bits":
+                if not text or set(text) - {"0", "1"} or len(text) > 10**5:
+                    raise KernelError(f"parameter {name}={text!r} is not a bit string")
+                continue
+            v = rational(text, f"parameter {name}")
+            if kind == "int" and v.q != 1:
+                raise KernelError(f"parameter {name}={text} is not an integer")
+            lo, hi = spec.get("min"), spec.get("max")
+            if (lo is not None and v < rational(lo, name)) or (hi is not None and v > rational(hi, name)):
+                raise KernelError(f"parameter {name}={text} is outside [{lo}, {hi}]")
+            env[name] = v
+        for name, text in self.derived.items():
+            env[name] = self.formula(str(text), env, f"derived {name}")
+        return env
+
+    def formula(self, text: str, env: dict, where: str, modulus: Optional[tuple] = None) -> Any:
+        return evaluate(str(text), env, f"{self.id}: {where}", modulus)
+
+
+@lru_cache(maxsize=4)
+def load_statements(directory: Optional[str] = None) -> dict[str, Statement]:
+    root = Path(directory) if directory else claims_directory()
+    files = sorted(root.glob("*.toml")) + sorted(root.glob("*/claims.toml"))
+    if not files:
+        raise KernelError(f"no claims files under {root}")
+    out: dict[str, Statement] = {}
+    for path in files:
+        for raw in tomllib.loads(path.read_text()).get("theorem", []):
+            out[raw["id"]] = Statement(raw["id"], raw["method"], dict(raw.get("parameters", {})),
+                                       dict(raw.get("derived", {})), dict(raw["claim"]),
+                                       dict(raw.get("target", {})), dict(raw.get("analysis", {})))
+    return out
+
+
+def statement(theorem_id: Any) -> Statement:
+    if not isinstance(theorem_id, str):
+        raise KernelError("the theorem id is not a string")
+    stmts = load_statements()
+    if theorem_id not in stmts:
+        raise KernelError(f"theorem {theorem_id!r} is not in the installed claims")
+    return stmts[theorem_id]

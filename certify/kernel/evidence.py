@@ -1,0 +1,219 @@
+"""Evidence checkers: from a certificate's evidence to re-derived error bounds.
+
+Each checker knows the region and the norm a method's statement is about (from the installed
+claims: K, δ, p are the statement's derived quantities), takes only cut points or points from the
+certificate, and computes the bounds itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from flint import arb, fmpq
+
+from certify.kernel.claims import Statement, rational
+from certify.kernel.errors import KernelError
+from certify.kernel.formula import ball
+from certify.kernel.grid import TargetExpression, box_bounds, parse_cuts, same_signs, volume
+from certify.kernel.network import StoredNetwork
+
+MAX_WITNESSES = 4096
+
+
+@dataclass
+class Bounds:
+    upper: arb
+    lower: Optional[arb]
+    what: str
+    range_ok: Optional[bool] = None
+    trusted: tuple = ()
+
+
+def _kind(evidence: dict, kind: str) -> None:
+    if evidence.get("kind") != kind:
+        raise KernelError(f"evidence kind {evidence.get('kind')!r}; this method needs {kind!r}")
+
+
+def _cube(d: int) -> list:
+    return [(fmpq(0), fmpq(1))] * d
+
+
+def _exact(v: Any, name: str) -> fmpq:
+    if not isinstance(v, fmpq):
+        raise KernelError(f"{name} = {v} is not an exact rational")
+    return v
+
+
+def _int(v: Any, name: str) -> int:
+    v = _exact(v, name)
+    if v.q != 1 or v < 1:
+        raise KernelError(f"{name} = {v} is not a positive integer")
+    return int(v.p)
+
+
+def _cell_axis(K: int, delta: fmpq) -> list[tuple[fmpq, fmpq]]:
+    """The statement's cells along one axis: [k/K, (k+1)/K − δ·1{k ≤ K−2}] (erratum E5)."""
+    return [(fmpq(k, K), fmpq(k + 1, K) - (delta if k <= K - 2 else 0)) for k in range(K)]
+
+
+def _in_cells(box: list, axis: list) -> bool:
+    return all(any(a <= lo and hi <= b for a, b in axis) for lo, hi in box)
+
+
+def grid_offtrifling(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,
+                     evidence: dict, cert: dict) -> Bounds:
+    """sup |f − φ| over the union of the cells Q_β (the complement of the trifling region)."""
+    _kind(evidence, "grid")
+    d = target.dim
+    axis = _cell_axis(_int(env["K"], "K"), _exact(env["delta"], "delta"))
+    cuts = parse_cuts(evidence.get("cuts"), _cube(d))
+    for i, c in enumerate(cuts):
+        if not {a for iv in axis for a in iv} <= set(c):
+            raise KernelError(f"grid evidence axis {i} does not cut at every cell end")
+    boxes = box_bounds(net, target, cuts, keep=lambda box: _in_cells(box, axis))
+    if not boxes:
+        raise KernelError("the grid has no box inside the cells")
+    return Bounds(_max(b.sup for b in boxes), _max(b.inf for b in boxes),
+                  f"grid evidence ({len(boxes)} boxes in the cells, "
+                  f"{sum(b.affine for b in boxes)} affine)")
+
+
+def grid_sup(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,
+             evidence: dict, cert: dict) -> Bounds:
+    """sup |f − φ| over [0, 1]^d."""
+    _kind(evidence, "grid")
+    boxes = box_bounds(net, target, parse_cuts(evidence.get("cuts"), _cube(target.dim)))
+    return Bounds(_max(b.sup for b in boxes), _max(b.inf for b in boxes),
+                  f"grid evidence ({len(boxes)} boxes, {sum(b.affine for b in boxes)} affine)")
+
+
+def grid_lp(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,
+            evidence: dict, cert: dict) -> Bounds:
+    """‖f − φ‖_{L^p([0,1]^d)} ≤ (Σ_boxes vol · sup^p)^(1/p); the boxes partition the cube."""
+    _kind(evidence, "grid")
+    p = stmt.formula(str(stmt.claim.get("p", "p")), env, "p")
+    p = _exact(p, "p")
+    if p < 1:
+        raise KernelError(f"p = {p} < 1")
+    boxes = box_bounds(net, target, parse_cuts(evidence.get("cuts"), _cube(target.dim)))
+    pp = arb(p)
+    up, lo = arb(0), arb(0)
+    for b in boxes:
+        v = arb(volume(b.box))
+        if b.sup > 0:
+            up += v * b.sup ** pp
+        if b.inf > 0:
+            lo += v * b.inf ** pp
+    upper = arb((up ** (1 / pp)).upper()) if up > 0 else arb(0)
+    lower = arb((lo ** (1 / pp)).lower()) if lo > 0 else arb(0)
+    return Bounds(upper, lower, f"grid evidence ({len(boxes)} boxes, "
+                                f"{sum(b.affine for b in boxes)} affine; L^{p} sum)")
+
+
+def _line(net: StoredNetwork, cuts: list[fmpq]) -> tuple[list, bool]:
+    """φ at the cuts, and whether φ is affine on every segment and on both rays beyond."""
+    outputs, masks = net.run([[c] for c in cuts])
+    affine = all(same_signs([masks[k], masks[k + 1]]) for k in range(len(cuts) - 1))
+    rays = net.slope_signs([cuts[0]], [cuts[0] - 1]) and net.slope_signs([cuts[-1]], [cuts[-1] + 1])
+    return [o[0] for o in outputs], affine and rays
+
+
+def _ray_slopes(net: StoredNetwork, cuts: list[fmpq]) -> tuple[fmpq, fmpq]:
+    (left,), (far_left,) = net.run([[cuts[0]]])[0][0], net.run([[cuts[0] - 1]])[0][0]
+    (right,), (far_right,) = net.run([[cuts[-1]]])[0][0], net.run([[cuts[-1] + 1]])[0][0]
+    return left - far_left, far_right - right
+
+
+def _real_cuts(evidence: dict) -> list[fmpq]:
+    raw = evidence.get("cuts")
+    if not isinstance(raw, list) or len(raw) < 2:
+        raise KernelError("line evidence needs at least two cuts")
+    cuts = [rational(v, "line evidence") for v in raw]
+    if any(a >= b for a, b in zip(cuts, cuts[1:])):
+        raise KernelError("line evidence cuts must increase")
+    return cuts
+
+
+def interpolant_identity(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,
+                         evidence: dict, cert: dict) -> Bounds:
+    """φ equals the CPwL interpolant of f at i/(n−1) (constant beyond [0, 1]) on all of R."""
+    _kind(evidence, "line")
+    n = _int(env["n"], "n")
+    nodes = [fmpq(i, n - 1) for i in range(n)]
+    values = []
+    for x in nodes:
+        v = target.value([x])
+        if not isinstance(v, fmpq):
+            raise KernelError(f"the target is not exactly rational at the node {x}")
+        values.append(v)
+    cuts = _real_cuts(evidence)
+    if not set(nodes) <= set(cuts):
+        raise KernelError("line evidence does not cut at every interpolation node")
+    ys, affine = _line(net, cuts)
+    if not affine:
+        raise KernelError("the network is not affine between the cuts (or beyond them)")
+
+    def reference(x: fmpq) -> fmpq:
+        if x <= 0:
+            return values[0]
+        if x >= 1:
+            return values[-1]
+        k = min(int((x * (n - 1)).floor()), n - 2)
+        t = x * (n - 1) - k
+        return values[k] + t * (values[k + 1] - values[k])
+
+    worst = max(abs(y - reference(x)) for x, y in zip(cuts, ys))
+    sl, sr = _ray_slopes(net, cuts)
+    if sl != 0 or sr != 0:
+        raise KernelError("the network is not constant beyond the cuts: the difference is unbounded")
+    worst = max(worst, abs(ys[0] - values[0]), abs(ys[-1] - values[-1]))
+    return Bounds(arb(worst), arb(worst), f"line evidence ({len(cuts)} cuts, rays checked)")
+
+
+def bit_extraction(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,
+                   evidence: dict, cert: dict) -> Bounds:
+    """φ(4^j a) = θ_j for a = Σ θ_j 4^(−j), evaluated exactly at the J points.
+
+    The claimed range over R is not re-derived: the sawtooth has about 4^J pieces, and the
+    certifier shows it compositionally from the gadgets' certified ranges."""
+    _kind(evidence, "points")
+    theta = (cert.get("details") or {}).get("theta")
+    J = _int(env["J"], "J")
+    if not isinstance(theta, str) or len(theta) != J or set(theta) - {"0", "1"}:
+        raise KernelError("details.theta is not a bit string of length J")
+    bits = [int(c) for c in theta]
+    a = sum((fmpq(t, 4 ** (j + 1)) for j, t in enumerate(bits)), fmpq(0))
+    outputs, _ = net.run([[4 ** j * a] for j in range(1, J + 1)])
+    worst = max(abs(o[0] - t) for o, t in zip(outputs, bits))
+    trusted = ("the output range over R (gadget certificates)",) if stmt.claim.get("range") else ()
+    return Bounds(arb(worst), arb(worst), f"exact values at the {J} points 4^j a",
+                  trusted=trusted + ("theta, the instance's bits, as stored",))
+
+
+def witness_lower(net: StoredNetwork, target: TargetExpression, witnesses: Any) -> Optional[arb]:
+    """The largest |f(x) − φ(x)| over the certificate's witnesses, re-evaluated exactly."""
+    if not isinstance(witnesses, list) or not witnesses:
+        return None
+    if len(witnesses) > MAX_WITNESSES:
+        raise KernelError(f"more than {MAX_WITNESSES} witnesses")
+    points = []
+    for w in witnesses:
+        x = w.get("x") if isinstance(w, dict) else None
+        if not isinstance(x, list) or len(x) != target.dim:
+            raise KernelError(f"witness {w!r} is not a point of dimension {target.dim}")
+        points.append([rational(v, "witness") for v in x])
+    outputs, _ = net.run(points)
+    best = None
+    for x, y in zip(points, outputs):
+        e = abs(target.at(x) - arb(y[0]))
+        lo = arb(e.lower()) if e > 0 else arb(0)
+        best = lo if best is None else best.max(lo)
+    return best
+
+
+def _max(values: Any) -> arb:
+    out = None
+    for v in values:
+        out = v if out is None else out.max(v)
+    return ball(out)

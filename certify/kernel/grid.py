@@ -1,0 +1,130 @@
+"""Error bounds re-derived on a grid of boxes: the kernel's one analysis.
+
+The evidence is a list of cut points per axis; their product grid covers the region by
+construction.  The network is evaluated exactly at every grid vertex, once.  On a box where no
+ReLU pre-activation takes strictly opposite signs at two vertices, the network is affine (layer
+one is affine in x; by induction each later layer is affine on the box and keeps its sign), so its
+range there is spanned by the vertex values; elsewhere exact interval propagation bounds it.
+The target is enclosed on the box by walking its expression with balls.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+from flint import arb, fmpq
+
+from certify.kernel.claims import rational
+from certify.kernel.errors import KernelError
+from certify.kernel.formula import Evaluator, ball, parse
+from certify.kernel.network import StoredNetwork
+
+MAX_VERTICES = 400_000
+
+
+class TargetExpression:
+    """f from the certificate's target record, walked with exact points or boxes of balls."""
+
+    def __init__(self, text: str, dim: int):
+        self.dim = dim
+        self.names = [f"x{i + 1}" for i in range(dim)]
+        self.tree = parse(text, set(self.names), "target expression")
+
+    def value(self, x: Sequence[fmpq]) -> object:
+        """f(x): an exact fmpq when the expression stays rational at x, a ball otherwise."""
+        return Evaluator(dict(zip(self.names, x))).value(self.tree)
+
+    def at(self, x: Sequence[fmpq]) -> arb:
+        return ball(self.value(x))
+
+    def on(self, box: Sequence[tuple[fmpq, fmpq]]) -> tuple[arb, arb]:
+        """Balls lo, hi with lo ≤ f ≤ hi on the box (nan when f is not enclosed)."""
+        env = {}
+        for name, (a, b) in zip(self.names, box):
+            x = arb((a + b) / 2, (b - a) / 2) if a != b else arb(a)
+            env[name] = x.nonnegative_part() if a >= 0 and a != b else x
+        v = ball(Evaluator(env).value(self.tree))
+        if not v.is_finite():
+            raise KernelError(f"the target is not enclosed on the box {box}")
+        return arb(v.lower()), arb(v.upper())
+
+
+@dataclass
+class BoxBound:
+    box: list
+    affine: bool
+    sup: arb      # upper bound of |f − φ| on the box
+    inf: arb      # lower bound of |f − φ| on the box
+
+
+def parse_cuts(raw: object, region: Sequence[tuple[fmpq, fmpq]]) -> list[list[fmpq]]:
+    """Per axis, strictly increasing cuts from the region's start to its end."""
+    if not isinstance(raw, list) or len(raw) != len(region):
+        raise KernelError(f"grid evidence needs one list of cuts per axis ({len(region)})")
+    cuts = []
+    for axis, (values, (lo, hi)) in enumerate(zip(raw, region)):
+        if not isinstance(values, list) or len(values) < 2:
+            raise KernelError(f"grid evidence axis {axis}: fewer than two cuts")
+        c = [rational(v, f"grid evidence axis {axis}") for v in values]
+        if c[0] != lo or c[-1] != hi or any(a >= b for a, b in zip(c, c[1:])):
+            raise KernelError(f"grid evidence axis {axis}: cuts must increase from {lo} to {hi}")
+        cuts.append(c)
+    return cuts
+
+
+def box_bounds(net: StoredNetwork, target: TargetExpression, cuts: list[list[fmpq]],
+               keep: Optional[callable] = None) -> list[BoxBound]:
+    """|f − φ| bounded on every grid box (that ``keep`` accepts)."""
+    d = len(cuts)
+    total = 1
+    for c in cuts:
+        total *= len(c)
+    if total > MAX_VERTICES:
+        raise KernelError(f"grid evidence has {total} vertices; the kernel checks at most {MAX_VERTICES}")
+    vertices = [list(reversed(v)) for v in itertools.product(*reversed(cuts))]
+    outputs, masks = net.run(vertices)
+    strides = [1] * d
+    for i in range(1, d):
+        strides[i] = strides[i - 1] * len(cuts[i - 1])
+    corners = [sum(s for s, bit in zip(strides, bits) if bit)
+               for bits in itertools.product((0, 1), repeat=d)]
+    out = []
+    for index in itertools.product(*[range(len(c) - 1) for c in reversed(cuts)]):
+        index = tuple(reversed(index))
+        box = [(cuts[i][k], cuts[i][k + 1]) for i, k in enumerate(index)]
+        if keep is not None and not keep(box):
+            continue
+        base = sum(s * k for s, k in zip(strides, index))
+        at = [base + c for c in corners]
+        affine = same_signs([masks[v] for v in at])
+        if affine:
+            ys = [outputs[v][0] for v in at]
+            lo, hi = min(ys), max(ys)
+        else:
+            (lo, hi), = net.interval(box)[:1]
+        flo, fhi = target.on(box)
+        sup = (fhi - arb(lo)).max(arb(hi) - flo)
+        gap = (flo - arb(hi)).max(arb(lo) - fhi)
+        inf = arb(gap.lower()) if gap > 0 else arb(0)
+        out.append(BoxBound(box, affine, arb(sup.upper()), inf))
+    return out
+
+
+def same_signs(vertex_masks: list) -> bool:
+    for layer in zip(*vertex_masks):
+        pos = neg = 0
+        for p, n in layer:
+            pos |= p
+            neg |= n
+        if pos & neg:
+            return False
+    return True
+
+
+def volume(box: Sequence[tuple[fmpq, fmpq]]) -> fmpq:
+    v = fmpq(1)
+    for a, b in box:
+        v *= b - a
+    return v

@@ -1,0 +1,203 @@
+"""A stored network as plain data: exact evaluation, pre-activation signs, intervals, size.
+
+The certificate stores the plain layered network (consecutive affine maps merged, parallel parts
+block-diagonal, repeats unrolled): ``{"input_dim": d, "layers": [{"rows", "cols", "W": [[i, j,
+"p/q"], …], "b": [[i, "p/q"], …], "act": [["relu", count], …]}, …]}`` with ``act`` absent on the
+last layer.  The kernel follows ReLU and the identity only; any other activation makes the
+network one the kernel does not evaluate (its checks then say so).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from flint import fmpq, fmpq_mat
+
+from certify.kernel.claims import rational
+from certify.kernel.errors import KernelError
+
+ACTIVATIONS = {"relu", "identity"}
+MAX_ENTRIES = 2_000_000
+
+
+@dataclass(frozen=True)
+class Layer:
+    W: fmpq_mat
+    b: fmpq_mat
+    relu: tuple  # per output neuron: True for ReLU, False for the identity; () on the last layer
+    nonzeros: int
+
+    @property
+    def rows(self) -> int:
+        return self.W.nrows()
+
+
+@dataclass(frozen=True)
+class StoredNetwork:
+    input_dim: int
+    layers: tuple
+
+    @property
+    def widthvec(self) -> tuple:
+        return tuple(layer.rows for layer in self.layers[:-1])
+
+    def measure(self) -> dict[str, int]:
+        """Width, depth and parameter counts of the layered network, measured here."""
+        vec = self.widthvec
+        return {"depth": len(vec), "width": max(vec, default=0),
+                "params": sum(layer.nonzeros for layer in self.layers),
+                "dense_params": sum(l.W.nrows() * l.W.ncols() + l.W.nrows() for l in self.layers),
+                "input_dim": self.input_dim, "output_dim": self.layers[-1].rows}
+
+    # evaluation --------------------------------------------------------------------------------
+    def run(self, points: Sequence[Sequence[fmpq]]) -> tuple[list[list[fmpq]], list[list[tuple]]]:
+        """Exact outputs at the points and, per point, the (positive, negative) masks of the
+        ReLU pre-activations of every hidden layer."""
+        n = len(points)
+        X = fmpq_mat(self.input_dim, n, [points[j][i] for i in range(self.input_dim) for j in range(n)])
+        ones = fmpq_mat(1, n, [1] * n)
+        masks: list[list[tuple]] = [[] for _ in range(n)]
+        for layer in self.layers:
+            Z = layer.W * X + layer.b * ones
+            if not layer.relu:
+                X = Z
+                break
+            rows = Z.tolist()
+            for j in range(n):
+                pos = neg = 0
+                for i, is_relu in enumerate(layer.relu):
+                    if is_relu:
+                        v = rows[i][j]
+                        if v > 0:
+                            pos |= 1 << i
+                        elif v < 0:
+                            neg |= 1 << i
+                masks[j].append((pos, neg))
+            for i, is_relu in enumerate(layer.relu):
+                if is_relu:
+                    rows[i] = [v if v > 0 else fmpq(0) for v in rows[i]]
+            X = fmpq_mat(rows)
+        out = X.tolist()
+        return [[out[i][j] for i in range(X.nrows())] for j in range(n)], masks
+
+    def slope_signs(self, base: Sequence[fmpq], ahead: Sequence[fmpq]) -> bool:
+        """Does no ReLU change sign on the ray base + t (ahead − base), t ≥ 0?  Layer by layer the
+        pre-activations are affine in t while the earlier ones keep their signs, so each must
+        keep the sign it has at t = 0 and move away from zero or stay."""
+        X = fmpq_mat(self.input_dim, 2, [v for pair in zip(base, ahead) for v in pair])
+        ones = fmpq_mat(1, 2, [1, 1])
+        for layer in self.layers[:-1]:
+            rows = (layer.W * X + layer.b * ones).tolist()
+            for i, is_relu in enumerate(layer.relu):
+                if not is_relu:
+                    continue
+                z0, z1 = rows[i]
+                slope = z1 - z0
+                if z0 >= 0 and slope >= 0:
+                    continue  # non-negative along the ray: the identity piece
+                if z0 <= 0 and slope <= 0:
+                    rows[i] = [fmpq(0), fmpq(0)]  # non-positive along the ray: ReLU is 0
+                    continue
+                return False
+            X = fmpq_mat(rows)
+        return True
+
+    def interval(self, box: Sequence[tuple[fmpq, fmpq]]) -> list[tuple[fmpq, fmpq]]:
+        """Exact interval propagation: every output lies in its interval on the box."""
+        lo = fmpq_mat(self.input_dim, 1, [a for a, _ in box])
+        hi = fmpq_mat(self.input_dim, 1, [b for _, b in box])
+        for layer in self.layers:
+            Wp, Wn = layer.positive, layer.negative  # type: ignore[attr-defined]
+            lo, hi = Wp * lo + Wn * hi + layer.b, Wp * hi + Wn * lo + layer.b
+            if layer.relu:
+                lo = fmpq_mat([[max(v, fmpq(0)) if r else v]
+                               for v, r in zip(lo.entries(), layer.relu)])
+                hi = fmpq_mat([[max(v, fmpq(0)) if r else v]
+                               for v, r in zip(hi.entries(), layer.relu)])
+        return list(zip(lo.entries(), hi.entries()))
+
+
+def _split(W: fmpq_mat) -> tuple[fmpq_mat, fmpq_mat]:
+    vals = W.entries()
+    pos = [v if v > 0 else 0 for v in vals]
+    neg = [v if v < 0 else 0 for v in vals]
+    return fmpq_mat(W.nrows(), W.ncols(), pos), fmpq_mat(W.nrows(), W.ncols(), neg)
+
+
+def decode(data: Any) -> StoredNetwork:
+    """Parse the stored network, checking every shape, index and number."""
+    if not isinstance(data, dict) or set(data) != {"input_dim", "layers"}:
+        raise KernelError("the stored network needs exactly the fields input_dim and layers")
+    dim, raw_layers = data["input_dim"], data["layers"]
+    if not isinstance(dim, int) or isinstance(dim, bool) or not 1 <= dim <= 64:
+        raise KernelError("the stored network's input_dim is not an integer in [1, 64]")
+    if not isinstance(raw_layers, list) or not raw_layers:
+        raise KernelError("the stored network has no layers")
+    layers = []
+    cols = dim
+    total = 0
+    for k, raw in enumerate(raw_layers):
+        where = f"stored network layer {k}"
+        last = k == len(raw_layers) - 1
+        keys = {"rows", "cols", "W", "b"} | (set() if last else {"act"})
+        if not isinstance(raw, dict) or set(raw) != keys:
+            raise KernelError(f"{where}: fields {sorted(raw) if isinstance(raw, dict) else raw!r}, "
+                              f"expected {sorted(keys)}")
+        rows = raw["rows"]
+        if raw["cols"] != cols or not isinstance(rows, int) or isinstance(rows, bool) or rows < 1:
+            raise KernelError(f"{where}: shape {raw['rows']}x{raw['cols']} does not chain")
+        total += rows * cols
+        if total > MAX_ENTRIES:
+            raise KernelError(f"the stored network has more than {MAX_ENTRIES} dense entries")
+        W = fmpq_mat(rows, cols)
+        nonzeros = 0
+        for entry in _list(raw["W"], where):
+            if not (isinstance(entry, list) and len(entry) == 3):
+                raise KernelError(f"{where}: W entries are [row, col, value]")
+            i, j, v = _index(entry[0], rows, where), _index(entry[1], cols, where), entry[2]
+            q = rational(v, where)
+            if q == 0 or W[i, j] != 0:
+                raise KernelError(f"{where}: W[{i},{j}] is zero or given twice")
+            W[i, j] = q
+            nonzeros += 1
+        b = fmpq_mat(rows, 1)
+        for entry in _list(raw["b"], where):
+            if not (isinstance(entry, list) and len(entry) == 2):
+                raise KernelError(f"{where}: b entries are [row, value]")
+            i, q = _index(entry[0], rows, where), rational(entry[1], where)
+            if q == 0 or b[i, 0] != 0:
+                raise KernelError(f"{where}: b[{i}] is zero or given twice")
+            b[i, 0] = q
+            nonzeros += 1
+        relu: tuple = ()
+        if not last:
+            flags = []
+            for run in _list(raw["act"], where):
+                if not (isinstance(run, list) and len(run) == 2 and run[0] in ACTIVATIONS
+                        and isinstance(run[1], int) and not isinstance(run[1], bool) and run[1] > 0):
+                    raise KernelError(f"{where}: activation runs are [name, count] with name in "
+                                      f"{sorted(ACTIVATIONS)}")
+                flags += [run[0] == "relu"] * run[1]
+            if len(flags) != rows:
+                raise KernelError(f"{where}: {len(flags)} activations for {rows} neurons")
+            relu = tuple(flags)
+        layer = Layer(W, b, relu, nonzeros)
+        pos, neg = _split(W)
+        object.__setattr__(layer, "positive", pos)
+        object.__setattr__(layer, "negative", neg)
+        layers.append(layer)
+        cols = rows
+    return StoredNetwork(dim, tuple(layers))
+
+
+def _list(v: Any, where: str) -> list:
+    if not isinstance(v, list):
+        raise KernelError(f"{where}: expected a list")
+    return v
+
+
+def _index(v: Any, bound: int, where: str) -> int:
+    if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v < bound:
+        raise KernelError(f"{where}: index {v!r} outside [0, {bound})")
+    return v
