@@ -10,9 +10,17 @@ from hypothesis import given, settings, strategies as st
 from certify.errors import UserError
 from constructive.activation_catalogue import NAMES, make_activation, witness
 from constructive.activations import lookup
+from certify.beyond import certify_emulation
 from constructive.beyond_relu import default_relu_network, emulate, load_relu_network
 
 FAST = ("leaky_relu", "relu2", "sigmoid", "silu", "softsign", "srs")
+
+
+def certified(em):
+    """The certifier's own bound for an emulation (re-derived from the network, not the builder's)."""
+    c = certify_emulation(em.net, em.relu_layers, em.box)
+    assert not c.ok or c.error_upper == em.upper  # the same routine on the same weights
+    return c
 
 
 def test_seventeen_activations_with_kernels():
@@ -44,7 +52,7 @@ def test_class_witnesses_verified(name, cls):
 def test_emulation_holds_default_net(name, version):
     L = default_relu_network()
     em = emulate(L, name, fmpq(1, 1000), 2, version)
-    c = em.certified
+    c = certified(em)
     assert c.ok and c.error_upper <= fmpq(1, 1000)
     assert em.net.width <= {"final": 3, "v1": 6}[version] * 8 and em.net.depth <= 2 * 3
 
@@ -54,7 +62,8 @@ def test_slow_tails_and_srs_denominator_at_1e8(name):
     """Softsign's 1/y tail and SRS's denominator x/α + e^{−x/β} (wide balls) give finite,
     certified bands (both were INCONCLUSIVE before)."""
     em = emulate(default_relu_network(), name, fmpq(1, 10 ** 8), 2, "final")
-    assert em.certified.ok and em.certified.error_upper <= fmpq(1, 10 ** 8)
+    c = certified(em)
+    assert c.ok and c.error_upper <= fmpq(1, 10 ** 8)
 
 
 def test_srs_ball_kernel_finite_on_wide_balls():
@@ -78,7 +87,8 @@ def test_all_seventeen_hold(name, version, eps):
     """The issue's "done means": 17 activations x {v1, final} x {1e-3, 1e-8} on the width-8
     depth-3 network on [-2, 2]^2, with the measured factors within the claims."""
     em = emulate(default_relu_network(), name, eps, 2, version)
-    assert em.certified.ok and em.certified.error_upper <= eps
+    c = certified(em)
+    assert c.ok and c.error_upper <= eps
     assert em.net.width <= {"final": 3, "v1": 6}[version] * 8 and em.net.depth <= 2 * 3
 
 
@@ -182,7 +192,8 @@ def test_float64_fails_where_the_certificate_does_not():
 
     L = [([[1]], [0]), ([[1]], [0])]
     em = emulate(L, "sigmoid", fmpq(1, 10 ** 8), 2, "final")
-    assert em.certified.ok and em.certified.error_upper <= fmpq(1, 10 ** 8)
+    c = certified(em)
+    assert c.ok and c.error_upper <= fmpq(1, 10 ** 8)
     xs = [fmpq(k, 7) for k in range(-14, 15)]
     y = evaluate(em.net, [xs], Float64())[0]
     worst = max(abs(float(v) - max(float(x), 0.0)) for v, x in zip(y, xs))
@@ -204,7 +215,8 @@ def test_property_random_networks(data):
     name = data.draw(st.sampled_from(["leaky_relu", "relu2", "softsign", "elu", "tanh"]))
     eps = fmpq(1, 10 ** data.draw(st.integers(2, 8)))
     em = emulate(L, name, eps, 1, data.draw(st.sampled_from(["final", "v1"])))
-    assert em.certified.ok and em.certified.error_upper <= eps
+    c = certified(em)
+    assert c.ok and c.error_upper <= eps
 
 
 @pytest.mark.parametrize("name", ["elu", "celu:alpha=3"])
@@ -212,8 +224,8 @@ def test_thm7_prop12_k1_elu_celu(name):
     """Prop 12 with k = 1 (nested scales) for ELU(α=1)/CELU: 3 neurons per ReLU, certified."""
     em = emulate(default_relu_network(), name, fmpq(1, 10 ** 6), 2, "kink")
     assert em.plan.kind == "kink1" and em.net.width == 3 * 8 and em.net.depth == 3
-    assert em.certified.ok and em.certified.error_upper <= fmpq(1, 10 ** 6)
-    assert em.certified.error_lower > 0
+    c = certified(em)
+    assert c.ok and c.error_upper <= fmpq(1, 10 ** 6) and c.error_lower > 0
 
 
 @pytest.mark.parametrize("args", [["zlz-lemma15-identity-gadget"], ["zlz-lemma16-product-3neuron"],
@@ -235,3 +247,179 @@ def test_product_certificate_catches_a_wrong_coefficient():
     first, out = net.nodes[0], net.nodes[-1]
     bad = product_network(lookup("softsign"), first.b[0, 0], first.W[0, 0], 2 * out.W[0, 0], out.b[0, 0])
     assert product_bound(bad, fmpq(1))["lower"] > fmpq(1, 2)
+
+
+# ---------------------------------------------------------------------------------------------
+# mutants: a weight or bias of a gadget moved by 2^-40 must never leave the verdict at HOLDS
+
+
+import dataclasses  # noqa: E402
+from functools import lru_cache  # noqa: E402
+
+from flint import fmpq_mat  # noqa: E402
+
+from constructive.ir import Network, Parallel  # noqa: E402
+
+TINY = fmpq(1, 2 ** 40)
+#: one instance per gadget kind: (theorem, activation, kind)
+KINDS = [("zlz-relu-emulation-3n2l", "relu", "relu"),             # identity route
+         ("zlz-relu-emulation-3n2l", "leaky_relu", "kink0"),      # exact piecewise linear
+         ("zlz-relu-emulation-3n2l", "relu2", "relu2"),           # exact piecewise quadratic
+         ("zlz-relu-emulation-3n2l", "silu", "one"),              # one layer, one neuron
+         ("zlz-thm8-a2-emulation-2n", "xsoftsign", "two"),        # one layer, two neurons
+         ("zlz-thm7-kink-class-emulation", "selu", "kink0"),      # one layer, inexact kink
+         ("zlz-thm7-kink-class-emulation", "elu", "kink1"),       # Prop 12, closed form
+         ("zlz-relu-emulation-3n2l", "sigmoid", "a3"),            # S-shaped, 3-neuron product
+         ("zlz-relu-emulation-6n2l", "sigmoid", "a3v1"),          # S-shaped, 6-neuron product
+         ("zlz-relu-emulation-6n2l", "mish", "a2v1")]             # v1 step, 6-neuron product
+
+
+@lru_cache(maxsize=None)
+def _instance(tid: str, rho: str):
+    from certify.certificate import certify_network, make_target_for
+    from certify.registry import default_registry
+
+    thm = default_registry().get(tid)
+    params = thm.parse_params({"rho": rho})
+    target = make_target_for(thm, params, None)
+    builder = thm.builder()
+    net = builder(params, target)
+    cert = certify_network(thm, params, target, net, builder)
+    assert cert["verdict"] == "HOLDS", cert["reasons"]  # a mutant only means something then
+    return thm, params, target, builder, net
+
+
+def _certify(tid: str, rho: str, net) -> dict:
+    from certify.certificate import certify_network
+
+    thm, params, target, builder, _ = _instance(tid, rho)
+    return certify_network(thm, params, target, net, builder)
+
+
+def _gadget(net):
+    return net.nodes[1].parts[0].nodes[0]
+
+
+def _moved(M: fmpq_mat, i: int, j: int) -> fmpq_mat:
+    """A copy with entry (i, j) moved by 2^-40: relatively if non-zero, else absolutely."""
+    out = fmpq_mat(M)
+    out[i, j] = M[i, j] * (1 + TINY) if M[i, j] != 0 else TINY
+    return out
+
+
+def _with_body(net, body, everywhere: bool = True):
+    """``net`` with the gadget body replaced in every instance (or only in the last one)."""
+    g = _gadget(net)
+    part = Network((dataclasses.replace(g, body=body),))
+    nodes = list(net.nodes)
+    for k, node in enumerate(nodes):
+        if isinstance(node, Parallel) and (everywhere or k == len(nodes) - 2):
+            parts = (part,) * len(node.parts) if everywhere else node.parts[:-1] + (part,)
+            nodes[k] = Parallel(parts)
+    return Network(tuple(nodes))
+
+
+def _body_sites(body):
+    """(node index, "W" or "b", i, j) for every weight and bias of the body's affine maps."""
+    out = []
+    for k, node in enumerate(body.nodes):
+        if hasattr(node, "W"):
+            out += [(k, "W", i, j) for i in range(node.W.nrows()) for j in range(node.W.ncols())]
+            out += [(k, "b", i, 0) for i in range(node.b.nrows())]
+    return out
+
+
+def _mutant_body(body, k: int, which: str, i: int, j: int):
+    aff = body.nodes[k]
+    new = dataclasses.replace(aff, **{which: _moved(getattr(aff, which), i, j)})
+    return Network(body.nodes[:k] + (new,) + body.nodes[k + 1:])
+
+
+@pytest.mark.parametrize("tid,rho,kind", KINDS)
+def test_every_gadget_weight_moved_by_2_to_the_minus_40_is_caught(tid, rho, kind):
+    """Rebuilt networks (dataclasses.replace, new fmpq_mat): every entry of every affine map of
+    the gadget body, in all instances at once, and one entry in one instance only."""
+    net = _instance(tid, rho)[-1]
+    body = _gadget(net).body
+    assert kind in _gadget(net).name
+    for site in _body_sites(body):
+        cert = _certify(tid, rho, _with_body(net, _mutant_body(body, *site)))
+        assert cert["verdict"] != "HOLDS", (kind, site, cert["error"]["upper"][:20])
+    k, which, i, j = _body_sites(body)[-1]
+    cert = _certify(tid, rho, _with_body(net, _mutant_body(body, k, which, i, j), everywhere=False))
+    assert cert["verdict"] != "HOLDS"
+
+
+@pytest.mark.parametrize("tid,rho,kind", KINDS)
+def test_in_place_mutant_after_hashing_is_caught(tid, rho, kind):
+    """``fmpq_mat`` is mutable under a frozen node: a weight changed in place after the network
+    was hashed once left a stale cached digest, which the structure check used to trust (the
+    Sigmoid mutant of the issue: lower bound 51405, upper 1.8e-4, HOLDS)."""
+    net = _instance(tid, rho)[-1]
+    out = _gadget(net).body.nodes[-1]
+    _ = net.digest, _gadget(net).body.digest  # hashed, e.g. for an earlier certificate
+    old = out.W[0, 0]
+    out.W[0, 0] = old * (1 + TINY)
+    try:
+        cert = _certify(tid, rho, net)
+    finally:
+        out.W[0, 0] = old  # the instance is shared by the other tests
+    assert cert["verdict"] != "HOLDS", cert["error"]
+
+
+@pytest.mark.parametrize("tid,rho,site", [
+    ("zlz-relu-emulation-3n2l", "sigmoid", (4, "W", 0, 0)),   # the issue's: first output weight
+    ("zlz-relu-emulation-3n2l", "sigmoid", (2, "b", 1, 0)),   # a product neuron's bias
+    ("zlz-relu-emulation-6n2l", "sigmoid", (2, "W", 3, 0)),   # a product neuron's weight
+    ("zlz-relu-emulation-6n2l", "mish", (0, "W", 1, 0)),      # the second step neuron's scale
+    ("zlz-thm7-kink-class-emulation", "elu", (2, "W", 0, 1)),  # Prop 12's difference weight
+])
+def test_gadget_band_is_read_from_the_network_not_the_plan(tid, rho, site, monkeypatch):
+    """A builder whose Plan.body disagrees with the plan's parameters (here: one weight moved by
+    2^-40): the certifier's rebuild agrees with the network, so only a band read from the
+    network's weights notices that the body is not the gadget the parameters describe."""
+    from constructive import beyond_plans
+
+    net = _instance(tid, rho)[-1]
+    bad = _mutant_body(_gadget(net).body, *site)
+    kind, honest = dict(_gadget(net).params)["kind"], beyond_plans.Plan.body
+    monkeypatch.setattr(beyond_plans.Plan, "body", lambda self: bad if self.kind == kind else honest(self))
+    cert = _certify(tid, rho, _with_body(net, bad))
+    assert cert["verdict"] != "HOLDS", cert["error"]
+
+
+def test_a_witness_above_the_upper_bound_never_holds(monkeypatch):
+    """lower ≤ upper: a band that is (wrongly) 0 for the Sigmoid gadget makes the witnesses
+    exceed the propagated bound, which must be reported as a contradiction, not a HOLDS."""
+    import certify.beyond as beyond
+
+    net = _instance("zlz-relu-emulation-3n2l", "sigmoid")[-1]
+    real = beyond.gadget_band
+    monkeypatch.setattr(beyond, "gadget_band", lambda *a, **k: dataclasses.replace(real(*a, **k), tau=fmpq(0)))
+    cert = _certify("zlz-relu-emulation-3n2l", "sigmoid", net)
+    assert cert["verdict"] != "HOLDS"
+    assert any("contradiction" in p for p in cert["details"]["problems"])
+
+
+@pytest.mark.parametrize("tid", ["zlz-lemma15-identity-gadget", "zlz-lemma16-product-3neuron",
+                                 "zlz-v1-lemma71-product-6neuron"])
+def test_lemma_gadget_mutants(tid):
+    """The lemma entries bound the network from its own weights.  Product gadgets: any moved
+    entry breaks the shape (no bound) or the huge output scale turns it into a witness, never a
+    HOLDS.  Identity gadget (one neuron, no relation between its weights): a 2^-40 move is
+    provably harmless; the HOLDS then rests on a bound re-derived from the moved weights."""
+    from certify.certificate import certify_network, make_target_for
+    from certify.registry import default_registry
+
+    thm = default_registry().get(tid)
+    params = thm.parse_params({})
+    target = make_target_for(thm, params, None)
+    builder = thm.builder()
+    net = builder(params, target)
+    base = certify_network(thm, params, target, net, builder)["error"]["upper"]
+    for k, which, i, j in _body_sites(net):
+        cert = certify_network(thm, params, target, _mutant_body(net, k, which, i, j), builder)
+        if "identity" in tid:
+            assert cert["verdict"] == "HOLDS" and cert["error"]["upper"] != base
+        else:
+            assert cert["verdict"] != "HOLDS", (k, which, i, j)
