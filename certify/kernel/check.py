@@ -17,7 +17,7 @@ from flint import arb, ctx, fmpq
 from certify.kernel import evidence as ev
 from certify.kernel.claims import Statement, rational, statement
 from certify.kernel.errors import KernelError
-from certify.kernel.formula import ball
+from certify.kernel.formula import ball, evaluate
 from certify.kernel.grid import TargetExpression
 from certify.kernel.network import StoredNetwork, decode
 
@@ -28,7 +28,6 @@ MEASURABLE = {"width", "depth", "params", "dense_params"}
 # method name -> the evidence checker that re-derives its error bounds
 EVIDENCE: dict[str, Callable[..., ev.Bounds]] = {
     "cells-offtrifling": ev.grid_offtrifling,
-    "boxes-sup": ev.grid_sup,
     "ball-bnb": ev.grid_sup,
     "cells-lp": ev.grid_lp,
     "pl1d-exact": ev.interpolant_identity,
@@ -108,9 +107,17 @@ def _check(cert: dict, report: KernelReport) -> None:
     report.rederived.append("parameters inside the statement's domains")
     bound = stmt.formula(stmt.claim.get("bound", "0"), env, "bound", (lam, alpha))
     error = _need(cert, "error", dict)
+    for key, want in (("norm", stmt.claim.get("norm")), ("region", stmt.claim.get("region")),
+                      ("bound_formula", stmt.claim.get("bound"))):
+        if error.get(key) != want:
+            report.problems.append(f"error.{key} {error.get(key)!r} differs from the statement's {want!r}")
     stored_bound = _number(error.get("bound"), "error.bound")
     if not stored_bound.overlaps(ball(bound)):
         report.problems.append(f"stored bound {error.get('bound')} differs from the statement's {bound}")
+    ratio = error.get("ratio")
+    if (ratio is None) != (not ball(bound) > 0) or (ratio is not None and not _number(
+            ratio, "error.ratio").overlaps(_number(error.get("upper"), "error.upper") / ball(bound))):
+        report.problems.append(f"error.ratio {ratio!r} is not upper / bound")
     report.rederived.append("bound from the installed claims")
     if "omega" in str(stmt.claim.get("bound")) or "lam" in str(stmt.claim.get("bound")):
         # the bound is stated through the target's modulus: the kernel takes lam as stored
@@ -119,7 +126,7 @@ def _check(cert: dict, report: KernelReport) -> None:
         else:
             report.trusted.append("the target's modulus (re-derived by check outside the kernel)")
 
-    net = _network(cert, report)
+    net = _network(cert, stmt, report)
     claims_ok = _architecture(cert, stmt, env, net, report)
     lower, upper = _bounds(cert, stmt, env, net, report)
     stored_lower = _number(error.get("lower"), "error.lower")
@@ -137,8 +144,13 @@ def _check(cert: dict, report: KernelReport) -> None:
     _verdict(cert, stmt, bound, lower, upper, stored_upper, claims_ok, report)
 
 
-def _network(cert: dict, report: KernelReport) -> Optional[StoredNetwork]:
+def _network(cert: dict, stmt: Statement, report: KernelReport) -> Optional[StoredNetwork]:
     network = _need(cert, "network", dict)
+    if network.get("construction") != stmt.construction:
+        report.problems.append(f"network.construction {network.get('construction')!r} is not the "
+                               f"statement's builder {stmt.construction!r}")
+    report.trusted.append("the network digest names the builder's network (check --rebuild "
+                          "compares them)")
     if network.get("layers") is None:
         report.trusted.append("the network (not stored: " + str(network.get("why_not_stored", "?"))
                               + "); architecture and witnesses taken from the certifier")
@@ -174,6 +186,10 @@ def _architecture(cert: dict, stmt: Statement, env: dict, net: Optional[StoredNe
         (relation, formula), = spec.items()
         claimed = stmt.formula(str(formula), env, f"architecture {name}")
         stored = by_name.get(name, {})
+        if stored.get("relation") != relation or stored.get("formula") != str(formula) or \
+                not _same_value(stored.get("claimed"), claimed, env):
+            report.problems.append(f"architecture {name}: stored relation, formula or claimed "
+                                   "value differs from the statement")
         if name in MEASURABLE and net is not None:
             value = measured[name]
         else:
@@ -190,6 +206,19 @@ def _architecture(cert: dict, stmt: Statement, env: dict, net: Optional[StoredNe
         all_ok = all_ok and bool(ok)
     report.rederived.append("architecture claims from the installed formulas")
     return all_ok
+
+
+def _same_value(text: Any, value: Any, env: dict) -> bool:
+    """Does the stored text (sympy's print of the claimed value) name the kernel's value?"""
+    if not isinstance(text, str):
+        return False
+    try:
+        stored = evaluate(text, {}, "stored claimed value")
+    except KernelError:
+        return False
+    if isinstance(stored, fmpq) and isinstance(value, fmpq):
+        return stored == value
+    return ball(stored).overlaps(ball(value))
 
 
 def _relation(value: fmpq, relation: str, claimed: Any) -> Optional[bool]:

@@ -47,6 +47,7 @@ def claims_directory() -> Path:
 class Statement:
     id: str
     method: str
+    construction: str
     parameters: dict      # name -> raw TOML table
     derived: dict         # name -> formula text
     claim: dict
@@ -96,7 +97,7 @@ def load_statements(directory: Optional[str] = None) -> dict[str, Statement]:
     out: dict[str, Statement] = {}
     for path in files:
         for raw in tomllib.loads(path.read_text()).get("theorem", []):
-            out[raw["id"]] = Statement(raw["id"], raw["method"], dict(raw.get("parameters", {})),
+            out[raw["id"]] = Statement(raw["id"], raw["method"], raw["construction"], dict(raw.get("parameters", {})),
                                        dict(raw.get("derived", {})), dict(raw["claim"]),
                                        dict(raw.get("target", {})), dict(raw.get("analysis", {})))
     return out

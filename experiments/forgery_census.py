@@ -1,0 +1,56 @@
+"""Forge certificates at random and count what ``certify check`` rejects.
+
+    python experiments/forgery_census.py [EDITS_PER_CERTIFICATE]
+
+Every meaning-carrying field (all but timings, notes, reasons, tool version, source text,
+details and gadget prose) of six certificates is edited at random, the hash recomputed, and the
+file checked twice: by the kernel alone, and with --rebuild.  Prints the counts per field.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import random
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from test_forgery import INSTANCES, MEANINGLESS, apply, certificate, leaves  # noqa: E402
+
+from certify.checker import check_data  # noqa: E402
+from certify.errors import UserError  # noqa: E402
+
+
+def accepted(cert: dict, rebuild: bool) -> bool:
+    try:
+        return check_data(cert, rebuild=rebuild).ok
+    except UserError:
+        return False
+
+
+def main(per: int = 200) -> None:
+    rng = random.Random(0)
+    counts: dict = collections.defaultdict(lambda: [0, 0, 0])  # total, kernel-rejected, rebuild-rejected
+    for index, (tid, _) in enumerate(INSTANCES):
+        cert = json.loads(certificate(index))
+        paths = [p for p in leaves(cert) if not p or p[0] not in MEANINGLESS + ("hash",)]
+        for _ in range(per):
+            path, kind = rng.choice(paths), rng.randrange(4)
+            forged = apply(cert, path, kind)
+            if {k: v for k, v in forged.items() if k != "hash"} == \
+                    {k: v for k, v in cert.items() if k != "hash"}:
+                continue
+            row = counts[(tid, path[0] if path else "<top>")]
+            row[0] += 1
+            row[1] += not accepted(forged, False)
+            row[2] += not accepted(forged, True)
+    total = [sum(r[i] for r in counts.values()) for i in range(3)]
+    for (tid, fld), (n, k, r) in sorted(counts.items()):
+        print(f"{tid:32s} {fld:16s} {n:4d} edits  kernel rejects {k:4d}  --rebuild rejects {r:4d}")
+    print(f"total: {total[0]} edits; kernel alone rejects {total[1]}; with --rebuild {total[2]}")
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 200)

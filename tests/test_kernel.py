@@ -1,0 +1,117 @@
+"""The checker kernel: independence, safe formulas, and bounds re-derived from evidence."""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+
+import pytest
+from flint import arb, ctx, fmpq
+
+from certify.certificate import content_hash, run_theorem
+from certify.kernel import check_certificate_data
+from certify.kernel.errors import KernelError
+from certify.kernel.formula import evaluate
+from certify.kernel.network import decode
+
+
+def test_kernel_imports_flint_and_the_standard_library_only():
+    code = ("import sys, certify.kernel; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('sympy','numpy','mpmath','networkx','constructive','gpu','torch','rich','hypothesis')"
+            " or (m.startswith('certify.') and not m.startswith('certify.kernel'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("text", [
+    "__import__('os').system('true')", "x.real", "(lambda: 1)()", "[1][0]", "1.5", "open('f')",
+    "n if n else 1", "{1: 2}", "'abc'", "f'{n}'",
+])
+def test_formulas_are_walked_never_evaluated(text):
+    with pytest.raises(KernelError):
+        evaluate(text, {"n": fmpq(1), "x": fmpq(1)}, "test")
+
+
+def test_formulas_exact_where_rational():
+    old = ctx.prec
+    ctx.prec = 256
+    try:
+        assert evaluate("floor(n**((s + 1)/d))", {"n": fmpq(4), "s": fmpq(1), "d": fmpq(2)}, "t") == 4
+        assert evaluate("ceiling(log(d, 2))", {"d": fmpq(8)}, "t") == 3
+        assert evaluate("2**(-n)*sqrt(d)", {"n": fmpq(2), "d": fmpq(9)}, "t") == fmpq(3, 4)
+        v = evaluate("omega(sqrt(d))", {"d": fmpq(2)}, "t", (fmpq(1), fmpq(1)))
+        assert isinstance(v, arb) and v.overlaps(arb(2).sqrt())
+    finally:
+        ctx.prec = old
+
+
+def _cert(tid: str, params: dict) -> dict:
+    return json.loads(json.dumps(run_theorem(tid, params)))
+
+
+def _move_weight(cert: dict, layer: int, amount: fmpq) -> dict:
+    forged = copy.deepcopy(cert)
+    entry = forged["network"]["layers"]["layers"][layer]["W"][0]
+    entry[2] = str(fmpq(*map(int, (entry[2] + "/1").split("/")[:2])) + amount)
+    forged["hash"] = content_hash(forged)
+    return forged
+
+
+@pytest.mark.parametrize("tid,params", [
+    ("syz-cpwl-one-layer", {"n": "5"}),
+    ("syz-intrinsic-aux-offtrifling", {"n": "2", "d": "1"}),
+    ("syz-cpwl-interpolation", {"n": "5"}),
+])
+def test_kernel_rederives_the_bound(tid, params):
+    cert = _cert(tid, params)
+    report = check_certificate_data(cert)
+    assert report.ok and report.verdict == cert["verdict"] == "HOLDS"
+    assert report.upper is not None
+    assert not any("error bounds" in t for t in report.trusted)
+
+
+def test_a_weight_moved_by_2_to_the_minus_40_is_caught():
+    """The stored network is what the kernel checks: an exact identity breaks."""
+    cert = _cert("syz-cpwl-one-layer", {"n": "5"})
+    report = check_certificate_data(_move_weight(cert, 0, fmpq(1, 2**40)))
+    assert not report.ok and report.verdict != "HOLDS"
+
+
+def test_stored_lower_above_upper_is_rejected():
+    cert = _cert("syz-intrinsic-aux-offtrifling", {"n": "2", "d": "1"})
+    cert["error"]["lower"] = "1"
+    assert any("exceeds" in p for p in check_certificate_data(cert).problems)
+
+
+def test_a_grid_that_misses_a_cell_end_is_refused():
+    cert = _cert("syz-intrinsic-aux-offtrifling", {"n": "2", "d": "1"})
+    cert["evidence"]["cuts"][0] = [c for c in cert["evidence"]["cuts"][0] if c not in ("1/4",)]
+    report = check_certificate_data(cert)
+    assert not report.ok
+
+
+def test_rays_where_a_neuron_turns_on_are_not_affine():
+    # relu(x - 5) on the ray x >= 1: off at 1, on beyond 5
+    net = decode({"input_dim": 1, "layers": [
+        {"rows": 1, "cols": 1, "W": [[0, 0, "1"]], "b": [[0, "-5"]], "act": [["relu", 1]]},
+        {"rows": 1, "cols": 1, "W": [[0, 0, "1"]], "b": []}]})
+    assert not net.slope_signs([fmpq(1)], [fmpq(2)])
+    assert net.slope_signs([fmpq(1)], [fmpq(0)])
+    assert net.interval([(fmpq(0), fmpq(10))]) == [(fmpq(0), fmpq(5))]
+
+
+@pytest.mark.parametrize("layers", [
+    {"input_dim": 1, "layers": []},
+    {"input_dim": 1, "layers": [{"rows": 1, "cols": 2, "W": [], "b": []}]},
+    {"input_dim": 1, "layers": [{"rows": 1, "cols": 1, "W": [[0, 3, "1"]], "b": []}]},
+    {"input_dim": 1, "layers": [{"rows": 1, "cols": 1, "W": [[0, 0, "1e400"]], "b": []}]},
+    {"input_dim": 1, "layers": [{"rows": 1, "cols": 1, "W": [], "b": [], "act": [["relu", 1]]},
+                                {"rows": 1, "cols": 1, "W": [], "b": [], "act": [["gelu", 1]]}]},
+    {"input_dim": 1, "layers": [{"rows": 10**6, "cols": 10**6, "W": [], "b": []}]},
+])
+def test_malformed_networks_are_refused(layers):
+    with pytest.raises(KernelError):
+        decode(layers)
