@@ -89,6 +89,11 @@ def check_certificate_data(cert: Any) -> KernelReport:
     except KernelError as exc:
         report = locals().get("report") or KernelReport("?")
         report.problems.append(str(exc))
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError, ZeroDivisionError,
+            RecursionError, OverflowError) as exc:
+        # untrusted data of an unexpected shape: refused, never a crash and never a pass
+        report = locals().get("report") or KernelReport("?")
+        report.problems.append(f"malformed certificate ({type(exc).__name__}: {exc})")
     finally:
         ctx.prec = old
     return report

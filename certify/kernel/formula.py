@@ -54,6 +54,8 @@ def parse(text: str, names: set[str], where: str) -> ast.AST:
 
 
 def ball(v: Value) -> arb:
+    if isinstance(v, LogOf):
+        return v.ball()
     return v if isinstance(v, arb) else arb(v)
 
 
@@ -82,7 +84,24 @@ def power(x: Value, y: Value) -> Value:
     return ball(x) ** ball(y)
 
 
+class LogOf:
+    """log(x) of an exact x > 0, kept unevaluated so that log(a)/log(b) can be decided exactly
+    (floor and ceiling of such a quotient are common in architecture formulas)."""
+
+    def __init__(self, x: fmpq):
+        self.x = x
+
+    def ball(self) -> arb:
+        return arb(self.x).log()
+
+
+def number(v: Value) -> Value:
+    return v.ball() if isinstance(v, LogOf) else v
+
+
 def _log(x: Value, base: Value = None) -> Value:
+    if base is None and isinstance(x, fmpq) and x > 0:
+        return LogOf(x)
     if isinstance(x, fmpq) and isinstance(base, fmpq) and x > 0 and base > 1:
         # log_b(x) is rational (= j/k) only when x^k = b^j; small k cover the formulas in use
         for k in range(1, 7):
@@ -105,10 +124,10 @@ def _integer_part(x: Value, up: bool) -> fmpq:
         n = x.p // x.q
         return fmpq(n + 1 if up and n * x.q != x.p else n)
     f = x.ceil() if up else x.floor()
-    try:
-        return fmpq(int(f.unique_fmpz()))
-    except ValueError:
-        raise KernelError(f"cannot decide the integer part of {x}") from None
+    n = f.unique_fmpz() if f.is_finite() else None
+    if n is None:
+        raise KernelError(f"cannot decide the integer part of {x}")
+    return fmpq(int(n))
 
 
 def _min(*xs: Value) -> Value:
@@ -194,12 +213,16 @@ class Evaluator:
             return self.env[node.id]
         if isinstance(node, ast.UnaryOp):
             if isinstance(node.op, ast.USub):
-                return -self.value(node.operand)
+                return -number(self.value(node.operand))
             if isinstance(node.op, ast.UAdd):
-                return self.value(node.operand)
+                return number(self.value(node.operand))
             raise KernelError("a condition is not a number")
         if isinstance(node, ast.BinOp):
             a, b = self.value(node.left), self.value(node.right)
+            if isinstance(node.op, ast.Div) and isinstance(a, LogOf) and isinstance(b, LogOf) \
+                    and b.x > 1:
+                return _log(a.x, b.x)
+            a, b = number(a), number(b)
             if isinstance(node.op, ast.Add):
                 return a + b
             if isinstance(node.op, ast.Sub):
@@ -222,17 +245,17 @@ class Evaluator:
                     raise KernelError("omega needs the target's modulus and one argument")
                 lam, alpha = self.modulus
                 return lam * power(self.value(node.args[0]), alpha)
-            return FUNCTIONS[name](*[self.value(a) for a in node.args])
+            return FUNCTIONS[name](*[number(self.value(a)) for a in node.args])
         raise KernelError(f"{type(node).__name__} is not a number")
 
     def condition(self, node: ast.AST) -> Tri:
         if isinstance(node, ast.Constant) and node.value is True:
             return True
         if isinstance(node, ast.Compare):
-            left = self.value(node.left)
+            left = number(self.value(node.left))
             result: Tri = True
             for op, right_node in zip(node.ops, node.comparators):
-                right = self.value(right_node)
+                right = number(self.value(right_node))
                 r = _compare(op, left, right)
                 if r is False:
                     return False
@@ -271,4 +294,4 @@ class Evaluator:
 def evaluate(text: str, env: Mapping[str, Value], where: str,
              modulus: Optional[tuple[fmpq, fmpq]] = None) -> Value:
     tree = parse(text, set(env), where)
-    return Evaluator(env, modulus).value(tree)
+    return number(Evaluator(env, modulus).value(tree))
