@@ -173,7 +173,8 @@ def certify_network(thm: Theorem, params: dict, target: Any, net: Node, builder:
     t0 = time.perf_counter() if t0 is None else t0
     t1 = time.perf_counter()
     # a method may supply its own measurement (e.g. a repeated block counted once)
-    measured = getattr(thm.certifier(), "measure", arch.measure)(net)
+    measure = getattr(thm.certifier(), "measure", arch.measure)
+    measured = measure(net)
     claims, intrinsic = measure_claims(thm, params, target, net, builder, measured)
     timings["architecture"] = time.perf_counter() - t1
     t2 = time.perf_counter()
@@ -200,7 +201,7 @@ def certify_network(thm: Theorem, params: dict, target: Any, net: Node, builder:
                    "number": thm.number, "page": thm.page, "file": thm.source_file},
         "params": {k: str(v) for k, v in params.items()},
         "target": target.to_dict(),
-        "network": network_record(net, thm.construction),
+        "network": network_record(net, thm.construction, layered=measure is arch.measure),
         "architecture": {"measured": measured.to_dict(), "claims": claims, "intrinsic": intrinsic},
         "error": {"norm": thm.claim.get("norm"), "region": thm.claim.get("region"),
                   "lower": _text(report.lower), "upper": _text(report.upper),
@@ -267,10 +268,13 @@ def decide(report: ErrorReport, bound: Any, claims: list, gadget_certs: list,
     return verdict, reasons
 
 
-def network_record(net: Node, construction: str) -> dict:
-    """The digest, and the plain layered network for the kernel where it can follow it."""
+def network_record(net: Node, construction: str, layered: bool = True) -> dict:
+    """The digest, the plain layered network for the kernel where it can follow it, and whether
+    the measured architecture is that network's (or a method's own count, e.g. a repeated
+    block counted once)."""
     layers, why = stored_network(net)
-    record = {"digest": net.digest, "construction": construction, "layers": layers}
+    record = {"digest": net.digest, "construction": construction, "layers": layers,
+              "measure": "layered" if layered else "method"}
     if layers is None:
         record["why_not_stored"] = why
     return record
