@@ -5,9 +5,10 @@ pre-activation has one weak sign on all vertices: an affine function on a box at
 extremes at vertices, so the ReLU is then the identity or zero on the whole box, and by
 induction the network is affine on the box, determined by the vertex values.  When a sign
 pattern breaks, the box is *demoted* to exact rational interval arithmetic (sound, looser);
-at gadgets with a specification (a claimed range or an interval extension such as the monotone
-median of ``mid``) demoted boxes use the specification instead of the body, and the gadget is
-recorded as relied on.
+at gadgets with a specification (a claimed range on all of R^d, or a declared monotone interval
+extension such as the median of ``mid``, enclosed by exact evaluation of the body at the box
+corners) demoted boxes use the specification instead of the body, and the gadget is recorded as
+relied on; ``certify.gadget_certs`` then certifies it.
 
 This is a number context in the sense of ``constructive.numbers``: the interpreter is the same,
 only the numbers (:class:`BoxBatch`) change.
@@ -24,6 +25,7 @@ import numpy as np
 from flint import fmpq, fmpq_mat
 
 from certify.progress import advance
+from certify.ranges import monotone_enclosure, range_domain
 from constructive.evaluate import Interpreter
 from constructive.ir import Gadget, Node
 from constructive.numbers import Exact, NumberContext, QMatrix, _common, as_fmpq
@@ -58,6 +60,11 @@ def _clip(M: QMatrix, bound: fmpq, op: Any) -> QMatrix:
     den = M.den * int(bound.q) // math.gcd(M.den, int(bound.q))
     scaled = M.with_den(den)
     return QMatrix(op(scaled.num, int(bound.p) * (den // int(bound.q))), den)
+
+
+def _same(A: QMatrix, B: QMatrix) -> bool:
+    (a, b), _ = _common([A, B])
+    return bool((a == b).all())
 
 
 def _empty(rows: int) -> QMatrix:
@@ -287,6 +294,16 @@ class BoxInterpreter(Interpreter):
         spec = node.spec
         return spec is not None and (self.trusted is None or node.name in self.trusted)
 
+    @staticmethod
+    def _range(node: Gadget) -> Optional[tuple]:
+        """The claimed range when it is claimed on all of R^d (boxes here are not checked
+        against a bounded domain)."""
+        spec = node.spec
+        if spec.range is None or any(a is not None or b is not None
+                                     for a, b in range_domain(spec, node.in_dim)):
+            return None
+        return spec.range
+
     # pruning ------------------------------------------------------------------------------
     def _prune(self, X: BoxBatch) -> BoxBatch:
         frame = self.frames[-1] if self.frames else None
@@ -319,13 +336,14 @@ class BoxInterpreter(Interpreter):
             X, known = self._from_cells(node, X)
         else:
             known = None
-        has_enclosure = spec.range is not None or spec.interval is not None
+        rng = self._range(node)
+        has_enclosure = rng is not None or spec.interval is not None
         if not has_enclosure:
             out = self.run(node.body, X)
             return self._merge_known(node, out, known)
         bounds = self._input_bounds(X) if spec.interval is not None else None
         frame = _Frame(node)
-        if spec.cells is not None and spec.range is not None and len(X.ids_e):
+        if spec.cells is not None and rng is not None and len(X.ids_e):
             # inputs outside every cell (e.g. on a trifling strip): the range is all we would
             # learn from the body, so take it without evaluating the body
             frame.dropped.append(X.ids_e)
@@ -342,11 +360,12 @@ class BoxInterpreter(Interpreter):
             self.used.add(node.name)
         LO, HI = self._spec_enclosures(node, spec_ids, bounds)
         computed_lo, computed_hi = out.LO, out.HI
-        if spec.range is not None and len(out.ids_i):  # both enclosures are sound: intersect
-            self.used.add(node.name)
-            lo_q, hi_q = spec.range
+        if rng is not None and len(out.ids_i):  # both enclosures are sound: intersect
+            lo_q, hi_q = rng
             computed_lo = _clip(computed_lo, lo_q, np.maximum)
             computed_hi = _clip(computed_hi, hi_q, np.minimum)
+            if not (_same(computed_lo, out.LO) and _same(computed_hi, out.HI)):
+                self.used.add(node.name)  # relied on only where it tightened the body's enclosure
         (lo_a, lo_b), den_lo = _common([computed_lo, LO])
         (hi_a, hi_b), den_hi = _common([computed_hi, HI])
         out = BoxBatch(X.n, out.nv, node.out_dim, out.V, out.ids_e,
@@ -383,15 +402,16 @@ class BoxInterpreter(Interpreter):
         if not len(ids):
             return _empty(node.out_dim), _empty(node.out_dim)
         exact = self.ctx.exact  # type: ignore[attr-defined]
+        rng = self._range(node)
         if spec.interval is not None:
-            pairs = [spec.interval(*bounds[int(i)]) for i in ids]
-            lo_cols = [p[0] for p in pairs]
-            hi_cols = [p[1] for p in pairs]
-            if spec.range is not None:  # both claims hold: intersect them
-                lo_cols = [[max(v, spec.range[0]) for v in c] for c in lo_cols]
-                hi_cols = [[min(v, spec.range[1]) for v in c] for c in hi_cols]
+            # monotone body (certified): [body(lo), body(hi)], never the spec's own callable
+            lo_cols, hi_cols = monotone_enclosure(node, [bounds[int(i)][0] for i in ids],
+                                                  [bounds[int(i)][1] for i in ids])
+            if rng is not None:  # both claims hold: intersect them
+                lo_cols = [[max(v, rng[0]) for v in c] for c in lo_cols]
+                hi_cols = [[min(v, rng[1]) for v in c] for c in hi_cols]
             return exact.points(lo_cols), exact.points(hi_cols)
-        lo, hi = spec.range
+        lo, hi = rng
         return exact.points([[lo] * node.out_dim] * len(ids)), exact.points([[hi] * node.out_dim] * len(ids))
 
     # cells ------------------------------------------------------------------------------------
@@ -400,8 +420,9 @@ class BoxInterpreter(Interpreter):
         if hit is None or hit[0] is not node:
             axes = node.spec.cells
             boxes = [list(reversed(c)) for c in itertools.product(*reversed(axes))]
-            results, used = analyse_boxes(node.body, boxes, self.trusted)
-            self.used |= used
+            # only exactly tracked (constant) cells enter the table, and exact tracking never
+            # uses a specification: the constants derive from the body, nothing nested is relied on
+            results, _ = analyse_boxes(node.body, boxes, self.trusted)
             table = {tuple(b): r.vertex_values[0][0] if r.constant else None
                      for b, r in zip(boxes, results)}
             hit = (node, axes, table)
