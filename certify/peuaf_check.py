@@ -162,11 +162,25 @@ def read_gamma(net: Any) -> tuple[fmpq, fmpq] | None:
     return (x0, delta) if ok else None
 
 
+def oscillation(target: Any, h: fmpq, bound: fmpq) -> tuple[Any, str]:
+    """The theorems' hypothesis |f(x) − f(y)| < bound whenever |x − y| < h on [0, 1]: shown by
+    the certified modulus, or refuted by an exact witness pair (a finer grid when the first
+    search is undecided); None when neither."""
+    from certify.error import oscillation_hypothesis
+
+    ok, why = oscillation_hypothesis(target, h, bound)
+    if ok is None:
+        ok, why = oscillation_hypothesis(target, h, bound, steps=16)
+    return ok, why
+
+
 def certify_half(thm: Any, params: dict, target: Any, net: Any) -> ErrorReport:
     """Theorem 2: sup error on ∪_k I_k by exact cells (φ is constant on each I_k: the index
     map, the softsign value a_k and the fitted triangle-wave value), rigorous target enclosures.
     The output range on all of [0, 1] (not claimed by the paper) is reported by exact interval
-    reasoning (``certify.fixed_sigma_check.half_range``)."""
+    reasoning (``certify.fixed_sigma_check.half_range``).  K is the user's, so the hypothesis
+    (1) |f(x₁) − f(x₂)| < ε/2 whenever |x₁ − x₂| < 1/K is checked: outside it the theorem claims
+    nothing, and a large error is no violation."""
     from certify.fixed_sigma_check import _find_gadgets, half_intervals_error, half_range
 
     K = int(params["K"])
@@ -183,7 +197,9 @@ def certify_half(thm: Any, params: dict, target: Any, net: Any) -> ErrorReport:
         details.update(output_range_on_0_1=[str(v) for v in rng] if rng else None,
                        w0=str(body.nodes[2].W[0, 1] / K), w1_bits=abs(int(w1.p) // int(w1.q)).bit_length())
     wits = [{"x": [str(witness)], "error_lower": str(lower)}] if witness is not None else []
-    return ErrorReport(lower=lower, upper=upper, witnesses=wits, details=details)
+    hyp_ok, details["hypothesis"] = oscillation(target, fmpq(1, K), eps / 2)
+    return ErrorReport(lower=lower, upper=upper, witnesses=wits, details=details,
+                       hypothesis_ok=hyp_ok)
 
 
 def _is_fan(node: Any, n: int) -> bool:
@@ -364,7 +380,11 @@ def _failed(net: Any, params: dict, target: Any, exc: Exception) -> tuple:
 
 
 def certify_uniform(thm: Any, params: dict, target: Any, net: Any) -> ErrorReport:
-    """Theorem 3: uniform error on [a, b] (see :func:`chain_error`)."""
+    """Theorem 3: uniform error on [a, b] (see :func:`chain_error`).
+
+    The proof takes K with |f(z₁) − f(z₂)| < ε/10 whenever |z₁ − z₂| < 1/K for f on [0, 1/2]
+    (our z = (t − a)/(2(b − a)), f(z) = target(2z)): when the user fixes K, that hypothesis is
+    checked on the target at distance 2/K; with K = 0 the builder chooses K itself."""
     from certify.fixed_sigma_check import AnalysisFailed
 
     eps = as_fmpq(params["eps"])
@@ -373,7 +393,12 @@ def certify_uniform(thm: Any, params: dict, target: Any, net: Any) -> ErrorRepor
     except (AnalysisFailed, IndexError, AttributeError) as exc:
         lower, upper, wit, details = _failed(net, params, target, exc)
     wits = [{"x": [str(wit)], "error_lower": str(lower)}] if wit is not None else []
-    return ErrorReport(lower=lower, upper=upper, witnesses=wits, details=details)
+    K = int(params.get("K", 0))
+    hyp_ok = None
+    if K:
+        hyp_ok, details["hypothesis"] = oscillation(target, fmpq(2, K), eps / 10)
+    return ErrorReport(lower=lower, upper=upper, witnesses=wits, details=details,
+                       hypothesis_ok=hyp_ok)
 
 
 # ------------------------------------------------------------------------------------------
