@@ -629,9 +629,11 @@ class Engine:
                 # the median is monotone: its certified interval extension (Lemma 3.1 of Lu et
                 # al., checked by region enumeration in the certificate) keeps the enclosure
                 # between the two good copies of Thm 1.3 instead of the loose one of the body
+                from certify.ranges import monotone_enclosure
+
                 los, his = X.bounds()
-                a, b = node.spec.interval(list(los), list(his))
-                Y = self._clip(Y, a[0], b[0])
+                a, b = monotone_enclosure(node, [list(los)], [list(his)])
+                Y = self._clip(Y, a[0][0], b[0][0])
                 self.used.add(node.name)
             return Y
         if isinstance(node, Repeat):

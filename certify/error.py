@@ -256,7 +256,7 @@ def _with_kinks(net: Node, axis: list, d: int) -> list:
     try:
         from certify.pl1d import enumerate_1d
 
-        kinks = enumerate_1d(net, fmpq(0), fmpq(1), minimal=False).points
+        kinks = enumerate_1d(net, fmpq(0), fmpq(1), max_points=20000, minimal=False).points
     except (UserError, ValueError):
         return axis
     return sorted(set(axis) | set(kinks))
