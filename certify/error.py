@@ -439,7 +439,8 @@ def method_store_params(thm: Any, params: dict, target: Any, net: Node) -> Error
     worst = max(diffs) if diffs else fmpq(0)
     if len(out) != len(a):
         worst = fmpq(1)
-    return ErrorReport(worst, worst, [], set(), {"v": str(v), "a": [str(x) for x in a]})
+    return ErrorReport(worst, worst, [], set(), {"v": str(v), "a": [str(x) for x in a]},
+                       evidence={"kind": "points"})
 
 
 def ball_sup_error(net: Node, target: Any, box: Sequence[tuple[fmpq, fmpq]], goal: arb,

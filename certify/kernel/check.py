@@ -34,6 +34,7 @@ EVIDENCE: dict[str, Callable[..., ev.Bounds]] = {
     "cells-lp": ev.grid_lp,
     "pl1d-exact": ev.interpolant_identity,
     "bit-extraction": ev.bit_extraction,
+    "store-params": ev.stored_values,
 }
 
 

@@ -191,6 +191,23 @@ def bit_extraction(stmt: Statement, env: dict, net: StoredNetwork, target: Targe
                   trusted=trusted + ("theta, the instance's bits, as stored",))
 
 
+def stored_values(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,
+                  evidence: dict, cert: dict) -> Bounds:
+    """φ(0) = (a_1, …, a_n): the n parameters recovered exactly from the one stored number."""
+    _kind(evidence, "points")
+    raw = (cert.get("details") or {}).get("a")
+    n = _int(env["n"], "n")
+    if not isinstance(raw, list) or len(raw) != n:
+        raise KernelError("details.a is not a list of the n stored values")
+    a = [rational(v, "details.a") for v in raw]
+    (out,), _ = net.run([[fmpq(0)]])
+    if len(out) != n:
+        return Bounds(arb(1), arb(1), f"exact outputs at 0 ({len(out)} outputs for {n} values)")
+    worst = max(abs(o - t) for o, t in zip(out, a))
+    return Bounds(arb(worst), arb(worst), "exact outputs at 0",
+                  trusted=("a, the instance's stored values, as stored",))
+
+
 def witness_lower(net: StoredNetwork, target: TargetExpression, witnesses: Any) -> Optional[arb]:
     """The largest |f(x) − φ(x)| over the certificate's witnesses, re-evaluated exactly."""
     if not isinstance(witnesses, list) or not witnesses:
