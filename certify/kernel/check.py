@@ -258,10 +258,12 @@ def _bounds(cert: dict, stmt: Statement, env: dict, net: Optional[StoredNetwork]
     checker = EVIDENCE.get(stmt.method)
     evidence = cert.get("evidence")
     upper = lower = None
-    if checker is None or net is None or target is None or not isinstance(evidence, dict):
+    if checker is not None and net is not None and target is not None and \
+            not isinstance(evidence, dict):
+        raise KernelError(f"the method {stmt.method} emits evidence, and this certificate has none")
+    if checker is None or net is None or target is None:
         why = ("the method emits no kernel evidence" if checker is None else
-               "network or target not followed by the kernel" if net is None or target is None
-               else "no evidence in the certificate")
+               "network or target not followed by the kernel")
         report.trusted.append(f"the error bounds ({stmt.method}: {why})")
     else:
         bounds = checker(stmt, env, net, target, evidence, cert)
@@ -299,7 +301,7 @@ def _verdict(cert: dict, stmt: Statement, bound: Any, lower: Optional[arb], uppe
         mine = "VIOLATED"
     elif u <= b:
         mine = "CONDITIONAL" if assumption else "HOLDS"
-    elif lower > b and not assumption and not _hypothesis_failed(cert):
+    elif lower > b and not assumption and not _hypothesis_failed(cert, report):
         mine = "VIOLATED"
     else:
         mine = "INCONCLUSIVE"
@@ -310,6 +312,9 @@ def _verdict(cert: dict, stmt: Statement, bound: Any, lower: Optional[arb], uppe
     report.rederived.append("verdict")
 
 
-def _hypothesis_failed(cert: dict) -> bool:
-    """The certifier's refutation of the theorem's hypothesis, taken as stated (listed)."""
-    return any("outside the theorem's hypothesis" in str(r) for r in cert.get("reasons", []))
+def _hypothesis_failed(cert: dict, report: KernelReport) -> bool:
+    """The certifier's refutation of the theorem's hypothesis, taken as stated (and listed)."""
+    failed = any("outside the theorem's hypothesis" in str(r) for r in cert.get("reasons") or [])
+    if failed:
+        report.trusted.append("the refutation of the theorem's hypothesis (its witness pair)")
+    return failed
