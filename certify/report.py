@@ -43,7 +43,8 @@ SIG_DIGITS = 4
 _RELATION = {"le": "≤", "lt": "<", "ge": "≥", "gt": ">", "eq": "=", "ne": "≠"}
 _RELATION_TEX = {"le": r"$\le$", "lt": "$<$", "ge": r"$\ge$", "gt": "$>$", "eq": "$=$",
                  "ne": r"$\ne$"}
-_VERDICT_STYLE = {"HOLDS": "bold green", "VIOLATED": "bold red", "INCONCLUSIVE": "bold yellow"}
+_VERDICT_STYLE = {"HOLDS": "bold green", "VIOLATED": "bold red", "INCONCLUSIVE": "bold yellow",
+                  "CONDITIONAL": "bold cyan"}
 _VALUE_KEYS = (("error_lower", "error lower"), ("error_upper", "error upper"),
                ("bound", "bound"), ("ratio", "ratio"))
 _FLOAT_RE = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?inf(?:inity)?", re.I)
@@ -358,7 +359,7 @@ def table(rows: list[dict], fmt: str = "md") -> str:
 def rich_table(rows: list[dict], title: str | None = None):
     """A :class:`rich.table.Table` of the rows (same columns as the Markdown table).
 
-    The verdict is coloured: HOLDS green, VIOLATED red, INCONCLUSIVE yellow.
+    The verdict is coloured: HOLDS green, VIOLATED red, INCONCLUSIVE yellow, CONDITIONAL cyan.
     """
     from rich.table import Table
     from rich.text import Text
