@@ -23,14 +23,69 @@ err_console = Console(stderr=True)
 VERDICT_STYLE = {"HOLDS": "bold green", "VIOLATED": "bold red", "INCONCLUSIVE": "bold yellow"}
 
 
+MAX_WORKERS = 256  # --workers: processes on one machine; more is a typo, not a plan
+EMULATION_METHOD = "certify.beyond:method_emulation"  # the theorems that take --network
+
+
 def _params(pairs: Sequence[str]) -> dict[str, str]:
-    out = {}
+    out: dict[str, str] = {}
     for pair in pairs or ():
         key, sep, value = pair.partition("=")
+        key = key.strip()
         if not sep or not key:
             raise UserError(f"parameter {pair!r} is not of the form NAME=VALUE")
-        out[key.strip()] = value.strip()
+        if key in out:  # a silent "last one wins" would certify another instance than meant
+            raise UserError(f"parameter {key!r} is given twice (-p {key}={out[key]} and "
+                            f"-p {key}={value.strip()}); give each parameter once")
+        out[key] = value.strip()
     return out
+
+
+def _check_output(path: str, option: str) -> None:
+    """Refuse an output path that cannot be written, before any work is done."""
+    if os.path.isdir(path):
+        raise UserError(f"{option} {path!r} is a directory; give a file name")
+    parent = os.path.dirname(path) or "."
+    if not os.path.isdir(parent):
+        raise UserError(f"{option} {path!r}: directory {parent!r} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise UserError(f"{option} {path!r}: directory {parent!r} is not writable")
+
+
+def _check_network_file(path: str) -> None:
+    """A JSON network ending in a ReLU layer is refused: the loader would drop that ReLU."""
+    try:
+        with open(path, "rb") as fh:
+            text = fh.read()
+    except OSError as exc:
+        raise UserError(f"--network {path!r}: cannot read the file ({exc.strerror})") from None
+    if text[:1] not in (b"{", b"[", b" ", b"\n"):
+        return  # a PyTorch state dict holds Linear layers only
+    try:
+        data = json.loads(text)
+    except (ValueError, UnicodeDecodeError):
+        return  # the loader reports malformed JSON with its position
+    items = data.get("layers") if isinstance(data, dict) else data
+    if isinstance(items, list) and items and isinstance(items[-1], dict) \
+            and str(items[-1].get("type", "")).lower() == "relu":
+        raise UserError(f"--network {path!r}: the last layer is a ReLU; the emulation theorems "
+                        "take a ReLU network whose output layer is linear (drop the final ReLU "
+                        "or end with a linear layer)")
+
+
+def _check_device(name: Optional[str]) -> Optional[str]:
+    if name is None:
+        return None
+    from gpu.devices import check_device
+
+    return check_device(name)
+
+
+def _analysis_failed() -> tuple:
+    """Exception types meaning "this analysis cannot proceed" (not a bug, not a user error)."""
+    from certify.fixed_sigma_check import AnalysisFailed
+
+    return (AnalysisFailed,)
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -115,58 +170,104 @@ def _print_certificate(cert: dict) -> None:
     console.print(f"  time: {cert['timings']['total']:.2f} s")
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    from certify.certificate import run_theorem, write_certificate
+def _check_run(args: argparse.Namespace) -> list:
+    """Every combination and path check of ``certify run``, before any work: returns
+    [(theorem, parsed params, raw params)] for the instances to run."""
     from certify.registry import default_registry
 
-    if args.engine == "torch":
-        return _explore_with_torch(args)
-    from contextlib import nullcontext
-
-    from certify.progress import reporting
-
-    ids = list(default_registry().theorems) if args.all else [args.id]
+    if args.all and args.id:
+        raise UserError(f"give a theorem id or --all, not both (got --all and {args.id!r})")
     if not args.all and not args.id:
         raise UserError("give a theorem id, or --all for every default instance")
-    if args.all and args.json and not os.path.isdir(args.json):
-        raise UserError(f"with --all, --json must name an existing directory (got {args.json!r})")
-    worst = 0
-    for tid in ids:
-        if args.network:
-            from certify.beyond import using_network
-
-            network_context = using_network(args.network)
+    if args.all and (args.param or args.target or args.lipschitz or args.network):
+        raise UserError("--all runs every theorem at its default instance; -p, --target, "
+                        "--lipschitz and --network need one theorem id")
+    if args.engine == "torch":
+        if args.json:
+            raise UserError("--engine torch is float exploration and writes no certificate; "
+                            "drop --json or use --engine exact")
+        if args.all:
+            raise UserError("--engine torch explores one theorem instance; give its id")
+        _check_device(args.device)
+    elif args.device is not None or args.allow_imprecise:
+        raise UserError("--device and --allow-imprecise apply to --engine torch only")
+    if args.json:
+        if args.all:
+            if not os.path.isdir(args.json):
+                raise UserError(f"with --all, --json must name an existing directory (got {args.json!r})")
         else:
-            network_context = nullcontext()
-        with reporting(console), network_context:
-            cert = run_theorem(tid, _params(args.param) if not args.all else {}, args.target,
-                               args.lipschitz)
+            _check_output(args.json, "--json")
+    reg = default_registry()
+    thms = list(reg.theorems.values()) if args.all else [reg.get(args.id)]
+    if args.network:
+        thm = thms[0]
+        if thm.method != EMULATION_METHOD:
+            allowed = [t.id for t in reg.theorems.values() if t.method == EMULATION_METHOD]
+            raise UserError(f"--network applies to the ReLU-emulation theorems only "
+                            f"({', '.join(allowed)}); {thm.id} takes no network")
+        _check_network_file(args.network)
+    raw = _params(args.param)
+    out = []
+    for thm in thms:
+        params = thm.parse_params(raw)
+        precheck = getattr(thm.certifier(), "precheck", None)
+        if precheck is not None:  # work above a stated budget is refused before it starts
+            precheck(params)
+        out.append((thm, params, raw))
+    return out
+
+
+def _network_context(args: argparse.Namespace):
+    from contextlib import nullcontext
+
+    if not args.network:
+        return nullcontext()
+    from certify.beyond import using_network
+
+    return using_network(args.network)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    instances = _check_run(args)
+    if args.engine == "torch":
+        return _explore_with_torch(args, *instances[0])
+    from certify.certificate import run_theorem, write_certificate
+    from certify.progress import reporting
+
+    failed = _analysis_failed()
+    worst = 0
+    for thm, _, raw in instances:
+        try:
+            with reporting(console), _network_context(args):
+                cert = run_theorem(thm.id, raw, args.target, args.lipschitz)
+        except failed as exc:
+            err_console.print(f"certify: {thm.id}: INCONCLUSIVE, the analysis cannot proceed: {exc}; "
+                              "no certificate written", highlight=False, soft_wrap=True)
+            worst = max(worst, 1)
+            continue
         _print_certificate(cert)
         worst = max(worst, {"HOLDS": 0, "INCONCLUSIVE": 1, "VIOLATED": 1}[cert["verdict"]])
         if args.json:
-            path = os.path.join(args.json, f"{tid}.json") if args.all else args.json
+            path = os.path.join(args.json, f"{thm.id}.json") if args.all else args.json
             write_certificate(cert, path)
             console.print(f"certificate written to {path}")
     return worst
 
 
-def _explore_with_torch(args: argparse.Namespace) -> int:
+def _explore_with_torch(args: argparse.Namespace, thm, params: dict, raw: dict) -> int:
     """Float evaluation through the PyTorch mirror: exploration, not a certificate."""
     from certify.certificate import _check_target_range, make_target_for
-    from certify.registry import default_registry
 
     try:
         from gpu.mirror import explore
     except ImportError:
         raise UserError("--engine torch needs PyTorch: pip install -e '.[gpu]'") from None
-    if args.all or not args.id:
-        raise UserError("--engine torch explores one theorem instance; give its id")
-    thm = default_registry().get(args.id)
-    params = thm.parse_params(_params(args.param))
     target = make_target_for(thm, params, args.target, args.lipschitz)
     _check_target_range(thm, target)
-    net = thm.builder()(params, target)
-    res = explore(net, target, net.in_dim, device=args.device, allow_imprecise=args.allow_imprecise)
+    with _network_context(args):
+        net = thm.builder()(params, target)
+    res = explore(net, target, net.in_dim, device=args.device or "cpu",
+                  allow_imprecise=args.allow_imprecise)
     console.print(f"[bold]{thm.id}[/] { {k: str(v) for k, v in params.items()} } on {res['device']} ({res['dtype']}, "
                   f"~{res['required_bits']:.0f} bits needed)")
     console.print(f"  sampled max |f - phi| over {res['points']} random points: "
@@ -179,7 +280,12 @@ def _sweep_task(job: dict) -> dict:
     from certify.certificate import run_theorem
     from certify.registry import default_registry
 
-    cert = run_theorem(job["theorem"], job["params"], job.get("target"))
+    try:
+        cert = run_theorem(job["theorem"], job["params"], job.get("target"))
+    except _analysis_failed() as exc:  # one instance the analysis cannot handle: a row, not a crash
+        return {"theorem": job["theorem"], "params": job["params"], "verdict": "INCONCLUSIVE",
+                "extra": {}, "error_lower": None, "error_upper": None, "bound": None, "ratio": None,
+                "architecture": {}, "seconds": None, "reason": f"the analysis cannot proceed: {exc}"}
     columns = default_registry().get(job["theorem"]).analysis.get("columns", [])
     return {"theorem": cert["theorem"], "params": job["params"], "verdict": cert["verdict"],
             "extra": {k: cert["details"].get(k) for k in columns},
@@ -192,6 +298,11 @@ def cmd_table(args: argparse.Namespace) -> int:
     from certify import report, sweep
     from certify.registry import default_registry
 
+    if not 1 <= args.workers <= MAX_WORKERS:
+        raise UserError(f"--workers {args.workers} is not allowed; use 1 to {MAX_WORKERS}")
+    for option, path in (("--output", args.output), ("--plot", args.plot), ("--cache", args.cache)):
+        if path:
+            _check_output(path, option)
     thm = default_registry().get(args.id)
     base = _params(args.param)
     sweeps = [sweep.parse_sweep(s) for s in args.sweep or ()]
@@ -270,7 +381,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--all", action="store_true", help="every theorem at its default instance")
     p.add_argument("--engine", choices=["exact", "torch"], default="exact",
                    help="torch: float exploration through the PyTorch mirror (no certificate)")
-    p.add_argument("--device", default="cpu", help="torch device for --engine torch (cpu, cuda)")
+    p.add_argument("--device", default=None, help="torch device for --engine torch (cpu, cuda, cuda:N; default cpu)")
     p.add_argument("--allow-imprecise", action="store_true",
                    help="evaluate even when the dtype cannot carry the bits the network needs")
     p.add_argument("--network", metavar="FILE",
@@ -285,7 +396,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", metavar="FILE")
     p.add_argument("--plot", metavar="FILE.png")
     p.add_argument("--cache", metavar="FILE.jsonl", help="resume file for long sweeps")
-    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--workers", type=int, default=1, help=f"processes (1 to {MAX_WORKERS})")
     p.set_defaults(func=cmd_table)
     p = sub.add_parser("check", help="re-verify a certificate file")
     p.add_argument("file")
@@ -300,13 +411,35 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _private_hypothesis_storage() -> None:
+    """The falsifier's hypothesis search caches into ./.hypothesis by default; a command must
+    not litter the user's directory, so this process (and its workers) use a temporary one."""
+    if "HYPOTHESIS_STORAGE_DIRECTORY" in os.environ or "hypothesis" in sys.modules:
+        return  # the caller chose a place, or hypothesis is already set up (e.g. under pytest)
+    import atexit
+    import shutil
+    import tempfile
+
+    path = tempfile.mkdtemp(prefix="certify-hypothesis-")
+    os.environ["HYPOTHESIS_STORAGE_DIRECTORY"] = path
+    atexit.register(shutil.rmtree, path, True)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    _private_hypothesis_storage()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return args.func(args)
     except UserError as exc:
         err_console.print(f"certify: error: {exc}", highlight=False, soft_wrap=True)
+        return 2
+    except Exception as exc:
+        registry = sys.modules.get("certify.registry")  # not loaded: cannot be a RegistryError
+        if registry is None or not isinstance(exc, registry.RegistryError):
+            raise
+        err_console.print(f"certify: error: the installed theorem statements are unusable: {exc}",
+                          highlight=False, soft_wrap=True)
         return 2
     except KeyboardInterrupt:
         err_console.print("certify: interrupted; no partial certificate was written")

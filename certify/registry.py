@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import importlib.resources
+import re
 import tomllib
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -21,6 +23,7 @@ import sympy
 
 from certify.errors import UserError
 
+# the claims ship as the package ``proofs`` beside ``certify`` (source tree and wheel alike)
 PROOFS = Path(__file__).resolve().parent.parent / "proofs"
 OMEGA = sympy.Function("omega")
 TARGET_SYMBOLS = ("alpha", "lam")  # the target's Hölder exponent and constant
@@ -31,6 +34,29 @@ METHODS = {"ball-bnb", "cells-lp", "cells-offtrifling", "boxes-sup", "bit-extrac
 
 class RegistryError(Exception):
     """A malformed proofs/*.toml entry (a bug in the project's data, not a user error)."""
+
+
+# a plain decimal, fraction or scientific number; longer text or larger exponents are refused
+# before Fraction() so that e.g. 1e100000000 never materialises a huge integer
+_NUMBER_RE = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?(/\d+)?\Z")
+MAX_NUMBER_CHARS = 100
+MAX_EXPONENT = 100
+
+
+class _TooLarge(ValueError):
+    """A number literal too long, or with too large an exponent, to be turned into a Fraction."""
+
+
+def _number(text: str) -> Fraction:
+    """An exact rational from a short number literal; ValueError otherwise."""
+    m = _NUMBER_RE.match(text)
+    if len(text) > MAX_NUMBER_CHARS:
+        raise _TooLarge(f"longer than {MAX_NUMBER_CHARS} characters")
+    if not m:
+        raise ValueError(text)
+    if m.group(3) and abs(int(m.group(3)[1:])) > MAX_EXPONENT:
+        raise _TooLarge(f"exponent beyond ±{MAX_EXPONENT}")
+    return Fraction(text)
 
 
 @dataclass(frozen=True)
@@ -65,7 +91,10 @@ class Parameter:
                 raise UserError(f"parameter {self.name}={text!r} is not allowed; domain: {self.domain}")
             return text
         try:
-            value = Fraction(text)
+            value = _number(text)
+        except _TooLarge as why:
+            raise UserError(f"parameter {self.name}={text[:40]} is outside its domain ({why}): "
+                            f"{self.domain}") from None
         except (ValueError, ZeroDivisionError):
             raise UserError(f"parameter {self.name}={text!r} is not a number; domain: {self.domain}") from None
         if self.kind == "int":
@@ -193,6 +222,11 @@ def _load_parameter(name: str, raw: dict, where: str) -> Parameter:
     p = Parameter(name, kind, raw["default"], _fraction(raw.get("min"), where),
                   _fraction(raw.get("max"), where), tuple(raw.get("choices", ())),
                   raw.get("description", ""))
+    # an unbounded numeric domain lets one typo (p=1e400) start unbounded work
+    if kind in ("int", "rational") and (p.min is None or p.max is None):
+        raise RegistryError(f"{where}: parameter {name} ({kind}) needs both min and max")
+    if p.min is not None and p.max is not None and p.min > p.max:
+        raise RegistryError(f"{where}: parameter {name} has min {p.min} > max {p.max}")
     try:
         p.parse(p.default)
     except UserError as exc:
@@ -264,13 +298,35 @@ class Registry:
         return [n for n in reversed(list(nx.topological_sort(sub))) if n != theorem_id]
 
 
-def load(directory: Path = PROOFS) -> Registry:
+def proofs_directory() -> Any:
+    """Where the claims are: ``proofs/`` beside ``certify``, else the importable package."""
+    if PROOFS.is_dir():
+        return PROOFS
+    try:
+        return importlib.resources.files("proofs")
+    except (ImportError, TypeError):  # no such package: load() reports the empty registry
+        return PROOFS
+
+
+def load(directory: Any = None) -> Registry:
+    """Every theorem of ``directory`` (a path or an importlib.resources Traversable)."""
+    directory = proofs_directory() if directory is None else directory
     theorems: dict[str, Theorem] = {}
-    for path in sorted(directory.glob("*.toml")):
+    try:
+        files = sorted((f for f in directory.iterdir() if f.name.endswith(".toml")),
+                       key=lambda f: f.name)
+    except OSError as exc:
+        raise RegistryError(f"cannot read the theorem statements in {directory}: {exc}") from None
+    if not files:
+        raise RegistryError(f"no theorem statements (*.toml) in {directory}: the installation "
+                            "is incomplete")
+    for path in files:
         try:
-            data = tomllib.loads(path.read_text())
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
             raise RegistryError(f"{path.name}: not valid TOML: {exc}") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise RegistryError(f"{path.name}: cannot be read: {exc}") from None
         for raw in data.get("theorem", []):
             thm = _load_entry(raw, path.name)
             if thm.id in theorems:
@@ -285,6 +341,8 @@ def load(directory: Path = PROOFS) -> Registry:
             graph.add_edge(thm.id, lemma)
     if not nx.is_directed_acyclic_graph(graph):
         raise RegistryError(f"lemma graph has a cycle: {nx.find_cycle(graph)}")
+    if not theorems:
+        raise RegistryError(f"no theorem in the statements of {directory}")
     return Registry(theorems, graph)
 
 

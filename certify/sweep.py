@@ -37,6 +37,8 @@ _FORMS = ("accepted forms: NAME=A..B (inclusive integer range), NAME=A..B:+S (st
 _NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _INT_RE = re.compile(r"[-+]?\d+\Z")
 _RANGE_RE = re.compile(r"([-+]?\d+)\.\.([-+]?\d+)(?::([x+])(\d+))?\Z")
+_MAX_TOKEN = 100  # characters of one value: a longer literal (1e100000000) is a typo
+_EXPONENT_RE = re.compile(r"[eE]([-+]?\d+)")
 
 
 class SweepInterrupted(KeyboardInterrupt):
@@ -64,6 +66,9 @@ def _value(token: str, spec: str) -> int | str:
     t = token.strip()
     if not t:
         raise _bad(spec, "empty value")
+    exp = _EXPONENT_RE.search(t)
+    if len(t) > _MAX_TOKEN or (exp and abs(int(exp.group(1))) > _MAX_TOKEN):
+        raise _bad(spec, f"{t[:40]!r} is too long (over {_MAX_TOKEN} characters or exponent)")
     if _INT_RE.match(t):
         return int(t)
     if t.lower() in ("inf", "+inf", "infinity", "oo"):
@@ -96,7 +101,7 @@ def parse_sweep(spec: str) -> tuple[str, list]:
     values: list
     if ".." in body:
         m = _RANGE_RE.match(body)
-        if not m:
+        if not m or len(body) > 2 * _MAX_TOKEN:
             raise _bad(spec, "a range needs integer ends")
         a, b = int(m.group(1)), int(m.group(2))
         kind, k = m.group(3), int(m.group(4)) if m.group(4) else 1
@@ -144,6 +149,11 @@ def expand(base: dict, sweeps: list[tuple[str, list]]) -> list[dict]:
     for n, vals in sweeps:
         if not vals:
             raise UserError(f"sweep of {n!r} has no values")
+    total = 1
+    for _, vals in sweeps:
+        total *= len(vals)
+    if total > MAX_SWEEP_VALUES:  # checked before the product is built
+        raise UserError(f"the sweeps make {total} instances; at most {MAX_SWEEP_VALUES} are allowed")
     out = []
     for combo in itertools.product(*(vals for _, vals in sweeps)):
         inst = dict(base)

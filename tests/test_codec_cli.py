@@ -193,3 +193,59 @@ def test_report_rejects_mismatched_original(model, tmp_path):
     save_file(tensors, str(other))
     with pytest.raises(UserError, match="tensor 'layer.0.weight': shape"):
         run("codec-report", other, packed)
+
+
+# ----------------------------------------------------------------------------- --side and --device
+
+
+@pytest.mark.parametrize("side", ["inf", "nan", "-1", "0", "1e30", "1e-300"])
+def test_side_outside_its_range_is_refused_before_work(model, tmp_path, side):
+    path, _ = model
+    out = tmp_path / "packed.hfc"
+    with pytest.raises(UserError, match="side"):
+        run("compress", path, "-o", out, "--method", "lattice", "--bits", "4", "--side", side)
+    assert not out.exists()
+
+
+def test_side_wider_than_the_weights_is_refused(model, tmp_path):
+    path, _ = model
+    out = tmp_path / "packed.hfc"
+    with pytest.raises(UserError, match="too wide"):
+        run("compress", path, "-o", out, "--method", "lattice", "--bits", "4", "--side", "1000")
+    assert not out.exists()
+
+
+def test_side_only_with_lattice(model, tmp_path):
+    path, _ = model
+    with pytest.raises(UserError, match="--side applies to --method lattice"):
+        run("compress", path, "-o", tmp_path / "p.hfc", "--method", "rtn", "--bits", "4", "--side", "1")
+
+
+def test_a_valid_fixed_side_round_trips(model, tmp_path):
+    path, tensors = model
+    packed, restored = tmp_path / "p.hfc", tmp_path / "r.safetensors"
+    assert run("compress", path, "-o", packed, "--method", "lattice", "--bits", "5", "--side", "0.1") == 0
+    assert run("decompress", packed, "-o", restored) == 0
+    out = load_file(str(restored))
+    assert relative_frobenius(tensors["layer.0.weight"], out["layer.0.weight"]) < 0.2
+
+
+def test_missing_output_directory_is_refused_before_work(model, tmp_path):
+    path, _ = model
+    with pytest.raises(UserError, match="does not exist"):
+        run("compress", path, "-o", tmp_path / "absent" / "p.hfc", "--method", "rtn", "--bits", "4")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+@pytest.mark.parametrize("command", ["compress", "decompress", "codec-report"])
+def test_cuda_without_cuda_is_a_user_error(model, tmp_path, command):
+    path, _ = model
+    packed = tmp_path / "p.hfc"
+    assert run("compress", path, "-o", packed, "--method", "rtn", "--bits", "4") == 0
+    argv = {
+        "compress": ["compress", path, "-o", tmp_path / "q.hfc", "--method", "rtn", "--bits", "4"],
+        "decompress": ["decompress", packed, "-o", tmp_path / "r.safetensors"],
+        "codec-report": ["codec-report", path, packed],
+    }[command]
+    with pytest.raises(UserError, match="CUDA is not available"):
+        run(*argv, "--device", "cuda")

@@ -193,3 +193,60 @@ def test_failed_write_leaves_no_file(tmp_path):
             open(tmp, "wb").write(b"partial")
             raise RuntimeError("interrupted")
     assert list(tmp_path.iterdir()) == []
+
+
+# ----------------------------------------------------------------------------- the tensor list and source metadata
+
+
+def _drop_from_list(meta):
+    names = json.loads(meta["tensors"])
+    names.remove("rtn.weight")
+    meta["tensors"] = json.dumps(names)
+
+
+def _drop_everything_of_rtn(meta):
+    _drop_from_list(meta)
+    meta.pop("tensor:rtn.weight")
+
+
+@pytest.mark.parametrize(
+    "edit,message",
+    [
+        (_drop_from_list, "not in the tensor list"),
+        (lambda m: m.update(tensors=json.dumps(list(reversed(json.loads(m["tensors"]))))), "file digest mismatch"),
+        (lambda m: m.update(source_metadata=json.dumps({"origin": "edited"})), "file digest mismatch"),
+        (lambda m: m.update(source_metadata="{}"), "file digest mismatch"),
+        (lambda m: m.pop("file_digest"), "missing metadata field 'file_digest'"),
+        (lambda m: m.update(format_version="1"), "unsupported format_version '1'"),
+    ],
+)
+def test_tensor_list_and_source_metadata_are_under_the_digest(container, tmp_path, edit, message):
+    path, _ = container
+    with pytest.raises(UserError, match=message):
+        fileformat.load_encoded(rewrite(path, tmp_path / "bad.hfc", metadata=edit))
+
+
+def test_a_tensor_removed_with_its_entry_is_still_caught(container, tmp_path):
+    path, _ = container
+    bad = rewrite(path, tmp_path / "bad.hfc", metadata=_drop_everything_of_rtn)
+    with pytest.raises(UserError, match="belongs to no listed tensor"):
+        fileformat.load_encoded(bad)
+    both = rewrite(
+        path,
+        tmp_path / "bad2.hfc",
+        metadata=_drop_everything_of_rtn,
+        tensors=lambda a: [a.pop(k) for k in list(a) if k.startswith("rtn.weight::")],
+    )
+    with pytest.raises(UserError, match="file digest mismatch"):
+        fileformat.load_encoded(both)
+
+
+def test_an_invalid_tensor_is_never_written(tmp_path):
+    from dataclasses import replace
+
+    enc = get_codec("lattice").encode(torch.randn(8, 8) * 0.02, 4, name="w")
+    bad = replace(enc, params={**enc.params, "side": float("inf")})
+    target = tmp_path / "out.hfc"
+    with pytest.raises(UserError, match="side"):
+        fileformat.save_encoded(target, [bad])
+    assert list(tmp_path.iterdir()) == []

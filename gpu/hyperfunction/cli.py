@@ -31,7 +31,9 @@ def register(subparsers: "argparse._SubParsersAction[Any]") -> None:
     comp.add_argument("--direction", default="golden", choices=("golden", "pi"), help="winding direction family")
     comp.add_argument("--group", type=int, default=128, help="rtn: group size (128)")
     comp.add_argument("--class-max", type=int, default=3, help="lattice: most rings tried (3)")
-    comp.add_argument("--side", type=float, default=None, help="lattice: fixed square side ℓ (default: chosen per tensor)")
+    comp.add_argument(
+        "--side", type=float, default=None, help="lattice: fixed square side ℓ in [1e-8, 1e4] (default: chosen per tensor)"
+    )
     comp.add_argument("--all-tensors", action="store_true", help="also encode 1-D tensors (kept raw by default)")
     comp.add_argument("--device", default=None, help="encode on this torch device (default: the tensor's)")
     comp.set_defaults(func=run_compress)
@@ -78,6 +80,22 @@ def _need_torch() -> None:
         raise UserError(f"the codec needs torch and safetensors (pip install torch safetensors): {exc}") from None
 
 
+def _device(name: str | None) -> str | None:
+    """The --device value, checked before any work (no CUDA here is one line, not a traceback)."""
+    if name is None:
+        return None
+    from gpu.devices import check_device
+
+    return check_device(name)
+
+
+def _output_dir(path: str) -> None:
+    """An output whose directory is missing is refused before the (long) work, not after it."""
+    directory = os.path.dirname(str(path)) or "."
+    if not os.path.isdir(directory):
+        raise UserError(f"{path}: output directory {directory} does not exist")
+
+
 def _codec_options(args: argparse.Namespace) -> dict[str, Any]:
     if args.method == "winding":
         return {"k": args.k, "block": args.block, "direction": args.direction}
@@ -92,6 +110,10 @@ def run_compress(args: argparse.Namespace) -> int:
     from gpu.hyperfunction import fileformat
     from gpu.hyperfunction.codec import dtype_name, get_codec
 
+    _device(args.device)
+    _output_dir(args.output)
+    if args.side is not None and args.method != "lattice":
+        raise UserError(f"--side applies to --method lattice only (got --method {args.method})")
     codec = get_codec(args.method, **_codec_options(args))
     lo, hi = codec.bits_range
     if not lo <= args.bits <= hi:
@@ -125,6 +147,8 @@ def run_decompress(args: argparse.Namespace) -> int:
     from gpu.hyperfunction import fileformat
     from gpu.hyperfunction.codec import get_codec
 
+    _device(args.device)
+    _output_dir(args.output)
     packed = fileformat.load_encoded(args.input)
     out = {}
     with _progress(len(packed.tensors), "decompress") as step:
@@ -144,6 +168,9 @@ def run_report(args: argparse.Namespace) -> int:
 
     from gpu.hyperfunction import fileformat, report
 
+    _device(args.device)
+    if args.json:
+        _output_dir(args.json)
     with _progress(len(fileformat.list_tensors(args.compressed)), "report") as step:
 
         def on_tensor(name: str) -> None:

@@ -3,16 +3,20 @@
 Why this shape: the reference implementation reads ℓ from a folder name and other settings from
 side files; here nothing is implied.  Layout:
 
-* safetensors metadata ``format`` = "hyperfunction-codec", ``format_version`` = "1",
+* safetensors metadata ``format`` = "hyperfunction-codec", ``format_version`` = "2",
   ``tensors`` = JSON list of tensor names (file order), ``source_metadata`` = JSON of the input
-  file's own metadata (restored by ``decompress``);
+  file's own metadata (restored by ``decompress``), ``file_digest`` (below);
 * per tensor, metadata key ``tensor:<name>`` = JSON {method, bits, shape, dtype, params,
   arrays: {role: stored tensor name}, digest, encode_seconds};
 * the stored arrays (packed codes, fp16 scales, …) as ordinary safetensors tensors.
 
 ``digest`` is the SHA-256 of the canonical JSON of the decode fields plus every array's dtype,
-shape and bytes: a changed byte anywhere is rejected, never silently decoded.  Writing goes to a
-temporary file in the target directory that replaces the target only once complete.
+shape and bytes; ``file_digest`` binds the tensor list, the source metadata and every tensor's
+digest, so that a tensor dropped from the list (or edited metadata) is refused too: a changed
+byte anywhere is rejected, never silently decoded.  Version 1 files had no ``file_digest`` and
+are refused (re-compress the original).  Every tensor is validated as ``decompress`` would before
+a file is written.  Writing goes to a temporary file in the target directory that replaces the
+target only once complete.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ if TYPE_CHECKING:
     import torch
 
 FORMAT_NAME = "hyperfunction-codec"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _ENTRY_PREFIX = "tensor:"
 _ENTRY_KEYS = ("method", "bits", "shape", "dtype", "params", "arrays", "digest")
 
@@ -72,6 +76,18 @@ def digest(encoded: EncodedTensor) -> str:
     return h.hexdigest()
 
 
+def file_digest(names: Sequence[str], source_metadata: Mapping[str, str], digests: Sequence[str]) -> str:
+    """SHA-256 over the format, the tensor list (in order), the source metadata and the tensors' digests."""
+    head = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "tensors": list(names),
+        "source_metadata": dict(source_metadata),
+        "digests": list(digests),
+    }
+    return hashlib.sha256(json.dumps(head, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
 @contextlib.contextmanager
 def atomic_output(path: str | os.PathLike[str]) -> Iterator[str]:
     """A temporary path in the target's directory, moved onto ``path`` only if the body succeeds."""
@@ -100,14 +116,19 @@ def save_encoded(
     names = [t.name for t in tensors]
     if len(set(names)) != len(names):
         raise UserError(f"{path}: duplicate tensor names")
+    source = {str(k): str(v) for k, v in (source_metadata or {}).items()}
+    for enc in tensors:  # never write a file that decompress would refuse
+        get_codec(enc.method).validate(enc)
+    digests = [digest(enc) for enc in tensors]
     metadata: dict[str, str] = {
         "format": FORMAT_NAME,
         "format_version": str(FORMAT_VERSION),
         "tensors": json.dumps(names),
-        "source_metadata": json.dumps(dict(source_metadata or {}), sort_keys=True),
+        "source_metadata": json.dumps(source, sort_keys=True),
+        "file_digest": file_digest(names, source, digests),
     }
     stored: dict[str, "torch.Tensor"] = {}
-    for enc in tensors:
+    for enc, enc_digest in zip(tensors, digests):
         roles = {}
         for role, array in sorted(enc.arrays.items()):
             key = f"{enc.name}::{role}"
@@ -122,10 +143,13 @@ def save_encoded(
             "dtype": enc.dtype,
             "params": dict(enc.params),
             "arrays": roles,
-            "digest": digest(enc),
+            "digest": enc_digest,
             "encode_seconds": enc.encode_seconds,
         }
-        metadata[_ENTRY_PREFIX + enc.name] = json.dumps(entry, sort_keys=True)
+        try:
+            metadata[_ENTRY_PREFIX + enc.name] = json.dumps(entry, sort_keys=True, allow_nan=False)
+        except ValueError:
+            raise UserError(f"tensor {enc.name!r}: a parameter is not finite; nothing was written") from None
     with atomic_output(path) as tmp:
         save_file(stored, tmp, metadata=metadata)
 
@@ -187,6 +211,29 @@ def _entry(path: str | os.PathLike[str], metadata: Mapping[str, str], name: str)
     return entry
 
 
+def _check_listing(
+    path: str | os.PathLike[str],
+    metadata: Mapping[str, str],
+    names: Sequence[str],
+    entries: Mapping[str, dict[str, Any]],
+    available: set[str],
+) -> None:
+    """Every entry and stored array belongs to a listed tensor: nothing in the file is skipped."""
+    listed = set(names)
+    for key in metadata:
+        if key.startswith(_ENTRY_PREFIX) and key[len(_ENTRY_PREFIX) :] not in listed:
+            raise UserError(f"{path}: tensor {key[len(_ENTRY_PREFIX):]!r} has an entry but is not in the tensor list")
+    used = set()
+    for name, entry in entries.items():
+        for role, key in entry["arrays"].items():
+            if not isinstance(key, str) or key not in available:
+                raise UserError(f"tensor {name!r} in {path}: stored array {role!r} ({key!r}) is missing")
+            used.add(key)
+    stray = sorted(available - used)
+    if stray:
+        raise UserError(f"{path}: stored array {stray[0]!r} belongs to no listed tensor")
+
+
 def list_tensors(path: str | os.PathLike[str]) -> list[str]:
     """Tensor names recorded in a container's metadata (no arrays are read)."""
     handle = open_safetensors(path)
@@ -224,17 +271,19 @@ def load_encoded(path: str | os.PathLike[str], verify: bool = True) -> Compresse
         raise UserError(f"{path}: metadata field 'tensors' lists a name twice")
     if not isinstance(source, dict):
         raise UserError(f"{path}: metadata field 'source_metadata' must be a JSON object")
-    available = set(handle.keys())
+    entries = {name: _entry(path, metadata, name) for name in names}
+    _check_listing(path, metadata, names, entries, set(handle.keys()))
+    if verify:
+        recorded = metadata.get("file_digest")
+        if recorded is None:
+            raise UserError(f"{path}: missing metadata field 'file_digest'")
+        if recorded != file_digest(names, source, [e["digest"] for e in entries.values()]):
+            raise UserError(f"{path}: file digest mismatch, the tensor list or the source metadata was edited")
     out = []
-    for name in names:
-        entry = _entry(path, metadata, name)
+    for name, entry in entries.items():
         if entry["method"] not in available_methods():
             raise UserError(f"tensor {name!r} in {path}: unknown method {entry['method']!r}")
-        arrays = {}
-        for role, key in entry["arrays"].items():
-            if not isinstance(key, str) or key not in available:
-                raise UserError(f"tensor {name!r} in {path}: stored array {role!r} ({key!r}) is missing")
-            arrays[role] = handle.get_tensor(key)
+        arrays = {role: handle.get_tensor(key) for role, key in entry["arrays"].items()}
         encoded = EncodedTensor(
             name=name,
             method=entry["method"],

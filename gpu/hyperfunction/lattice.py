@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 _CHUNK = 1 << 20  # pairs per encoding step
 _SELECT_SAMPLE = 1 << 14  # pairs used to choose ℓ and C
 _QUANTILES = (0.9, 0.95, 0.98, 0.99, 0.995, 0.999)
+SIDE_RANGE = (1e-8, 1e4)
+"""Allowed fixed square sides ℓ (``--side``): weights live far inside; beyond it float64 ring
+gains and codeword tables lose every weight (inf, or ℓ/m wider than any tensor)."""
 
 
 def lattice_side(bits: int, rings: int) -> int:
@@ -103,8 +106,8 @@ class LatticeCodec(DecoderBacked):
     def __init__(self, class_max: int = 3, side: float | None = None):
         if class_max < 1:
             raise UserError(f"lattice class_max must be >= 1, got {class_max}")
-        if side is not None and not side > 0:
-            raise UserError(f"lattice side must be > 0, got {side}")
+        if side is not None and not (isinstance(side, (int, float)) and SIDE_RANGE[0] <= side <= SIDE_RANGE[1]):
+            raise UserError(f"lattice side must be a finite number in [{SIDE_RANGE[0]:g}, {SIDE_RANGE[1]:g}], got {side}")
         self.class_max = class_max
         self.side = side
 
@@ -152,6 +155,12 @@ class LatticeCodec(DecoderBacked):
         far = float(dev.norm(dim=1).max())
         cheb_max = float(dev.abs().max())
         side, rings, m = self._choose(dev, bits, far, cheb_max)
+        if self.side is not None and cheb_max > 0 and side / m > 2 * cheb_max:
+            # the lattice spacing exceeds the tensor's whole spread: every weight would collapse
+            raise UserError(
+                f"tensor {name!r}: fixed side {side:g} is too wide for weights spread over {2 * cheb_max:.3g} "
+                f"(spacing {side / m:.3g}); use a side of at most {2 * cheb_max * m:.3g} or let it be chosen"
+            )
         if rings == 0 and 2 * cheb_max > side:
             raise UserError(f"tensor {name!r}: internal error, lattice without rings cannot cover the tensor")
         width = max(1, ((m * m + 1) * (rings + 1) - 1).bit_length())

@@ -1,0 +1,1 @@
+"""The theorem statements (``*.toml``, schema in ``SCHEMA.md``), shipped as package data."""
