@@ -20,7 +20,10 @@ from certify.errors import UserError
 console = Console()
 err_console = Console(stderr=True)
 
-VERDICT_STYLE = {"HOLDS": "bold green", "VIOLATED": "bold red", "INCONCLUSIVE": "bold yellow"}
+VERDICT_STYLE = {"HOLDS": "bold green", "VIOLATED": "bold red", "INCONCLUSIVE": "bold yellow",
+                 "CONDITIONAL": "bold cyan"}
+# exit status per verdict: only an unconditional HOLDS is success
+VERDICT_EXIT = {"HOLDS": 0, "CONDITIONAL": 1, "INCONCLUSIVE": 1, "VIOLATED": 1}
 
 
 MAX_WORKERS = 256  # --workers: processes on one machine; more is a typo, not a plan
@@ -246,7 +249,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             worst = max(worst, 1)
             continue
         _print_certificate(cert)
-        worst = max(worst, {"HOLDS": 0, "INCONCLUSIVE": 1, "VIOLATED": 1}[cert["verdict"]])
+        worst = max(worst, VERDICT_EXIT.get(cert["verdict"], 1))
         if args.json:
             path = os.path.join(args.json, f"{thm.id}.json") if args.all else args.json
             write_certificate(cert, path)
@@ -435,12 +438,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         err_console.print(f"certify: error: {exc}", highlight=False, soft_wrap=True)
         return 2
     except Exception as exc:
-        registry = sys.modules.get("certify.registry")  # not loaded: cannot be a RegistryError
-        if registry is None or not isinstance(exc, registry.RegistryError):
-            raise
-        err_console.print(f"certify: error: the installed theorem statements are unusable: {exc}",
-                          highlight=False, soft_wrap=True)
-        return 2
+        # modules not loaded cannot have raised their errors (and are not imported for this)
+        registry = sys.modules.get("certify.registry")
+        certificate = sys.modules.get("certify.certificate")
+        if registry is not None and isinstance(exc, registry.RegistryError):
+            err_console.print(f"certify: error: the installed theorem statements are unusable: {exc}",
+                              highlight=False, soft_wrap=True)
+            return 2
+        if certificate is not None and isinstance(exc, certificate.ContradictionError):
+            err_console.print(f"certify: internal error (a bug, no verdict): {exc}",
+                              highlight=False, soft_wrap=True)
+            return 3
+        raise
     except KeyboardInterrupt:
         err_console.print("certify: interrupted; no partial certificate was written")
         return 130

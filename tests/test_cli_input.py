@@ -208,3 +208,25 @@ def test_run_leaves_no_hypothesis_folder(tmp_path):
     assert "HOLDS" in res.stdout
     assert not (tmp_path / ".hypothesis").exists()
     assert list(tmp_path.iterdir()) == []
+
+
+# ----------------------------------------------------------------------------- verdicts and internal errors
+
+
+def test_conditional_verdict_is_printed_and_not_success(capsys):
+    tent = "Piecewise((x1, x1 < 1/2), (1 - x1, True))"  # Lipschitz 1, declared, not verified
+    assert main(["run", "syz-intrinsic-linf", "-p", "n=2", "--target", tent, "--lipschitz", "1"]) == 1
+    captured = capsys.readouterr()
+    assert "CONDITIONAL" in captured.out and "Traceback" not in captured.err
+
+
+def test_contradicting_bounds_exit_3_in_one_line(capsys, monkeypatch):
+    import certify.certificate as cc
+
+    def contradiction(*a, **k):
+        raise cc.ContradictionError("lower 1/2 > upper 1/3")
+
+    monkeypatch.setattr(cc, "run_theorem", contradiction)
+    assert main(["run", "syz-cpwl-one-layer"]) == 3
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("certify: internal error") and "\n" not in err and "1/2 > upper" in err
