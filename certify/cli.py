@@ -360,11 +360,21 @@ def cmd_check(args: argparse.Namespace) -> int:
     from certify.checker import check_certificate
 
     res = check_certificate(args.file, rebuild=args.rebuild)
+    console.print("re-derived:")
     for c in res.checks:
         console.print(f"  ✓ {c}")
+    if res.trusted:
+        console.print("still trusted (not re-derived by the kernel):")
+        for t in res.trusted:
+            console.print(f"  [yellow]· {t}[/]")
     for p in res.problems:
         console.print(f"  [red]✗ {p}[/]")
-    console.print("[bold green]certificate verified[/]" if res.ok else "[bold red]certificate rejected[/]")
+    if res.ok:
+        style = VERDICT_STYLE.get(res.verdict or "", "bold")
+        console.print(f"[bold green]certificate verified[/]: [{style}]{res.verdict}[/]"
+                      + ("" if res.trusted else " (nothing trusted)"))
+    else:
+        console.print("[bold red]certificate rejected[/]")
     return 0 if res.ok else 1
 
 
