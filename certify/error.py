@@ -522,6 +522,26 @@ def method_ball_bnb(thm: Any, params: dict, target: Any, net: Node) -> ErrorRepo
     return ErrorReport(lower, upper, wit, set(), {"boxes": examined}, evidence=evidence.grid(cuts))
 
 
+CELL_BUDGET_ENV = "CERTIFY_MAX_CELLS"
+CELL_BUDGET = 2 ** 12  # K^d cells, K = 2^n: n = 12 in 1-D takes minutes, each n more 4x longer
+
+
+def cells_precheck(params: dict) -> None:
+    """Refuse, before any work, an instance of the SYZ cell methods over the cell budget."""
+    import os
+
+    budget = int(os.environ.get(CELL_BUDGET_ENV, CELL_BUDGET))
+    cells = 2 ** (params["n"] * params["d"])
+    if cells > budget:
+        raise UserError(f"n={params['n']}, d={params['d']} means {cells} cells (2^(n d)), over the "
+                        f"work budget of {budget} (cost grows about 4x per cell doubling); set "
+                        f"{CELL_BUDGET_ENV} to allow more")
+
+
+for _method in (method_cells_lp, method_cells_offtrifling, method_boxes_sup):
+    _method.precheck = cells_precheck  # type: ignore[attr-defined]
+
+
 METHODS: dict[str, Callable[..., ErrorReport]] = {
     "ball-bnb": method_ball_bnb,
     "cells-offtrifling": method_cells_offtrifling,

@@ -161,6 +161,10 @@ def load_relu_network(path: str) -> list[tuple[fmpq_mat, fmpq_mat]]:
                 raise UserError(f"layer {name}: two linear layers without a ReLU between them")
             raw.append((name, item.get("W", item.get("weight")), item.get("b", item.get("bias"))))
             expect_linear = "type" not in item
+        if items and isinstance(items[-1], dict) and str(items[-1].get("type", "")).lower() == "relu":
+            # a final ReLU would be dropped by the layer list below: the output must be linear
+            raise UserError(f"network file {path!r}: the last layer is a ReLU; the output layer "
+                            "must be linear")
         return _check_layers(raw)
     try:
         import torch

@@ -230,3 +230,23 @@ def test_contradicting_bounds_exit_3_in_one_line(capsys, monkeypatch):
     assert main(["run", "syz-cpwl-one-layer"]) == 3
     err = capsys.readouterr().err.strip()
     assert err.startswith("certify: internal error") and "\n" not in err and "1/2 > upper" in err
+
+
+@pytest.mark.parametrize("tid,params", [
+    ("syz-intrinsic-lp", ["-p", "n=14", "-p", "p=2"]),
+    ("syz-intrinsic-linf", ["-p", "n=7", "-p", "d=2"]),
+    ("syz-intrinsic-aux-offtrifling", ["-p", "n=13"]),
+])
+def test_cell_methods_refuse_work_over_the_budget(capsys, no_work, tid, params):
+    assert main(["run", tid, *params]) == 2
+    err = capsys.readouterr().err
+    assert "work budget" in err and "CERTIFY_MAX_CELLS" in err and "Traceback" not in err
+
+
+def test_loader_refuses_a_final_relu_layer(tmp_path):
+    from constructive.beyond_relu import load_relu_network
+
+    path = tmp_path / "net.json"
+    path.write_text(json.dumps({"layers": [{"type": "linear", "W": [[1]], "b": [0]}, {"type": "relu"}]}))
+    with pytest.raises(UserError, match="last layer is a ReLU"):
+        load_relu_network(str(path))
