@@ -130,22 +130,16 @@ def _integer_part(x: Value, up: bool) -> fmpq:
     return fmpq(int(n))
 
 
-def _min(*xs: Value) -> Value:
-    if all(isinstance(x, fmpq) for x in xs):
-        return min(xs)
-    out = ball(xs[0])
-    for x in xs[1:]:
-        out = out.min(ball(x))
-    return out
-
-
-def _max(*xs: Value) -> Value:
-    if all(isinstance(x, fmpq) for x in xs):
-        return max(xs)
-    out = ball(xs[0])
-    for x in xs[1:]:
-        out = out.max(ball(x))
-    return out
+def _extreme(name: str) -> Callable[..., Value]:
+    """Min or Max: exact on rationals, arb's own min/max on balls."""
+    def pick(*xs: Value) -> Value:
+        if all(isinstance(x, fmpq) for x in xs):
+            return (min if name == "min" else max)(xs)
+        out = ball(xs[0])
+        for x in xs[1:]:
+            out = getattr(out, name)(ball(x))
+        return out
+    return pick
 
 
 def _abs(x: Value) -> Value:
@@ -161,7 +155,7 @@ def _ball_fn(name: str) -> Callable[[Value], arb]:
 
 
 FUNCTIONS: dict[str, Callable[..., Value]] = {
-    "sqrt": _sqrt, "log": _log, "Abs": _abs, "Min": _min, "Max": _max,
+    "sqrt": _sqrt, "log": _log, "Abs": _abs, "Min": _extreme("min"), "Max": _extreme("max"),
     "floor": lambda x: _integer_part(x, False), "ceiling": lambda x: _integer_part(x, True),
     "Rational": lambda p, q: p / q,
     "sin": _ball_fn("sin"), "cos": _ball_fn("cos"), "exp": _ball_fn("exp"),
