@@ -175,3 +175,12 @@ def test_formula_in_a_certificate_is_never_evaluated(tmp_path):
 
     check_certificate(str(path), rebuild=True)
     assert not sentinel.exists()
+
+
+def test_a_gadget_marked_not_holding_under_a_trusted_holds_is_rejected():
+    cert = json.loads(certificate(4))  # syz-bit-extraction relies on gadget certificates
+    assert cert["gadgets"] and cert["verdict"] == "HOLDS"
+    cert["gadgets"][0]["holds"] = False
+    cert["hash"] = content_hash(cert)
+    assert not check_data(cert).ok  # the kernel alone
+    assert not verdict_of(cert)[0]

@@ -305,6 +305,11 @@ def _verdict(cert: dict, stmt: Statement, bound: Any, lower: Optional[arb], uppe
         mine = "VIOLATED"
     else:
         mine = "INCONCLUSIVE"
+    gadgets = cert.get("gadgets")
+    if not isinstance(gadgets, list) or not all(isinstance(g, dict) for g in gadgets):
+        raise KernelError("gadgets is not a list of gadget certificates")
+    if mine == "HOLDS" and not all(g.get("holds") is True for g in gadgets):
+        mine = "INCONCLUSIVE"  # what the certifier relied on includes a specification not shown
     report.verdict = mine
     if stored != mine:
         report.problems.append(f"verdict {stored} does not follow from the bounds (the kernel "
