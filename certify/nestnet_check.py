@@ -332,6 +332,12 @@ def _clip_range(net: Node) -> Optional[tuple[fmpq, fmpq]]:
     last = net.nodes[-1] if isinstance(net, Network) else None
     if len(clips) != 1 or not isinstance(last, Affine) or last.W.nrows() != 1 or last.W[0, 0] != 1:
         return None
+    # the clip must be the last operation before the output map (through enclosing gadgets)
+    node = net.nodes[-2] if len(net.nodes) > 1 else None
+    while isinstance(node, Gadget) and node is not clips[0]:
+        node = node.body.nodes[-1]
+    if node is not clips[0] or last.W.ncols() != 1:
+        return None
     lo, hi = clips[0].spec.range
     c = last.b[0, 0]
     return lo + c, hi + c
@@ -372,34 +378,105 @@ def _median_interval(ivs: list) -> Optional[tuple]:
     return None
 
 
-def method_linf(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
-    """Thm 2.1, p = ∞, d ≤ 2: φ = d levels of mid over g(x + t), t ∈ {−δ, 0, δ}^d (Theorem A.2).
+def _is_mid(part: Node) -> bool:
+    """Whether ``part`` is exactly one mid gadget whose specification is the median (the
+    gadget certificates then prove this very body against that specification)."""
+    from constructive.gadgets.mid import _median
 
-    [0, 1]^d is cut into boxes at every cell and strip end of the shifted grids; on each box every
-    shifted copy of g is certified constant (gap evaluator, tolerant mode) or left unknown.  The
-    mid levels are then followed with :func:`_median_interval`: along each axis at most one of
-    three shifted points is in a strip (δ ≤ 1/(3K)), so each median has two known arguments;
-    mid itself is certified by region enumeration.
+    if not (isinstance(part, Network) and len(part.nodes) == 1):
+        return False
+    g = part.nodes[0]
+    return (isinstance(g, Gadget) and g.name == "mid" and g.spec is not None
+            and g.spec.reference is _median and g.in_dim == 3 and g.out_dim == 1)
+
+
+def _linf_structure(net: Node, d: int) -> tuple[list[tuple], list[Node], Affine]:
+    """(shifts t_m, copies, output map) read from the network itself: x ↦ (x + t_m)_{m < 3^d}
+    (identity blocks, the shifts are its biases), the 3^d copies side by side, d levels of mid
+    on consecutive triples, a scalar affine map.  GapFailure (with the reason) otherwise."""
+    S = 3 ** d
+    nodes = net.nodes if isinstance(net, Network) else ()
+    if len(nodes) != d + 3:
+        raise GapFailure(f"not fan-out, {S} copies, {d} mid level(s), output map")
+    fan, par, *levels, out = nodes
+    if not (isinstance(fan, Affine) and fan.W.nrows() == S * d and fan.W.ncols() == d
+            and all(fan.W[m * d + i, j] == (1 if i == j else 0)
+                    for m in range(S) for i in range(d) for j in range(d))):
+        raise GapFailure(f"the first map is not x ↦ (x + t_m) for {S} shifts t_m")
+    shifts = [tuple(fan.b[m * d + i, 0] for i in range(d)) for m in range(S)]
+    if not (isinstance(par, Parallel) and len(par.parts) == S
+            and all(p.in_dim == d and p.out_dim == 1 for p in par.parts)):
+        raise GapFailure(f"the copies are not {S} networks R^{d} → R side by side")
+    for lvl, L in enumerate(levels, start=1):
+        if not (isinstance(L, Parallel) and len(L.parts) == 3 ** (d - lvl)
+                and all(_is_mid(p) for p in L.parts)):
+            raise GapFailure(f"mid level {lvl} is not {3 ** (d - lvl)} mid gadgets side by side")
+    if not (isinstance(out, Affine) and out.W.nrows() == 1 and out.W.ncols() == 1):
+        raise GapFailure("the output map is not scalar affine")
+    return shifts, list(par.parts), out
+
+
+def _distinct_copies(copies: list[Node]) -> list[tuple[Node, list[int]]]:
+    """The copies grouped by exact content (the same object, or equal weights, activations and
+    structure token by token), each with the indices of the copies it stands for."""
+    from constructive.ir import _tokens
+
+    by_id: dict[int, tuple[Node, list[int]]] = {}
+    for m, c in enumerate(copies):
+        by_id.setdefault(id(c), (c, []))[1].append(m)
+    if len(by_id) == 1:
+        return list(by_id.values())
+    out: dict[tuple, tuple[Node, list[int]]] = {}
+    for c, ms in by_id.values():
+        out.setdefault(tuple(_tokens(c)), (c, []))[1].extend(ms)
+    return list(out.values())
+
+
+def method_linf(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
+    """Thm 2.1, p = ∞, d ≤ 2: φ = d levels of mid over g_m(x + t_m), m < 3^d (Theorem A.2).
+
+    The shifts t_m and the 3^d copies g_m are read from the network (its first affine map and
+    its Parallel); every distinct copy is analysed on its own shifted boxes.  [0, 1]^d is cut
+    into boxes at every cell and strip end of the planned shifted grids (any cover is sound: the
+    plan only decides where values are determined); on each box every shifted copy is certified
+    constant (gap evaluator, tolerant mode) or left unknown.  The mid levels are then followed
+    with :func:`_median_interval`: along each axis at most one of three shifted points is in a
+    strip (δ ≤ 1/(3K)), so each median has two known arguments; mid itself is certified by
+    region enumeration of each mid gadget in the network.
     """
     from certify.error import shifted_grid
-    from constructive.nestnet import linf_delta, linf_shifts
+    from constructive.nestnet import linf_delta
 
     d, s, n = int(params["d"]), int(params["s"]), int(params["n"])
     K = grid_K(d, s, n)
     delta = linf_delta(d, s, n, K, target.alpha)
-    g = net.nodes[1].parts[0]
-    shifts = linf_shifts(d, delta)
+    details: dict = {"K": K, "delta": str(delta)}
+    try:
+        shifts, copies, out_affine = _linf_structure(net, d)
+    except GapFailure as exc:
+        return _inconclusive(str(exc), details)
+    details["shifts"] = [[str(c) for c in t] for t in shifts]
     boxes = shifted_grid(d, K, delta)
-    groups = []
-    for box in boxes:
-        for t in shifts:
-            groups.append(_corners([(a + ti, b + ti) for (a, b), ti in zip(box, t)]))
-    vals, _, stats = group_values(g, groups, tolerant=True)
-    details = {"boxes": len(boxes), "K": K, "delta": str(delta), "obligations": stats}
-    out_affine = net.nodes[-1]
+    details["boxes"] = len(boxes)
+    S = len(shifts)
+    vals: list[Optional[fmpq]] = [None] * (len(boxes) * S)
+    stats: dict = {}
+    distinct = _distinct_copies(copies)
+    details["distinct_copies"] = len(distinct)
+    for g, ms in distinct:
+        groups = [_corners([(a + ti, b + ti) for (a, b), ti in zip(box, shifts[m])])
+                  for box in boxes for m in ms]
+        try:
+            got, _, st = group_values(g, groups, tolerant=True)
+        except GapFailure as exc:  # an obligation on a nested network failed
+            return _inconclusive(str(exc), dict(details, obligations=stats))
+        for k, v in enumerate(got):
+            vals[(k // len(ms)) * S + ms[k % len(ms)]] = v
+        for key, c in st.items():
+            stats[key] = stats.get(key, 0) + c
+    details["obligations"] = stats
     scale, shift = out_affine.W[0, 0], out_affine.b[0, 0]
     upper, lower, unknown = fmpq(0), fmpq(0), 0
-    S = len(shifts)
     for i, box in enumerate(boxes):
         level = [None if v is None else (v, v) for v in vals[S * i:S * (i + 1)]]
         while len(level) > 1:
@@ -413,7 +490,11 @@ def method_linf(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
         upper, lower = max(upper, hi_e), max(lower, lo_e)
     details["unknown_boxes"] = unknown
     if unknown:
-        return _inconclusive(f"{unknown} box(es) where the median is not determined", details)
+        # no upper bound; the determined boxes still give a rigorous lower bound
+        with precision(PREC):
+            return ErrorReport(lower, arb("inf"), [], {"mid"},
+                               dict(details, failure=f"{unknown} box(es) where the median is not "
+                                                     "determined"))
     return ErrorReport(lower, upper, [], {"mid"}, details)
 
 

@@ -192,3 +192,88 @@ def test_chain_bad_input():
         run_theorem("syz-fixed-sigma-1d", {"eps": "1/10", "a": "2", "b": "1"})
     with pytest.raises(UserError):
         run_theorem("syz-fixed-sigma-1d-half", {"K": "0"})
+
+
+# ------------------------------------------------------------------------------ the network given
+
+
+def _instance(tid, raw=None):
+    from certify.certificate import make_target_for
+    from certify.registry import default_registry
+
+    thm = default_registry().get(tid)
+    params = thm.parse_params(raw or {})
+    target = make_target_for(thm, params, None)
+    return thm, params, target, thm.builder()(params, target)
+
+
+def _certify(thm, params, target, net):
+    from certify.certificate import certify_network
+
+    return certify_network(thm, params, target, net, thm.builder())
+
+
+def _with_bias(aff, delta):
+    from constructive.ir import affine_from
+
+    b = aff.b.__class__(aff.b.nrows(), 1, [aff.b[i, 0] + (delta if i == 0 else 0)
+                                            for i in range(aff.b.nrows())])
+    return affine_from(aff.W, b)
+
+
+def test_gadget_identity_reads_the_network_given():
+    """The identity is proved of the network handed in: a moved output bias is refuted by an
+    exact point (VIOLATED); a product with a node after the gadget is not what the compositional
+    proof reads, so nothing is shown (INCONCLUSIVE with the reason)."""
+    from constructive.ir import Network, affine, network
+
+    thm, params, target, net = _instance("euaf-identity-padding")
+    g = net.nodes[0]
+    moved = network(g.__class__(g.name, Network(g.body.nodes[:-1] + (_with_bias(g.body.nodes[-1],
+                                                                                fmpq(1, 2 ** 40)),)),
+                                g.spec, g.params))
+    cert = _certify(thm, params, target, moved)
+    assert cert["verdict"] == "VIOLATED" and not cert["details"]["identity_proved"]
+    thm, params, target, net = _instance("euaf-product-exact")
+    cert = _certify(thm, params, target, network(net, affine([[1]], [0])))
+    assert cert["verdict"] == "INCONCLUSIVE"
+    assert "not exactly one product gadget" in cert["details"]["analysis_failed"]
+
+
+def test_chain_analysis_failure_is_inconclusive_with_reason():
+    """An analysis step that cannot be shown gives an unknown upper bound (never an exception and
+    never a bound that was not shown); the lower bound still comes from exact evaluation."""
+    from constructive.ir import network
+
+    thm, params, target, net = _instance("syz-fixed-sigma-1d")
+    moved = network(_with_bias(net.nodes[0], fmpq(1, 2 ** 40)), *net.nodes[1:])
+    cert = _certify(thm, params, target, moved)
+    assert cert["verdict"] == "INCONCLUSIVE"
+    assert "input map" in cert["details"]["analysis_failed"]
+    assert "inf" in cert["error"]["upper"]
+
+
+def test_chain_proves_each_copy_product():
+    """Lemma 16 is proved for the network's own product gadgets (one proof per distinct
+    content: the four copies share M, so one), and reported per copy."""
+    thm, params, target, net = _instance("syz-fixed-sigma-1d-nine-tenths")
+    cert = _certify(thm, params, target, net)
+    assert cert["verdict"] == "HOLDS"
+    prods = cert["details"]["product_gadgets"]
+    assert [p["copy"] for p in prods] == [1, 2, 3, 4]
+    assert all(p["structure_read_back"] and p["square_identity"] for p in prods)
+
+
+def test_half_failure_is_inconclusive_or_violated_not_an_exception():
+    """Thm 14 with the index kink moved into a half interval: the exact cells stop at an
+    irrational or unbounded split, or refute the network; either way a verdict, not a crash."""
+    from constructive.ir import Network, network
+
+    thm, params, target, net = _instance("syz-fixed-sigma-1d-half", {"K": "16", "eps": "1/5"})
+    g = net.nodes[0]
+    body = g.body
+    A0 = body.nodes[0]
+    moved_A0 = _with_bias(A0, fmpq(1, 2 ** 40))
+    moved = network(g.__class__(g.name, Network((moved_A0,) + body.nodes[1:]), g.spec, g.params))
+    cert = _certify(thm, params, target, moved)
+    assert cert["verdict"] in ("INCONCLUSIVE", "VIOLATED")

@@ -48,3 +48,27 @@ def test_kst_bad_input():
         run_theorem("syz-fixed-sigma-universal", {"d": "1", "kst": "d1-default"}, "sin(x1)")
     with pytest.raises(UserError):
         run_theorem("syz-fixed-sigma-universal", {"eps": "0"})
+
+
+def test_kst_sub_network_failure_is_inconclusive_with_reason():
+    """A sub-network whose Theorem 6 analysis cannot proceed: no upper bound is claimed (an
+    unknown one, INCONCLUSIVE with the reason), the lower bound from exact evaluation."""
+    from flint import fmpq
+
+    from certify.certificate import certify_network, make_target_for
+    from certify.registry import default_registry
+    from constructive.ir import Parallel, affine_from, network
+
+    thm = default_registry().get("syz-fixed-sigma-universal")
+    params = thm.parse_params({"d": "1", "kst": "d1-default", "eps": "3/10"})
+    target = make_target_for(thm, params, D1)
+    net = thm.builder()(params, target)
+    sel, par_in, *rest = net.nodes
+    sub = par_in.parts[0]
+    pre = sub.nodes[0]
+    b = pre.b.__class__(1, 1, [pre.b[0, 0] + fmpq(1, 2 ** 40)])
+    moved = network(affine_from(pre.W, b), *sub.nodes[1:])
+    bad = network(sel, Parallel((moved,) + par_in.parts[1:]), *rest)
+    cert = certify_network(thm, params, target, bad, thm.builder())
+    assert cert["verdict"] == "INCONCLUSIVE"
+    assert "input map" in cert["details"]["analysis_failed"]

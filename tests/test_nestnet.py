@@ -272,3 +272,49 @@ def test_sweep_over_memory_budget_exit_2(monkeypatch, capsys):
     monkeypatch.setenv("NESTNET_MEMORY_MB", "64")
     assert main(["table", "nestnet-height-s-rate", "--sweep", "n=30..32", "-p", "s=3"]) == 2
     assert "memory budget" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------------------------
+# p = ∞: the shifts and every copy are read from the network
+
+
+def _linf_instance():
+    from certify.certificate import make_target_for
+    from certify.registry import default_registry
+
+    thm = default_registry().get("nestnet-height-s-rate-linf")
+    params = thm.parse_params({"s": "2", "n": "3"})
+    target = make_target_for(thm, params, None)
+    return thm, params, target, thm.builder()(params, target)
+
+
+def _linf_certify(thm, params, target, net):
+    from certify.certificate import certify_network
+
+    return certify_network(thm, params, target, net, thm.builder())
+
+
+def test_linf_equal_copies_are_analysed_once():
+    """Copies that are distinct objects but equal token by token are one analysis; the shifts
+    reported are the network's."""
+    from constructive.ir import Network, Parallel
+
+    thm, params, target, net = _linf_instance()
+    fan, par, *rest = net.nodes
+    g = par.parts[0]
+    copies = tuple(Network(tuple(g.nodes)) for _ in par.parts)  # new objects, same content
+    cert = _linf_certify(thm, params, target, network(fan, Parallel(copies), *rest))
+    assert cert["verdict"] == "HOLDS"
+    assert cert["details"]["distinct_copies"] == 1
+    assert cert["details"]["shifts"] == [[str(fan.b[m, 0])] for m in range(3)]
+
+
+def test_linf_fan_not_identity_is_inconclusive():
+    from constructive.ir import affine_from
+
+    thm, params, target, net = _linf_instance()
+    fan = net.nodes[0]
+    W = fan.W.__class__(3, 1, [1, 1, fmpq(1) + fmpq(1, 2 ** 40)])
+    cert = _linf_certify(thm, params, target, network(affine_from(W, fan.b), *net.nodes[1:]))
+    assert cert["verdict"] == "INCONCLUSIVE"
+    assert "x ↦ (x + t_m)" in cert["details"]["failure"]
