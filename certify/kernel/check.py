@@ -57,8 +57,14 @@ class KernelReport:
         return self.ok and not self.trusted
 
 
-def _number(text: Any, where: str) -> arb:
-    """A stored bound: an exact rational or arb's own ball text '[mid +/- rad]'."""
+UNKNOWN = "[+/- inf]"  # arb's text of an upper bound that was not shown
+
+
+def _number(text: Any, where: str, unknown_ok: bool = False) -> arb:
+    """A stored bound: an exact rational, a decimal, or arb's own ball text '[mid +/- rad]';
+    ``unknown_ok``: an upper bound (or ratio) may be UNKNOWN, i.e. nothing was shown."""
+    if unknown_ok and text == UNKNOWN:
+        return arb(0, arb("inf"))
     if isinstance(text, str) and text.startswith("[") and text.endswith("]"):
         body = text[1:-1]
         mid, _, rad = body.partition("+/-")
@@ -124,9 +130,14 @@ def _check(cert: dict, report: KernelReport) -> None:
     stored_bound = _number(error.get("bound"), "error.bound")
     if not stored_bound.overlaps(ball(bound)):
         report.problems.append(f"stored bound {error.get('bound')} differs from the statement's {bound}")
-    ratio = error.get("ratio")
-    if (ratio is None) != (not ball(bound) > 0) or (ratio is not None and not _number(
-            ratio, "error.ratio").overlaps(_number(error.get("upper"), "error.upper") / ball(bound))):
+    ratio, stored_upper = error.get("ratio"), _number(error.get("upper"), "error.upper", True)
+    if ratio is None or not ball(bound) > 0:
+        consistent = ratio is None and not ball(bound) > 0
+    elif not stored_upper.is_finite():
+        consistent = ratio == UNKNOWN
+    else:
+        consistent = _number(ratio, "error.ratio").overlaps(stored_upper / ball(bound))
+    if not consistent:
         report.problems.append(f"error.ratio {ratio!r} is not upper / bound")
     report.rederived.append("bound from the installed claims")
     if "omega" in str(stmt.claim.get("bound")) or "lam" in str(stmt.claim.get("bound")):
@@ -140,7 +151,7 @@ def _check(cert: dict, report: KernelReport) -> None:
     claims_ok = _architecture(cert, stmt, env, net, report)
     lower, upper = _bounds(cert, stmt, env, net, report)
     stored_lower = _number(error.get("lower"), "error.lower")
-    stored_upper = _number(error.get("upper"), "error.upper")
+    stored_upper = _number(error.get("upper"), "error.upper", True)
     if stored_lower > stored_upper:
         report.problems.append(f"stored lower bound {error.get('lower')} exceeds the stored upper "
                                f"bound {error.get('upper')}")

@@ -112,7 +112,22 @@ def run(m: Mutant) -> Outcome:
     except Exception as exc:  # noqa: BLE001 - any refusal to certify is "not HOLDS"
         out = Outcome("REFUSED", None, f"REFUSED {type(exc).__name__}: {exc}"[:300])
     OUTCOMES[m.id] = (m, out)
+    if out.cert is not None and m.restate is None:
+        kernel_agrees(out.cert)
     return out
+
+
+def kernel_agrees(cert: dict) -> None:
+    """The checker kernel, given the mutant's certificate as plain data, accepts it and finds
+    the same verdict (statements are read from the installed claims, so restated mutants are
+    not handed to it)."""
+    import json
+
+    from certify.kernel import check_certificate_data
+
+    report = check_certificate_data(json.loads(json.dumps(cert)))
+    assert report.ok and report.verdict == cert["verdict"], \
+        f"kernel: {report.verdict} vs {cert['verdict']}: {report.problems}"
 
 
 _IDS: set = set()
