@@ -749,6 +749,16 @@ def certify_chain(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport
     """Thm 15 / Thm 6 (see :func:`analyse_chain`); INCONCLUSIVE with the reason when a step of
     the analysis cannot be shown."""
     try:
-        return analyse_chain(params, target, net)
+        report = analyse_chain(params, target, net)
     except AnalysisFailed as exc:
-        return chain_failed(params, target, net, exc)
+        report = chain_failed(params, target, net, exc)
+    K = params.get("K") or 0
+    if K:
+        # a user-given K must meet the proof's step 1: |f(x1) - f(x2)| < eps/8 when
+        # |x1 - x2| < 1/K (on the target's own scale: x -> 10x/9 for Theorem 6's [a, b] map)
+        from certify.error import oscillation_hypothesis
+
+        h = fmpq(10, 9 * K) if "a" in params else fmpq(1, K)
+        report.hypothesis_ok, report.details["hypothesis"] = \
+            oscillation_hypothesis(target, h, as_fmpq(params["eps"]) / 8)
+    return report

@@ -8,6 +8,7 @@ nothing, so a large certified error is no violation of it.
 
 from __future__ import annotations
 
+import pytest
 from flint import fmpq
 
 from certify.certificate import run_theorem
@@ -51,3 +52,13 @@ def test_oscillation_is_decided_both_ways():
     assert oscillation(f, fmpq(1, 8), fmpq(1, 4))[0] is True
     ok, why = oscillation(f, fmpq(1, 2), fmpq(1, 4))
     assert ok is False and "at distance" in why
+
+
+@pytest.mark.parametrize("tid", ["syz-fixed-sigma-1d", "syz-fixed-sigma-1d-nine-tenths"])
+def test_euaf_chain_with_a_user_k_outside_the_hypothesis_is_inconclusive(tid):
+    """Step 1 of the proof of Theorem 15 asks |f(x1) - f(x2)| < eps/8 when |x1 - x2| < 1/K."""
+    from certify.certificate import run_theorem
+
+    cert = run_theorem(tid, {"K": "10"}, "sin(40*x1)")
+    assert cert["verdict"] == "INCONCLUSIVE"
+    assert any("hypothesis" in r for r in cert["reasons"])
