@@ -182,8 +182,8 @@ def test_euaf_identity_is_proved_on_the_network_given(name, theorem_id):
     assert not _identity_proved(theorem_id, params, replace_bodies(net, name, linear(shift=1)))
 
 
-# the whole pipeline still certifies a rebuilt network for these theorems (fixed_sigma_check's
-# gadget_identity does not pass ``net``): tracked as strict xfails in tests/mutants/test_euaf_mutants.py
+# the whole pipeline proves these identities on the network it is handed (gadget_identity passes
+# ``net``): the euaf-* mutants in tests/mutants/test_euaf_mutants.py must not HOLD
 
 
 # ------------------------------------------------------------------------------------------------
