@@ -42,13 +42,16 @@ class StoredNetwork:
     def widthvec(self) -> tuple:
         return tuple(layer.rows for layer in self.layers[:-1])
 
-    def measure(self) -> dict[str, int]:
-        """Width, depth and parameter counts of the layered network, measured here."""
-        vec = self.widthvec
-        return {"depth": len(vec), "width": max(vec, default=0),
+    def measure(self) -> dict[str, Any]:
+        """Width, depth, widths per layer, height and parameter counts, measured here (the
+        width vector as certificates print it: a long one is shortened to 32 + "…" + 8)."""
+        vec = list(self.widthvec)
+        shown = vec if len(vec) <= 64 else vec[:32] + ["…"] + vec[-8:]
+        return {"depth": len(vec), "width": max(vec, default=0), "widthvec": shown,
                 "params": sum(layer.nonzeros for layer in self.layers),
                 "dense_params": sum(l.W.nrows() * l.W.ncols() + l.W.nrows() for l in self.layers),
-                "input_dim": self.input_dim, "output_dim": self.layers[-1].rows}
+                "input_dim": self.input_dim, "output_dim": self.layers[-1].rows,
+                "height": 1}  # no nested activations in a stored network
 
     # evaluation --------------------------------------------------------------------------------
     def run(self, points: Sequence[Sequence[fmpq]]) -> tuple[list[list[fmpq]], list[list[tuple]]]:
