@@ -24,7 +24,8 @@ from flint import arb, fmpq
 
 from certify.error import ErrorReport
 from certify.errors import UserError
-from certify.fixed_sigma_check import AnalysisFailed, analyse_chain, unknown_upper
+from certify.fixed_sigma_chain import analyse_chain
+from certify.fixed_sigma_check import AnalysisFailed, unknown_upper
 from constructive.ir import Activation, Affine, Network, Parallel
 from constructive.numbers import as_fmpq, precision
 
