@@ -177,6 +177,17 @@ def _dense(item: object) -> Affine:
     return _block_diag(item.parts) if isinstance(item, _BlockAffine) else item  # type: ignore[return-value]
 
 
+def plain_form(node: Node) -> list:
+    """The layered network as alternating items: an affine map (block-diagonal ones kept as
+    blocks until :func:`as_affine` is asked for them), an ``Activation``, …, an affine map."""
+    return _normal(sequence(node), node.in_dim)
+
+
+def as_affine(item: object) -> Affine:
+    """One affine item of :func:`plain_form` as a single (dense) ``Affine``."""
+    return _dense(item)
+
+
 def layers(node: Node) -> list[Layer]:
     """The affine maps of the plain layered network, in order."""
     items = _normal(sequence(node), node.in_dim)

@@ -24,7 +24,7 @@ MAX_STORED_NONZEROS = 300_000   # keeps a certificate below ~20 MB
 def stored_network(net: Node) -> tuple[Optional[dict], str]:
     """The layered network as plain data, or None and the reason it is not stored."""
     try:
-        items = arch._normal(arch.sequence(net), net.in_dim)
+        items = arch.plain_form(net)
     except (TypeError, ValueError) as exc:
         return None, f"no plain layered form ({exc})"
     dense = nonzeros = 0
@@ -43,7 +43,7 @@ def stored_network(net: Node) -> tuple[Optional[dict], str]:
         if isinstance(it, Activation):
             layers[-1]["act"] = _runs(f.name for f in it.functions)
             continue
-        A = arch._dense(it)
+        A = arch.as_affine(it)
         W = [[i, j, str(v)] for i, row in enumerate(A.W.tolist()) for j, v in enumerate(row) if v != 0]
         b = [[i, str(v)] for i, v in enumerate(A.b.entries()) if v != 0]
         nonzeros += len(W) + len(b)
