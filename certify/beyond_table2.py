@@ -176,7 +176,6 @@ def method_table2(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport
     half = d["half_unit"]
     with precision(128):
         if half == 0:
-            exact = arb(as_fmpq(d["printed"]))
             same = d["distance_upper"] <= 0
             upper, lower = (fmpq(0), fmpq(0)) if same else (fmpq(10) ** 9, fmpq(0))
         else:

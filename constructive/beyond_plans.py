@@ -200,7 +200,6 @@ def make_plan(act: ActivationFunction, version: str, tau: fmpq, M: fmpq) -> Plan
         s = fmpq(1)
         if act.name != "leaky_relu":
             with precision(128):
-                d = derivatives(act, arb(fmpq(-1)), 1)[1]
                 lam = [as_fmpq(v) for k, v in act.params if k == "lam"]
                 L2 = lam[0] if lam else fmpq(1)
                 a = [as_fmpq(v) for k, v in act.params if k == "alpha"][0]
