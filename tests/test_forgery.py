@@ -184,3 +184,14 @@ def test_a_gadget_marked_not_holding_under_a_trusted_holds_is_rejected():
     cert["hash"] = content_hash(cert)
     assert not check_data(cert).ok  # the kernel alone
     assert not verdict_of(cert)[0]
+
+
+def test_a_witness_outside_the_claimed_region_is_refused():
+    """Off the trifling region only: a witness in a strip bounds nothing the theorem states."""
+    from certify.kernel import check_certificate_data
+
+    cert = json.loads(certificate(1))  # syz-intrinsic-aux-offtrifling, n = 2: cells end at 1/4 - δ
+    cert["witnesses"] = [{"x": ["1/5"], "error": "1"}]  # in the strip (1/4 - 1/12, 1/4)
+    cert["verdict"] = "VIOLATED"
+    report = check_certificate_data(cert)
+    assert not report.ok and any("outside the region" in p for p in report.problems)

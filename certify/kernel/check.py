@@ -268,7 +268,7 @@ def _bounds(cert: dict, stmt: Statement, env: dict, net: Optional[StoredNetwork]
         report.trusted.append(f"the target ({exc})")
     checker = EVIDENCE.get(stmt.method)
     evidence = cert.get("evidence")
-    upper = lower = None
+    upper = lower = bounds = None
     if checker is not None and net is not None and target is not None and \
             not isinstance(evidence, dict):
         raise KernelError(f"the method {stmt.method} emits evidence, and this certificate has none")
@@ -285,8 +285,10 @@ def _bounds(cert: dict, stmt: Statement, env: dict, net: Optional[StoredNetwork]
             report.problems.append("the claimed output range does not hold")
         if bounds.range_ok is not None:
             report.rederived.append("output range claim")
-    if net is not None and target is not None and stmt.claim.get("norm") == "Linf":
-        wl = ev.witness_lower(net, target, cert.get("witnesses"))
+    inside = getattr(bounds, "inside", None) if upper is not None else None
+    if inside is not None and stmt.claim.get("norm") == "Linf":
+        # a witness counts only inside the region the statement is about
+        wl = ev.witness_lower(net, target, cert.get("witnesses"), inside)
         if wl is not None:
             lower = wl if lower is None else lower.max(wl)
             report.rederived.append("witnesses re-evaluated exactly")

@@ -8,7 +8,7 @@ certificate, and computes the bounds itself.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from flint import arb, fmpq
 
@@ -28,6 +28,7 @@ class Bounds:
     what: str
     range_ok: Optional[bool] = None
     trusted: tuple = ()
+    inside: Optional[Callable[[list], bool]] = None  # the statement's region, for witnesses
 
 
 def _kind(evidence: dict, kind: str) -> None:
@@ -76,7 +77,8 @@ def grid_offtrifling(stmt: Statement, env: dict, net: StoredNetwork, target: Tar
         raise KernelError("the grid has no box inside the cells")
     return Bounds(_max(b.sup for b in boxes), _max(b.inf for b in boxes),
                   f"grid evidence ({len(boxes)} boxes in the cells, "
-                  f"{sum(b.affine for b in boxes)} affine)")
+                  f"{sum(b.affine for b in boxes)} affine)",
+                  inside=lambda x: _in_cells([(v, v) for v in x], axis))
 
 
 def grid_sup(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,
@@ -85,7 +87,8 @@ def grid_sup(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpre
     _kind(evidence, "grid")
     boxes = box_bounds(net, target, parse_cuts(evidence.get("cuts"), _cube(target.dim)))
     return Bounds(_max(b.sup for b in boxes), _max(b.inf for b in boxes),
-                  f"grid evidence ({len(boxes)} boxes, {sum(b.affine for b in boxes)} affine)")
+                  f"grid evidence ({len(boxes)} boxes, {sum(b.affine for b in boxes)} affine)",
+                  inside=lambda x: all(0 <= v <= 1 for v in x))
 
 
 def grid_lp(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,
@@ -208,8 +211,10 @@ def stored_values(stmt: Statement, env: dict, net: StoredNetwork, target: Target
                   trusted=("a, the instance's stored values, as stored",))
 
 
-def witness_lower(net: StoredNetwork, target: TargetExpression, witnesses: Any) -> Optional[arb]:
-    """The largest |f(x) − φ(x)| over the certificate's witnesses, re-evaluated exactly."""
+def witness_lower(net: StoredNetwork, target: TargetExpression, witnesses: Any,
+                  inside: Callable[[list], bool]) -> Optional[arb]:
+    """The largest |f(x) − φ(x)| over the certificate's witnesses, re-evaluated exactly; a
+    witness outside the statement's region is refused (it would bound another norm)."""
     if not isinstance(witnesses, list) or not witnesses:
         return None
     if len(witnesses) > MAX_WITNESSES:
@@ -219,7 +224,10 @@ def witness_lower(net: StoredNetwork, target: TargetExpression, witnesses: Any) 
         x = w.get("x") if isinstance(w, dict) else None
         if not isinstance(x, list) or len(x) != target.dim:
             raise KernelError(f"witness {w!r} is not a point of dimension {target.dim}")
-        points.append([rational(v, "witness") for v in x])
+        point = [rational(v, "witness") for v in x]
+        if not inside(point):
+            raise KernelError(f"witness {x} lies outside the region of the statement")
+        points.append(point)
     outputs, _ = net.run(points)
     best = None
     for x, y in zip(points, outputs):
