@@ -4,7 +4,6 @@ rigorously (closed forms, or branch and bound on [−40, 40] plus analytic tails
 from __future__ import annotations
 
 import heapq
-import math
 import time
 from typing import Any, Callable
 
@@ -160,11 +159,21 @@ def table2_constant(key: str, prec: int = 128) -> dict:
             extra["W(1/e)"] = w.str(15, radius=True)
             extra["agrees_with_W(1/e)"] = bool(w.overlaps(enclosure))
         rel = enclosure.rad() / abs(enclosure.mid()) if not enclosure.mid().is_zero() else arb(0)
-        digits = int(math.floor(-math.log10(max(float(rel.upper()), 1e-60))))
+        digits = certified_digits(rel)
         return {"constant": key, "activation": act.key, "enclosure": enclosure.str(12, radius=True),
                 "lower": lower_pt, "upper": hi, "printed": printed, "half_unit": half,
                 "distance_upper": dist_hi, "distance_lower": dist_lo, "digits": digits, "method": how,
                 "evaluations": evals, "seconds": round(time.perf_counter() - t0, 3), **extra}
+
+
+def certified_digits(rel: arb, cap: int = 60) -> int:
+    """Decimal digits the relative radius certifies: floor of a rigorous lower bound of
+    −log10(rel), at most ``cap`` (the ≥ 4 digits gate of a verdict never rests on a float)."""
+    top = arb(rel.upper())
+    if not top > 0:
+        return cap
+    v = (-(top.log() / arb(10).log())).lower().floor()
+    return min(cap, int(v.unique_fmpz()))
 
 
 def method_table2(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
