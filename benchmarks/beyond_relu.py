@@ -14,9 +14,9 @@ import time
 
 from flint import fmpq
 
-from certify.beyond import certify_emulation, relu_size
-from constructive.activation_catalogue import NAMES
-from constructive.beyond_relu import default_relu_network, emulate
+from proofs.beyond_relu.check import certify_emulation, relu_size
+from constructive.activations.catalogue import NAMES
+from proofs.beyond_relu.build import default_relu_network, emulate
 from constructive.numbers import as_fmpq
 
 

@@ -19,10 +19,10 @@ import argparse
 import math
 import time
 
-from certify import composition_check as cc
+from proofs.compositions import check as cc
 from certify.certificate import run_theorem
-from certify.targets import make_target
-from constructive.composition import build_lp
+from constructive.targets import make_target
+from proofs.compositions.build import build_lp
 
 
 def timed(fn):

@@ -15,7 +15,7 @@ from fractions import Fraction
 
 import mpmath
 
-from certify.architecture import layers
+from constructive.architecture import layers
 from constructive.evaluate import evaluate
 from constructive.gadgets.bits import bit_extractor, pack_bits
 from constructive.numbers import Exact

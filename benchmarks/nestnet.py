@@ -20,9 +20,9 @@ import time
 
 from flint import fmpq
 
-from certify.targets import make_target
+from constructive.targets import make_target
 from constructive.evaluate import evaluate
-from constructive.nestnet import MemoInterpreter, build_lp, evaluate_memo, grid_K, nest_params
+from proofs.nestnet.build import MemoInterpreter, build_lp, evaluate_memo, grid_K, nest_params
 
 
 def time_cli() -> None:

@@ -19,12 +19,12 @@ from typing import Any, Optional
 import sympy
 from flint import arb, fmpq
 
-from certify import architecture as arch
-from certify.boxes import bisect_widest
-from certify.error import PREC, ErrorReport, bound_value, compare, to_arb
-from certify.errors import UserError
+from constructive import architecture as arch
+from certify.analysis.boxes import bisect_widest
+from certify.method import PREC, ErrorReport, bound_value, compare, to_arb
+from constructive.errors import UserError
 from certify.evidence import stored_network
-from certify.gadget_certs import certify_gadgets
+from certify.analysis.gadget_certs import certify_gadgets
 from certify.registry import Theorem, default_registry
 from constructive.ir import Node
 from constructive.numbers import as_fmpq, precision
@@ -40,7 +40,7 @@ def _text(v: Any) -> str:
 
 
 def make_target_for(thm: Theorem, params: dict, spec: Optional[str], lipschitz: Optional[str] = None):
-    from certify.targets import make_target, user_target
+    from constructive.targets import make_target, user_target
 
     dim_expr = thm.target.get("dim", "1")
     dim = int(thm.substitute(str(dim_expr), params)) if dim_expr else 1
@@ -103,7 +103,7 @@ INTRINSIC_PROBES = ("sine:k=1", "affine", "abs:c=2/3", "square", "sine:k=3", "di
 def _probes(target: Any) -> list:
     """Library targets (other shapes: other packed bits) and the target itself rescaled and
     shifted (other s and b, same bits), with moduli close enough to keep sizes equal."""
-    from certify.targets import user_target
+    from constructive.targets import user_target
 
     def scaled(c: str) -> Any:
         lam = str(as_fmpq(c) * target.lam)
@@ -122,7 +122,7 @@ def measure_intrinsic(thm: Theorem, params: dict, target: Any, net: Node, builde
     that a_ℓ would not show as differing), and targets with equal moduli share s = 2ω(√d); only
     builds with the same layer shapes compare.
     """
-    from certify.targets import make_target
+    from constructive.targets import make_target
 
     shapes = [(l.rows, l.cols) for l in arch.layers(net)]
     others = []
@@ -172,13 +172,13 @@ def certify_network(thm: Theorem, params: dict, target: Any, net: Node, builder:
     timings = {} if timings is None else timings
     t0 = time.perf_counter() if t0 is None else t0
     t1 = time.perf_counter()
+    method = thm.certification()
     # a method may supply its own measurement (e.g. a repeated block counted once)
-    measure = getattr(thm.certifier(), "measure", arch.measure)
-    measured = measure(net)
+    measured = method.measure(net)
     claims, intrinsic = measure_claims(thm, params, target, net, builder, measured)
     timings["architecture"] = time.perf_counter() - t1
     t2 = time.perf_counter()
-    report: ErrorReport = thm.certifier()(thm, params, target, net)
+    report: ErrorReport = method.bound(thm, params, target, net)
     timings["error"] = time.perf_counter() - t2
     gadget_certs = certify_gadgets(net, report.gadgets_used)
     bound = bound_value(thm, params, target)
@@ -201,7 +201,7 @@ def certify_network(thm: Theorem, params: dict, target: Any, net: Node, builder:
                    "number": thm.number, "page": thm.page, "file": thm.source_file},
         "params": {k: str(v) for k, v in params.items()},
         "target": target.to_dict(),
-        "network": network_record(net, thm.construction, layered=measure is arch.measure),
+        "network": network_record(net, thm.construction, layered=method.measures_layers),
         "architecture": {"measured": measured.to_dict(), "claims": claims, "intrinsic": intrinsic},
         "error": {"norm": thm.claim.get("norm"), "region": thm.claim.get("region"),
                   "lower": _text(report.lower), "upper": _text(report.upper),

@@ -17,7 +17,7 @@ from typing import Any, Optional
 
 from certify.certificate import FIELDS, SCHEMA_VERSION, content_hash, make_target_for, \
     read_certificate
-from certify.errors import UserError
+from constructive.errors import UserError
 from certify.kernel import KernelReport, check_certificate_data
 from certify.registry import default_registry
 

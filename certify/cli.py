@@ -10,12 +10,12 @@ import argparse
 import json
 import os
 import sys
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 from rich.console import Console
 from rich.table import Table
 
-from certify.errors import UserError
+from constructive.errors import UserError
 
 console = Console()
 err_console = Console(stderr=True)
@@ -27,7 +27,6 @@ VERDICT_EXIT = {"HOLDS": 0, "CONDITIONAL": 1, "INCONCLUSIVE": 1, "VIOLATED": 1}
 
 
 MAX_WORKERS = 256  # --workers: processes on one machine; more is a typo, not a plan
-EMULATION_METHOD = "certify.beyond:method_emulation"  # the theorems that take --network
 
 
 def _params(pairs: Sequence[str]) -> dict[str, str]:
@@ -86,7 +85,7 @@ def _check_device(name: Optional[str]) -> Optional[str]:
 
 def _analysis_failed() -> tuple:
     """Exception types meaning "this analysis cannot proceed" (not a bug, not a user error)."""
-    from certify.fixed_sigma_check import AnalysisFailed
+    from certify.method import AnalysisFailed
 
     return (AnalysisFailed,)
 
@@ -204,8 +203,8 @@ def _check_run(args: argparse.Namespace) -> list:
     thms = list(reg.theorems.values()) if args.all else [reg.get(args.id)]
     if args.network:
         thm = thms[0]
-        if thm.method != EMULATION_METHOD:
-            allowed = [t.id for t in reg.theorems.values() if t.method == EMULATION_METHOD]
+        if thm.certification().network_option is None:
+            allowed = [t.id for t in reg.theorems.values() if t.certification().network_option]
             raise UserError(f"--network applies to the ReLU-emulation theorems only "
                             f"({', '.join(allowed)}); {thm.id} takes no network")
         _check_network_file(args.network)
@@ -213,21 +212,20 @@ def _check_run(args: argparse.Namespace) -> list:
     out = []
     for thm in thms:
         params = thm.parse_params(raw)
-        precheck = getattr(thm.certifier(), "precheck", None)
+        precheck = thm.certification().precheck
         if precheck is not None:  # work above a stated budget is refused before it starts
             precheck(params)
         out.append((thm, params, raw))
     return out
 
 
-def _network_context(args: argparse.Namespace):
+def _network_context(args: argparse.Namespace, thm: Any):
+    """The method's context in which the builder uses the user's ``--network`` file."""
     from contextlib import nullcontext
 
     if not args.network:
         return nullcontext()
-    from certify.beyond import using_network
-
-    return using_network(args.network)
+    return thm.certification().network_option(args.network)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -241,7 +239,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     worst = 0
     for thm, _, raw in instances:
         try:
-            with reporting(console), _network_context(args):
+            with reporting(console), _network_context(args, thm):
                 cert = run_theorem(thm.id, raw, args.target, args.lipschitz)
         except failed as exc:
             err_console.print(f"certify: {thm.id}: INCONCLUSIVE, the analysis cannot proceed: {exc}; "
@@ -267,7 +265,7 @@ def _explore_with_torch(args: argparse.Namespace, thm, params: dict, raw: dict) 
         raise UserError("--engine torch needs PyTorch: pip install -e '.[gpu]'") from None
     target = make_target_for(thm, params, args.target, args.lipschitz)
     _check_target_range(thm, target)
-    with _network_context(args):
+    with _network_context(args, thm):
         net = thm.builder()(params, target)
     res = explore(net, target, net.in_dim, device=args.device or "cpu",
                   allow_imprecise=args.allow_imprecise)
@@ -313,7 +311,7 @@ def cmd_table(args: argparse.Namespace) -> int:
         if name not in thm.parameters:
             raise UserError(f"cannot sweep {name!r}: {thm.id} has parameters {', '.join(thm.parameters)}")
     instances = sweep.expand(base, sweeps)
-    precheck = getattr(thm.certifier(), "precheck", None)
+    precheck = thm.certification().precheck
     for inst in instances:  # validate every instance (domains, memory budget) before any work
         parsed = thm.parse_params({k: str(v) for k, v in inst.items()})
         if precheck is not None:

@@ -1,6 +1,6 @@
 """What a certificate carries for the kernel: the network as plain data, and evidence.
 
-The network is stored as its plain layered form (``certify.architecture``'s view: affine maps
+The network is stored as its plain layered form (``constructive.architecture``'s view: affine maps
 merged, parallel parts block-diagonal, repeats unrolled) with exact rationals, when the kernel can
 follow it (ReLU and identity neurons, within a size limit).  Evidence is cut points: per axis for
 a grid over the cube, or along the real line; the kernel takes the product grid itself, so a
@@ -13,7 +13,7 @@ from typing import Any, Iterable, Optional, Sequence
 
 from flint import fmpq
 
-from certify import architecture as arch
+from constructive import architecture as arch
 from constructive.ir import Activation, Network, Node
 
 KERNEL_ACTIVATIONS = {"relu", "identity"}
@@ -75,6 +75,6 @@ def line(cuts: Iterable[fmpq]) -> dict:
 
 def breakpoints_1d(net: Node, lo: Any = None, hi: Any = None) -> list[fmpq]:
     """Every kink of a 1-D piecewise-linear network (on [lo, hi], or R), exactly."""
-    from certify.pl1d import enumerate_1d
+    from certify.analysis.pl1d import enumerate_1d
 
     return list(enumerate_1d(net, lo, hi, minimal=False).points)

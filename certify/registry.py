@@ -1,4 +1,5 @@
-"""Theorem statements as data: loads and validates ``proofs/*.toml`` (see ``proofs/SCHEMA.md``).
+"""Theorem statements as data: loads and validates ``proofs/<paper>/claims.toml`` (see
+``proofs/SCHEMA.md``).
 
 Formulas are parsed with sympy into exact expressions over the parameter symbols and the
 modulus ``omega``; they are evaluated exactly or as arb balls, never as floats.  The lemmas each
@@ -21,15 +22,14 @@ from typing import Any, Callable, Optional
 import networkx as nx
 import sympy
 
-from certify.errors import UserError
+from certify.method import Method
+from constructive.errors import UserError
 
 # the claims ship as the package ``proofs`` beside ``certify`` (source tree and wheel alike)
 PROOFS = Path(__file__).resolve().parent.parent / "proofs"
 OMEGA = sympy.Function("omega")
 TARGET_SYMBOLS = ("alpha", "lam")  # the target's Hölder exponent and constant
 KINDS = {"int", "rational", "choice", "bits"}
-METHODS = {"ball-bnb", "cells-lp", "cells-offtrifling", "boxes-sup", "bit-extraction", "pl1d-exact",
-           "identity", "store-params", "exact-finite"}
 
 
 class RegistryError(Exception):
@@ -126,6 +126,7 @@ class Theorem:
     lemmas: tuple
     notes: str
     source_file: str
+    package: str = ""  # the paper package under proofs/ that declares the entry
     derived: dict = field(default_factory=dict)
     examples: tuple = field(default=())
 
@@ -170,13 +171,31 @@ class Theorem:
     def builder(self) -> Callable:
         return _resolve(self.construction)
 
-    def certifier(self) -> Callable:
-        """The certification method: a built-in name or a 'module:function' of a paper module."""
-        if ":" in self.method:
-            return _resolve(self.method)
-        from certify.error import METHODS as BUILTIN
+    def certification(self) -> Method:
+        """The certification method: declared by the entry's paper package or by the core."""
+        return available_methods(self.package)[self.method]
 
-        return BUILTIN[self.method]
+    def certifier(self) -> Callable:
+        return self.certification().bound
+
+
+def available_methods(package: str) -> dict[str, Method]:
+    """The methods an entry of ``proofs/<package>`` may name: the core's and its package's."""
+    from certify.methods import METHODS as CORE
+
+    out = dict(CORE)
+    if package:
+        try:
+            module = importlib.import_module(f"proofs.{package}.check")
+        except ModuleNotFoundError as exc:
+            if exc.name not in (f"proofs.{package}", f"proofs.{package}.check"):
+                raise
+            return out
+        clash = set(out) & set(module.METHODS)
+        if clash:
+            raise RegistryError(f"proofs/{package}/check.py redeclares core method(s) {sorted(clash)}")
+        out.update(module.METHODS)
+    return out
 
 
 def _resolve(path: str) -> Callable:
@@ -247,9 +266,11 @@ def _load_entry(raw: dict, source: str) -> Theorem:
     missing = [k for k in REQUIRED if k not in raw]
     if missing:
         raise RegistryError(f"{where}: missing field(s) {missing}")
-    if raw["method"] not in METHODS and ":" not in raw["method"]:
-        raise RegistryError(f"{where}: method {raw['method']!r} unknown; allowed {sorted(METHODS)} "
-                            "or 'module:function'")
+    package = source.partition("/")[0] if "/" in source else ""
+    allowed = available_methods(package)
+    if raw["method"] not in allowed:
+        raise RegistryError(f"{where}: method {raw['method']!r} unknown; allowed {sorted(allowed)} "
+                            f"(the core's and those of proofs/{package}/check.py)")
     if ":" not in raw["construction"]:
         raise RegistryError(f"{where}: construction must be 'module:function'")
     params = {n: _load_parameter(n, p, where) for n, p in raw.get("parameters", {}).items()}
@@ -260,6 +281,7 @@ def _load_entry(raw: dict, source: str) -> Theorem:
         hypotheses=tuple(raw.get("hypotheses", ())), target=dict(raw.get("target", {})),
         claim=dict(raw["claim"]), analysis=dict(raw.get("analysis", {})),
         lemmas=tuple(raw.get("lemmas", ())), notes=raw.get("notes", ""), source_file=source,
+        package=package,
         examples=tuple(raw.get("examples", ())), derived=dict(raw.get("derived", {})),
     )
     names = thm.names
@@ -309,29 +331,38 @@ def proofs_directory() -> Any:
 
 
 def load(directory: Any = None) -> Registry:
-    """Every theorem of ``directory`` (a path or an importlib.resources Traversable)."""
+    """Every theorem of ``directory`` (a path or an importlib.resources Traversable): one
+    ``claims.toml`` per paper package."""
     directory = proofs_directory() if directory is None else directory
     theorems: dict[str, Theorem] = {}
     try:
-        files = sorted((f for f in directory.iterdir() if f.name.endswith(".toml")),
-                       key=lambda f: f.name)
+        files = sorted(((f.name, f / "claims.toml") for f in directory.iterdir()
+                        if f.is_dir() and (f / "claims.toml").is_file()), key=lambda nf: nf[0])
     except OSError as exc:
         raise RegistryError(f"cannot read the theorem statements in {directory}: {exc}") from None
     if not files:
-        raise RegistryError(f"no theorem statements (*.toml) in {directory}: the installation "
-                            "is incomplete")
-    for path in files:
+        raise RegistryError(f"no theorem statements (<paper>/claims.toml) in {directory}: the "
+                            "installation is incomplete")
+    methods_seen: dict[str, str] = {}
+    for package, path in files:
+        name = f"{package}/claims.toml"
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
-            raise RegistryError(f"{path.name}: not valid TOML: {exc}") from None
+            raise RegistryError(f"{name}: not valid TOML: {exc}") from None
         except (OSError, UnicodeDecodeError) as exc:
-            raise RegistryError(f"{path.name}: cannot be read: {exc}") from None
+            raise RegistryError(f"{name}: cannot be read: {exc}") from None
         for raw in data.get("theorem", []):
-            thm = _load_entry(raw, path.name)
+            thm = _load_entry(raw, name)
             if thm.id in theorems:
-                raise RegistryError(f"{path.name}: duplicate theorem id {thm.id}")
+                raise RegistryError(f"{name}: duplicate theorem id {thm.id}")
             theorems[thm.id] = thm
+        # a method name means one thing everywhere (the checker kernel keys its evidence on it)
+        for mname in available_methods(package):
+            if methods_seen.setdefault(mname, package) != package and \
+                    mname not in available_methods(""):
+                raise RegistryError(f"method {mname!r} is declared by both proofs/"
+                                    f"{methods_seen[mname]} and proofs/{package}")
     graph = nx.DiGraph()
     graph.add_nodes_from(theorems)
     for thm in theorems.values():

@@ -30,7 +30,7 @@ from collections.abc import Iterable, Sequence
 from fractions import Fraction
 from typing import Any
 
-from certify.errors import UserError
+from constructive.errors import UserError
 
 __all__ = ["table", "rich_table", "plot", "write_atomic", "format_sci", "TABLE_FORMATS",
            "PLOT_FORMATS"]

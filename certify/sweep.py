@@ -23,7 +23,7 @@ from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
 
-from certify.errors import UserError
+from constructive.errors import UserError
 
 __all__ = ["parse_sweep", "expand", "run_sweep", "default_key", "read_cache",
            "SweepInterrupted", "MAX_SWEEP_VALUES"]

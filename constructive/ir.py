@@ -12,7 +12,7 @@
 
 A *hidden layer* is an ``Activation`` node; depth counts them, width is the largest of them.
 Consecutive affine maps are merged when the network is viewed as a plain layered network
-(``certify.architecture``), never during evaluation, where the factorised form is cheaper.
+(``constructive.architecture``), never during evaluation, where the factorised form is cheaper.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ import mpmath
 import numpy as np
 from flint import arb, arb_mat, ctx as flint_ctx, fmpq, fmpq_mat
 
-from certify.errors import UserError
+from constructive.errors import UserError
 
 Rational = fmpq
 

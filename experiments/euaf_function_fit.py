@@ -25,7 +25,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from constructive.euaf import torch_sigma  # noqa: E402
+from constructive.activations.euaf import torch_sigma  # noqa: E402
 
 PAPER = {"ReLU": {"MSE": 3.53e-5, "MAE": 4.57e-3, "MAX": 3.69e-2},
          "EUAF": {"MSE": 7.56e-6, "MAE": 2.13e-3, "MAX": 1.48e-2}}

@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from test_forgery import INSTANCES, MEANINGLESS, apply, certificate, leaves  # noqa: E402
 
 from certify.checker import check_data  # noqa: E402
-from certify.errors import UserError  # noqa: E402
+from constructive.errors import UserError  # noqa: E402
 
 
 def accepted(cert: dict, rebuild: bool) -> bool:

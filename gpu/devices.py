@@ -6,7 +6,7 @@ tensor move, after the work has started; this turns it into a ``UserError`` befo
 
 from __future__ import annotations
 
-from certify.errors import UserError
+from constructive.errors import UserError
 
 SUPPORTED = "cpu, cuda or cuda:N"
 

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from flint import fmpq_mat
 
-from certify.errors import UserError
+from constructive.errors import UserError
 from constructive.ir import Activation, Affine, Gadget, Network, Node, Parallel, Repeat
 
 MANTISSA = {torch.float64: 53, torch.float32: 24, torch.bfloat16: 8, torch.float16: 11}
@@ -165,7 +165,7 @@ def required_bits(net: Node, input_bound: Fraction = Fraction(1)) -> float:
     true slope is 2^{2J}, so float64 is refused from J = 11 on (J = 64 needs far more than 53
     bits either way), while a width-16, depth-4 network with weights in [−1, 1] needs about 25.
     """
-    from certify.architecture import layers
+    from constructive.architecture import layers
 
     log_l = 0.0
     for layer in layers(net):
@@ -252,7 +252,7 @@ def explore(net: Node, target: Any, dim: int, points: int = 4096, device: str = 
     """
     import sympy
 
-    from certify.targets import symbols_for
+    from constructive.targets import symbols_for
 
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise UserError(f"device {device!r} is not available here (no CUDA); use --device cpu")

@@ -23,8 +23,8 @@ from typing import Any, Sequence
 
 from flint import fmpq, fmpz_mat
 
-from certify.errors import UserError
-from constructive.euaf import sigma1_exact
+from constructive.errors import UserError
+from constructive.activations.euaf import sigma1_exact
 from constructive.numbers import as_fmpq
 
 

@@ -13,7 +13,7 @@ import os
 from contextlib import contextmanager
 from typing import Any, Iterator
 
-from certify.errors import UserError
+from constructive.errors import UserError
 from gpu.hyperfunction.codec import CODEC_METHODS, SUPPORTED_DTYPES
 
 

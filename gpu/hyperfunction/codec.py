@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol
 
-from certify.errors import UserError
+from constructive.errors import UserError
 
 if TYPE_CHECKING:
     import torch

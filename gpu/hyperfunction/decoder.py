@@ -20,7 +20,7 @@ import functools
 import warnings
 from typing import TYPE_CHECKING, Any, Callable
 
-from certify.errors import UserError
+from constructive.errors import UserError
 from gpu.hyperfunction import bitpack, trajectory
 from gpu.hyperfunction.codec import (
     EncodedTensor,

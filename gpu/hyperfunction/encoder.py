@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from certify.errors import UserError
+from constructive.errors import UserError
 from gpu.hyperfunction import bitpack, groups, trajectory
 from gpu.hyperfunction.codec import DecoderBacked, EncodedTensor, check_input, dtype_name
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence
 
-from certify.errors import UserError
+from constructive.errors import UserError
 from gpu.hyperfunction.codec import EncodedTensor, available_methods, dtype_name, get_codec
 
 if TYPE_CHECKING:

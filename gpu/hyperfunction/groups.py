@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from certify.errors import UserError
+from constructive.errors import UserError
 
 if TYPE_CHECKING:
     import torch

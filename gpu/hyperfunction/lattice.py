@@ -25,7 +25,7 @@ import math
 import time
 from typing import TYPE_CHECKING
 
-from certify.errors import UserError
+from constructive.errors import UserError
 from gpu.hyperfunction import bitpack
 from gpu.hyperfunction.codec import DecoderBacked, EncodedTensor, check_input, dtype_name
 

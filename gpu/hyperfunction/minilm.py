@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Sequence
 
-from certify.errors import UserError
+from constructive.errors import UserError
 from gpu.hyperfunction.codec import CODEC_METHODS
 
 if TYPE_CHECKING:

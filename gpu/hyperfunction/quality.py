@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Sequence
 
-from certify.errors import UserError
+from constructive.errors import UserError
 from gpu.hyperfunction.codec import CODEC_METHODS
 
 if TYPE_CHECKING:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from certify.errors import UserError
+from constructive.errors import UserError
 from gpu.hyperfunction.codec import (
     EncodedTensor,
     SUPPORTED_DTYPES,

@@ -13,7 +13,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Callable, Sequence
 
-from certify.errors import UserError
+from constructive.errors import UserError
 
 if TYPE_CHECKING:
     import torch

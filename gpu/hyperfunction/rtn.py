@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from certify.errors import UserError
+from constructive.errors import UserError
 from gpu.hyperfunction import bitpack, groups
 from gpu.hyperfunction.codec import DecoderBacked, EncodedTensor, check_input, dtype_name
 

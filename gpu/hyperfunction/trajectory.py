@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from certify.errors import UserError
+from constructive.errors import UserError
 
 if TYPE_CHECKING:  # torch is imported lazily so the project imports without it
     import torch

@@ -7,7 +7,7 @@ from typing import Any
 
 from flint import arb, fmpq
 
-from certify.targets import arb_to_fmpq_bounds
+from constructive.targets import arb_to_fmpq_bounds
 
 
 def tighten_bound(thm: Any, bound: Any) -> Any:

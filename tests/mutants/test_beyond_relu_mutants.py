@@ -1,5 +1,5 @@
 """Mutants of the beyond-ReLU emulations (zlz-relu-emulation*, zlz-thm*, zlz-lemma*, zlz-cor*):
-constructive/beyond_relu.py."""
+proofs/beyond_relu/build.py."""
 
 from __future__ import annotations
 

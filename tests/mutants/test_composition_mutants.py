@@ -1,5 +1,5 @@
 """Mutants of the repeated-composition constructions (zlz-composition*, zlz-step*, zlz-bitsum*,
-zlz-point-fit*, zlz-merge*, zlz-selector): constructive/composition.py."""
+zlz-point-fit*, zlz-merge*, zlz-selector): proofs/compositions/build.py."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Mutants of the EUAF / fixed-σ constructions (euaf-*, syz-fixed-sigma-*):
-constructive/euaf.py, fixed_sigma*.py, gadgets/euaf_gadgets.py."""
+constructive/activations/euaf.py, fixed_sigma*.py, gadgets/euaf_gadgets.py."""
 
 from __future__ import annotations
 
@@ -145,7 +145,7 @@ def test_gadget_hole_mutants_break_the_identity(m):
     and the mutant differs from it at an exact point of the claimed set (the spec's own sample
     points, read from the mutant itself)."""
     from constructive.evaluate import evaluate
-    from constructive.gadgets.euaf_gadgets import identity_spec
+    from proofs.fixed_sigma.specs import identity_spec
 
     i = m.instance()
     spec = identity_spec(i.thm.id, i.params, net=m.mutate(i))

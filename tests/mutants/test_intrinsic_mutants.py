@@ -1,5 +1,5 @@
 """Mutants of the intrinsic-parameters / optimal-rate / smooth-functions constructions (syz-*):
-constructive/intrinsic.py, gadgets/bits.py, gadgets/mid.py, gadgets/cpwl.py, three_params.py."""
+proofs/intrinsic/build.py, gadgets/bits.py, gadgets/mid.py, gadgets/cpwl.py, three_params.py."""
 
 from __future__ import annotations
 

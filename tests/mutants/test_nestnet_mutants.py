@@ -1,4 +1,4 @@
-"""Mutants of the NestNet constructions (nestnet-*): constructive/nestnet.py,
+"""Mutants of the NestNet constructions (nestnet-*): proofs/nestnet/build.py,
 gadgets/nestnet_gadgets.py.  Several sit inside nested activation networks (height ≥ 2)."""
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
-"""Mutants of the PEUAF constructions (peuaf-*): constructive/peuaf.py."""
+"""Mutants of the PEUAF constructions (peuaf-*): proofs/peuaf/build.py."""
 
 from __future__ import annotations
 
 import pytest
 
 from constructive.activations import RELU
-from constructive.euaf import peuaf
+from constructive.activations.euaf import peuaf
 
 from .harness import Mutant, assert_dies, assert_harmless, cases
 from .mutate import (EPS, activation_sites, affine_sites, change_one_copy, final_affine,

@@ -1,0 +1,611 @@
+"""Certification of NestNet constructions (Shen, Yang, Zhang, NeurIPS 2022).
+
+Architecture (:func:`measure_nestnet`, the methods' ``measure`` hook): the paper's parameter
+count ``nest_params`` (every distinct activation network counted once, identity and ReLU free),
+the height, and the top level's plain measurements.
+
+Error (:class:`GapEvaluator`), exact and compositional.  Inputs are groups of V exact points
+(the 2^d corners of a closed cell, the two ends of an interval, or one point):
+
+* a ReLU whose pre-activation has the same weak sign at every point of a group is affine on the
+  group's hull (the pre-activation is affine there by induction), otherwise the analysis fails;
+* a nested floor activation (``nestnet-floor``, claimed ⌊u⌋ on ∪_{ℓ<count} [ℓ, ℓ+1−gap]) whose input
+  hull lies in one [ℓ, ℓ+1−gap] outputs the constant ℓ: the *gap condition*, checked exactly, and
+  an obligation "the floor network is ≡ ℓ on [ℓ, ℓ+1−gap]" is recorded;
+* a nested bit sum (``nestnet-bitsum``, claimed p + bin0.ξ ↦ Σ_{ℓ≤p} ξ_ℓ on a finite set) whose
+  input is one point of that set outputs the claimed sum, with an obligation for that point.
+
+Obligations are then discharged from the highest height down by running each activation network
+on its intervals (V = 2) with the same rules, which creates obligations only for lower heights;
+height-1 networks are plain ReLU networks and create none.  So every nested value the analysis
+used is proved, and each activation network is run only on the distinct intervals/points it is
+used on.  A group whose outputs agree is therefore one on which the network is constant.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from dataclasses import dataclass, fields
+from typing import Any, Optional
+
+import numpy as np
+from flint import arb, fmpq
+
+from constructive import architecture as arch
+from certify.method import ErrorReport, Method, methods
+from certify.analysis.trifling import box_error, lp_bounds, trifling_cells
+from constructive.errors import UserError
+from constructive.activations import IDENTITY, RELU
+from proofs.nestnet import gadgets as G
+from constructive.evaluate import Interpreter
+from constructive.ir import Activation, Affine, Gadget, Network, Node, Parallel
+from proofs.nestnet.build import grid_K, lp_delta, nest_params, offtrifling_delta
+from constructive.numbers import Exact, QMatrix, as_fmpq, precision
+
+PREC = 192
+
+
+# ------------------------------------------------------------------------------------------------
+# architecture
+
+
+@dataclass(frozen=True)
+class NestArchitecture(arch.Architecture):
+    nest_params: int = 0  # the paper's count (§2.1)
+    outer_params: int = 0  # Σ #L of the top level only (distinct activations not included)
+    activations: int = 0  # distinct activation networks at all levels
+
+    def to_dict(self) -> dict:
+        out = super().to_dict()
+        out.update(nest_params=self.nest_params, outer_params=self.outer_params,
+                   activations=self.activations)
+        return out
+
+
+def _all_activations(net: Node) -> set:
+    from proofs.nestnet.build import nested_activations
+
+    seen: dict[int, Network] = {}
+    todo = [net]
+    while todo:
+        cur = todo.pop()
+        for f in nested_activations(cur):
+            if id(f) not in seen:
+                seen[id(f)] = f
+                todo.append(f)
+    return set(seen)
+
+
+def measure_nestnet(net: Node) -> NestArchitecture:
+    base = arch.measure(net)
+    kw = {f.name: getattr(base, f.name) for f in fields(arch.Architecture)}
+    outer = sum(layer.dense() for layer in arch.layers(net))
+    return NestArchitecture(**kw, nest_params=nest_params(net), outer_params=outer,
+                            activations=len(_all_activations(net)))
+
+
+# ------------------------------------------------------------------------------------------------
+# the gap evaluator
+
+
+class GapFailure(Exception):
+    pass
+
+
+@dataclass
+class Obligations:
+    """Per activation network: {key: (a, b, claimed value)} and the keys already proved."""
+
+    nets: dict
+    items: dict
+    done: dict
+
+    @staticmethod
+    def new() -> "Obligations":
+        return Obligations({}, {}, {})
+
+    def add(self, net: Network, a: fmpq, b: fmpq, value: fmpq) -> None:
+        k = id(net)
+        if k not in self.nets:
+            self.nets[k] = net
+            self.items[k] = {}
+            self.done[k] = set()
+        key = (int(a.p), int(a.q), int(b.p), int(b.q))
+        if key not in self.items[k]:
+            self.items[k][key] = (a, b, value)
+
+    def pending(self) -> Optional[int]:
+        best, hb = None, -1
+        for k, items in self.items.items():
+            if len(items) > len(self.done[k]):
+                h = dict(self.nets[k].nodes[0].params)["height"]
+                if h > hb:
+                    best, hb = k, h
+        return best
+
+
+class GapEvaluator(Interpreter):
+    """Exact group-wise evaluation with ReLU sign checks and nested gadget substitution."""
+
+    def __init__(self, V: int, obligations: Obligations, tolerant: bool = False) -> None:
+        # big integer batches: reduce by powers of two and small odd parts, never periodically
+        super().__init__(Exact(reduce_every=0, cheap=True))
+        self.V = V
+        self.ob = obligations
+        # tolerant: a failing group is marked in ``bad`` (and records no obligations) instead of
+        # aborting the whole batch; its outputs are then meaningless
+        self.tolerant = tolerant
+        self.bad: Optional[np.ndarray] = None
+
+    def _fail(self, mask: np.ndarray, why: str) -> None:
+        """``mask``: per group, True where the group failed."""
+        if not mask.any():
+            return
+        if not self.tolerant:
+            raise GapFailure(why)
+        self.bad = mask if self.bad is None else (self.bad | mask)
+
+    def _good(self, groups: int) -> np.ndarray:
+        return np.ones(groups, dtype=bool) if self.bad is None else ~self.bad
+
+    def parallel(self, node: Parallel, X: QMatrix) -> QMatrix:
+        # part by part: batching copies side by side would change the group count of ``bad``
+        out, s = [], 0
+        for p in node.parts:
+            out.append(self.run(p, QMatrix(X.num[s:s + p.in_dim], X.den)))
+            s += p.in_dim
+        return self.ctx.vstack(out)
+    def _groups(self, row: np.ndarray) -> np.ndarray:
+        return row.reshape(-1, self.V)
+
+    def activation(self, node: Activation, X: QMatrix) -> QMatrix:
+        pieces = []
+        for a, b, f in node.groups():
+            part = QMatrix(X.num[a:b], X.den)
+            if f is RELU:
+                if self.V > 1:
+                    cube = part.num.reshape(b - a, -1, self.V)
+                    ok = (cube >= 0).all(axis=2) | (cube <= 0).all(axis=2)
+                    self._fail(~ok.all(axis=0), "a ReLU changes sign inside a group")
+                pieces.append(QMatrix(np.maximum(part.num, 0), part.den))
+            elif f is IDENTITY:
+                pieces.append(part)
+            elif isinstance(f, Network) and G.nested_kind(f) == G.FLOOR:
+                pieces.append(self.floor(f, part))
+            elif isinstance(f, Network) and G.nested_kind(f) == G.BITSUM:
+                pieces.append(self.bitsum(f, part))
+            else:
+                raise GapFailure(f"unsupported activation {getattr(f, 'name', f)!r}")
+        return pieces[0] if len(pieces) == 1 else self.ctx.vstack(pieces)
+
+    def floor(self, f: Network, X: QMatrix) -> QMatrix:
+        p = dict(f.nodes[0].params)
+        gap, count = p["gap"], p["count"]
+        r = X.shape[0]
+        cube = X.num.reshape(r, -1, self.V)
+        if self.V > 1:
+            lo, hi = cube.min(axis=2), cube.max(axis=2)
+        else:
+            lo = hi = cube[:, :, 0]
+        den = X.den
+        ell = lo // den  # exact floor of the group minimum
+        # hi ≤ ℓ + 1 − gap  ⇔  hi − ℓ·den ≤ den − ⌈gap·den⌉ (all integers), for all groups at once
+        thr = den - (-((-int(gap.p) * den) // int(gap.q)))
+        ok = (hi - ell * den <= thr) & (ell >= 0) & (ell < count)
+        self._fail(~ok.all(axis=0), "a floor input leaves its gap interval")
+        good = self._good(ell.shape[1])
+        for L in set(int(v) for v in ell[:, good].flat):
+            self.ob.add(f, fmpq(L), fmpq(L + 1) - gap, fmpq(L))
+        return QMatrix(np.repeat(ell, self.V, axis=1), 1)
+
+    def bitsum(self, f: Network, X: QMatrix) -> QMatrix:
+        m = dict(f.nodes[0].params)["bits"]
+        r = X.shape[0]
+        cube = X.num.reshape(r, -1, self.V)
+        first = cube[:, :, 0]
+        if self.V > 1:
+            self._fail(~(cube == first[:, :, None]).all(axis=2).all(axis=0),
+                       "a bit-sum input is not constant on a group")
+        known: dict = {}
+        vals = np.zeros(first.shape, dtype=object)
+        for idx, v in np.ndenumerate(first):
+            if not self._good(first.shape[1])[idx[1]]:
+                continue
+            v = int(v)
+            ref = known.get(v)
+            if ref is None:
+                x = fmpq(v, X.den)
+                ref = G.bitsum_reference(x, m)
+                if ref is None:
+                    mask = np.zeros(first.shape[1], dtype=bool)
+                    mask[idx[1]] = True
+                    self._fail(mask, f"a bit-sum input {x} is not of the form p + bin0.ξ (m = {m})")
+                    continue
+                known[v] = ref
+                self.ob.add(f, x, x, fmpq(ref))
+            vals[idx] = ref
+        return QMatrix(np.repeat(vals, self.V, axis=1), 1)
+
+
+def discharge(ob: Obligations, chunk: int = 4096) -> dict:
+    """Prove every recorded obligation (highest height first); returns per-network statistics."""
+    stats: dict = {}
+    while True:
+        k = ob.pending()
+        if k is None:
+            return stats
+        net = ob.nets[k]
+        todo = [key for key in ob.items[k] if key not in ob.done[k]]
+        gname = net.nodes[0].name
+        prm = dict(net.nodes[0].params)
+        label = f"{gname}(height {prm['height']}, " + \
+            (f"count {prm['count']})" if gname == G.FLOOR else f"bits {prm['bits']})")
+        for start in range(0, len(todo), chunk):
+            part = todo[start:start + chunk]
+            cols = [[v] for key in part for v in ob.items[k][key][:2]]
+            ev = GapEvaluator(2, ob)
+            X = ev.ctx.points(cols)
+            Y = ev.run(net.nodes[0].body, X)
+            den = Y.den
+            for idx, key in enumerate(part):
+                a, b, want = ob.items[k][key]
+                ya, yb = Y.num[0, 2 * idx], Y.num[0, 2 * idx + 1]
+                if ya != yb or fmpq(int(ya), den) != want:
+                    raise GapFailure(f"{label} is not {want} on [{a}, {b}]")
+                ob.done[k].add(key)
+        stats[label] = stats.get(label, 0) + len(todo)
+
+
+def group_values(net: Node, groups: list[list[list[fmpq]]], ob: Optional[Obligations] = None,
+                 discharge_now: bool = True, tolerant: bool = False
+                 ) -> tuple[list[Optional[fmpq]], Obligations, dict]:
+    """Exact constant value of ``net`` on each group's hull (None where the outputs differ or,
+    with ``tolerant``, where the analysis failed for that group)."""
+    ob = ob or Obligations.new()
+    V = len(groups[0])
+    cols = [pt for grp in groups for pt in grp]
+    ev = GapEvaluator(V, ob, tolerant)
+    X = ev.ctx.points(cols)
+    Y = ev.run(net, X)
+    good = ev._good(len(groups))
+    out: list[Optional[fmpq]] = []
+    for g in range(len(groups)):
+        vals = {int(v) for v in Y.num[0, g * V:(g + 1) * V]}
+        out.append(fmpq(vals.pop(), Y.den) if len(vals) == 1 and good[g] else None)
+    stats = discharge(ob) if discharge_now else {}
+    return out, ob, stats
+
+
+def _corners(box: list) -> list[list[fmpq]]:
+    return [list(c) for c in itertools.product(*[(a, b) for a, b in box])]
+
+
+# ------------------------------------------------------------------------------------------------
+# theorem methods
+
+
+def _cells(params: dict, delta: fmpq) -> tuple[int, list]:
+    d, s, n = int(params["d"]), int(params["s"]), int(params["n"])
+    K = grid_K(d, s, n)
+    return K, trifling_cells(d, K, delta)
+
+
+def _cell_analysis(net: Node, cells: list) -> tuple[list, dict, int]:
+    try:
+        vals, _, stats = group_values(net, [_corners(c) for c in cells])
+    except GapFailure as exc:
+        return [], {"failure": str(exc)}, len(cells)
+    bad = sum(1 for v in vals if v is None)
+    return vals, stats, bad
+
+
+def _inconclusive(why: str, details: dict) -> ErrorReport:
+    with precision(PREC):
+        return ErrorReport(fmpq(0), arb("inf"), [], set(), dict(details, failure=why))
+
+
+def method_offtrifling(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
+    d, s, n = int(params["d"]), int(params["s"]), int(params["n"])
+    K = grid_K(d, s, n)
+    delta = offtrifling_delta(K)
+    K, cells = _cells(params, delta)
+    vals, stats, bad = _cell_analysis(net, cells)
+    details = {"cells": len(cells), "K": K, "delta": str(delta), "obligations": stats}
+    if bad:
+        return _inconclusive(f"{bad} cell(s) not shown constant", details)
+    upper, lower = fmpq(0), fmpq(0)
+    for box, v in zip(cells, vals):
+        lo_e, hi_e = box_error(target, box, v, v)
+        upper, lower = max(upper, hi_e), max(lower, lo_e)
+    return ErrorReport(lower, upper, [], set(), details)
+
+
+def _clip_range(net: Node) -> Optional[tuple[fmpq, fmpq]]:
+    """The output range from the final clip gadget: φ = clip + c (structure of aux_network)."""
+    def top(node: Node):  # the gadgets of this level (not inside nested activations)
+        yield node
+        if not isinstance(node, Activation):
+            for c in node.children():
+                yield from top(c)
+
+    clips = [g for g in top(net) if isinstance(g, Gadget) and g.name == "nestnet-clip"]
+    last = net.nodes[-1] if isinstance(net, Network) else None
+    if len(clips) != 1 or not isinstance(last, Affine) or last.W.nrows() != 1 or last.W[0, 0] != 1:
+        return None
+    # the clip must be the last operation before the output map (through enclosing gadgets)
+    node = net.nodes[-2] if len(net.nodes) > 1 else None
+    while isinstance(node, Gadget) and node is not clips[0]:
+        node = node.body.nodes[-1]
+    if node is not clips[0] or last.W.ncols() != 1:
+        return None
+    lo, hi = clips[0].spec.range
+    c = last.b[0, 0]
+    return lo + c, hi + c
+
+
+def method_lp(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
+    d, s, n = int(params["d"]), int(params["s"]), int(params["n"])
+    p = as_fmpq(params.get("p", 2))
+    K = grid_K(d, s, n)
+    delta = lp_delta(target, d, s, n, p, K)
+    K, cells = _cells(params, delta)
+    vals, stats, bad = _cell_analysis(net, cells)
+    details = {"cells": len(cells), "K": K, "delta": str(delta), "p": str(p), "obligations": stats}
+    if bad:
+        return _inconclusive(f"{bad} cell(s) not shown constant", details)
+    rng = _clip_range(net)
+    if rng is None:
+        return _inconclusive("no certified output range for the trifling region", details)
+    # on Ω: |φ − f| ≤ sup over the cube, with φ ∈ [lo, hi] everywhere (clip gadget range)
+    _, sup_omega = box_error(target, [(fmpq(0), fmpq(1))] * d, rng[0], rng[1])
+    meas = 1 - (1 - (K - 1) * delta) ** d
+    lower, upper = lp_bounds([(box, *box_error(target, box, v, v)) for box, v in zip(cells, vals)],
+                             meas, sup_omega, p)
+    details.update(trifling_measure=str(meas), trifling_sup=str(sup_omega),
+                   output_range=[str(rng[0]), str(rng[1])])
+    return ErrorReport(lower, upper, [], {"nestnet-clip"}, details)
+
+
+def _median_interval(ivs: list) -> Optional[tuple]:
+    """An interval containing mid(a₁, a₂, a₃) for a_k ∈ ivs[k] (None: unknown, any real), or None
+    when fewer than two are known.  Three known: [mid of lows, mid of highs] (mid is monotone);
+    two known: the median lies between the two known values whatever the third is."""
+    known = [iv for iv in ivs if iv is not None]
+    if len(known) == 3:
+        return sorted(iv[0] for iv in known)[1], sorted(iv[1] for iv in known)[1]
+    if len(known) == 2:
+        return min(known[0][0], known[1][0]), max(known[0][1], known[1][1])
+    return None
+
+
+def _is_mid(part: Node) -> bool:
+    """Whether ``part`` is exactly one mid gadget whose specification is the median (the
+    gadget certificates then prove this very body against that specification)."""
+    from constructive.gadgets.mid import _median
+
+    if not (isinstance(part, Network) and len(part.nodes) == 1):
+        return False
+    g = part.nodes[0]
+    return (isinstance(g, Gadget) and g.name == "mid" and g.spec is not None
+            and g.spec.reference is _median and g.in_dim == 3 and g.out_dim == 1)
+
+
+def _linf_structure(net: Node, d: int) -> tuple[list[tuple], list[Node], Affine]:
+    """(shifts t_m, copies, output map) read from the network itself: x ↦ (x + t_m)_{m < 3^d}
+    (identity blocks, the shifts are its biases), the 3^d copies side by side, d levels of mid
+    on consecutive triples, a scalar affine map.  GapFailure (with the reason) otherwise."""
+    S = 3 ** d
+    nodes = net.nodes if isinstance(net, Network) else ()
+    if len(nodes) != d + 3:
+        raise GapFailure(f"not fan-out, {S} copies, {d} mid level(s), output map")
+    fan, par, *levels, out = nodes
+    if not (isinstance(fan, Affine) and fan.W.nrows() == S * d and fan.W.ncols() == d
+            and all(fan.W[m * d + i, j] == (1 if i == j else 0)
+                    for m in range(S) for i in range(d) for j in range(d))):
+        raise GapFailure(f"the first map is not x ↦ (x + t_m) for {S} shifts t_m")
+    shifts = [tuple(fan.b[m * d + i, 0] for i in range(d)) for m in range(S)]
+    if not (isinstance(par, Parallel) and len(par.parts) == S
+            and all(p.in_dim == d and p.out_dim == 1 for p in par.parts)):
+        raise GapFailure(f"the copies are not {S} networks R^{d} → R side by side")
+    for lvl, L in enumerate(levels, start=1):
+        if not (isinstance(L, Parallel) and len(L.parts) == 3 ** (d - lvl)
+                and all(_is_mid(p) for p in L.parts)):
+            raise GapFailure(f"mid level {lvl} is not {3 ** (d - lvl)} mid gadgets side by side")
+    if not (isinstance(out, Affine) and out.W.nrows() == 1 and out.W.ncols() == 1):
+        raise GapFailure("the output map is not scalar affine")
+    return shifts, list(par.parts), out
+
+
+def _distinct_copies(copies: list[Node]) -> list[tuple[Node, list[int]]]:
+    """The copies grouped by exact content (the same object, or equal weights, activations and
+    structure token by token), each with the indices of the copies it stands for."""
+    from constructive.ir import _tokens
+
+    by_id: dict[int, tuple[Node, list[int]]] = {}
+    for m, c in enumerate(copies):
+        by_id.setdefault(id(c), (c, []))[1].append(m)
+    if len(by_id) == 1:
+        return list(by_id.values())
+    out: dict[tuple, tuple[Node, list[int]]] = {}
+    for c, ms in by_id.values():
+        out.setdefault(tuple(_tokens(c)), (c, []))[1].extend(ms)
+    return list(out.values())
+
+
+def method_linf(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
+    """Thm 2.1, p = ∞, d ≤ 2: φ = d levels of mid over g_m(x + t_m), m < 3^d (Theorem A.2).
+
+    The shifts t_m and the 3^d copies g_m are read from the network (its first affine map and
+    its Parallel); every distinct copy is analysed on its own shifted boxes.  [0, 1]^d is cut
+    into boxes at every cell and strip end of the planned shifted grids (any cover is sound: the
+    plan only decides where values are determined); on each box every shifted copy is certified
+    constant (gap evaluator, tolerant mode) or left unknown.  The mid levels are then followed
+    with :func:`_median_interval`: along each axis at most one of three shifted points is in a
+    strip (δ ≤ 1/(3K)), so each median has two known arguments; mid itself is certified by
+    region enumeration of each mid gadget in the network.
+    """
+    from certify.analysis.trifling import shifted_grid
+    from proofs.nestnet.build import linf_delta
+
+    d, s, n = int(params["d"]), int(params["s"]), int(params["n"])
+    K = grid_K(d, s, n)
+    delta = linf_delta(d, s, n, K, target.alpha)
+    details: dict = {"K": K, "delta": str(delta)}
+    try:
+        shifts, copies, out_affine = _linf_structure(net, d)
+    except GapFailure as exc:
+        return _inconclusive(str(exc), details)
+    details["shifts"] = [[str(c) for c in t] for t in shifts]
+    boxes = shifted_grid(d, K, delta)
+    details["boxes"] = len(boxes)
+    S = len(shifts)
+    vals: list[Optional[fmpq]] = [None] * (len(boxes) * S)
+    stats: dict = {}
+    distinct = _distinct_copies(copies)
+    details["distinct_copies"] = len(distinct)
+    for g, ms in distinct:
+        groups = [_corners([(a + ti, b + ti) for (a, b), ti in zip(box, shifts[m])])
+                  for box in boxes for m in ms]
+        try:
+            got, _, st = group_values(g, groups, tolerant=True)
+        except GapFailure as exc:  # an obligation on a nested network failed
+            return _inconclusive(str(exc), dict(details, obligations=stats))
+        for k, v in enumerate(got):
+            vals[(k // len(ms)) * S + ms[k % len(ms)]] = v
+        for key, c in st.items():
+            stats[key] = stats.get(key, 0) + c
+    details["obligations"] = stats
+    scale, shift = out_affine.W[0, 0], out_affine.b[0, 0]
+    upper, lower, unknown = fmpq(0), fmpq(0), 0
+    for i, box in enumerate(boxes):
+        level = [None if v is None else (v, v) for v in vals[S * i:S * (i + 1)]]
+        while len(level) > 1:
+            level = [_median_interval(level[k:k + 3]) for k in range(0, len(level), 3)]
+        iv = level[0]
+        if iv is None:
+            unknown += 1
+            continue
+        lo, hi = sorted((scale * iv[0] + shift, scale * iv[1] + shift))
+        lo_e, hi_e = box_error(target, box, lo, hi)
+        upper, lower = max(upper, hi_e), max(lower, lo_e)
+    details["unknown_boxes"] = unknown
+    if unknown:
+        # no upper bound; the determined boxes still give a rigorous lower bound
+        with precision(PREC):
+            return ErrorReport(lower, arb("inf"), [], {"mid"},
+                               dict(details, failure=f"{unknown} box(es) where the median is not "
+                                                     "determined"))
+    return ErrorReport(lower, upper, [], {"mid"}, details)
+
+
+# ------------------------------------------------------------------------------------------------
+# gadget methods
+
+
+def _floor_error(net: Node, intervals: list, want: list) -> tuple[fmpq, list, dict]:
+    try:
+        vals, _, stats = group_values(net, [[[a], [b]] for a, b in intervals])
+    except GapFailure as exc:
+        raise UserError(f"the floor could not be shown constant on its intervals: {exc}") from None
+    worst, wit = fmpq(0), []
+    for (a, b), v, w in zip(intervals, vals, want):
+        if v is None:
+            # not constant: an exact witness at one end
+            raise UserError(f"the floor is not constant on [{a}, {b}]")
+        if abs(v - w) > worst:
+            worst = abs(v - w)
+            wit = [{"x": [str(a)], "error": str(worst)}]
+    return worst, wit, stats
+
+
+def method_floor(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
+    """Lemma C.1 / C.2 / C.3: the floor on every one of its gapped intervals, exactly."""
+    g = net.nodes[0]
+    prm = dict(g.params)
+    gap, count = prm["gap"], prm["count"]
+    intervals = [(fmpq(l), fmpq(l + 1) - gap) for l in range(count)]
+    worst, wit, stats = _floor_error(net, intervals, [fmpq(l) for l in range(count)])
+    return ErrorReport(worst, worst, wit, set(), {"intervals": count, "gap": str(gap),
+                                                 "obligations": stats})
+
+
+def method_step(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
+    """Prop B.1: ⌊x⌋ on [j, j+1−δ] for j < J and J on [J, J+1], on every interval, exactly."""
+    J, delta = int(params["J"]), as_fmpq(params["delta"])
+    intervals = [(fmpq(j), fmpq(j + 1) - delta) for j in range(J)] + [(fmpq(J), fmpq(J + 1))]
+    worst, wit, stats = _floor_error(net, intervals, [fmpq(j) for j in range(J + 1)])
+    return ErrorReport(worst, worst, wit, set(), {"intervals": J + 1, "obligations": stats})
+
+
+def random_bits(count: int, seed: int) -> list[int]:
+    rng = random.Random(seed)
+    return [rng.randint(0, 1) for _ in range(count)]
+
+
+def method_bitsum(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
+    """Lemma D.2: k + bin0.θ ↦ Σ_{ℓ≤k} θ_ℓ for k = 0..n^s, exactly (random θ from the seed)."""
+    n, s = int(params["n"]), int(params["s"])
+    m = n ** s
+    theta = random_bits(m, int(params["seed"]))
+    x0 = G.bin0(theta)
+    pts = [[[fmpq(k) + x0]] for k in range(m + 1)]
+    try:
+        vals, _, stats = group_values(net, pts)
+    except GapFailure as exc:
+        raise UserError(f"bit-sum analysis failed: {exc}") from None
+    worst, wit = fmpq(0), []
+    for k, v in enumerate(vals):
+        e = abs(v - sum(theta[:k]))
+        if e > worst:
+            worst, wit = e, [{"x": [str(fmpq(k) + x0)], "error": str(e)}]
+    return ErrorReport(worst, worst, wit, set(), {"bits": m, "obligations": stats})
+
+
+def point_fit_samples(params: dict) -> tuple[list[fmpq], fmpq]:
+    """A random walk y_j ≥ 0 with steps in {−ε, 0, ε}·(random fraction) (from the seed)."""
+    n, s = int(params["n"]), int(params["s"])
+    J = int(params.get("J", 0)) or n ** (s + 1)
+    eps = fmpq(1, 8)
+    rng = random.Random(int(params["seed"]))
+    ys = [fmpq(rng.randint(0, 64), 64)]
+    for _ in range(J - 1):
+        ys.append(max(fmpq(0), ys[-1] + eps * fmpq(rng.randint(-16, 16), 16)))
+    return ys, eps
+
+
+def method_point_fit(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
+    """Prop B.2: |φ(j) − y_j| ≤ ε at every j < J, exactly; output range from the clip gadget."""
+    ys, eps = point_fit_samples(params)
+    try:
+        vals, _, stats = group_values(net, [[[fmpq(j)]] for j in range(len(ys))])
+    except GapFailure as exc:
+        raise UserError(f"point-fit analysis failed: {exc}") from None
+    worst, wit = fmpq(0), []
+    for j, (v, y) in enumerate(zip(vals, ys)):
+        e = abs(v - y)
+        if e > worst:
+            worst, wit = e, [{"x": [str(j)], "error": str(e)}]
+    return ErrorReport(worst, worst, wit, {"nestnet-clip"}, {"points": len(ys), "eps": str(eps),
+                                                           "obligations": stats}, None)
+
+
+def precheck(params: dict) -> None:
+    """Raise UserError before any work when an instance is out of its domain or would need more
+    than the memory budget (NESTNET_MEMORY_MB).  Exposed as ``method.precheck`` so that a sweep
+    can validate every instance before it starts (the builders call the same check)."""
+    from proofs.nestnet.build import check_instance
+
+    d, s, n = int(params.get("d", 1)), int(params.get("s", 1)), int(params.get("n", 1))
+    check_instance(d, s, n)
+
+
+METHODS = methods(
+    Method("nestnet-offtrifling", method_offtrifling, measure=measure_nestnet, precheck=precheck),
+    Method("nestnet-lp", method_lp, measure=measure_nestnet, precheck=precheck),
+    Method("nestnet-linf", method_linf, measure=measure_nestnet, precheck=precheck),
+    Method("nestnet-floor", method_floor, measure=measure_nestnet),
+    Method("nestnet-step", method_step, measure=measure_nestnet),
+    Method("nestnet-bitsum", method_bitsum, measure=measure_nestnet),
+    Method("nestnet-point-fit", method_point_fit, measure=measure_nestnet),
+)

@@ -1,0 +1,246 @@
+"""Compositions paper (ZLZ, ICML 2023): exact gadget identities and small theorem instances."""
+
+from __future__ import annotations
+
+import pytest
+from flint import fmpq
+from hypothesis import given, settings, strategies as st
+
+from certify.cli import main
+from certify.certificate import run_theorem
+from proofs.compositions.build import (bitsum_step, build_bitsum_iteration, build_floor_iteration,
+                                      clamp_block, pack, selector)
+from constructive.evaluate import evaluate
+from constructive.ir import Repeat, affine, network
+
+SETTINGS = settings(max_examples=25, deadline=None, database=None)
+
+
+@SETTINGS
+@given(st.integers(2, 9), st.integers(0, 3), st.data())
+def test_floor_by_iteration_exact(n, extra, data):
+    net = build_floor_iteration({"n": n, "m": n + extra}, None)
+    k = data.draw(st.integers(0, n - 1))
+    num = data.draw(st.integers(0, 1000))
+    gap = fmpq(1, 10) if k <= n - 2 else fmpq(0)
+    x = k + (1 - gap) * fmpq(num, 1000)
+    assert evaluate(net, [[x]])[0][0] == k
+
+
+@SETTINGS
+@given(st.lists(st.integers(0, 1), min_size=1, max_size=12), st.data())
+def test_bitsum_by_iteration_exact(bits, data):
+    r = len(bits)
+    net = build_bitsum_iteration({"r": r}, None)
+    k = data.draw(st.integers(0, r))
+    assert evaluate(net, [[k], [pack(bits)]])[0][0] == sum(bits[:k])
+
+
+@SETTINGS
+@given(st.integers(-64, 64), st.integers(-64, 64), st.integers(1, 50), st.booleans())
+def test_selector_exact(u, v, t, negative):
+    M = fmpq(64)
+    tt = -t if negative else t
+    out = evaluate(selector(1, M), [[u], [v], [tt]])
+    assert out[0][0] == (v if negative else u) and out[1][0] == tt
+
+
+@SETTINGS
+@given(st.integers(-10 ** 6, 10 ** 6))
+def test_clamp_exact(x):
+    out = evaluate(clamp_block(fmpq(8)), [[fmpq(x, 1000)]])[0][0]
+    assert out == max(-8, min(8, fmpq(x, 1000)))
+
+
+def test_bitsum_step_shape():
+    g = bitsum_step(fmpq(1, 64))
+    assert (g.width, g.depth, g.in_dim) == (8, 2, 3)
+
+
+@pytest.mark.parametrize("tid,r,shape", [("zlz-composition-offtrifling", 8, (3, 8, 23)),
+                                         ("zlz-composition-rate", 8, (5, 10, 25))])
+def test_theorems_hold_d1(tid, r, shape):
+    cert = run_theorem(tid, {"d": "1", "r": str(r)})
+    assert cert["verdict"] == "HOLDS"
+    m = cert["architecture"]["measured"]
+    assert (m["g_depth"], m["g_dim"], m["compositions"]) == shape
+
+
+def test_rate_holds_d2_small():
+    cert = run_theorem("zlz-composition-rate", {"d": "2", "r": "4"})
+    assert cert["verdict"] == "HOLDS"
+    assert cert["architecture"]["measured"]["g_dim"] == 15
+
+
+def test_bad_r_exit_2(capsys):
+    assert main(["run", "zlz-composition-rate", "-p", "r=0"]) == 2
+
+
+# compositional certifier -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("d,r", [(1, 16), (2, 9)])
+def test_compositional_matches_cellwise(d, r):
+    from proofs.compositions import check as cc
+    from constructive.targets import make_target
+    from proofs.compositions.build import build_lp
+
+    t = make_target("abs", d)
+    params = {"d": d, "r": r, "p": 2}
+    net = build_lp(params, t)
+    new = cc.method_lp(None, params, t, net)
+    old = cc.method_lp_cells(None, params, t, net)
+    assert str(new.upper) == str(old.upper) and str(new.lower) == str(old.lower)
+    assert new.details["method"] == "compositional" and new.details["clock_specs"] == 4
+
+
+def test_compositional_rejects_broken_block():
+    """A floor block with a wrong weight must not certify."""
+    from proofs.compositions import check as cc
+    from constructive.errors import UserError
+    from constructive.targets import make_target
+    from proofs.compositions import build as comp
+
+    t = make_target("abs", 1)
+    params = {"d": 1, "r": 8}
+    orig = comp.floor_step
+    try:
+        comp.floor_step = lambda delta: orig(delta * 3)
+        net = comp.build_offtrifling(params, t)
+    finally:
+        comp.floor_step = orig
+    with pytest.raises(UserError):
+        cc.method_offtrifling(None, params, t, net)
+
+
+def test_rate_holds_r256_d1():
+    cert = run_theorem("zlz-composition-rate", {"d": "1", "r": "256"})
+    assert cert["verdict"] == "HOLDS"
+    assert cert["details"]["method"] == "compositional"
+
+
+def test_memory_budget_exit_2(monkeypatch):
+    monkeypatch.setenv("CERTIFY_MEMORY_MB", "1")
+    assert main(["run", "zlz-composition-rate", "-p", "r=64"]) == 2
+    assert main(["table", "zlz-composition-rate", "--sweep", "r=4..8:x2"]) == 2
+    monkeypatch.setenv("CERTIFY_MEMORY_MB", "lots")
+    assert main(["run", "zlz-composition-rate", "-p", "r=4"]) == 2
+
+
+@pytest.mark.slow
+def test_rate_sweep_d1_slow():
+    for r in (4, 64, 1024, 4096):
+        assert run_theorem("zlz-composition-rate", {"d": "1", "r": str(r)})["verdict"] == "HOLDS"
+
+
+@pytest.mark.slow
+def test_rate_sweep_d2_slow():
+    for r in (4, 64, 256, 1024):
+        assert run_theorem("zlz-composition-rate", {"d": "2", "r": str(r)})["verdict"] == "HOLDS"
+
+
+# Thm 1.3 and the gadget entries -----------------------------------------------------------------
+
+
+def test_uniform_holds_d1_small():
+    cert = run_theorem("zlz-composition-uniform", {"d": "1", "r": "4"})
+    assert cert["verdict"] == "HOLDS"
+    m = cert["architecture"]["measured"]
+    assert (m["g_depth"], m["g_dim"], m["compositions"]) == (5, 26, 13)
+    assert m["g_width"] <= 4096
+    assert [g["gadget"] for g in cert["gadgets"]] == ["mid"] and cert["gadgets"][0]["holds"]
+
+
+def test_uniform_pieces_cover_unit_interval():
+    from proofs.compositions.check import uniform_pieces
+
+    ps = uniform_pieces(8, fmpq(1, 32))
+    assert ps[0][0] == 0 and ps[-1][1] == 1
+    assert all(a[1] == b[0] for a, b in zip(ps, ps[1:]))
+
+
+def test_uniform_rejects_broken_mid(monkeypatch):
+    """A mid gadget with a wrong output weight fails its identity: no HOLDS."""
+    from constructive.gadgets import mid as midmod
+
+    orig = midmod.mid_gadget
+
+    def broken():
+        net = orig()
+        g = net.nodes[0]
+        body = g.body
+        last = body.nodes[-1]
+        W = [[last.W[0, j] for j in range(last.W.ncols())]]
+        W[0][-2] = fmpq(2)
+        bad = network(*body.nodes[:-1], affine(W, [0]))
+        from constructive.ir import gadget
+        return network(gadget("mid", bad, g.spec))
+
+    monkeypatch.setattr(midmod, "mid_gadget", broken)
+    cert = run_theorem("zlz-composition-uniform", {"d": "1", "r": "4"})
+    assert cert["verdict"] != "HOLDS"
+
+
+@pytest.mark.parametrize("tid,params,shape", [
+    ("zlz-step-by-iteration", {"n": "7", "m": "9"}, (9, 1, 5, 8)),
+    ("zlz-step-by-iteration", {"n": "5", "m": "5", "delta": "1/4"}, (9, 1, 5, 4)),
+    ("zlz-bitsum-by-iteration", {"r": "7"}, (8, 2, 3, 7)),
+    ("zlz-point-fit-by-iteration", {"n": "9", "m": "12"}, (16, 2, 6, 11)),
+    ("zlz-merge-iterations", {"n": "5"}, None),
+])
+def test_gadget_entries_hold(tid, params, shape):
+    cert = run_theorem(tid, params)
+    assert cert["verdict"] == "HOLDS", cert["reasons"]
+    m = cert["architecture"]["measured"]
+    if shape is not None:
+        assert (m["g_width"], m["g_depth"], m["g_dim"], m["compositions"]) == shape
+    assert all(c["ok"] for c in cert["architecture"]["claims"])
+
+
+def test_step_iteration_rejects_broken_block(monkeypatch):
+    from proofs.compositions import build as comp
+
+    orig = comp.floor_step
+    monkeypatch.setattr(comp, "floor_step", lambda delta: orig(delta * 8))
+    cert = run_theorem("zlz-step-by-iteration", {"n": "6", "m": "6"})
+    assert cert["verdict"] == "VIOLATED" and cert["witnesses"]
+
+
+def test_merge_rejects_wrong_selector_level(monkeypatch):
+    """A clock whose level M is too small for the states breaks the identity: VIOLATED."""
+    from proofs.compositions import build as comp
+
+    orig = comp.merge
+    monkeypatch.setattr(comp, "merge", lambda g1, g2, L2, dhat, M: orig(g1, g2, L2, dhat, fmpq(2)))
+    cert = run_theorem("zlz-merge-iterations", {"n": "5"})
+    assert cert["verdict"] == "VIOLATED"
+
+
+def test_gadget_bad_input_exit_2():
+    assert main(["run", "zlz-step-by-iteration", "-p", "n=5", "-p", "m=3"]) == 2
+    assert main(["run", "zlz-point-fit-by-iteration", "-p", "n=9", "-p", "m=4"]) == 2
+    assert main(["run", "zlz-composition-uniform", "-p", "r=0"]) == 2
+
+
+@pytest.mark.slow
+def test_uniform_sweep_d1_slow():
+    for r in (8, 16, 32):
+        assert run_theorem("zlz-composition-uniform", {"d": "1", "r": str(r)})["verdict"] == "HOLDS"
+
+
+def test_selector_entry_holds_and_rejects(monkeypatch):
+    from proofs.compositions import build as comp
+
+    cert = run_theorem("zlz-selector", {"d": "2", "M": "5", "T": "100"})
+    assert cert["verdict"] == "HOLDS"
+    orig = comp.selector
+    monkeypatch.setattr(comp, "selector", lambda d, M: orig(d, M / 4))
+    assert run_theorem("zlz-selector", {"d": "2", "M": "5", "T": "100"})["verdict"] != "HOLDS"
+
+
+@pytest.mark.slow
+def test_uniform_d2_slow():
+    cert = run_theorem("zlz-composition-uniform", {"d": "2", "r": "4"})
+    assert cert["verdict"] == "HOLDS"
+    m = cert["architecture"]["measured"]
+    assert (m["g_depth"], m["g_dim"], m["compositions"]) == (7, 125, 15)

@@ -1,0 +1,48 @@
+"""PEUAF: class-A witness, second-difference product, Lemma 3 integer-relation check."""
+
+from __future__ import annotations
+
+import pytest
+from flint import arb, fmpq
+
+from certify.certificate import run_theorem
+from constructive.errors import UserError
+from proofs.peuaf.check import no_relation_below
+from constructive.activations.euaf import sigma1_exact
+from constructive.evaluate import evaluate
+from proofs.peuaf.build import second_difference, witness
+
+
+def test_witness_is_triangle_wave():
+    for w in (fmpq(1, 2), fmpq(3), fmpq(1)):
+        pts = [fmpq(k, 5) for k in range(0, 60)]
+        got = evaluate(witness(w), [pts])[0]
+        assert got == [sigma1_exact(x) for x in pts]
+    c = run_theorem("peuaf-def", {"w": "1/3"})
+    assert c["verdict"] == "HOLDS" and c["details"]["not_polynomial"] is True
+
+
+def test_second_difference_order_delta():
+    prev = None
+    for d in ("1/100", "1/1000"):
+        c = run_theorem("peuaf-second-difference-product", {"delta": d})
+        assert c["verdict"] == "HOLDS"
+        e = float(c["details"]["upper_float"])
+        if prev is not None:
+            assert 8 < prev / e < 12  # O(delta)
+        prev = e
+    net = second_difference(-1, fmpq(1, 10))
+    assert evaluate(net, [[fmpq(3, 7)], [fmpq(0)]])[0][0] == 0
+    with pytest.raises(UserError):
+        run_theorem("peuaf-second-difference-product", {"delta": "1/2", "M": "2"})
+    with pytest.raises(UserError):
+        second_difference(1, fmpq(1, 10))
+
+
+def test_independence():
+    c = run_theorem("peuaf-analytic-independence", {"K": "5", "H": "500"})
+    assert c["verdict"] == "HOLDS" and c["details"]["pslq_relation"] is None
+    # rational values: the relation 1*(1/3)*3 - 1*1 exists, so it must not be excluded
+    vals = [arb(fmpq(1, 3)), arb(1), arb(fmpq(2, 7))]
+    ok, _ = no_relation_below(vals, 3, 60)
+    assert not ok
