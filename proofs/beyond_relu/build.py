@@ -33,14 +33,9 @@ at most eps: a builder meets what it promises or raises :class:`TuningError`.
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
-import json
 import math
-import random
 from dataclasses import dataclass
-from fractions import Fraction
-from typing import Any, Iterator, Optional, Sequence
+from typing import Any, Optional
 
 from flint import arb, fmpq, fmpq_mat
 
@@ -53,159 +48,13 @@ from proofs.beyond_relu.plans import (Plan, _log2, _pow2_below, _round, make_pla
                                        plan_from_gadget, route)
 from constructive.ir import Network, Parallel, activation, affine, affine_from, network
 from constructive.numbers import as_fmpq, precision
+from proofs.beyond_relu.lemmas import certify_derivative, derivative_setup, identity_bound, product_bound
+from proofs.beyond_relu.source import (activation_from_params, current_network_file, default_relu_network,
+                                       exact_number, input_box, layers_from_params, lemma_activation,
+                                       load_relu_network, using_network)
+from proofs.beyond_relu.table2 import TABLE2
 
 VERSIONS = ("v1", "final", "kink", "a2", "a2tilde")
-
-
-# ---------------------------------------------------------------------------------------------
-# ReLU networks: the default instance and files
-
-
-def default_relu_network() -> list[tuple[fmpq_mat, fmpq_mat]]:
-    """A fixed width-8, depth-3 ReLU network R^2 → R with weights in {k/8 : |k| ≤ 4}."""
-    rng = random.Random(2307_06555)
-    sizes = [2, 8, 8, 8, 1]
-    layers = []
-    for a, b in zip(sizes, sizes[1:]):
-        W = [[fmpq(rng.randint(-4, 4), 8) for _ in range(a)] for _ in range(b)]
-        bias = [fmpq(rng.randint(-4, 4), 8) for _ in range(b)]
-        layers.append((fmpq_mat(W), fmpq_mat([[v] for v in bias])))
-    return layers
-
-
-def relu_net_from_layers(layers: Sequence[tuple[fmpq_mat, fmpq_mat]]) -> Network:
-    nodes = []
-    for k, (W, b) in enumerate(layers):
-        nodes.append(affine_from(W, b))
-        if k < len(layers) - 1:
-            nodes.append(activation(W.nrows()))
-    return network(*nodes)
-
-
-def _exact(v: Any, where: str) -> fmpq:
-    if isinstance(v, bool) or v is None:
-        raise UserError(f"{where}: {v!r} is not a number")
-    if isinstance(v, float):
-        if not math.isfinite(v):
-            raise UserError(f"{where}: weight {v} is not finite")
-        f = Fraction(v)
-        return fmpq(f.numerator, f.denominator)
-    if isinstance(v, str):
-        if v.strip().lower() in ("nan", "inf", "-inf", "+inf", "infinity", "-infinity"):
-            raise UserError(f"{where}: weight {v!r} is not finite")
-        try:
-            return as_fmpq(v)
-        except (ValueError, ZeroDivisionError):
-            raise UserError(f"{where}: {v!r} is not a rational number") from None
-    if isinstance(v, int):
-        return fmpq(v)
-    raise UserError(f"{where}: {v!r} is not a number")
-
-
-def _check_layers(raw: list[tuple[str, Any, Any]]) -> list[tuple[fmpq_mat, fmpq_mat]]:
-    """raw = [(layer name, W rows, b)]: exact matrices; shape chain checked."""
-    out = []
-    prev = None
-    for name, W, b in raw:
-        if not isinstance(W, list) or not W or not all(isinstance(r, list) for r in W):
-            raise UserError(f"layer {name}: weight is not a non-empty matrix")
-        cols = len(W[0])
-        if cols == 0 or any(len(r) != cols for r in W):
-            raise UserError(f"layer {name}: ragged or empty weight matrix")
-        if not isinstance(b, list) or len(b) != len(W):
-            raise UserError(f"layer {name}: bias has {len(b) if isinstance(b, list) else '?'} entries, "
-                            f"weight has {len(W)} rows")
-        if prev is not None and cols != prev:
-            raise UserError(f"layer {name}: takes {cols} inputs but the previous layer gives {prev}")
-        Wq = [[_exact(v, f"layer {name}") for v in r] for r in W]
-        bq = [_exact(v, f"layer {name}") for v in b]
-        out.append((fmpq_mat(Wq), fmpq_mat([[v] for v in bq])))
-        prev = len(W)
-    if not out:
-        raise UserError("the network file has no layers")
-    return out
-
-
-def load_relu_network(path: str) -> list[tuple[fmpq_mat, fmpq_mat]]:
-    """A ReLU MLP from JSON (``{"layers": [{"W": …, "b": …} | {"type": "relu"}, …]}``) or a
-    PyTorch state dict of ``Linear`` layers (``*.weight`` / ``*.bias``; ReLU between them)."""
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(1)
-    except OSError as exc:
-        raise UserError(f"cannot read network file {path!r}: {exc.strerror}") from None
-    if head in (b"{", b"[", b" ", b"\n"):
-        try:
-            with open(path) as fh:
-                data = json.load(fh)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise UserError(f"network file {path!r} is not valid JSON: {exc}") from None
-        items = data.get("layers") if isinstance(data, dict) else data
-        if not isinstance(items, list):
-            raise UserError(f"network file {path!r}: expected a list of layers under 'layers'")
-        raw = []
-        expect_linear = True
-        for k, item in enumerate(items):
-            name = f"{k} ({item.get('type', 'linear') if isinstance(item, dict) else type(item).__name__})"
-            if not isinstance(item, dict):
-                raise UserError(f"layer {name}: not an object")
-            typ = str(item.get("type", "linear")).lower()
-            if typ == "relu":
-                if expect_linear:
-                    raise UserError(f"layer {name}: ReLU must follow a linear layer")
-                expect_linear = True
-                continue
-            if typ != "linear":
-                raise UserError(f"layer {name}: type {typ!r} is not linear or relu (only ReLU MLPs)")
-            if not expect_linear and "type" in item:
-                raise UserError(f"layer {name}: two linear layers without a ReLU between them")
-            raw.append((name, item.get("W", item.get("weight")), item.get("b", item.get("bias"))))
-            expect_linear = "type" not in item
-        if items and isinstance(items[-1], dict) and str(items[-1].get("type", "")).lower() == "relu":
-            # a final ReLU would be dropped by the layer list below: the output must be linear
-            raise UserError(f"network file {path!r}: the last layer is a ReLU; the output layer "
-                            "must be linear")
-        return _check_layers(raw)
-    try:
-        import torch
-
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises many types on a bad file
-        raise UserError(f"network file {path!r} is neither JSON nor a PyTorch state dict: "
-                        f"{str(exc).splitlines()[0][:120]}") from None
-    if hasattr(state, "state_dict"):
-        state = state.state_dict()
-    if not isinstance(state, dict):
-        raise UserError(f"network file {path!r}: not a state dict")
-    groups: dict[str, dict] = {}
-    order: list[str] = []
-    for key, value in state.items():
-        prefix, _, leaf = str(key).rpartition(".")
-        if leaf not in ("weight", "bias"):
-            raise UserError(f"layer {prefix or key}: entry {key!r} is not a Linear weight or bias")
-        if prefix not in groups:
-            groups[prefix] = {}
-            order.append(prefix)
-        groups[prefix][leaf] = value
-    raw = []
-    for prefix in order:
-        g = groups[prefix]
-        W, b = g.get("weight"), g.get("bias")
-        if W is None or not hasattr(W, "dim") or W.dim() != 2:
-            raise UserError(f"layer {prefix}: weight is not a 2-D Linear weight "
-                            f"(shape {tuple(W.shape) if W is not None else None})")
-        if b is None:
-            b_list = [0] * W.shape[0]
-        else:
-            if b.dim() != 1:
-                raise UserError(f"layer {prefix}: bias is not 1-D")
-            b_list = [float(v) for v in b.double().tolist()]
-        raw.append((prefix, [[float(v) for v in row] for row in W.double().tolist()], b_list))
-    return _check_layers(raw)
-
-
-# ---------------------------------------------------------------------------------------------
-# interval propagation and the Lipschitz budget (exact)
 
 
 def hidden_ranges(layers, box) -> list[list[tuple[fmpq, fmpq]]]:
@@ -295,19 +144,6 @@ def emulation_network(layers, plan: Plan) -> Network:
     return Network(tuple(nodes))
 
 
-def _box(box: Any, d: int) -> list[tuple[fmpq, fmpq]]:
-    if isinstance(box, (int, float, str, fmpq, Fraction)):
-        A = as_fmpq(box)
-        box = [(-A, A)] * d
-    box = [(as_fmpq(a), as_fmpq(b)) for a, b in box]
-    if len(box) != d:
-        raise UserError(f"the box has {len(box)} sides but the network has {d} inputs")
-    for a, b in box:
-        if a > b:
-            raise UserError(f"box side [{a}, {b}] has lower end above upper end")
-    return box
-
-
 #: rounds of the tuning loop; each aims the plan at a smaller per-neuron budget
 TUNING_ROUNDS = 10
 
@@ -329,7 +165,7 @@ def emulate(relu_layers: Any, rho: Any, eps: Any, box: Any = 2, version: str = "
     """
     if version not in VERSIONS:
         raise UserError(f"unknown version {version!r}; allowed: {', '.join(VERSIONS)}")
-    eps = as_fmpq(eps) if not isinstance(eps, float) else _exact(eps, "eps")
+    eps = as_fmpq(eps) if not isinstance(eps, float) else exact_number(eps, "eps")
     if eps <= 0:
         raise UserError(f"eps must be positive, got {eps}")
     act = rho if isinstance(rho, ActivationFunction) else (
@@ -340,7 +176,7 @@ def emulate(relu_layers: Any, rho: Any, eps: Any, box: Any = 2, version: str = "
         layers = [(W if isinstance(W, fmpq_mat) else fmpq_mat([[as_fmpq(v) for v in r] for r in W]),
                    b if isinstance(b, fmpq_mat) else fmpq_mat([[as_fmpq(v)] for v in b]))
                   for W, b in relu_layers]
-    bx = _box(box, layers[0][0].ncols())
+    bx = input_box(box, layers[0][0].ncols())
     ranges = hidden_ranges(layers, bx)
     need = max((max(abs(a), abs(b)) for r in ranges for a, b in r), default=fmpq(0))
     M = fmpq(int(need.floor()) + 2)
@@ -375,69 +211,9 @@ def emulate(relu_layers: Any, rho: Any, eps: Any, box: Any = 2, version: str = "
 # registry builders
 
 
-def stand_in_relu_network(sizes: Sequence[int], seed: int = 2307_06555) -> list:
-    """A fixed ReLU network of the given layer sizes with weights in {k/8 : |k| ≤ 4}, scaled by
-    1/(fan-in) so that pre-activations stay O(1): a stand-in of the *size* of a source network
-    (Corollaries 4 and 5 are architecture bookkeeping: Theorem 1 applied to a network of that size)."""
-    rng = random.Random(seed)
-    layers = []
-    for a, b in zip(sizes, sizes[1:]):
-        W = [[fmpq(rng.randint(-4, 4), 8 * a) for _ in range(a)] for _ in range(b)]
-        bias = [fmpq(rng.randint(-4, 4), 8) for _ in range(b)]
-        layers.append((fmpq_mat(W), fmpq_mat([[v] for v in bias])))
-    return layers
-
-
-def corollary_sizes(params: dict) -> Optional[list[int]]:
-    """Layer sizes of the source ReLU network of Corollary 4 (q pieces: width ⌈3q/2⌉q, depth
-    2⌈log₂ q⌉ + 1, Chen–Garudadri–Rao) or Corollary 5 (block g: width 69d + 48, depth 5,
-    ℝ^{5d+5} → ℝ^{5d+5}, Zhang–Shen–Yang); None for the other entries."""
-    if "q" in params:
-        q = int(params["q"])
-        w = -(-3 * q // 2) * q
-        depth = 2 * max(0, math.ceil(math.log2(q)) if q > 1 else 0) + 1
-        return [1] + [w] * depth + [1]
-    if "dim" in params:
-        d = int(params["dim"])
-        return [5 * d + 5] + [69 * d + 48] * 5 + [5 * d + 5]
-    return None
-
-
-_NETWORK_FILE: contextvars.ContextVar[Optional[str]] = contextvars.ContextVar("zlz_network", default=None)
-
-
-@contextlib.contextmanager
-def using_network(path: Optional[str]) -> Iterator[None]:
-    """Within the block, the emulation theorems use the ReLU network of ``path`` (JSON or a
-    PyTorch state dict) instead of the default instance; the file is validated first."""
-    if path:
-        load_relu_network(path)
-    token = _NETWORK_FILE.set(path)
-    try:
-        yield
-    finally:
-        _NETWORK_FILE.reset(token)
-
-
-def current_network_file() -> Optional[str]:
-    return _NETWORK_FILE.get()
-
-
-def _layers_from_params(params: dict) -> list:
-    sizes = corollary_sizes(params)
-    if sizes is not None:
-        return stand_in_relu_network(sizes)
-    path = current_network_file()
-    return load_relu_network(path) if path else default_relu_network()
-
-
-def _act_from_params(params: dict) -> ActivationFunction:
-    return lookup(str(params.get("rho", "sigmoid")))
-
-
 def build_emulation(params: dict, target: Any = None, version: Optional[str] = None) -> Network:
     version = version or str(params.get("version", "final"))
-    em = emulate(_layers_from_params(params), _act_from_params(params), params["eps"],
+    em = emulate(layers_from_params(params), activation_from_params(params), params["eps"],
                  params.get("A", 2), version, check=True)
     return em.net
 
@@ -471,8 +247,6 @@ def build_single_neuron(params: dict, target: Any = None) -> Network:
 def build_table2(params: dict, target: Any = None) -> Network:
     """The single neuron of a Table 2 row with K = 1: x ↦ ϱ(x) − b₁ (b₁ = ln 2 for Softplus,
     rounded to 2^-64; the constants concern the band of ϱ(Kx)/K, certified from ϱ itself)."""
-    from proofs.beyond_relu.check import TABLE2
-
     name, p, b1, *_ = TABLE2[str(params.get("constant", "C4"))]
     act = make_activation(name, **p)
     c = -_round(arb(2).log(), 64) if b1 == "log2" else fmpq(0)
@@ -488,10 +262,6 @@ __all__ = ["emulate", "Emulation", "Plan", "TuningError", "default_relu_network"
 # lemma-level networks with registry entries of their own (Lemma 15, Lemma 16, v1 Lemma 7.1)
 # and Theorem 6.  Each builder estimates its scale from Taylor coefficients, then halves it until
 # the independent certifier (proofs.beyond_relu.check) confirms the tolerance; it returns only the network.
-
-
-def _lemma_act(params: dict) -> ActivationFunction:
-    return parse_activation(str(params.get("rho", "sigmoid")))
 
 
 def product_network(act: ActivationFunction, x0: fmpq, eta: fmpq, c: fmpq, beta: fmpq,
@@ -514,9 +284,7 @@ def _taylor(act: ActivationFunction, x: fmpq, order: int) -> list[float]:
 
 
 def build_product(params: dict, six: bool) -> Network:
-    from proofs.beyond_relu.check import product_bound
-
-    act = _lemma_act(params)
+    act = lemma_activation(params)
     A, eps = as_fmpq(params["A"]), as_fmpq(params["eps"])
     x0 = as_fmpq(witness(act).second["x0"])
     d = _taylor(act, x0, 4)
@@ -554,9 +322,7 @@ def identity_network(act: ActivationFunction, x1: fmpq, delta: fmpq, av: fmpq, b
 
 
 def build_identity(params: dict, target: Any = None) -> Network:
-    from proofs.beyond_relu.check import identity_bound
-
-    act = _lemma_act(params)
+    act = lemma_activation(params)
     M, eps = as_fmpq(params["M"]), as_fmpq(params["eps"])
     x1 = as_fmpq(witness(act).first["x1"])
     d = _taylor(act, x1, 3)
@@ -579,13 +345,11 @@ def build_identity(params: dict, target: Any = None) -> Network:
 def build_derivative(params: dict, target: Any = None) -> Network:
     """Theorem 6: the ϱ^(k)-network with the ReLU network's affine maps (default instance or
     ``--network FILE``), every ϱ^(k) neuron replaced by the k + 1 neurons of Prop 11."""
-    from proofs.beyond_relu.check import certify_derivative, derivative_setup
-
-    layers = _layers_from_params(params)
-    act = _lemma_act(params)
+    layers = layers_from_params(params)
+    act = lemma_activation(params)
     k = int(params.get("k", 1))
     eps = as_fmpq(params["eps"])
-    box = _box(params.get("A", 2), layers[0][0].ncols())
+    box = input_box(params.get("A", 2), layers[0][0].ncols())
     M, D, S = derivative_setup(layers, box, act, k)
     tau = eps / (2 * S) if S > 0 else eps
     # band (k η / 2)·sup|ϱ^(k+1)| ≤ τ

@@ -46,10 +46,12 @@ from proofs.beyond_relu.table2 import TABLE2, method_table2, table2_constant  # 
 from certify.method import ErrorReport, Method, methods
 from proofs.beyond_relu.bands import (GadgetBand, GadgetShapeError, gadget_band,  # noqa: F401
                                        geometric_cuts, sup_abs)
-from proofs.beyond_relu.build import current_network_file, using_network  # noqa: F401
+from proofs.beyond_relu.source import current_network_file, using_network  # noqa: F401
 from constructive.evaluate import evaluate
 from constructive.ir import Node
 from constructive.numbers import Ball, Exact, precision
+from proofs.beyond_relu.build import emulation_upper, hidden_ranges, lipschitz_sum
+from proofs.beyond_relu.source import input_box, layers_from_params, relu_net_from_layers
 
 NO_BOUND = fmpq(10) ** 9
 
@@ -72,8 +74,6 @@ class EmulationBound:
 def certify_emulation(net: Node, layers: list, box: list, witnesses: int = 6) -> EmulationBound:
     """The bound of the module docstring for ``net`` as an emulation of ``layers`` on ``box``."""
     from proofs.beyond_relu.plans import plan_from_gadget
-    from proofs.beyond_relu.build import emulation_upper, hidden_ranges
-
     t0 = time.perf_counter()
     gadget, problems = check_structure(net, layers)
     ranges = hidden_ranges(layers, box)
@@ -105,8 +105,6 @@ def certify_emulation(net: Node, layers: list, box: list, witnesses: int = 6) ->
 def _witness(net, layers, box, prec: int, n: int) -> tuple[Any, list]:
     import random
 
-    from proofs.beyond_relu.build import relu_net_from_layers
-
     rng = random.Random(7)
     pts = [[a + (b - a) * fmpq(rng.randrange(0, 2 ** 16), 2 ** 16) for a, b in box] for _ in range(n)]
     pts.append([(a + b) / 2 for a, b in box])
@@ -130,10 +128,8 @@ def _witness(net, layers, box, prec: int, n: int) -> tuple[Any, list]:
 
 def method_emulation(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
     from constructive.activations.catalogue import witness
-    from proofs.beyond_relu.build import _box, _layers_from_params, lipschitz_sum
-
-    layers = _layers_from_params(params)
-    box = _box(params.get("A", 2), layers[0][0].ncols())
+    layers = layers_from_params(params)
+    box = input_box(params.get("A", 2), layers[0][0].ncols())
     res = certify_emulation(net, layers, box)
     plan = res.plan
     w = witness(plan.act) if plan is not None else None

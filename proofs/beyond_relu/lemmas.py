@@ -22,6 +22,7 @@ from proofs.beyond_relu.bands import q_upper as _q_upper
 from constructive.evaluate import evaluate
 from constructive.ir import Affine, Network, Node
 from constructive.numbers import Ball, as_fmpq, precision
+from proofs.beyond_relu.source import input_box, layers_from_params, lemma_activation
 
 
 def _one_layer(net: Node, n_in: int) -> tuple[Affine, Any, Affine]:
@@ -304,12 +305,10 @@ def certify_derivative(net: Node, layers: list, box: list, act, k: int, witnesse
 
 
 def method_thm6(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
-    from proofs.beyond_relu.build import _box, _layers_from_params, _lemma_act
-
-    layers = _layers_from_params(params)
-    act = _lemma_act(params)
+    layers = layers_from_params(params)
+    act = lemma_activation(params)
     k = int(params.get("k", 1))
-    box = _box(params.get("A", 2), layers[0][0].ncols())
+    box = input_box(params.get("A", 2), layers[0][0].ncols())
     r = certify_derivative(net, layers, box, act, k)
     N, L = relu_size(layers)
     details = {"target": f"{act.key}^({k})-network with the affine maps of the "

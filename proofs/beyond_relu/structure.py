@@ -14,6 +14,7 @@ from typing import Optional
 
 from constructive import architecture as arch
 from constructive.ir import Activation, Affine, Gadget, Network, Node, Parallel, Repeat
+from proofs.beyond_relu.source import corollary_sizes, current_network_file, layers_from_params, relu_net_from_layers
 
 
 def same_network(a: Node, b: Node) -> bool:
@@ -112,10 +113,8 @@ def relu_size(layers) -> tuple[int, int]:
 
 def measure_emulation(net: Node) -> EmulationArchitecture:
     """``arch.measure`` plus N, L of the ReLU network in use (default instance or file)."""
-    from proofs.beyond_relu.build import _layers_from_params
-
     base = arch.measure(net)
-    N, L = relu_size(_layers_from_params({}))
+    N, L = relu_size(layers_from_params({}))
     wf = -(-base.width // N) if N else base.width
     df = -(-base.depth // L) if L else base.depth
     fields = {f: getattr(base, f) for f in base.__dataclass_fields__}
@@ -124,8 +123,6 @@ def measure_emulation(net: Node) -> EmulationArchitecture:
 
 
 def source_of(params: dict) -> str:
-    from proofs.beyond_relu.build import corollary_sizes, current_network_file
-
     sizes = corollary_sizes(params)
     if sizes is not None:
         return f"stand-in network of the source's size, layer sizes {sizes}"
@@ -133,6 +130,4 @@ def source_of(params: dict) -> str:
 
 
 def relu_digest(layers) -> str:
-    from proofs.beyond_relu.build import relu_net_from_layers
-
     return relu_net_from_layers(layers).digest
