@@ -84,15 +84,28 @@ def _check_device(name: Optional[str]) -> Optional[str]:
 
 
 def _analysis_failed() -> tuple:
-    """Exception types meaning "this analysis cannot proceed" (not a bug, not a user error)."""
+    """Exception types meaning "this analysis cannot proceed" (not a bug, not a user error): the
+    certifier's analysis gave up, or the builder could not tune its network to the claim."""
     from certify.method import AnalysisFailed
+    from constructive.tuning import TuningError
 
-    return (AnalysisFailed,)
+    return (AnalysisFailed, TuningError)
 
 
 def cmd_list(args: argparse.Namespace) -> int:
     from certify.registry import default_registry
 
+    if args.update:
+        from certify.catalogue import update_file
+
+        changed = update_file(args.update, default_registry())
+        print(f"{args.update}: catalogue {'updated' if changed else 'already up to date'}")
+        return 0
+    if args.markdown:
+        from certify.catalogue import markdown_catalogue
+
+        sys.stdout.write(markdown_catalogue(default_registry()))
+        return 0
     table = Table(title="theorems (certify show ID for the statement)")
     table.add_column("id", no_wrap=True, style="bold")
     table.add_column("source", max_width=28)
@@ -379,7 +392,12 @@ def cmd_check(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="certify", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("list", help="list the theorems").set_defaults(func=cmd_list)
+    p = sub.add_parser("list", help="list the theorems")
+    p.add_argument("--markdown", action="store_true",
+                   help="print the catalogue as Markdown (the README's theorem catalogue)")
+    p.add_argument("--update", metavar="FILE",
+                   help="rewrite the catalogue between the catalogue markers of FILE (README.md)")
+    p.set_defaults(func=cmd_list)
     p = sub.add_parser("show", help="show one theorem's statement")
     p.add_argument("id")
     p.set_defaults(func=cmd_show)

@@ -1,7 +1,10 @@
 """Batched evaluation of the IR in any number context (the torch.fx ``Interpreter`` idea).
 
-:class:`Interpreter` dispatches on the six node kinds; subclasses override one handler to
-observe or alter evaluation (the certifier's sign-pattern tracker does exactly that).  Points
+:class:`NodeInterpreter` is the one walk over the IR: it dispatches on the six node kinds and
+every analysis (interval ranges, symbolic σ pieces, linear regions, exact evaluation) is a
+subclass that says what its values do at an affine map and an activation.  :class:`Interpreter`
+evaluates in a number context; its subclasses override one handler to observe or alter
+evaluation (the certifier's sign-pattern tracker does exactly that).  Points
 are columns of the batch matrix.
 
 >>> from constructive.ir import relu_network
@@ -20,41 +23,34 @@ from constructive.ir import Activation, Affine, Gadget, Network, Node, Parallel,
 from constructive.numbers import Exact, NumberContext
 
 
-class Interpreter:
-    """Evaluates a node on a batch ``X`` (a matrix of the context, one point per column)."""
+class NodeInterpreter:
+    """One walk over the IR for every analysis: dispatch on the six node kinds.
 
-    def __init__(self, context: NumberContext) -> None:
-        self.ctx = context
+    ``run(node, X)`` calls the handler of the node's kind.  The structural kinds have default
+    handlers (a network runs its nodes in turn, a gadget its body, a repeat its body ``times``
+    times, a parallel block its parts on consecutive slices of the input), so an analysis
+    writes only what its values do at an affine map and at an activation, and overrides a
+    structural handler only where it knows more (e.g. a gadget's certified specification).
+    ``X`` is whatever the analysis carries: a batch matrix, a list of intervals, symbolic pieces.
+    """
 
     def run(self, node: Node, X: Any) -> Any:
-        if isinstance(node, Affine):
-            return self.affine(node, X)
-        if isinstance(node, Activation):
-            return self.activation(node, X)
-        if isinstance(node, Gadget):
-            return self.gadget(node, X)
-        if isinstance(node, Repeat):
-            return self.repeat(node, X)
-        if isinstance(node, Parallel):
-            return self.parallel(node, X)
-        if isinstance(node, Network):
-            return self.network(node, X)
+        for kind in type(node).__mro__:
+            handler = _HANDLERS.get(kind)
+            if handler is not None:
+                return getattr(self, handler)(node, X)
         raise TypeError(f"unknown node {type(node).__name__}")
 
-    # the six handlers --------------------------------------------------------------------------
+    def affine(self, node: Affine, X: Any) -> Any:
+        raise NotImplementedError
+
+    def activation(self, node: Activation, X: Any) -> Any:
+        raise NotImplementedError
+
     def network(self, node: Network, X: Any) -> Any:
         for child in node.nodes:
             X = self.run(child, X)
         return X
-
-    def affine(self, node: Affine, X: Any) -> Any:
-        return self.ctx.affine(node.W, node.b, X)
-
-    def activation(self, node: Activation, X: Any) -> Any:
-        groups = node.groups()
-        pieces = [self.apply(f, X if len(groups) == 1 else self.ctx.rows(X, a, b))
-                  for a, b, f in groups]
-        return pieces[0] if len(pieces) == 1 else self.ctx.vstack(pieces)
 
     def gadget(self, node: Gadget, X: Any) -> Any:
         return self.run(node.body, X)
@@ -65,18 +61,59 @@ class Interpreter:
         return X
 
     def parallel(self, node: Parallel, X: Any) -> Any:
-        slices, start = [], 0
+        parts, start = [], 0
         for part in node.parts:
-            slices.append(self.ctx.rows(X, start, start + part.in_dim))
+            parts.append(self.run(part, self.slice(X, start, start + part.in_dim)))
             start += part.in_dim
+        return self.join(parts)
+
+    # how an analysis's values are cut into a parallel block's inputs and put back together
+    def slice(self, X: Any, start: int, stop: int) -> Any:
+        return X[start:stop]
+
+    def join(self, parts: list) -> Any:
+        return [v for part in parts for v in part]
+
+
+_HANDLERS = {Affine: "affine", Activation: "activation", Gadget: "gadget", Repeat: "repeat",
+             Parallel: "parallel", Network: "network"}
+
+
+class Interpreter(NodeInterpreter):
+    """Evaluates a node on a batch ``X`` (a matrix of the context, one point per column)."""
+
+    #: n copies of one block in a parallel layer run once on their inputs side by side; an
+    #: analysis that keeps one record per point (or per group of points) turns this off
+    batch_copies = True
+
+    def __init__(self, context: NumberContext) -> None:
+        self.ctx = context
+
+    def affine(self, node: Affine, X: Any) -> Any:
+        return self.ctx.affine(node.W, node.b, X)
+
+    def activation(self, node: Activation, X: Any) -> Any:
+        groups = node.groups()
+        pieces = [self.apply(f, X if len(groups) == 1 else self.ctx.rows(X, a, b))
+                  for a, b, f in groups]
+        return pieces[0] if len(pieces) == 1 else self.ctx.vstack(pieces)
+
+    def slice(self, X: Any, start: int, stop: int) -> Any:
+        return self.ctx.rows(X, start, stop)
+
+    def join(self, parts: list) -> Any:
+        return self.ctx.vstack(parts)
+
+    def parallel(self, node: Parallel, X: Any) -> Any:
         first = node.parts[0]
-        if len(node.parts) > 1 and all(p is first for p in node.parts):
+        if self.batch_copies and len(node.parts) > 1 and all(p is first for p in node.parts):
             # n copies of one block: evaluate once on the columns side by side
             n = self.ctx.shape(X)[1]
+            slices = [self.slice(X, k * first.in_dim, (k + 1) * first.in_dim)
+                      for k in range(len(node.parts))]
             out = self.run(first, self.ctx.hstack(slices))
-            return self.ctx.vstack([self.ctx.cols(out, k * n, (k + 1) * n)
-                                    for k in range(len(node.parts))])
-        return self.ctx.vstack([self.run(p, s) for p, s in zip(node.parts, slices)])
+            return self.join([self.ctx.cols(out, k * n, (k + 1) * n) for k in range(len(node.parts))])
+        return super().parallel(node, X)
 
     # activations -------------------------------------------------------------------------------
     def apply(self, function: Any, X: Any) -> Any:
@@ -124,4 +161,4 @@ def evaluate_points(net: Node, xs: Sequence[Sequence[Any]], context: NumberConte
     return [list(col) for col in zip(*out)]
 
 
-__all__ = ["Interpreter", "evaluate", "evaluate_points", "ActivationFunction"]
+__all__ = ["NodeInterpreter", "Interpreter", "evaluate", "evaluate_points", "ActivationFunction"]

@@ -44,7 +44,7 @@ from flint import fmpq
 from constructive.errors import UserError
 from constructive.activations import ActivationFunction
 from constructive.evaluate import Interpreter
-from constructive.ir import Activation, Node, Parallel, walk
+from constructive.ir import Activation, Node, walk
 from constructive.numbers import Exact, QMatrix, as_fmpq
 
 __all__ = [
@@ -343,6 +343,9 @@ def pl_from_points(xs: Sequence[Any], ys: Sequence[Any], left_slope: Any = 0,
 class _Recorder(Interpreter):
     """Exact interpreter that records every PL activation group's pre-activations."""
 
+    # each part on its own slice, so that every record keeps one column per point
+    batch_copies = False
+
     def __init__(self) -> None:
         super().__init__(Exact())
         self.records: list[tuple[QMatrix, tuple]] = []
@@ -356,13 +359,6 @@ class _Recorder(Interpreter):
                     self.records.append((z, tuple(as_fmpq(q) for q in f.breakpoints)))
         return super().activation(node, X)  # nested networks are recorded by recursion
 
-    def parallel(self, node: Parallel, X: Any) -> Any:
-        # evaluate each part on its own slice so that every record keeps one column per point
-        slices, start = [], 0
-        for part in node.parts:
-            slices.append(self.ctx.rows(X, start, start + part.in_dim))
-            start += part.in_dim
-        return self.ctx.vstack([self.run(p, s) for p, s in zip(node.parts, slices)])
 
 
 def _codes(z: QMatrix, bps: tuple) -> tuple[np.ndarray, np.ndarray]:

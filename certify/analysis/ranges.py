@@ -23,7 +23,8 @@ from typing import Optional
 
 from flint import fmpq
 
-from constructive.ir import Activation, Affine, Gadget, GadgetSpec, Network, Node, Parallel, Repeat
+from constructive.evaluate import NodeInterpreter
+from constructive.ir import Activation, Affine, Gadget, GadgetSpec, Network, Node, Repeat
 
 Bound = Optional[fmpq]
 Interval = tuple[Bound, Bound]
@@ -87,52 +88,40 @@ def monotone_enclosure(node: Gadget, los: list[list[fmpq]], his: list[list[fmpq]
     return lo, hi
 
 
-class RangeAnalysis:
+class RangeAnalysis(NodeInterpreter):
     """Interval propagation that trusts (and records) gadget specifications."""
 
     def __init__(self, trusted: Optional[set[str]] = None) -> None:
         self.trusted = trusted  # None: every gadget spec may be used
         self.used: set[str] = set()
 
-    def run(self, node: Node, xs: list[Interval]) -> list[Interval]:
-        if isinstance(node, Affine):
-            W, b = node.W, node.b
-            out = []
-            for i in range(W.nrows()):
-                acc: Interval = (b[i, 0], b[i, 0])
-                for j in range(W.ncols()):
-                    if W[i, j] != 0:
-                        acc = _add(acc, _mul(W[i, j], xs[j]))
-                out.append(acc)
-            return out
-        if isinstance(node, Activation):
-            out = []
-            for f, iv in zip(node.functions, xs):
-                if isinstance(f, Network) or f.name not in ("relu", "identity"):
-                    out.append((None, None))
-                else:
-                    out.append(_relu(iv) if f.name == "relu" else iv)
-            return out
-        if isinstance(node, Gadget):
-            return self.gadget(node, xs)
-        if isinstance(node, Repeat):
-            for _ in range(node.times):
-                new = self.run(node.body, xs)
-                if new == xs:
-                    break  # a fixed point: further repetitions change nothing
-                xs = new
-            return xs
-        if isinstance(node, Parallel):
-            out, k = [], 0
-            for part in node.parts:
-                out += self.run(part, xs[k:k + part.in_dim])
-                k += part.in_dim
-            return out
-        if isinstance(node, Network):
-            for child in node.nodes:
-                xs = self.run(child, xs)
-            return xs
-        raise TypeError(type(node).__name__)
+    def affine(self, node: Affine, xs: list[Interval]) -> list[Interval]:
+        W, b = node.W, node.b
+        out = []
+        for i in range(W.nrows()):
+            acc: Interval = (b[i, 0], b[i, 0])
+            for j in range(W.ncols()):
+                if W[i, j] != 0:
+                    acc = _add(acc, _mul(W[i, j], xs[j]))
+            out.append(acc)
+        return out
+
+    def activation(self, node: Activation, xs: list[Interval]) -> list[Interval]:
+        out = []
+        for f, iv in zip(node.functions, xs):
+            if isinstance(f, Network) or f.name not in ("relu", "identity"):
+                out.append((None, None))
+            else:
+                out.append(_relu(iv) if f.name == "relu" else iv)
+        return out
+
+    def repeat(self, node: Repeat, xs: list[Interval]) -> list[Interval]:
+        for _ in range(node.times):
+            new = self.run(node.body, xs)
+            if new == xs:
+                break  # a fixed point: further repetitions change nothing
+            xs = new
+        return xs
 
     def gadget(self, node: Gadget, xs: list[Interval]) -> list[Interval]:
         spec = node.spec

@@ -50,8 +50,8 @@ from flint import fmpq, fmpq_mat, fmpz_mat
 from constructive.errors import UserError
 from certify.analysis.pl1d import activation_pieces, check_piecewise_linear
 from constructive.activations import ActivationFunction
-from constructive.evaluate import evaluate
-from constructive.ir import Activation, Affine, Gadget, Network, Node, Parallel, Repeat
+from constructive.evaluate import NodeInterpreter, evaluate
+from constructive.ir import Activation, Affine, Gadget, Network, Node, Parallel
 from constructive.numbers import Exact, as_fmpq
 
 __all__ = ["Region", "IdentityResult", "enumerate_regions", "check_identity", "MAX_DIM"]
@@ -236,7 +236,7 @@ class _Cell:
     M: fmpq_mat  # rows × (d + 1): neuron i = M[i, :d]·x + M[i, d]
 
 
-class _Walker:
+class _Walker(NodeInterpreter):
     def __init__(self, d: int, max_regions: int) -> None:
         self.d = d
         self.max_regions = max_regions
@@ -246,29 +246,26 @@ class _Walker:
             raise UserError(f"region enumeration: more than max_regions={self.max_regions} "
                             "regions; raise max_regions or restrict the box")
 
-    def run(self, node: Node, cells: list[_Cell], start: int) -> list[_Cell]:
+    def walk(self, node: Node, cells: list[_Cell], start: int) -> list[_Cell]:
         """Apply ``node`` to rows ``[start, start + node.in_dim)`` of every cell's values."""
-        if isinstance(node, Affine):
-            return [_Cell(c.poly, self._affine(node, c.M, start)) for c in cells]
-        if isinstance(node, Activation):
-            return self._activation(node, cells, start)
-        if isinstance(node, Gadget):
-            return self.run(node.body, cells, start)
-        if isinstance(node, Repeat):
-            for _ in range(node.times):
-                cells = self.run(node.body, cells, start)
-            return cells
-        if isinstance(node, Parallel):
-            offset = start
-            for part in node.parts:
-                cells = self.run(part, cells, offset)
-                offset += part.out_dim
-            return cells
-        if isinstance(node, Network):
-            for child in node.nodes:
-                cells = self.run(child, cells, start)
-            return cells
-        raise TypeError(f"unknown node {type(node).__name__}")
+        return self.run(node, (cells, start))[0]
+
+    # the walk carries (cells, start); networks, gadgets and repeats are NodeInterpreter's
+    def affine(self, node: Affine, X: tuple) -> tuple:
+        cells, start = X
+        return [_Cell(c.poly, self._affine(node, c.M, start)) for c in cells], start
+
+    def activation(self, node: Activation, X: tuple) -> tuple:
+        cells, start = X
+        return self._activation(node, cells, start), start
+
+    def parallel(self, node: Parallel, X: tuple) -> tuple:
+        cells, start = X
+        offset = start  # the parts act in turn on consecutive rows of the same cells
+        for part in node.parts:
+            cells = self.walk(part, cells, offset)
+            offset += part.out_dim
+        return cells, start
 
     def _affine(self, node: Affine, M: fmpq_mat, start: int) -> fmpq_mat:
         d1 = self.d + 1
@@ -291,7 +288,7 @@ class _Walker:
         for a, b, f in node.groups():
             for i in range(start + a, start + b):
                 if isinstance(f, Network):
-                    cells = self.run(f, cells, i)
+                    cells = self.walk(f, cells, i)
                 else:
                     cells = self._neuron(f, cells, i)
                 self._budget(cells)
@@ -395,7 +392,7 @@ def enumerate_regions(net: Node, box: Any = None, max_regions: int = 100000) -> 
     """
     d = _check_net(net)
     walker = _Walker(d, max_regions)
-    cells = walker.run(net, _initial_cells(d, 1, box, (), max_regions), 0)
+    cells = walker.walk(net, _initial_cells(d, 1, box, (), max_regions), 0)
     return [_region(c, d, range(net.out_dim)) for c in cells]
 
 
@@ -452,8 +449,8 @@ def check_identity(net: Node, reference: Any, box: Any = None, kinks: Optional[S
                             f"the network R^{d} → R^{m}")
         check_piecewise_linear(reference)
         cells = _initial_cells(d, 2, box, (), max_regions)
-        cells = walker.run(net, cells, 0)
-        cells = walker.run(reference, cells, m)
+        cells = walker.walk(net, cells, 0)
+        cells = walker.walk(reference, cells, m)
         for n_done, cell in enumerate(cells, 1):
             diff = [cell.M[i, j] - cell.M[m + i, j] for i in range(m) for j in range(d + 1)]
             if any(diff):
@@ -477,7 +474,7 @@ def check_identity(net: Node, reference: Any, box: Any = None, kinks: Optional[S
         if any(a):
             planes.append((a, as_fmpq(c)))
     cells = _initial_cells(d, 1, box, planes, max_regions)
-    cells = walker.run(net, cells, 0)
+    cells = walker.walk(net, cells, 0)
     units = [[fmpq(1 if j == i else 0) for j in range(d)] for i in range(d)]
     dirs = units + [[fmpq(-1)] * d]
     for n_done, cell in enumerate(cells, 1):

@@ -22,7 +22,8 @@ from flint import arb, fmpq, fmpq_poly
 
 from certify.method import AnalysisFailed
 from constructive.errors import UserError
-from constructive.ir import Activation, Affine, Gadget, Network, Node, Parallel, Repeat
+from constructive.evaluate import NodeInterpreter
+from constructive.ir import Activation, Affine, Gadget, Network, Node
 from constructive.numbers import as_fmpq
 
 X = fmpq_poly([0, 1])
@@ -183,35 +184,29 @@ def _function(name: str, params: dict):
     return lookup(name)
 
 
-def _symbolic(node: Node, vec: list[Rat], a: fmpq, b: fmpq) -> list[Rat]:
-    if isinstance(node, Affine):
+class _Symbolic(NodeInterpreter):
+    """Each value as an exact rational function of x on the interval [a, b], where every σ
+    neuron has one piece (a change of piece inside it raises :class:`_Split`)."""
+
+    def __init__(self, a: fmpq, b: fmpq) -> None:
+        self.a, self.b = a, b
+
+    def affine(self, node: Affine, vec: list[Rat]) -> list[Rat]:
         W, bias = node.W, node.b
         return [combine([W[i, j] for j in range(W.ncols())], vec, bias[i, 0])
                 for i in range(W.nrows())]
-    if isinstance(node, Activation):
+
+    def activation(self, node: Activation, vec: list[Rat]) -> list[Rat]:
         out = []
         for f, r in zip(node.functions, vec):
             if isinstance(f, Network):
                 raise AnalysisFailed("nested activations are not supported by the σ cell analysis")
-            out.append(_apply_piece(f.name, dict(f.params), r, a, b))
+            out.append(_apply_piece(f.name, dict(f.params), r, self.a, self.b))
         return out
-    if isinstance(node, Gadget):
-        return _symbolic(node.body, vec, a, b)
-    if isinstance(node, Repeat):
-        for _ in range(node.times):
-            vec = _symbolic(node.body, vec, a, b)
-        return vec
-    if isinstance(node, Parallel):
-        out, start = [], 0
-        for p in node.parts:
-            out += _symbolic(p, vec[start:start + p.in_dim], a, b)
-            start += p.in_dim
-        return out
-    if isinstance(node, Network):
-        for c in node.nodes:
-            vec = _symbolic(c, vec, a, b)
-        return vec
-    raise AnalysisFailed(f"unknown node {type(node).__name__}")
+
+
+def _symbolic(node: Node, vec: list[Rat], a: fmpq, b: fmpq) -> list[Rat]:
+    return _Symbolic(a, b).run(node, vec)
 
 
 @dataclass

@@ -48,6 +48,7 @@ from proofs.beyond_relu.plans import (Plan, _log2, _pow2_below, _round, make_pla
                                        plan_from_gadget, route)
 from constructive.ir import Network, Parallel, activation, affine, affine_from, network
 from constructive.numbers import as_fmpq, precision
+from constructive.tuning import Attempt, TuningError, halve_until_certified  # noqa: F401 (TuningError: public)
 from proofs.beyond_relu.lemmas import certify_derivative, derivative_setup, identity_bound, product_bound
 from proofs.beyond_relu.source import (activation_from_params, current_network_file, default_relu_network,
                                        exact_number, input_box, layers_from_params, lemma_activation,
@@ -99,11 +100,6 @@ def lipschitz_sum(layers) -> fmpq:
 
 # ---------------------------------------------------------------------------------------------
 # the emulation
-
-
-class TuningError(RuntimeError):
-    """The construction could not bring its certified band within the budget: a bug or a limit
-    of the construction, never a verdict."""
 
 
 def emulation_upper(layers, ranges, tau: fmpq, M: fmpq) -> tuple[fmpq, list]:
@@ -185,26 +181,26 @@ def emulate(relu_layers: Any, rho: Any, eps: Any, box: Any = 2, version: str = "
     plan = make_plan(act, version, tau, M)
     if not check:
         return Emulation(emulation_network(layers, plan), layers, plan, tau, M, bx, version, eps)
-    trail = []
-    for k in range(TUNING_ROUNDS):
+    rounds = []
+
+    def attempt(tau: fmpq) -> Attempt:
+        plan = make_plan(act, version, tau, M)
+        rounds.append(tau)
         try:
             prec = int(plan.p.get("prec", fmpq(0))) + 64
             band = gadget_band(plan.kind, plan.body(), M, plan.p.get("eta"), prec)
             upper, problems = emulation_upper(layers, ranges, band.tau, M)
         except GadgetShapeError:
             raise  # the plan built a body of another shape than its kind: a bug, not a miss
-        except ArithmeticError as exc:  # no finite band at these scales: tighten and retry
-            band, upper, problems = None, None, [str(exc)]
-        if not problems and upper <= eps:
-            return Emulation(emulation_network(layers, plan), layers, plan, tau, M, bx, version, eps,
-                             band, upper, k + 1)
-        trail.append("no band" if upper is None else f"{float(upper / eps):.3g}")  # display only
-        # aim below the miss (most bands scale linearly with the budget), at least halving
-        shrink = fmpq(1, 2) if not upper else min(fmpq(1, 2), max(fmpq(1, 1024), eps / (2 * upper)))
-        tau = tau * shrink
-        plan = make_plan(act, version, tau, M)
-    raise TuningError(f"{version} emulation by {act.key} at eps = {eps}: the certified band still "
-                      f"misses after {TUNING_ROUNDS} rounds (upper/eps per round: {', '.join(trail)})")
+        except ArithmeticError:  # no finite band at these scales: tighten and retry
+            return Attempt(None, None, False)
+        ok = not problems and upper <= eps
+        return Attempt(Emulation(emulation_network(layers, plan), layers, plan, tau, M, bx, version,
+                                 eps, band, upper, len(rounds)) if ok else None, upper, ok)
+
+    # most bands scale linearly with the budget: aim below the miss, at least halving
+    return halve_until_certified(tau, attempt, eps, TUNING_ROUNDS,
+                                 f"{version} emulation by {act.key} at eps = {eps}", adaptive=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -294,7 +290,8 @@ def build_product(params: dict, six: bool) -> Network:
         eta = _pow2_below(math.sqrt(ef / (2 * Af ** 4 * r4)))
     else:     # bound ≈ A³ η |ϱ'''/ϱ''| + 2 A⁴ η² |ϱ''''/ϱ''|
         eta = _pow2_below(min(ef / (2 * Af ** 3 * r3 + 1e-300), math.sqrt(ef / (8 * Af ** 4 * r4))))
-    for _ in range(12):
+
+    def attempt(eta: fmpq) -> Attempt:
         bits = 2 * _log2(1 / float(eta)) + _log2(1 / ef) + 64
         with precision(bits + 64):
             s0, _, s2 = derivatives(act, arb(x0), 2)
@@ -302,10 +299,11 @@ def build_product(params: dict, six: bool) -> Network:
             c = _round(1 / (k * arb(eta) ** 2 * s2), bits)
             beta = _round(k * arb(c) * s0, bits)
         net = product_network(act, x0, eta, c, beta, six)
-        if product_bound(net, A)["upper"] <= eps:
-            return net
-        eta = eta / 2
-    return net
+        upper = product_bound(net, A)["upper"]
+        return Attempt(net, upper, upper <= eps)
+
+    return halve_until_certified(eta, attempt, eps, 12, f"{'6' if six else '3'}-neuron product "
+                                 f"by {act.key} on [-{A}, {A}]^2")
 
 
 def build_product3(params: dict, target: Any = None) -> Network:
@@ -329,17 +327,18 @@ def build_identity(params: dict, target: Any = None) -> Network:
     Mf, ef = float(M), float(eps)
     r2, r3 = abs(d[2] / d[1]), (abs(d[3]) + 0.1) / abs(d[1])
     delta = _pow2_below(min(ef / (Mf * Mf * r2 + 1e-300), math.sqrt(3 * ef / (Mf ** 3 * r3))))
-    for _ in range(12):
+
+    def attempt(delta: fmpq) -> Attempt:
         bits = _log2(1 / float(delta)) + _log2(1 / ef) + 64
         with precision(bits + 64):
             r, r1 = derivatives(act, arb(x1), 1)
             av = _round(1 / (arb(delta) * r1), bits)
             bv = _round(-arb(av) * r, bits)
         net = identity_network(act, x1, delta, av, bv)
-        if identity_bound(net, M)["upper"] <= eps:
-            return net
-        delta = delta / 2
-    return net
+        upper = identity_bound(net, M)["upper"]
+        return Attempt(net, upper, upper <= eps)
+
+    return halve_until_certified(delta, attempt, eps, 12, f"identity gadget by {act.key} on [-{M}, {M}]")
 
 
 def build_derivative(params: dict, target: Any = None) -> Network:
@@ -354,12 +353,12 @@ def build_derivative(params: dict, target: Any = None) -> Network:
     tau = eps / (2 * S) if S > 0 else eps
     # band (k η / 2)·sup|ϱ^(k+1)| ≤ τ
     eta = _pow2_below(float(2 * tau) / (k * float(D) + 1e-300))
-    for _ in range(8):
+
+    def attempt(eta: fmpq) -> Attempt:
         prec = fmpq(64 + k * _log2(1 / float(eta)) + _log2(1 / float(tau)))
         plan = Plan("deriv", act, {"M": M, "k": fmpq(k), "eta": eta, "prec": prec})
         net = emulation_network(layers, plan)
         res = certify_derivative(net, layers, box, act, k, witnesses=0)
-        if res["ok"] and res["upper"] <= eps:
-            return net
-        eta = eta / 2
-    return net
+        return Attempt(net, res["upper"], bool(res["ok"] and res["upper"] <= eps))
+
+    return halve_until_certified(eta, attempt, eps, 8, f"order-{k} derivative emulation by {act.key}")

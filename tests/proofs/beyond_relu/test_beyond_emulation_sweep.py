@@ -84,3 +84,24 @@ def test_builder_tightens_until_the_band_meets_eps(monkeypatch):
     assert em.rounds > 1 and em.upper <= eps
     c = certify_emulation(em.net, em.relu_layers, em.box)  # the honest band, re-derived
     assert c.ok and 16 * c.error_upper <= eps
+
+
+def test_lemma_builders_fail_loudly_instead_of_returning_an_uncertified_network(monkeypatch):
+    """Lemma 16's builder halves η until the certified bound meets eps; when it never does, it
+    raises (before: it returned the last, uncertified network)."""
+    import proofs.beyond_relu.build as build
+    from constructive.tuning import TuningError
+
+    monkeypatch.setattr(build, "product_bound", lambda net, A: {"upper": fmpq(1)})
+    with pytest.raises(TuningError, match="12 rounds"):
+        build.build_product3({"rho": "sigmoid", "A": "1", "eps": "1/1000"})
+
+
+def test_a_builder_that_cannot_meet_its_claim_is_one_line_from_the_cli(monkeypatch, capsys):
+    import proofs.beyond_relu.build as build
+    from certify.cli import main
+
+    monkeypatch.setattr(build, "product_bound", lambda net, A: {"upper": fmpq(1)})
+    assert main(["run", "zlz-lemma16-product-3neuron"]) == 1
+    err = capsys.readouterr().err
+    assert "INCONCLUSIVE" in err and "Traceback" not in err and "12 rounds" in err
