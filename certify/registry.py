@@ -22,6 +22,7 @@ from typing import Any, Callable, Optional
 import networkx as nx
 import sympy
 
+from certify import schema
 from certify.method import Method
 from constructive.errors import UserError
 
@@ -263,11 +264,15 @@ def _load_entry(raw: dict, source: str) -> Theorem:
     if "id" not in raw or not isinstance(raw["id"], str) or raw["id"] != raw["id"].lower() \
             or " " in raw["id"]:
         raise RegistryError(f"{where}: every theorem needs a kebab-case id")
+    package = source.partition("/")[0] if "/" in source else ""
+    allowed = available_methods(package)
+    try:  # every key at every level is one the code reads (certify/schema.py)
+        schema.check_entry(raw, allowed)
+    except schema.SchemaError as exc:
+        raise RegistryError(f"{where}: {exc}") from None
     missing = [k for k in REQUIRED if k not in raw]
     if missing:
         raise RegistryError(f"{where}: missing field(s) {missing}")
-    package = source.partition("/")[0] if "/" in source else ""
-    allowed = available_methods(package)
     if raw["method"] not in allowed:
         raise RegistryError(f"{where}: method {raw['method']!r} unknown; allowed {sorted(allowed)} "
                             f"(the core's and those of proofs/{package}/check.py)")
@@ -352,6 +357,10 @@ def load(directory: Any = None) -> Registry:
             raise RegistryError(f"{name}: not valid TOML: {exc}") from None
         except (OSError, UnicodeDecodeError) as exc:
             raise RegistryError(f"{name}: cannot be read: {exc}") from None
+        try:
+            schema.check_file(data)
+        except schema.SchemaError as exc:
+            raise RegistryError(f"{name}: {exc}") from None
         for raw in data.get("theorem", []):
             thm = _load_entry(raw, name)
             if thm.id in theorems:
