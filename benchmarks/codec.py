@@ -28,7 +28,8 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from gpu.hyperfunction import decoder, encoder, trajectory  # noqa: E402
-from gpu.hyperfunction.codec import EncodedTensor, get_codec  # noqa: E402
+from gpu.hyperfunction.base import EncodedTensor  # noqa: E402
+from gpu.hyperfunction.codec import get_codec  # noqa: E402
 
 
 def best_of(fn, repeat=3):

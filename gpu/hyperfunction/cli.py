@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from typing import Any, Iterator
 
 from constructive.errors import UserError
-from gpu.hyperfunction.codec import CODEC_METHODS, SUPPORTED_DTYPES
+from gpu.hyperfunction.base import CODEC_METHODS, SUPPORTED_DTYPES
 
 
 def register(subparsers: "argparse._SubParsersAction[Any]") -> None:
@@ -108,7 +108,8 @@ def run_compress(args: argparse.Namespace) -> int:
     """Encode every floating tensor of IN (1-D ones raw unless --all-tensors) into OUT atomically."""
     _need_torch()
     from gpu.hyperfunction import fileformat
-    from gpu.hyperfunction.codec import dtype_name, get_codec
+    from gpu.hyperfunction.base import dtype_name
+    from gpu.hyperfunction.codec import get_codec
 
     _device(args.device)
     _output_dir(args.output)

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from constructive.errors import UserError
 from gpu.hyperfunction import bitpack, trajectory
-from gpu.hyperfunction.codec import (
+from gpu.hyperfunction.base import (
     EncodedTensor,
     check_common,
     require,
@@ -333,6 +333,19 @@ def validate_lattice(encoded: EncodedTensor) -> None:
                 raise UserError(f"tensor {encoded.name!r}: a lattice code exceeds the alphabet size {size}")
 
 
+def decode_table(centre: tuple[float, float], side: float, far: float, rings: int, m: int) -> "torch.Tensor":
+    """(m² + 1)(rings + 1) × 2 float64 table: entry θ' + (m² + 1)·k is the value of that symbol."""
+    import torch
+
+    theta = torch.arange(m * m, dtype=torch.int64)
+    unit = torch.stack([theta.to(torch.float64) / (m * m), (theta % m).to(torch.float64) / m], dim=1)
+    offsets = torch.cat([torch.zeros(1, 2, dtype=torch.float64), side * unit - side / 2])  # relative to c
+    half = side / 2
+    gains = [1.0] + [(half + k * (far - half) / rings) / half for k in range(1, rings + 1)]
+    centre_t = torch.tensor(centre, dtype=torch.float64)
+    return torch.cat([centre_t + offsets * g for g in gains])
+
+
 def lattice_kernel(
     index: "torch.Tensor",
     padded: "torch.Tensor",
@@ -356,11 +369,9 @@ def decode_lattice(
     """Lattice decode: a gather from the (m² + 1)(C + 1) × 2 table built on the CPU."""
     import torch
 
-    from gpu.hyperfunction import lattice
-
     dev = _device(device)
     p = encoded.params
-    table64 = lattice.decode_table(
+    table64 = decode_table(
         centre=(p["centre_x"], p["centre_y"]), side=p["side"], far=p["far"], rings=p["rings"], m=p["m"]
     )
     wide = encoded.dtype == "float64"
@@ -378,8 +389,27 @@ def decode_lattice(
 # ----------------------------------------------------------------------------- dispatch
 
 
-def decode(encoded: EncodedTensor, device: "str | torch.device | None" = None) -> "torch.Tensor":
-    """Decode any encoded tensor with its method's codec (validating every field first)."""
-    from gpu.hyperfunction.codec import get_codec
+_BY_METHOD: dict[str, tuple[Callable[..., None], Callable[..., "torch.Tensor"]]] = {
+    "winding": (validate_winding, decode_winding),
+    "rtn": (validate_rtn, decode_rtn),
+    "lattice": (validate_lattice, decode_lattice),
+}
+"""Method name -> (validate, decode) of this module."""
 
-    return get_codec(encoded.method).decode(encoded, device)
+
+class DecoderBacked:
+    """decode/validate delegated to ``validate_<method>`` / ``decode_<method>`` of this module.
+
+    Why here and not with the base types: the delegation needs this module, and this module needs
+    the base types; the codecs (encoder, lattice, rtn) import both, neither imports a codec.
+    """
+
+    method: str
+
+    def decode(self, encoded: EncodedTensor, device: "str | torch.device | None" = None) -> "torch.Tensor":
+        self.validate(encoded)
+        return _BY_METHOD[self.method][1](encoded, device)
+
+    def validate(self, encoded: EncodedTensor) -> None:
+        """Every field the decoder reads, checked for presence, type and consistency."""
+        _BY_METHOD[self.method][0](encoded)

@@ -31,7 +31,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence
 
 from constructive.errors import UserError
-from gpu.hyperfunction.codec import EncodedTensor, available_methods, dtype_name, get_codec
+from gpu.hyperfunction.base import EncodedTensor, dtype_name
+from gpu.hyperfunction.codec import available_methods, get_codec
 
 if TYPE_CHECKING:
     import torch

@@ -26,8 +26,8 @@ import time
 from typing import TYPE_CHECKING
 
 from constructive.errors import UserError
-from gpu.hyperfunction import bitpack
-from gpu.hyperfunction.codec import DecoderBacked, EncodedTensor, check_input, dtype_name
+from gpu.hyperfunction import bitpack, decoder
+from gpu.hyperfunction.base import EncodedTensor, check_input, dtype_name
 
 if TYPE_CHECKING:
     import torch
@@ -46,17 +46,8 @@ def lattice_side(bits: int, rings: int) -> int:
     return m
 
 
-def decode_table(centre: tuple[float, float], side: float, far: float, rings: int, m: int) -> "torch.Tensor":
-    """(m² + 1)(rings + 1) × 2 float64 table: entry θ' + (m² + 1)·k is the value of that symbol."""
-    import torch
-
-    theta = torch.arange(m * m, dtype=torch.int64)
-    unit = torch.stack([theta.to(torch.float64) / (m * m), (theta % m).to(torch.float64) / m], dim=1)
-    offsets = torch.cat([torch.zeros(1, 2, dtype=torch.float64), side * unit - side / 2])  # relative to c
-    half = side / 2
-    gains = [1.0] + [(half + k * (far - half) / rings) / half for k in range(1, rings + 1)]
-    centre_t = torch.tensor(centre, dtype=torch.float64)
-    return torch.cat([centre_t + offsets * g for g in gains])
+decode_table = decoder.decode_table
+"""The codebook (every symbol's value) as a table; it lives in the decoder, which builds it on decode."""
 
 
 def _quantise(dev: "torch.Tensor", side: float, far: float, rings: int, m: int) -> tuple["torch.Tensor", "torch.Tensor"]:
@@ -97,7 +88,7 @@ def _quantise(dev: "torch.Tensor", side: float, far: float, rings: int, m: int) 
     return symbol + ring * (m * m + 1), recon
 
 
-class LatticeCodec(DecoderBacked):
+class LatticeCodec(decoder.DecoderBacked):
     """Sheared rational lattice on pairs plus rings; 2·bits bits per pair."""
 
     method = "lattice"

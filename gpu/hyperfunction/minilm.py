@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Sequence
 
 from constructive.errors import UserError
-from gpu.hyperfunction.codec import CODEC_METHODS
+from gpu.hyperfunction.base import CODEC_METHODS
 
 if TYPE_CHECKING:
     import torch

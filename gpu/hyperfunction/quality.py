@@ -14,7 +14,7 @@ import argparse
 from typing import TYPE_CHECKING, Sequence
 
 from constructive.errors import UserError
-from gpu.hyperfunction.codec import CODEC_METHODS
+from gpu.hyperfunction.base import CODEC_METHODS
 
 if TYPE_CHECKING:
     import torch

@@ -10,7 +10,7 @@ import time
 from typing import TYPE_CHECKING
 
 from constructive.errors import UserError
-from gpu.hyperfunction.codec import (
+from gpu.hyperfunction.base import (
     EncodedTensor,
     SUPPORTED_DTYPES,
     check_common,

