@@ -447,3 +447,83 @@ def test_ball_evaluator_on_kinks_and_branches() -> None:
             if v.is_finite():
                 vlo, vhi = arb_to_fmpq_bounds(v)
                 assert lo <= vhi and vlo <= hi, (expr, p)
+
+
+# ---------------------------------------------------------------------------------------------
+# One compiler, three number contexts
+
+
+def _cross_context_exprs() -> list[sp.Expr]:
+    x1, x2 = symbols_for(2)
+    h, t = sp.Rational(1, 2), sp.Rational(1, 3)
+    return [
+        x1 * (1 - x2) + sp.Rational(-7, 5) * x2**3,
+        sp.Abs(x1 - t) - sp.Abs(x2 - h) / 3,
+        sp.Min(x1, 1 - x2) + sp.Max(x1**2, x2 - t),
+        (1 + x1 * x2) ** -2 - x1 / (2 + x2),
+        sp.Piecewise((x1**2, sp.And(x1 < h, x2 >= t)), (1 - x2, sp.Or(x1 > x2, sp.Not(x2 <= h))),
+                     (x1 - x2, True)),
+    ]
+
+
+@pytest.mark.parametrize("expr", _cross_context_exprs(), ids=str)
+def test_one_compiler_agrees_across_contexts(expr: sp.Expr) -> None:
+    """The exact value lies in the arb ball at the point and in the interval (and ball) enclosures
+    of a box around it; a degenerate box gives the exact value as its interval."""
+    from constructive.targets.compile import compile_expr, is_rational_expr
+    from constructive.targets.contexts import EXACT, INTERVAL, ArbContext, Flags
+
+    assert is_rational_expr(expr)
+    exact = compile_expr(expr, 2, EXACT)
+    interval = compile_expr(expr, 2, INTERVAL)
+    ball = compile_expr(expr, 2, ArbContext(strict=True, flags=Flags()))
+
+    @given(_box_and_point(2))
+    @FAST
+    def check(bp) -> None:
+        box, ts = bp
+        p = _inside(box, ts)
+        v = exact(p)
+        assert isinstance(v, fmpq)
+        assert interval([(c, c) for c in p]) == (v, v)
+        lo, hi = interval(box)
+        assert lo <= v <= hi
+        with precision(96):
+            blo, bhi = arb_to_fmpq_bounds(ball([arb(c) for c in p]))
+            assert blo <= v <= bhi and blo <= hi and lo <= bhi
+            env = [arb((a + b) / 2, (b - a) / 2) for a, b in box]
+            elo, ehi = arb_to_fmpq_bounds(ball(env))
+            assert elo <= v <= ehi
+
+    check()
+
+
+def test_contexts_refuse_what_their_number_system_lacks() -> None:
+    """The arb context takes every function of the language; the exact ones refuse the
+    irrational nodes when compiling, with their own exception."""
+    from constructive.targets.compile import compile_expr
+    from constructive.targets.contexts import EXACT, INTERVAL, ArbContext, Flags, Unsupported
+
+    x1, x2 = symbols_for(2)
+    for expr in (sp.sin(x1), sp.pi * x1, sp.sqrt(x1), x1**x2, sp.Heaviside(x1 - x2)):
+        compile_expr(expr, 2, ArbContext(strict=False, flags=Flags()))
+        for ctx in (EXACT, INTERVAL):
+            with pytest.raises(ValueError, match="not a rational expression"):
+                compile_expr(expr, 2, ctx)
+    eq = sp.Piecewise((x1, sp.Eq(x1, x2)), (x2, True))
+    assert compile_expr(eq, 2, EXACT)([fmpq(1, 3), fmpq(1, 3)]) == fmpq(1, 3)
+    with pytest.raises(ValueError, match="not a rational condition"):
+        compile_expr(eq, 2, INTERVAL)
+    with pytest.raises(Unsupported, match="condition"):
+        compile_expr(eq, 2, ArbContext(strict=False, flags=Flags()))
+    with pytest.raises(Unsupported, match="floating-point"):
+        compile_expr(x1 + sp.Float(0.5), 2, ArbContext(strict=False, flags=Flags()))
+    # division by zero: an error in the exact contexts, nan and a flag for balls
+    inv = 1 / x1
+    with pytest.raises(ValueError, match="division by zero"):
+        compile_expr(inv, 2, EXACT)([fmpq(0), fmpq(1)])
+    with pytest.raises(ZeroDivisionError):
+        compile_expr(inv, 2, INTERVAL)([(fmpq(0), fmpq(1)), (fmpq(0), fmpq(1))])
+    flags = Flags()
+    assert not compile_expr(inv, 2, ArbContext(strict=False, flags=flags))([arb(0), arb(1)]).is_finite()
+    assert flags.outside
