@@ -1,7 +1,9 @@
 """The trifling-region picture shared by the width/depth proofs: the cells Q_β, the strips of
 width δ between them, the cell-wise error, and the L^p norm from cells plus a small region.
 
-One routine for every paper that uses it (intrinsic parameters, NestNet, compositions).
+One routine for every paper that uses it (intrinsic parameters, NestNet, compositions): the L^p
+bound off the trifling region is :func:`trifling_lp` (cell errors, the region's exact measure
+:func:`trifling_measure`, and a sup bound on it, e.g. :func:`strip_sup`).
 """
 
 from __future__ import annotations
@@ -121,3 +123,34 @@ def lp_bounds(cell_errors: Sequence[tuple[Sequence[tuple[fmpq, fmpq]], fmpq, fmp
         upper = upper_p ** (1 / pp) if upper_p > 0 else arb(0)
         lower = lower_p ** (1 / pp) if lower_p > 0 else arb(0)
         return (arb(lower.lower()) if lower > 0 else arb(0)), upper
+
+
+def trifling_measure(d: int, K: int, delta: fmpq) -> fmpq:
+    """Exact Lebesgue measure of the trifling region: [0, 1]^d minus the K^d cells Q_β of
+    :func:`trifling_cells` (each axis loses K − 1 strips of width δ)."""
+    return 1 - (1 - (K - 1) * delta) ** d
+
+
+def constant_cell_errors(target: Any, cells: Sequence[Sequence[tuple[fmpq, fmpq]]],
+                         values: Sequence[fmpq]) -> list[tuple[Sequence[tuple[fmpq, fmpq]], fmpq, fmpq]]:
+    """(box, inf, sup) of |f − φ| on every cell on which φ is the exact constant ``values[k]``."""
+    return [(box, *box_error(target, box, v, v)) for box, v in zip(cells, values)]
+
+
+def strip_sup(target: Any, ranges: Sequence[tuple[Sequence[tuple[fmpq, fmpq]], fmpq, fmpq]]) -> fmpq:
+    """sup of |f − φ| over boxes covering the trifling region, given (box, lo, hi) with
+    φ(box) ⊆ [lo, hi]; 0 when there are none."""
+    return max((box_error(target, box, lo, hi)[1] for box, lo, hi in ranges), default=fmpq(0))
+
+
+def trifling_lp(cell_errors: Sequence[tuple[Sequence[tuple[fmpq, fmpq]], fmpq, fmpq]], d: int, K: int,
+                delta: fmpq, sup_omega: fmpq, p: fmpq) -> tuple[arb, arb, fmpq]:
+    """Rigorous (lower, upper) of ‖f − φ‖_{L^p([0,1]^d)} and the trifling measure used.
+
+    ``cell_errors``: (box, inf, sup) of |f − φ| on the cells Q_β of ``trifling_cells(d, K, δ)``;
+    the trifling region between them (measure :func:`trifling_measure`) contributes at most
+    measure · ``sup_omega``^p (:func:`lp_bounds`).
+    """
+    meas = trifling_measure(d, K, delta)
+    lower, upper = lp_bounds(cell_errors, meas, sup_omega, p)
+    return lower, upper, meas

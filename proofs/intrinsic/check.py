@@ -12,8 +12,8 @@ from flint import arb, fmpq
 
 from certify import evidence
 from certify.analysis.ranges import output_range
-from certify.analysis.trifling import (box_error, cells_analysis, lp_bounds, range_check, shifted_grid,
-                                       trifling_cells, trifling_slabs)
+from certify.analysis.trifling import (cells_analysis, range_check, shifted_grid, strip_sup,
+                                       trifling_cells, trifling_lp, trifling_slabs)
 from certify.analysis.witnesses import falsify, lower_from, witness_errors
 from certify.method import ErrorReport, Method, methods
 from constructive.errors import UserError
@@ -59,17 +59,16 @@ def method_cells_lp(thm: Any, params: dict, target: Any, net: Node) -> ErrorRepo
     slabs = trifling_slabs(d, K, delta)
     cell_pairs, used = cells_analysis(net, target, cells)
     # on the strips only a sup bound is needed: plain interval propagation with gadget specs
-    slab_pairs = []
+    slab_ranges = []
     for box in slabs:
         (iv,), used_s = output_range(net, [(a, b) for a, b in box])
         used |= used_s
         if iv[0] is None or iv[1] is None:
             raise ValueError("the network is not provably bounded on the trifling region")
-        slab_pairs.append((None, box_error(target, box, iv[0], iv[1])))
-    measure_omega = 1 - (1 - (K - 1) * delta) ** d
-    sup_omega = max((e[1] for _, e in slab_pairs), default=fmpq(0))
-    lower, upper = lp_bounds([(r.box, lo, hi) for r, (lo, hi) in cell_pairs], measure_omega,
-                             sup_omega, p)
+        slab_ranges.append((box, iv[0], iv[1]))
+    sup_omega = strip_sup(target, slab_ranges)
+    lower, upper, measure_omega = trifling_lp([(r.box, lo, hi) for r, (lo, hi) in cell_pairs],
+                                              d, K, delta, sup_omega, p)
     constant = sum(1 for r, _ in cell_pairs if r.constant)
     return ErrorReport(lower, upper, [], used,
                        {"cells": len(cells), "constant_cells": constant,

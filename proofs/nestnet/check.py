@@ -34,7 +34,8 @@ from flint import arb, fmpq
 
 from constructive import architecture as arch
 from certify.method import ErrorReport, Method, methods
-from certify.analysis.trifling import box_error, lp_bounds, trifling_cells
+from certify.analysis.trifling import (box_error, constant_cell_errors, strip_sup, trifling_cells,
+                                       trifling_lp)
 from constructive.errors import UserError
 from constructive.activations import IDENTITY, RELU
 from proofs.nestnet import gadgets as G
@@ -358,10 +359,9 @@ def method_lp(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
     if rng is None:
         return _inconclusive("no certified output range for the trifling region", details)
     # on Ω: |φ − f| ≤ sup over the cube, with φ ∈ [lo, hi] everywhere (clip gadget range)
-    _, sup_omega = box_error(target, [(fmpq(0), fmpq(1))] * d, rng[0], rng[1])
-    meas = 1 - (1 - (K - 1) * delta) ** d
-    lower, upper = lp_bounds([(box, *box_error(target, box, v, v)) for box, v in zip(cells, vals)],
-                             meas, sup_omega, p)
+    sup_omega = strip_sup(target, [([(fmpq(0), fmpq(1))] * d, rng[0], rng[1])])
+    lower, upper, meas = trifling_lp(constant_cell_errors(target, cells, vals), d, K, delta,
+                                     sup_omega, p)
     details.update(trifling_measure=str(meas), trifling_sup=str(sup_omega),
                    output_range=[str(rng[0]), str(rng[1])])
     return ErrorReport(lower, upper, [], {"nestnet-clip"}, details)
@@ -562,21 +562,9 @@ def method_bitsum(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport
     return ErrorReport(worst, worst, wit, set(), {"bits": m, "obligations": stats})
 
 
-def point_fit_samples(params: dict) -> tuple[list[fmpq], fmpq]:
-    """A random walk y_j ≥ 0 with steps in {−ε, 0, ε}·(random fraction) (from the seed)."""
-    n, s = int(params["n"]), int(params["s"])
-    J = int(params.get("J", 0)) or n ** (s + 1)
-    eps = fmpq(1, 8)
-    rng = random.Random(int(params["seed"]))
-    ys = [fmpq(rng.randint(0, 64), 64)]
-    for _ in range(J - 1):
-        ys.append(max(fmpq(0), ys[-1] + eps * fmpq(rng.randint(-16, 16), 16)))
-    return ys, eps
-
-
 def method_point_fit(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
     """Prop B.2: |φ(j) − y_j| ≤ ε at every j < J, exactly; output range from the clip gadget."""
-    ys, eps = point_fit_samples(params)
+    ys, eps = G.point_fit_samples(params)
     try:
         vals, _, stats = group_values(net, [[[fmpq(j)]] for j in range(len(ys))])
     except GapFailure as exc:

@@ -32,6 +32,7 @@ certifier checks (``gap`` and ``count`` for floors, ``bits`` for bit sums).
 
 from __future__ import annotations
 
+import random
 from typing import Any, Optional, Sequence
 
 from flint import fmpq
@@ -503,9 +504,21 @@ def build_bitsum(params: dict, target: Any = None) -> Network:
     return bitsum_d2(int(params["n"]), int(params["s"]))
 
 
-def build_point_fit(params: dict, target: Any = None) -> Network:
-    """nestnet-point-fit: Proposition B.2 through the seeded random walk of the certifier."""
-    from proofs.nestnet.check import point_fit_samples
+def point_fit_samples(params: dict) -> tuple[list[fmpq], fmpq]:
+    """The data of Prop B.2: a random walk y_j ≥ 0 with steps in {−ε, 0, ε}·(random fraction)
+    (from the seed), and ε."""
+    n, s = int(params["n"]), int(params["s"])
+    J = int(params.get("J", 0)) or n ** (s + 1)
+    eps = fmpq(1, 8)
+    rng = random.Random(int(params["seed"]))
+    ys = [fmpq(rng.randint(0, 64), 64)]
+    for _ in range(J - 1):
+        ys.append(max(fmpq(0), ys[-1] + eps * fmpq(rng.randint(-16, 16), 16)))
+    return ys, eps
 
+
+def build_point_fit(params: dict, target: Any = None) -> Network:
+    """nestnet-point-fit: Proposition B.2 on the seeded random walk :func:`point_fit_samples`
+    (the certifier checks the network against the same samples)."""
     ys, eps = point_fit_samples(params)
     return point_fit_b2(ys, eps, int(params["n"]), int(params["s"]))
