@@ -14,10 +14,10 @@ import time
 
 from flint import fmpq
 
-from proofs.beyond_relu.check import certify_emulation, relu_size
 from constructive.activations.catalogue import NAMES
-from proofs.beyond_relu.build import default_relu_network, emulate
 from constructive.numbers import as_fmpq
+from proofs.beyond_relu.build import default_relu_network, emulate
+from proofs.beyond_relu.check import certify_emulation, relu_size
 
 
 def main() -> None:

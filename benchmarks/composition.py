@@ -19,9 +19,9 @@ import argparse
 import math
 import time
 
-from proofs.compositions import check as cc
 from certify.certificate import run_theorem
 from constructive.targets import make_target
+from proofs.compositions import check as cc
 from proofs.compositions.build import build_lp
 
 

@@ -20,8 +20,8 @@ import time
 
 from flint import fmpq
 
-from constructive.targets import make_target
 from constructive.evaluate import evaluate
+from constructive.targets import make_target
 from proofs.nestnet.build import MemoInterpreter, build_lp, evaluate_memo, grid_K, nest_params
 
 

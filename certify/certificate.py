@@ -19,15 +19,16 @@ from typing import Any, Optional
 import sympy
 from flint import arb, fmpq
 
-from constructive import architecture as arch
 from certify.analysis.boxes import bisect_widest
-from certify.method import PREC, ErrorReport, bound_value, compare, to_arb
-from constructive.errors import UserError
-from certify.evidence import stored_network
 from certify.analysis.gadget_certs import certify_gadgets
+from certify.evidence import stored_network
+from certify.method import PREC, ErrorReport, bound_value, compare, to_arb
 from certify.registry import Theorem, default_registry
+from constructive import architecture as arch
+from constructive.errors import UserError
 from constructive.ir import Node
 from constructive.numbers import as_fmpq, precision
+from constructive.targets import make_target, user_target
 
 SCHEMA_VERSION = 1
 TOOL_VERSION = "0.1.0"
@@ -40,7 +41,6 @@ def _text(v: Any) -> str:
 
 
 def make_target_for(thm: Theorem, params: dict, spec: Optional[str], lipschitz: Optional[str] = None):
-    from constructive.targets import make_target, user_target
 
     dim_expr = thm.target.get("dim", "1")
     dim = int(thm.substitute(str(dim_expr), params)) if dim_expr else 1
@@ -103,7 +103,6 @@ INTRINSIC_PROBES = ("sine:k=1", "affine", "abs:c=2/3", "square", "sine:k=3", "di
 def _probes(target: Any) -> list:
     """Library targets (other shapes: other packed bits) and the target itself rescaled and
     shifted (other s and b, same bits), with moduli close enough to keep sizes equal."""
-    from constructive.targets import user_target
 
     def scaled(c: str) -> Any:
         lam = str(as_fmpq(c) * target.lam)
@@ -122,7 +121,6 @@ def measure_intrinsic(thm: Theorem, params: dict, target: Any, net: Node, builde
     that a_ℓ would not show as differing), and targets with equal moduli share s = 2ω(√d); only
     builds with the same layer shapes compare.
     """
-    from constructive.targets import make_target
 
     shapes = [(l.rows, l.cols) for l in arch.layers(net)]
     others = []

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Optional
 
-from certify.certificate import FIELDS, SCHEMA_VERSION, content_hash, make_target_for, \
-    read_certificate
-from constructive.errors import UserError
+from certify.certificate import (FIELDS, SCHEMA_VERSION, content_hash, make_target_for, read_certificate,
+                                 run_theorem)
 from certify.kernel import KernelReport, check_certificate_data
 from certify.registry import default_registry
+from constructive.errors import UserError
 
 
 @dataclass
@@ -79,7 +79,6 @@ def _target_and_rebuild(cert: dict, rebuild: bool, res: CheckResult) -> None:
 
 @lru_cache(maxsize=8)
 def _fresh(theorem: str, params: str, spec: str, lipschitz: Optional[str]) -> str:
-    from certify.certificate import run_theorem
 
     return json.dumps(run_theorem(theorem, json.loads(params), spec, lipschitz))
 

@@ -145,8 +145,8 @@ def cmd_show(args: argparse.Namespace) -> int:
 def _short(text: str) -> str:
     """An exact fraction longer than 24 characters gets a 4-digit decimal enclosure beside it
     (rounded outward exactly; display only)."""
-    from fractions import Fraction
     import math
+    from fractions import Fraction
 
     if "/" not in text or len(text) <= 24:
         return text

@@ -13,6 +13,7 @@ from typing import Any, Iterable, Optional, Sequence
 
 from flint import fmpq
 
+from certify.analysis.pl1d import enumerate_1d
 from constructive import architecture as arch
 from constructive.ir import Activation, Network, Node
 
@@ -75,6 +76,5 @@ def line(cuts: Iterable[fmpq]) -> dict:
 
 def breakpoints_1d(net: Node, lo: Any = None, hi: Any = None) -> list[fmpq]:
     """Every kink of a 1-D piecewise-linear network (on [lo, hi], or R), exactly."""
-    from certify.analysis.pl1d import enumerate_1d
 
     return list(enumerate_1d(net, lo, hi, minimal=False).points)

@@ -9,6 +9,7 @@ from flint import arb, fmpq
 
 from certify import evidence
 from certify.analysis.bnb import ball_sup_error
+from certify.analysis.pl1d import enumerate_1d
 from certify.analysis.regions import certify_reference_identity
 from certify.analysis.witnesses import falsify, lower_from
 from certify.method import PREC, ErrorReport, Method, bound_value, methods, to_arb
@@ -30,7 +31,6 @@ def with_kinks(net: Node, axis: list, d: int) -> list:
     if d != 1:
         return axis
     try:
-        from certify.analysis.pl1d import enumerate_1d
 
         kinks = enumerate_1d(net, fmpq(0), fmpq(1), max_points=20000, minimal=False).points
     except (UserError, ValueError):

@@ -24,6 +24,7 @@ import sympy
 
 from certify import schema
 from certify.method import Method
+from certify.methods import METHODS as CORE
 from constructive.errors import UserError
 
 # the claims ship as the package ``proofs`` beside ``certify`` (source tree and wheel alike)
@@ -182,7 +183,6 @@ class Theorem:
 
 def available_methods(package: str) -> dict[str, Method]:
     """The methods an entry of ``proofs/<package>`` may name: the core's and its package's."""
-    from certify.methods import METHODS as CORE
 
     out = dict(CORE)
     if package:

@@ -18,7 +18,7 @@ prefixes the file and the entry id.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, Iterable, Mapping, Optional
+from typing import Any, Callable, Iterable, Mapping
 
 from constructive.architecture import Architecture
 

@@ -25,7 +25,9 @@ from typing import Any, Callable, Iterator, Optional, Sequence
 
 import mpmath
 import numpy as np
-from flint import arb, arb_mat, ctx as flint_ctx, fmpq, fmpq_mat
+from flint import arb, arb_mat
+from flint import ctx as flint_ctx
+from flint import fmpq, fmpq_mat
 
 from constructive.errors import UserError
 

@@ -10,7 +10,7 @@ from flint import arb, fmpq
 from certify.analysis.boxes import bisect_widest
 from constructive.evaluate import evaluate
 from constructive.ir import Node
-from constructive.numbers import precision
+from constructive.numbers import Ball, precision
 
 
 def ball_sup_error(net: Node, target: Any, box: Sequence[tuple[fmpq, fmpq]], goal: arb,
@@ -25,7 +25,6 @@ def ball_sup_error(net: Node, target: Any, box: Sequence[tuple[fmpq, fmpq]], goa
     """
     import heapq
 
-    from constructive.numbers import Ball
 
     ctx = Ball(prec)
 

@@ -24,8 +24,8 @@ from typing import Any, Optional, Sequence
 import numpy as np
 from flint import fmpq, fmpq_mat
 
-from certify.progress import advance
 from certify.analysis.ranges import monotone_enclosure, range_domain
+from certify.progress import advance
 from constructive.evaluate import Interpreter
 from constructive.ir import Gadget, Node
 from constructive.numbers import Exact, NumberContext, QMatrix, _common, as_fmpq

@@ -21,6 +21,10 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from certify.analysis.pl1d import enumerate_1d
+from certify.analysis.ranges import body_range, range_domain
+from certify.analysis.regions import MAX_DIM, certify_reference_identity, enumerate_regions
+from constructive.errors import UserError
 from constructive.ir import Gadget, Node, walk
 
 CELLS = " (cells)"
@@ -113,7 +117,6 @@ def certify_instance(g: Gadget) -> tuple[dict, set]:
 def certify_range(g: Gadget) -> tuple[dict, set]:
     """``spec.range`` over the range domain, from the body; returns the fact and the nested
     names relied on."""
-    from certify.analysis.ranges import body_range, range_domain
 
     lo_c, hi_c = g.spec.range
     box = range_domain(g.spec, g.in_dim)
@@ -151,8 +154,6 @@ def certify_range(g: Gadget) -> tuple[dict, set]:
 
 def _range_1d(g: Gadget, box: list) -> Optional[list]:
     """Exact ranges of every output over the box when the body is small enough to enumerate."""
-    from constructive.errors import UserError
-    from certify.analysis.pl1d import enumerate_1d
 
     if g.in_dim != 1:
         return None
@@ -166,7 +167,6 @@ def _range_1d(g: Gadget, box: list) -> Optional[list]:
 def _fewest(g: Gadget, box: list, used: set, inside: Any) -> set:
     """Drop nested specifications the range does not need (each one dropped must be certified
     for nothing); greedy, one propagation per name."""
-    from certify.analysis.ranges import body_range
 
     allowed = {n.name for n in walk(g.body) if isinstance(n, Gadget) and n.spec is not None}
     keep = set(used)
@@ -188,7 +188,6 @@ def _text(ivs: list) -> list:
 
 def certify_monotone(g: Gadget) -> dict:
     """The body is non-decreasing in every argument on R^d and equals the spec's reference."""
-    from certify.analysis.regions import MAX_DIM, enumerate_regions
 
     fact: dict = {"fact": f"non-decreasing in every argument on R^{g.in_dim}, equal to the reference"}
     if g.in_dim > MAX_DIM or g.spec.reference is None:
@@ -207,7 +206,6 @@ def certify_monotone(g: Gadget) -> dict:
     if bad is not None:
         fact.update(holds=False, witness=[str(v) for v in bad.interior_point])
         return fact
-    from certify.analysis.regions import certify_reference_identity
 
     res = certify_reference_identity(g)
     fact["method"] += f"; exact identity with the reference ({res.regions} regions)"

@@ -41,8 +41,8 @@ from typing import Any, Optional, Sequence
 import numpy as np
 from flint import fmpq
 
-from constructive.errors import UserError
 from constructive.activations import ActivationFunction
+from constructive.errors import UserError
 from constructive.evaluate import Interpreter
 from constructive.ir import Activation, Node, walk
 from constructive.numbers import Exact, QMatrix, as_fmpq

@@ -23,8 +23,9 @@ from typing import Optional
 
 from flint import fmpq
 
-from constructive.evaluate import NodeInterpreter
+from constructive.evaluate import NodeInterpreter, evaluate
 from constructive.ir import Activation, Affine, Gadget, GadgetSpec, Network, Node, Repeat
+from constructive.numbers import Exact
 
 Bound = Optional[fmpq]
 Interval = tuple[Bound, Bound]
@@ -77,8 +78,6 @@ def range_usable(spec: GadgetSpec, xs: list[Interval]) -> bool:
 def monotone_enclosure(node: Gadget, los: list[list[fmpq]], his: list[list[fmpq]]) -> tuple[list, list]:
     """Per box (columns ``los[k]``, ``his[k]``), the enclosure [body(lo), body(hi)] of a body
     certified non-decreasing in every argument; exact, one batched evaluation."""
-    from constructive.evaluate import evaluate
-    from constructive.numbers import Exact
 
     cols = list(los) + list(his)
     out = evaluate(node.body, [list(c) for c in zip(*cols)], Exact())

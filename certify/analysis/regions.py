@@ -47,9 +47,9 @@ from typing import Any, Optional, Sequence
 
 from flint import fmpq, fmpq_mat, fmpz_mat
 
-from constructive.errors import UserError
 from certify.analysis.pl1d import activation_pieces, check_piecewise_linear
 from constructive.activations import ActivationFunction
+from constructive.errors import UserError
 from constructive.evaluate import NodeInterpreter, evaluate
 from constructive.ir import Activation, Affine, Gadget, Network, Node, Parallel
 from constructive.numbers import Exact, as_fmpq

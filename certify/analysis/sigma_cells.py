@@ -21,10 +21,13 @@ from typing import Any, Callable, Optional, Sequence
 from flint import arb, fmpq, fmpq_poly
 
 from certify.method import AnalysisFailed
+from constructive.activations import lookup
+from constructive.activations.euaf import peuaf
 from constructive.errors import UserError
-from constructive.evaluate import NodeInterpreter
-from constructive.ir import Activation, Affine, Gadget, Network, Node
+from constructive.evaluate import NodeInterpreter, evaluate
+from constructive.ir import Activation, Affine, Gadget, Network, Node, walk
 from constructive.numbers import as_fmpq
+from constructive.targets import arb_to_fmpq_bounds
 
 X = fmpq_poly([0, 1])
 ONE = fmpq_poly([1])
@@ -175,10 +178,8 @@ def _apply_piece(name: str, params: dict, r: Rat, a: fmpq, b: fmpq) -> Rat:
 
 
 def _function(name: str, params: dict):
-    from constructive.activations import lookup
 
     if name == "peuaf":
-        from constructive.activations.euaf import peuaf
 
         return peuaf(params.get("w", 1))
     return lookup(name)
@@ -225,7 +226,6 @@ def cells(net: Node, lo: Any, hi: Any, max_cells: int = 200000) -> list[Cell]:
     if lo > hi:
         raise UserError(f"interval [{lo}, {hi}] is empty")
     if lo == hi:
-        from constructive.evaluate import evaluate
 
         vals = evaluate(net, [[lo]])
         return [Cell(lo, hi, [Rat.const(row[0]) for row in vals])]
@@ -335,7 +335,6 @@ def sup_error(net: Node, target: Any, lo: fmpq, hi: fmpq, to_unit: Callable[[fmp
             upper = max(upper, ub)
             m = (a + b) / 2
             fb = target.ball([to_unit(m)])
-            from constructive.targets import arb_to_fmpq_bounds
 
             fl, fh = arb_to_fmpq_bounds(fb)
             phi = r(m)
@@ -359,8 +358,6 @@ def exact_lower(net: Node, target: Any, points: Sequence[fmpq],
                 to_unit: Callable[[fmpq], fmpq]) -> tuple[fmpq, Optional[fmpq]]:
     """A rigorous lower bound of sup|F − φ| from exact evaluation of ``net`` itself at
     ``points`` (F(x) = f(to_unit(x))), and the point where it is reached."""
-    from constructive.targets import arb_to_fmpq_bounds
-    from constructive.evaluate import evaluate
 
     if net.in_dim != 1 or net.out_dim != 1 or not points:
         return fmpq(0), None
@@ -409,7 +406,6 @@ def gadget_param(g: Gadget, key: str) -> fmpq:
 
 
 def find_gadgets(node: Node, name: str) -> list:
-    from constructive.ir import walk
 
     return [g for g in walk(node) if isinstance(g, Gadget) and g.name == name]
 
@@ -453,7 +449,6 @@ def half_range(body: Network, lo: fmpq, hi: fmpq) -> Optional[tuple[fmpq, fmpq]]
 
 def target_sup_bound(target: Any) -> fmpq:
     """A rigorous lower bound of ‖f‖∞ on [0, 1] (from exact points)."""
-    from constructive.targets import arb_to_fmpq_bounds
 
     best = fmpq(0)
     for j in range(65):

@@ -56,7 +56,8 @@ def falsify(net: Node, target: Any, d: int, budget: int = 64, seed: int = 0,
 
 def steer(net: Node, target: Any, d: int, examples: int = 40, seed: int = 0) -> tuple[Optional[list], arb]:
     """A hypothesis search steered by ``hypothesis.target`` toward large |f − φ| (lower bound)."""
-    from hypothesis import HealthCheck, Phase, given, settings, strategies as st
+    from hypothesis import HealthCheck, Phase, given, settings
+    from hypothesis import strategies as st
     from hypothesis import target as steer_to
 
     found: dict = {"x": None, "e": arb(0)}

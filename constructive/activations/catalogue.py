@@ -25,7 +25,6 @@ parameters raise :class:`UserError`.
 from __future__ import annotations
 
 import abc
-
 import math
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -37,8 +36,8 @@ import numpy as np
 import sympy
 from flint import arb, arb_series, fmpq
 
-from constructive.errors import UserError
 from constructive.activations import RELU, ActivationFunction, register
+from constructive.errors import UserError
 from constructive.numbers import as_fmpq
 
 #: the 17 activations named in the final paper, in its order

@@ -26,9 +26,10 @@ import mpmath
 import numpy as np
 from flint import arb, fmpq
 
-from constructive.errors import UserError
 from constructive.activations import ActivationFunction, register
+from constructive.errors import UserError
 from constructive.numbers import as_fmpq
+from constructive.targets import arb_to_fmpq_bounds
 
 __all__ = ["SIGMA", "sigma_exact", "sigma1_exact", "peuaf", "sigma_piece", "torch_sigma",
            "torch_peuaf", "sigma_float"]
@@ -62,7 +63,6 @@ def sigma_piece(y: fmpq) -> tuple:
 
 
 def _arb_exact_mid(x: arb) -> tuple[fmpq, fmpq]:
-    from constructive.targets import arb_to_fmpq_bounds
 
     lo, hi = arb_to_fmpq_bounds(x)
     return (lo + hi) / 2, (hi - lo) / 2

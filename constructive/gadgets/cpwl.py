@@ -16,7 +16,7 @@ from typing import Any, Sequence
 from flint import fmpq
 
 from constructive.ir import GadgetSpec, Network, activation, affine, gadget, network
-from constructive.numbers import as_fmpq
+from constructive.numbers import as_fmpq, precision
 
 
 def cpwl_network(xs: Sequence[Any], ys: Sequence[Any], left_slope: Any = 0, right_slope: Any = 0,
@@ -82,7 +82,6 @@ def build_interpolant(params: dict, target) -> Network:
 def node_value(target, x: fmpq) -> fmpq:
     if getattr(target, "rational_valued", False):
         return target.exact([x])
-    from constructive.numbers import precision
 
     with precision(128):
         mid = target.ball([x], prec=128).mid()

@@ -19,8 +19,8 @@ from typing import Any
 
 from flint import fmpq
 
-from constructive.errors import UserError
 from constructive.activations.euaf import SIGMA
+from constructive.errors import UserError
 from constructive.ir import GadgetSpec, Network, activation, affine, gadget, network, parallel
 from constructive.numbers import as_fmpq
 

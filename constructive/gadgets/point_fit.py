@@ -23,9 +23,9 @@ from typing import Any, Sequence
 
 from flint import fmpq, fmpz_mat
 
-from constructive.errors import UserError
 from constructive.activations.euaf import sigma1_exact
-from constructive.numbers import as_fmpq
+from constructive.errors import UserError
+from constructive.numbers import as_fmpq, precision
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,6 @@ def pi_approx(bits: int) -> fmpq:
     """A rational α = ⌊π·2^bits⌉/2^bits (a rational stand-in for π with ``bits`` bits)."""
     from flint import arb
 
-    from constructive.numbers import precision
 
     with precision(bits + 32):
         v = arb.pi() * (1 << bits)

@@ -19,13 +19,13 @@ from constructive.gadgets import euaf as eg
 from constructive.gadgets.point_fit import Fit, fit
 from constructive.ir import Network, affine, gadget, network, stack
 from constructive.numbers import as_fmpq
+from constructive.targets import arb_to_fmpq_bounds
 
 NINE_TENTHS = fmpq(9, 10)
 
 
 def _value(target: Any, u: fmpq) -> tuple[fmpq, fmpq]:
     """(rational approximation, rigorous lower bound of |f|) of the target at u ∈ [0, 1]."""
-    from constructive.targets import arb_to_fmpq_bounds
 
     lo, hi = arb_to_fmpq_bounds(target.ball([u]))
     mid = (lo + hi) / 2

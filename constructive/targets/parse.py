@@ -16,12 +16,7 @@ import tokenize
 from typing import Any
 
 import sympy as sp
-from sympy.parsing.sympy_parser import (
-    convert_xor,
-    parse_expr,
-    rationalize,
-    standard_transformations,
-)
+from sympy.parsing.sympy_parser import convert_xor, parse_expr, rationalize, standard_transformations
 
 from constructive.errors import UserError
 

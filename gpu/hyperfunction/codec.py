@@ -12,18 +12,8 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from constructive.errors import UserError
 from gpu.hyperfunction import encoder, lattice, raw, rtn
-from gpu.hyperfunction.base import (
-    CODEC_METHODS,
-    SUPPORTED_DTYPES,
-    Codec,
-    EncodedTensor,
-    check_common,
-    check_input,
-    dtype_name,
-    require,
-    require_array,
-    torch_dtype,
-)
+from gpu.hyperfunction.base import (CODEC_METHODS, SUPPORTED_DTYPES, Codec, EncodedTensor, check_common,
+                                    check_input, dtype_name, require, require_array, torch_dtype)
 
 if TYPE_CHECKING:
     import torch

@@ -22,13 +22,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from constructive.errors import UserError
 from gpu.hyperfunction import bitpack, trajectory
-from gpu.hyperfunction.base import (
-    EncodedTensor,
-    check_common,
-    require,
-    require_array,
-    torch_dtype,
-)
+from gpu.hyperfunction.base import EncodedTensor, check_common, require, require_array, torch_dtype
 
 if TYPE_CHECKING:
     import torch

@@ -10,14 +10,8 @@ import time
 from typing import TYPE_CHECKING
 
 from constructive.errors import UserError
-from gpu.hyperfunction.base import (
-    EncodedTensor,
-    SUPPORTED_DTYPES,
-    check_common,
-    dtype_name,
-    require_array,
-    torch_dtype,
-)
+from gpu.hyperfunction.base import (SUPPORTED_DTYPES, EncodedTensor, check_common, dtype_name, require_array,
+                                    torch_dtype)
 
 if TYPE_CHECKING:
     import torch

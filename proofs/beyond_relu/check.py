@@ -36,22 +36,23 @@ from typing import Any, Optional
 
 from flint import arb, fmpq
 
-from proofs.beyond_relu.lemmas import (certify_derivative, derivative_setup, identity_bound,  # noqa: F401
-                                   method_identity, method_product, method_thm6, product_bound,
-                                   read_derivative_gadget)
-from proofs.beyond_relu.structure import (EmulationArchitecture, check_structure,  # noqa: F401
-                                      measure_emulation, relu_digest, relu_size, same_network,
-                                      source_of)
-from proofs.beyond_relu.table2 import TABLE2, method_table2, table2_constant  # noqa: F401
 from certify.method import ErrorReport, Method, methods
-from proofs.beyond_relu.bands import (GadgetBand, GadgetShapeError, gadget_band,  # noqa: F401
-                                       geometric_cuts, sup_abs)
-from proofs.beyond_relu.source import current_network_file, using_network  # noqa: F401
+from constructive.activations.catalogue import parse_activation, witness
 from constructive.evaluate import evaluate
 from constructive.ir import Node
 from constructive.numbers import Ball, Exact, precision
+from proofs.beyond_relu.bands import (GadgetBand, GadgetShapeError, gadget_band, geometric_cuts,  # noqa: F401
+                                      sup_abs)
 from proofs.beyond_relu.build import emulation_upper, hidden_ranges, lipschitz_sum
-from proofs.beyond_relu.source import input_box, layers_from_params, relu_net_from_layers
+from proofs.beyond_relu.lemmas import (certify_derivative, derivative_setup, identity_bound,  # noqa: F401
+                                       method_identity, method_product, method_thm6, product_bound,
+                                       read_derivative_gadget)
+from proofs.beyond_relu.plans import plan_from_gadget
+from proofs.beyond_relu.source import (current_network_file, input_box, layers_from_params,  # noqa: F401
+                                       relu_net_from_layers, using_network)
+from proofs.beyond_relu.structure import (EmulationArchitecture, check_structure,  # noqa: F401
+                                          measure_emulation, relu_digest, relu_size, same_network, source_of)
+from proofs.beyond_relu.table2 import TABLE2, method_table2, table2_constant  # noqa: F401
 
 NO_BOUND = fmpq(10) ** 9
 
@@ -73,7 +74,6 @@ class EmulationBound:
 
 def certify_emulation(net: Node, layers: list, box: list, witnesses: int = 6) -> EmulationBound:
     """The bound of the module docstring for ``net`` as an emulation of ``layers`` on ``box``."""
-    from proofs.beyond_relu.plans import plan_from_gadget
     t0 = time.perf_counter()
     gadget, problems = check_structure(net, layers)
     ranges = hidden_ranges(layers, box)
@@ -127,7 +127,6 @@ def _witness(net, layers, box, prec: int, n: int) -> tuple[Any, list]:
 
 
 def method_emulation(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
-    from constructive.activations.catalogue import witness
     layers = layers_from_params(params)
     box = input_box(params.get("A", 2), layers[0][0].ncols())
     res = certify_emulation(net, layers, box)
@@ -173,7 +172,6 @@ PAPER_CLASSES = {
 def method_membership(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
     """Error = number of the paper's class assignments for ϱ that the verified witness does not
     reproduce (claim: 0).  The witness is computed from ϱ itself (sympy limits, arb balls)."""
-    from constructive.activations.catalogue import parse_activation, witness
 
     act = parse_activation(str(params.get("rho", "sigmoid")))
     w = witness(act)

@@ -10,19 +10,22 @@ from typing import Any
 
 from flint import arb, fmpq
 
-from proofs.beyond_relu.structure import check_structure as _check_structure
-from proofs.beyond_relu.structure import relu_digest as _relu_digest, relu_size
-from proofs.beyond_relu.structure import source_of as _source
 from certify.method import ErrorReport
-from constructive.errors import UserError
 from constructive.activations.catalogue import derivatives
-from proofs.beyond_relu.bands import hull as _hull
-from proofs.beyond_relu.bands import order_key as _key
-from proofs.beyond_relu.bands import q_upper as _q_upper
+from constructive.errors import UserError
 from constructive.evaluate import evaluate
 from constructive.ir import Affine, Network, Node
 from constructive.numbers import Ball, as_fmpq, precision
+from proofs.beyond_relu.bands import GadgetShapeError, body_activation
+from proofs.beyond_relu.bands import hull as _hull
+from proofs.beyond_relu.bands import order_key as _key
+from proofs.beyond_relu.bands import q_upper as _q_upper
+from proofs.beyond_relu.plans import plan_from_gadget
 from proofs.beyond_relu.source import input_box, layers_from_params, lemma_activation
+from proofs.beyond_relu.structure import check_structure as _check_structure
+from proofs.beyond_relu.structure import relu_digest as _relu_digest
+from proofs.beyond_relu.structure import relu_size
+from proofs.beyond_relu.structure import source_of as _source
 
 
 def _one_layer(net: Node, n_in: int) -> tuple[Affine, Any, Affine]:
@@ -217,7 +220,6 @@ def derivative_setup(layers, box, act, k: int) -> tuple[fmpq, fmpq, fmpq]:
 def read_derivative_gadget(body: Node, k: int) -> fmpq:
     """η of the Prop 11 gadget, with every weight checked: rows 1, biases ℓη, output weights
     (−1)^ℓ C(k, ℓ)/(−η)^k, output bias 0."""
-    from proofs.beyond_relu.bands import GadgetShapeError
 
     nodes = list(body.nodes) if isinstance(body, Network) else []
     if len(nodes) != 3 or not isinstance(nodes[0], Affine) or not isinstance(nodes[2], Affine) \
@@ -241,8 +243,6 @@ def certify_derivative(net: Node, layers: list, box: list, act, k: int, witnesse
     difference on [0, kη] (mean kη/2), so |g(t) − ϱ^(k)(t)| ≤ (kη/2)·sup_{[t, t+kη]} |ϱ^(k+1)| =: τ
     on [−M, M].  With Lip = sup_{[−M, M]} |ϱ^(k+1)|: e_{ℓ+1} = |W_ℓ|(τ + Lip·e_ℓ), valid while
     the enclosed pre-activations plus e_ℓ stay in [−M, M]; the output error is ≤ max e_{L+1}."""
-    from proofs.beyond_relu.bands import GadgetShapeError, body_activation
-    from proofs.beyond_relu.plans import plan_from_gadget
 
     t0 = time.perf_counter()
     gadget, problems = _check_structure(net, layers)

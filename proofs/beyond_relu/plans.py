@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 
 from flint import arb, fmpq
 
-from constructive.errors import UserError
-from constructive.activations.catalogue import derivatives, parse_activation, witness
 from constructive.activations import RELU, ActivationFunction
+from constructive.activations.catalogue import derivatives, parse_activation, witness
+from constructive.errors import UserError
 from constructive.ir import Gadget, GadgetSpec, Network, activation, affine, network
 from constructive.numbers import as_fmpq, precision
 

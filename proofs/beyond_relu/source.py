@@ -20,7 +20,6 @@ from constructive.errors import UserError
 from constructive.ir import Network, activation, affine_from, network
 from constructive.numbers import as_fmpq
 
-
 # ---------------------------------------------------------------------------------------------
 # ReLU networks: the default instance and files
 

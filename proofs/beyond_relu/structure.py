@@ -14,7 +14,9 @@ from typing import Optional
 
 from constructive import architecture as arch
 from constructive.ir import Activation, Affine, Gadget, Network, Node, Parallel, Repeat
-from proofs.beyond_relu.source import corollary_sizes, current_network_file, layers_from_params, relu_net_from_layers
+from proofs.beyond_relu.plans import plan_from_gadget
+from proofs.beyond_relu.source import (corollary_sizes, current_network_file, layers_from_params,
+                                       relu_net_from_layers)
 
 
 def same_network(a: Node, b: Node) -> bool:
@@ -42,7 +44,6 @@ def same_network(a: Node, b: Node) -> bool:
 def check_structure(net: Node, layers: list) -> tuple[Optional[Gadget], list]:
     """(the gadget, problems): L₀, G, L₁, G, …, L_L with L_ℓ the ReLU network's affine maps and
     every G a layer of copies of one gadget whose body its parameters define exactly."""
-    from proofs.beyond_relu.plans import plan_from_gadget
 
     nodes = list(net.nodes) if isinstance(net, Network) else []
     if len(nodes) != 2 * len(layers) - 1:

@@ -10,13 +10,12 @@ from typing import Any, Callable
 from flint import arb, fmpq
 
 from certify.method import ErrorReport
-from constructive.activations.catalogue import derivatives
+from constructive.activations.catalogue import derivatives, make_activation
+from constructive.ir import Node
+from constructive.numbers import as_fmpq, precision
 from proofs.beyond_relu.bands import hull as _hull
 from proofs.beyond_relu.bands import order_key as _key
 from proofs.beyond_relu.bands import q_upper as _q_upper
-from constructive.ir import Node
-from constructive.numbers import as_fmpq, precision
-
 
 #: constant → (activation, activation parameters, b1 (bias removed), sign (+1: sup g, −1: sup −g),
 #:             printed value, digits printed after the point (None: printed exactly), closed form)
@@ -110,7 +109,6 @@ def table2_constant(key: str, prec: int = 128) -> dict:
     * the others: branch and bound of ±g on [−R, R] (R = 40, cuts at the integers, 0 among them
       so ReLU is affine on every box) plus the analytic tail bound of :func:`_tail`.
     """
-    from constructive.activations.catalogue import make_activation
 
     name, params, b1, sign, printed, ndig, closed = TABLE2[key]
     act = make_activation(name, **params)

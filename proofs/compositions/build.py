@@ -29,13 +29,13 @@ Variants (derived — not in the paper):
 
 from __future__ import annotations
 
-import math
 from typing import Any, Sequence
 
 from flint import arb, fmpq
 
-from constructive.ir import (GadgetSpec, Network, Node, Repeat, activation, affine, gadget,
-                             network, parallel)
+from constructive.errors import UserError
+from constructive.gadgets.mid import mid_gadget
+from constructive.ir import GadgetSpec, Network, Node, Repeat, activation, affine, gadget, network, parallel
 from constructive.numbers import as_fmpq, precision
 
 Q = fmpq
@@ -450,7 +450,6 @@ def estimate_memory_bytes(d: int, r: int) -> int:
 def memory_budget_bytes() -> int:
     import os
 
-    from constructive.errors import UserError
 
     raw = os.environ.get(MEMORY_ENV, str(DEFAULT_MEMORY_MB))
     try:
@@ -463,7 +462,6 @@ def memory_budget_bytes() -> int:
 
 
 def _check(d: int, r: int) -> None:
-    from constructive.errors import UserError
 
     if r < 1:
         raise UserError(f"r = {r}: the composition theorems need r ≥ 1")
@@ -513,7 +511,6 @@ def uniform_delta(target: Any, d: int, r: int, K: int) -> fmpq:
 def mid3_block() -> Network:
     """Ĝ(y1, y2, y3) = (mid(y1, y2, y3), 0, 0): the mid gadget of Lu et al. Lemma 3.1 (width 14,
     depth 2) followed by the padding to R³."""
-    from constructive.gadgets.mid import mid_gadget
 
     return network(mid_gadget(), affine([[1], [0], [0]], [0, 0, 0]))
 
@@ -566,7 +563,6 @@ def _param_q(params: dict, name: str, default: str) -> fmpq:
 def build_step_iteration(params: dict, target: Any) -> Network:
     """Prop 3.1 instance: L2 ∘ g^{∘(m−1)} ∘ L1 = k on [k, k+1−δ·1{k ≤ n−2}], g = floor_step (9
     neurons, R⁵), L1 with the pre-scaling of Prop 3.1 (project variant, see the module doc)."""
-    from constructive.errors import UserError
 
     n, m = params["n"], params["m"]
     delta = _param_q(params, "delta", "1/10")
@@ -580,7 +576,6 @@ def build_step_iteration(params: dict, target: Any) -> Network:
 
 def build_bitsum_lemma(params: dict, target: Any) -> Network:
     """Lemma D.1 instance: (k, bin0.θ1…θ_r) ↦ Σ_{ℓ ≤ k} θ_ℓ, g^{∘r}, g ∈ NN{8, 2; R³}."""
-    from constructive.errors import UserError
 
     if params["r"] < 1:
         raise UserError(f"r = {params['r']}: Lemma D.1 needs r ≥ 1")
@@ -608,7 +603,6 @@ def pointfit_data(params: dict, target: Any) -> tuple[list[fmpq], fmpq]:
 def build_pointfit_iteration(params: dict, target: Any) -> Network:
     """Prop 3.2 instance: k ↦ ε(a_0 + Σ_{ℓ≤k} c_ℓ − Σ_{ℓ≤k} d_ℓ) ≈ y_k for k = 0..n−1 with
     g = pointfit_step ∈ NN{16, 2; R⁶} iterated m−1 times; the bit strings are stored in L1."""
-    from constructive.errors import UserError
 
     n, m = params["n"], params["m"]
     if n < 2 or m < n:
@@ -640,7 +634,6 @@ def merge_instance(params: dict) -> dict:
 
 def build_merge_iterations(params: dict, target: Any) -> Network:
     """Prop 3.3: L2 ∘ g^{∘(r1+r2+1)} ∘ L1 with g = merge(g1, g2) on R^{d̂+2}."""
-    from constructive.errors import UserError
 
     if params["n"] < 2:
         raise UserError(f"n = {params['n']}: the merge instance needs n ≥ 2")
@@ -656,7 +649,6 @@ def build_merge_iterations(params: dict, target: Any) -> Network:
 
 def build_selector(params: dict, target: Any) -> Network:
     """Lemma E.2 instance: ψ(u, v, t) on R^{2d+1} with level M."""
-    from constructive.errors import UserError
 
     d, M = params["d"], _param_q(params, "M", "64")
     if d < 1 or not M > 0:

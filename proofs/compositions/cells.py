@@ -26,7 +26,6 @@ from constructive.errors import UserError
 from constructive.ir import Activation, Affine, Gadget, Network, Node, Parallel, Repeat
 from constructive.numbers import Exact, QMatrix
 
-
 # ------------------------------------------------------------------------------------------------
 # exact helpers on QMatrix
 

@@ -30,12 +30,19 @@ from typing import Any
 
 from flint import fmpq, fmpq_mat
 
+from certify.analysis.pl1d import enumerate_1d
 from certify.analysis.trifling import box_error, constant_cell_errors, trifling_cells, trifling_lp
 from certify.method import ErrorReport, Method, methods
 from constructive import architecture as arch
 from constructive.errors import UserError
-from constructive.ir import Affine, Network, Node, Repeat
+from constructive.evaluate import evaluate
+from constructive.ir import Affine, Network, Node
+from constructive.ir import Repeat
+from constructive.ir import Repeat as Rep
+from constructive.ir import affine, network
 from constructive.numbers import as_fmpq
+from proofs.compositions.build import (_pow2_below, clamp_level, iroot, lp_delta, merge_instance, pack,
+                                       sup_abs, uniform_delta)
 from proofs.compositions.cells import cell_values, global_sup
 from proofs.compositions.engine import Engine, Forms, StepFailure, form_row
 from proofs.compositions.states import cell_boxes, run_compositional
@@ -88,7 +95,6 @@ def measure_composition(net: Node) -> CompositionArchitecture:
 
 
 def _K_delta_offtrifling(params: dict) -> tuple[int, fmpq]:
-    from proofs.compositions.build import _pow2_below, iroot
 
     K = iroot(params["r"], params["d"])
     return K, _pow2_below(fmpq(1, 3 * K))
@@ -96,7 +102,6 @@ def _K_delta_offtrifling(params: dict) -> tuple[int, fmpq]:
 
 def _K_delta_lp(params: dict, target: Any) -> tuple[fmpq, int, fmpq]:
     """(p, K, δ) of the L^p construction (Thm 2.1)."""
-    from proofs.compositions.build import clamp_level, iroot, lp_delta
 
     d, r = params["d"], params["r"]
     p = as_fmpq(params["p"])
@@ -109,7 +114,6 @@ def _lp_report(target: Any, d: int, K: int, delta: fmpq, p: fmpq, boxes: list, v
                glo: fmpq, ghi: fmpq, used: set, details: dict) -> ErrorReport:
     """The L^p bound from the exact cell values and the network's range [glo, ghi] on the cube:
     on the trifling region |f − φ| ≤ sup|f| + sup|φ|."""
-    from proofs.compositions.build import sup_abs
 
     sup_phi = max(abs(glo), abs(ghi))
     lower, upper, meas = trifling_lp(constant_cell_errors(target, boxes, vals), d, K, delta,
@@ -206,7 +210,6 @@ def method_uniform(thm: Any, params: dict, target: Any, net: Node) -> ErrorRepor
     """Sup error over all of [0, 1]^d of the Thm 1.3 network (no trifling region): [0,1]^d is
     cut into the product of the per-axis pieces of :func:`uniform_pieces`, and every box runs
     through the whole network (:func:`uniform_values`)."""
-    from proofs.compositions.build import iroot, uniform_delta
 
     d, r = params["d"], params["r"]
     if d > 2:
@@ -240,7 +243,6 @@ def method_uniform(thm: Any, params: dict, target: Any, net: Node) -> ErrorRepor
 def method_step_iteration(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
     """Prop 3.1: exact 1-D enumeration (certify.analysis.pl1d) of L2 ∘ g^{∘(m−1)} ∘ L1 on every closed
     interval [k, k+1−δ·1{k ≤ n−2}]; the error is the exact max |φ − k| over them."""
-    from certify.analysis.pl1d import enumerate_1d
 
     n = params["n"]
     delta = as_fmpq(params.get("delta", "1/10"))
@@ -260,8 +262,6 @@ def method_step_iteration(thm: Any, params: dict, target: Any, net: Node) -> Err
 def method_bitsum_iteration(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
     """Lemma D.1: exact evaluation on the whole finite set it claims, k = 0..r and every
     θ ∈ {0,1}^r (one batched exact run)."""
-    from proofs.compositions.build import pack
-    from constructive.evaluate import evaluate
 
     r = params["r"]
     ks, bs, want = [], [], []
@@ -281,7 +281,6 @@ def method_bitsum_iteration(thm: Any, params: dict, target: Any, net: Node) -> E
 
 def method_pointfit_iteration(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
     """Prop 3.2: exact values φ(k), k = 0..n−1, against f(k/(n−1)) (rigorous enclosure)."""
-    from constructive.evaluate import evaluate
 
     n = params["n"]
     out = evaluate(net, [[fmpq(k) for k in range(n)]])[0]
@@ -300,10 +299,6 @@ def method_merge_iterations(thm: Any, params: dict, target: Any, net: Node) -> E
     exact 1-D enumeration of both sides (clock gadgets evaluated as plain networks: no
     specification is trusted) and exact comparison at every breakpoint of either side (both
     are linear between consecutive points of the union, so this proves the identity)."""
-    from certify.analysis.pl1d import enumerate_1d
-    from proofs.compositions.build import merge_instance
-    from constructive.evaluate import evaluate
-    from constructive.ir import Repeat as Rep, affine, network
 
     ins = merge_instance(params)
     A = ins["A"]

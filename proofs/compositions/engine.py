@@ -28,10 +28,10 @@ from typing import Any, Optional
 
 from flint import fmpq, fmpq_mat
 
+from certify.analysis.ranges import monotone_enclosure
 from constructive.activations import IDENTITY
 from constructive.ir import Activation, Affine, Gadget, Network, Node, Parallel, Repeat
 from constructive.numbers import as_fmpq
-
 
 
 class StepFailure(Exception):
@@ -252,7 +252,6 @@ class Engine:
                 # the median is monotone: its certified interval extension (Lemma 3.1 of Lu et
                 # al., checked by region enumeration in the certificate) keeps the enclosure
                 # between the two good copies of Thm 1.3 instead of the loose one of the body
-                from certify.analysis.ranges import monotone_enclosure
 
                 los, his = X.bounds()
                 a, b = monotone_enclosure(node, [list(los)], [list(his)])

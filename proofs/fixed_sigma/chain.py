@@ -11,11 +11,14 @@ from typing import Any, Optional
 
 from flint import fmpq
 
+from certify.analysis.sigma_cells import (CELLS_PER_PIECE, AnalysisFailed, Cell, Rat, cells, combine,
+                                          exact_lower, gadget_param, half_range, is_affine, is_scalar_affine,
+                                          sup_error, unknown_upper)
+from certify.analysis.trifling import oscillation_hypothesis
 from certify.method import ErrorReport
-from certify.analysis.sigma_cells import CELLS_PER_PIECE, AnalysisFailed, Cell, Rat, cells, combine, \
-    exact_lower, gadget_param, half_range, is_affine, is_scalar_affine, sup_error, unknown_upper
-from constructive.ir import Affine, Gadget, Network, Node, Parallel
+from constructive.ir import Affine, Gadget, Network, Node, Parallel, _tokens
 from constructive.numbers import as_fmpq
+from proofs.fixed_sigma.specs import identity_spec
 
 
 def _merge_pieces(copies: list[list[tuple[fmpq, fmpq, Rat]]], weights: list[fmpq],
@@ -55,8 +58,6 @@ def _product_lemma(prod: Gadget, M: fmpq, proved: dict) -> tuple[bool, dict]:
     """Lemma 16 for this very product gadget (its own affine maps and squares): Γ(x, y) = xy on
     [−M, M]².  Each distinct (M, exact content) is proved once per ``proved`` (a dict compares
     keys exactly: every weight as an exact rational, every activation with its parameters)."""
-    from proofs.fixed_sigma.specs import identity_spec
-    from constructive.ir import _tokens
 
     key = (str(M), tuple(_tokens(prod)))
     if key not in proved:
@@ -197,7 +198,6 @@ def certify_chain(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport
     if K:
         # a user-given K must meet the proof's step 1: |f(x1) - f(x2)| < eps/8 when
         # |x1 - x2| < 1/K (on the target's own scale: x -> 10x/9 for Theorem 6's [a, b] map)
-        from certify.analysis.trifling import oscillation_hypothesis
 
         h = fmpq(10, 9 * K) if "a" in params else fmpq(1, K)
         report.hypothesis_ok, report.details["hypothesis"] = \

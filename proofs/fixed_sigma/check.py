@@ -11,9 +11,12 @@ from flint import fmpq
 from certify.analysis.sigma_cells import (AnalysisFailed, exact_lower, half_intervals_error, half_layers,
                                           half_range, identity_on, sole_gadget, target_sup_bound,
                                           unknown_upper)
+from certify.analysis.trifling import oscillation_hypothesis
 from certify.method import ErrorReport, Method, methods
+from constructive.evaluate import evaluate
 from constructive.ir import Node
 from constructive.numbers import as_fmpq
+from proofs.fixed_sigma import specs as eg
 from proofs.fixed_sigma.chain import certify_chain
 from proofs.fixed_sigma.kst_check import certify_classification, certify_kst
 
@@ -22,8 +25,6 @@ def gadget_identity(thm: Any, params: dict, target: Any, net: Node) -> ErrorRepo
     """An exact gadget identity of the network handed in: exact cell analysis (1-D) or a
     compositional proof (product, partition of unity), plus exact evaluation at points of the
     claimed set (a differing point is a witness)."""
-    from constructive.evaluate import evaluate
-    from proofs.fixed_sigma import specs as eg
 
     # the claim is about ``net`` itself (stored or mutated), never a freshly built gadget
     spec = eg.identity_spec(thm.id, params, net=net)
@@ -97,7 +98,6 @@ def certify_half(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
     range_ok = rng is not None and rng[0] >= -bound and rng[1] <= bound
     details.update(output_range=[str(v) for v in rng] if rng else None, range_bound=str(bound))
     wits = [{"x": [str(witness)], "error_lower": str(lower)}] if witness is not None else []
-    from certify.analysis.trifling import oscillation_hypothesis
 
     hyp_ok, details["hypothesis"] = oscillation_hypothesis(target, fmpq(1, K), eps / 2)
     return ErrorReport(lower=lower, upper=upper, witnesses=wits, range_ok=range_ok,

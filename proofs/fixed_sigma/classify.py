@@ -23,10 +23,10 @@ from typing import Any
 from flint import fmpq
 
 from constructive.errors import UserError
-from proofs.fixed_sigma.kst import KST, assemble, make_kst
 from constructive.gadgets import euaf as eg
 from constructive.ir import Network, affine, network
 from constructive.numbers import as_fmpq
+from proofs.fixed_sigma.kst import KST, assemble, make_kst
 
 # named instances: ("box", [(lo, hi)]*d, label) or ("ball", centre, radius, label)
 INSTANCES: dict[str, list] = {

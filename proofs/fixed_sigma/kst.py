@@ -27,9 +27,10 @@ import sympy as sp
 from flint import fmpq
 
 from constructive.errors import UserError
-from constructive.gadgets.sigma_fit import _check_eps, build_thm6
 from constructive.gadgets import euaf as eg
+from constructive.gadgets.sigma_fit import _check_eps, build_thm6
 from constructive.ir import Network, affine, network, parallel
+from constructive.targets import arb_to_fmpq_bounds, symbols_for, user_target
 
 QUARTER, THREE_QUARTERS = fmpq(1, 4), fmpq(3, 4)
 
@@ -62,7 +63,6 @@ class KST:
     @property
     def expr(self) -> sp.Expr:
         """The composed f as a sympy expression in x1..xd."""
-        from constructive.targets import symbols_for
 
         xs = symbols_for(self.d)
         x1 = symbols_for(1)[0]
@@ -94,7 +94,6 @@ def range_bounds(t: Any, pieces: int) -> tuple[fmpq, fmpq]:
 
 def make_kst(g: list[str], h: list[list[str]], d: Optional[int] = None) -> KST:
     """KST data from formulas in ``t`` (one variable); checks shapes and the stated range."""
-    from constructive.targets import arb_to_fmpq_bounds, user_target
 
     d = len(h[0]) if d is None and h else d
     if not isinstance(d, int) or d < 1:
@@ -155,7 +154,6 @@ def kst_from_params(params: dict) -> KST:
 
 def budget(kst: KST, eps: fmpq) -> tuple[fmpq, fmpq]:
     """(ε/(4d+2), δ) with δ ≤ 1/4 and ω_{g_i}(δ) ≤ (9/10)·ε/(4d+2) for all i (builder's choice)."""
-    from constructive.targets import arb_to_fmpq_bounds
     from flint import arb
 
     e_out = eps / (4 * kst.d + 2)

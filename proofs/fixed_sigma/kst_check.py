@@ -22,17 +22,19 @@ from typing import Any
 import sympy as sp
 from flint import arb, fmpq
 
-from certify.method import ErrorReport
+from certify.analysis.sigma_cells import Rat, identity_on, unknown_upper
+from certify.method import AnalysisFailed, ErrorReport
 from constructive.errors import UserError
-from proofs.fixed_sigma.chain import analyse_chain
-from certify.method import AnalysisFailed
-from certify.analysis.sigma_cells import unknown_upper
-from constructive.ir import Activation, Affine, Network, Parallel
+from constructive.evaluate import evaluate
+from constructive.ir import Activation, Affine, Gadget, Network, Parallel
 from constructive.numbers import as_fmpq, precision
+from constructive.targets import arb_to_fmpq_bounds
+from proofs.fixed_sigma.chain import analyse_chain
+from proofs.fixed_sigma.classify import plan_from_params
+from proofs.fixed_sigma.kst import kst_from_params
 
 
 def _omega_upper(t: Any, r: fmpq) -> fmpq:
-    from constructive.targets import arb_to_fmpq_bounds
 
     if r <= 0 or t.lam == 0:
         return fmpq(0)
@@ -97,8 +99,6 @@ def sample_lower(net: Network, target: Any, per_axis: int) -> tuple[fmpq, list]:
     """Rigorous lower bound of sup|f − φ| from exact evaluation on a grid."""
     import itertools
 
-    from constructive.targets import arb_to_fmpq_bounds
-    from constructive.evaluate import evaluate
 
     axis = [fmpq(k, per_axis - 1) for k in range(per_axis)]
     pts = [list(p) for p in itertools.product(axis, repeat=net.in_dim)]
@@ -149,7 +149,6 @@ def _kst_upper(kst: Any, net: Network, eps: fmpq) -> tuple[fmpq, dict]:
 
 
 def certify_kst(thm: Any, params: dict, target: Any, net: Network) -> ErrorReport:
-    from proofs.fixed_sigma.kst import kst_from_params
 
     kst = kst_from_params(params)
     check_target_matches(target, kst)
@@ -184,10 +183,6 @@ def certify_classification(thm: Any, params: dict, target: Any, net: Network) ->
     enclosures of the certified sub-networks; then Y_j lies within 1/2 of one odd integer 2k+1,
     R ≡ 2k+1 on Y_j is proved by exact cell analysis of the gadget, and A(2k+1) = r_j exactly.
     """
-    from certify.analysis.sigma_cells import Rat, identity_on
-    from constructive.evaluate import evaluate
-    from proofs.fixed_sigma.classify import plan_from_params
-    from constructive.ir import Gadget
 
     p = plan_from_params(params)
     kst = p.kst

@@ -10,12 +10,12 @@ from typing import Any, Callable, Optional
 
 from flint import fmpq, fmpq_poly
 
+from certify.analysis.sigma_cells import Rat, identity_on
 from constructive.errors import UserError
-from constructive.gadgets.euaf import (positive, identity_pad, index_map, odd_rounding,
-                                      partition_of_unity, product, softsign_index, square)
-from constructive.ir import Network, network
+from constructive.gadgets.euaf import (identity_pad, index_map, odd_rounding, partition_of_unity, positive,
+                                       product, softsign_index, square)
+from constructive.ir import Affine, Gadget, Network, Parallel, network, walk
 from constructive.numbers import as_fmpq
-
 
 X = fmpq_poly([0, 1])
 
@@ -35,7 +35,6 @@ def _grid(lo: fmpq, hi: fmpq, n: int = 8) -> list[fmpq]:
 
 
 def _named(net: Network, name: str) -> list:
-    from constructive.ir import Gadget, walk
 
     return [g for g in walk(net) if isinstance(g, Gadget) and g.name == name]
 
@@ -43,7 +42,6 @@ def _named(net: Network, name: str) -> list:
 def _product_structure(net: Network, M: fmpq) -> bool:
     """Whether ``net`` is the Lemma 16 product as built: its input map sends (x, y) to
     ((x+y)/2M, x/2M, y/2M), three parallel parts, output 2M²(s₁ − s₂ − s₃), read back exactly."""
-    from constructive.ir import Affine, Parallel
 
     found = _named(net, "euaf-product")
     if len(found) != 1 or len(found[0].body.nodes) != 3:
@@ -60,7 +58,6 @@ def _product_structure(net: Network, M: fmpq) -> bool:
 def identity_spec(theorem_id: str, params: dict, net: Optional[Network] = None) -> IdentitySpec:
     """The claim of a gadget theorem about ``net`` (default: the gadget built from ``params``);
     every proof reads the given network, never a rebuilt one."""
-    from certify.analysis.sigma_cells import Rat, identity_on
 
     given = net
 

@@ -12,14 +12,16 @@ from flint import arb, fmpq
 
 from certify import evidence
 from certify.analysis.ranges import output_range
-from certify.analysis.trifling import (cells_analysis, range_check, shifted_grid, strip_sup,
-                                       trifling_cells, trifling_lp, trifling_slabs)
+from certify.analysis.trifling import (cells_analysis, range_check, shifted_grid, strip_sup, trifling_cells,
+                                       trifling_lp, trifling_slabs)
 from certify.analysis.witnesses import falsify, lower_from, witness_errors
 from certify.method import ErrorReport, Method, methods
 from constructive.errors import UserError
 from constructive.evaluate import evaluate
+from constructive.gadgets.bits import pack_bits, theta_for
 from constructive.ir import Node
 from constructive.numbers import Exact
+from proofs.intrinsic.three_params import store_params_values
 
 
 def cell_grid(net: Node, d: int, K: int, delta: fmpq, strips: bool) -> dict:
@@ -94,7 +96,6 @@ def method_boxes_sup(thm: Any, params: dict, target: Any, net: Node) -> ErrorRep
 
 
 def method_bit_extraction(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
-    from constructive.gadgets.bits import pack_bits, theta_for
 
     J = params["J"]
     theta = theta_for(J, params["seed"])
@@ -113,7 +114,6 @@ def method_bit_extraction(thm: Any, params: dict, target: Any, net: Node) -> Err
 
 
 def method_store_params(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
-    from proofs.intrinsic.three_params import store_params_values
 
     v, a = store_params_values(params)
     out = [row[0] for row in evaluate(net, [[fmpq(0)]], Exact())]

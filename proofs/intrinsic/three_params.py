@@ -28,12 +28,11 @@ from typing import Any, Sequence
 from flint import fmpq
 
 from constructive.errors import UserError
-from proofs.intrinsic.build import (delta_linf, grid_points, mid_tree, output_map, pack_coefficients,
-                                    phi2, quantised_bits, scale_and_shift, shifts,
-                                    step_function)
 from constructive.ir import (GadgetSpec, Network, activation, affine, gadget, identity_layers,
                              linear_identity, network, parallel, repeat)
 from constructive.numbers import as_fmpq
+from proofs.intrinsic.build import (delta_linf, grid_points, mid_tree, output_map, pack_coefficients, phi2,
+                                    quantised_bits, scale_and_shift, shifts, step_function)
 
 __all__ = [
     "pack_params", "unpack_params", "store_params_network", "store_params_values",

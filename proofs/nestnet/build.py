@@ -26,18 +26,19 @@ from typing import Any, Optional
 import numpy as np
 from flint import arb, fmpq
 
+from constructive.architecture import layers, sequence
 from constructive.errors import UserError
 from constructive.evaluate import Interpreter
-from proofs.nestnet.gadgets import point_fit_b2, step_b1
+from constructive.gadgets.mid import mid_gadget
 from constructive.ir import Activation, Network, Node, affine, network, parallel
 from constructive.numbers import Exact, QMatrix, as_fmpq, precision
+from proofs.nestnet.gadgets import point_fit_b2, step_b1
 
 # ------------------------------------------------------------------------------------------------
 # counting
 
 
 def _level_items(net: Node) -> list:
-    from constructive.architecture import sequence
 
     return sequence(net)
 
@@ -55,7 +56,6 @@ def nested_activations(net: Node) -> list[Network]:
 
 def nest_params(net: Node, _memo: Optional[dict] = None) -> int:
     """The paper's count: Σ_i #L_i + Σ_{distinct ρ_j} count(ρ_j), recursively (NestNet §2.1)."""
-    from constructive.architecture import layers
 
     memo = {} if _memo is None else _memo
     key = id(net)
@@ -311,7 +311,6 @@ def linf_shifts(d: int, delta: fmpq) -> list[tuple]:
 def build_linf(params: dict, target: Any) -> Network:
     """Thm 2.1, p = ∞ (d ≤ 2): Theorem A.2's repair of the Theorem A.1 network g: 3^d shifted
     copies g(x + t), then d levels of mid (coordinate 1 innermost; Lu et al. Lemma 3.1)."""
-    from constructive.gadgets.mid import mid_gadget
 
     d, s, n = _ds(params)
     if d > 2:

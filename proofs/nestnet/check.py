@@ -32,17 +32,19 @@ from typing import Any, Optional
 import numpy as np
 from flint import arb, fmpq
 
-from constructive import architecture as arch
+from certify.analysis.trifling import (box_error, constant_cell_errors, shifted_grid, strip_sup,
+                                       trifling_cells, trifling_lp)
 from certify.method import ErrorReport, Method, methods
-from certify.analysis.trifling import (box_error, constant_cell_errors, strip_sup, trifling_cells,
-                                       trifling_lp)
-from constructive.errors import UserError
+from constructive import architecture as arch
 from constructive.activations import IDENTITY, RELU
-from proofs.nestnet import gadgets as G
+from constructive.errors import UserError
 from constructive.evaluate import Interpreter
-from constructive.ir import Activation, Affine, Gadget, Network, Node, Parallel
-from proofs.nestnet.build import grid_K, lp_delta, nest_params, offtrifling_delta
+from constructive.gadgets.mid import _median
+from constructive.ir import Activation, Affine, Gadget, Network, Node, Parallel, _tokens
 from constructive.numbers import Exact, QMatrix, as_fmpq, precision
+from proofs.nestnet import gadgets as G
+from proofs.nestnet.build import (check_instance, grid_K, linf_delta, lp_delta, nest_params,
+                                  nested_activations, offtrifling_delta)
 
 PREC = 192
 
@@ -65,7 +67,6 @@ class NestArchitecture(arch.Architecture):
 
 
 def _all_activations(net: Node) -> set:
-    from proofs.nestnet.build import nested_activations
 
     seen: dict[int, Network] = {}
     todo = [net]
@@ -382,7 +383,6 @@ def _median_interval(ivs: list) -> Optional[tuple]:
 def _is_mid(part: Node) -> bool:
     """Whether ``part`` is exactly one mid gadget whose specification is the median (the
     gadget certificates then prove this very body against that specification)."""
-    from constructive.gadgets.mid import _median
 
     if not (isinstance(part, Network) and len(part.nodes) == 1):
         return False
@@ -420,7 +420,6 @@ def _linf_structure(net: Node, d: int) -> tuple[list[tuple], list[Node], Affine]
 def _distinct_copies(copies: list[Node]) -> list[tuple[Node, list[int]]]:
     """The copies grouped by exact content (the same object, or equal weights, activations and
     structure token by token), each with the indices of the copies it stands for."""
-    from constructive.ir import _tokens
 
     by_id: dict[int, tuple[Node, list[int]]] = {}
     for m, c in enumerate(copies):
@@ -445,8 +444,6 @@ def method_linf(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
     strip (δ ≤ 1/(3K)), so each median has two known arguments; mid itself is certified by
     region enumeration of each mid gadget in the network.
     """
-    from certify.analysis.trifling import shifted_grid
-    from proofs.nestnet.build import linf_delta
 
     d, s, n = int(params["d"]), int(params["s"]), int(params["n"])
     K = grid_K(d, s, n)
@@ -582,7 +579,6 @@ def precheck(params: dict) -> None:
     """Raise UserError before any work when an instance is out of its domain or would need more
     than the memory budget (NESTNET_MEMORY_MB).  Exposed as ``method.precheck`` so that a sweep
     can validate every instance before it starts (the builders call the same check)."""
-    from proofs.nestnet.build import check_instance
 
     d, s, n = int(params.get("d", 1)), int(params.get("s", 1)), int(params.get("n", 1))
     check_instance(d, s, n)

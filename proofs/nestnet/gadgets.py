@@ -37,9 +37,9 @@ from typing import Any, Optional, Sequence
 
 from flint import fmpq
 
-from constructive.errors import UserError
 from constructive.activations import RELU
-from constructive.ir import (Activation, GadgetSpec, Network, Node, affine, gadget, identity_layers,
+from constructive.errors import UserError
+from constructive.ir import (Activation, Gadget, GadgetSpec, Network, Node, affine, gadget, identity_layers,
                              network, parallel)
 from constructive.numbers import as_fmpq
 
@@ -434,7 +434,6 @@ def point_fit_b2(ys: Sequence[Any], eps: Any, n: int, s: int, g: Optional[Networ
 
 def _unwrap(net: Network) -> Network:
     """The body of a one-gadget network (to compose layers instead of nesting)."""
-    from constructive.ir import Gadget
 
     if isinstance(net, Network) and len(net.nodes) == 1 and isinstance(net.nodes[0], Gadget):
         return net.nodes[0].body
@@ -442,7 +441,6 @@ def _unwrap(net: Network) -> Network:
 
 
 def _spec_of(net: Network, kind: str) -> dict:
-    from constructive.ir import Gadget
 
     if not (isinstance(net, Network) and len(net.nodes) == 1 and isinstance(net.nodes[0], Gadget)
             and net.nodes[0].name == kind):
@@ -455,7 +453,6 @@ def _height(net: Network) -> int:
 
 
 def _is(net: Any, kind: str) -> bool:
-    from constructive.ir import Gadget
 
     return isinstance(net, Network) and len(net.nodes) == 1 and isinstance(net.nodes[0], Gadget) \
         and net.nodes[0].name == kind

@@ -7,15 +7,15 @@ from typing import Any
 from flint import fmpq
 
 from certify import evidence
+from certify.analysis.pl1d import enumerate_1d, pl_from_points
 from certify.method import ErrorReport, Method, methods
 from constructive.errors import UserError
+from constructive.gadgets.cpwl import node_value
 from constructive.ir import Node
 
 
 def method_pl1d_exact(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
-    from certify.analysis.pl1d import enumerate_1d, pl_from_points
 
-    from constructive.gadgets.cpwl import node_value
 
     n = params["n"]
     xs = [fmpq(i, n - 1) for i in range(n)]

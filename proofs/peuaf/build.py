@@ -26,12 +26,12 @@ from typing import Any
 
 from flint import arb, fmpq
 
-from constructive.ir import gadget, stack
-
-from constructive.errors import UserError
 from constructive.activations.euaf import peuaf
-from constructive.ir import Network, activation, affine, network
+from constructive.errors import UserError
+from constructive.gadgets.sigma_fit import _check_eps, _value, choose_K, choose_M, interval
+from constructive.ir import Network, activation, affine, gadget, network, stack
 from constructive.numbers import as_fmpq, precision
+from proofs.peuaf.fit import fit_values, lattice_bits
 
 
 def _w(params: dict) -> fmpq:
@@ -122,7 +122,6 @@ def _interval(params: dict) -> tuple[fmpq, fmpq]:
 def half_network(values: list[fmpq], M: fmpq, eta: fmpq, w: Any = 1, lo: Any = -2, hi: Any = 0,
                  seed: int = 0) -> Network:
     """Theorem 2's network: = 2Mσ₁(w₁a_k + 2m₀) − M ≈ values[k−1] on I_k, x ∈ [0, 1]."""
-    from proofs.peuaf.fit import fit_values, lattice_bits
 
     K = len(values)
     if K < 1:
@@ -145,7 +144,6 @@ def half_network(values: list[fmpq], M: fmpq, eta: fmpq, w: Any = 1, lo: Any = -
 
 def build_half(params: dict, target: Any) -> Network:
     """Theorem 2 on [0, 1]; the fitted value on I_k is f at the midpoint of I_k."""
-    from constructive.gadgets.sigma_fit import _check_eps, _value, choose_M
 
     eps = _check_eps(params["eps"])
     K = int(params["K"])
@@ -194,7 +192,6 @@ def build_uniform(params: dict, target: Any) -> Network:
 
     Budget (builder's choice; the certifier bounds the error itself): oscillation λ(2/4K)^α ≤ 0.6ε,
     fit 2Mη ≤ 0.15ε, product gap M·(R − 1) ≤ 0.1ε (Σ ψ̂ = 1)."""
-    from constructive.gadgets.sigma_fit import _check_eps, _value, choose_K, choose_M, interval
 
     eps = _check_eps(params["eps"])
     a, b = interval(params)

@@ -7,10 +7,18 @@ from typing import Any
 import sympy as sp
 from flint import arb, fmpq, fmpq_poly, fmpz_mat
 
-from certify.method import ErrorReport, Method, methods
-from certify.analysis.sigma_cells import Rat, X, identity_on
+from certify.analysis.sigma_cells import (Cell, Rat, X, cells, combine, find_gadgets, half_intervals_error,
+                                          half_range, identity_on, monotone_range, sup_error)
+from certify.analysis.trifling import oscillation_hypothesis
+from certify.method import AnalysisFailed, ErrorReport, Method, methods
+from constructive.activations.euaf import peuaf, sigma_exact
+from constructive.architecture import measure
+from constructive.errors import UserError
 from constructive.evaluate import evaluate
+from constructive.ir import Activation, Affine, Gadget, Parallel
 from constructive.numbers import as_fmpq, precision
+from constructive.targets import arb_to_fmpq_bounds
+from proofs.peuaf.build import build_uniform, gamma_gap, independence_values
 
 
 def certify_witness(thm: Any, params: dict, target: Any, net: Any) -> ErrorReport:
@@ -18,7 +26,6 @@ def certify_witness(thm: Any, params: dict, target: Any, net: Any) -> ErrorRepor
     the pieces x − 2n / 2n + 2 − x; with PEUAF_w(x/w) = σ₁(w·x/w) for x ≥ 0 and the period 2 of σ₁
     this gives all of [0, ∞); (ii) the softsign t/(1−t) is analytic on (−∞, 0) and not a polynomial
     (its third derivative 6/(1−t)⁴ never vanishes); (iii) PEUAF_1 = σ at rational points."""
-    from constructive.activations.euaf import peuaf, sigma_exact
 
     periods = int(params.get("periods", 4))
     ok, ncells = True, 0
@@ -50,7 +57,6 @@ def _gamma_bound(x0: fmpq, delta: fmpq, M: fmpq) -> fmpq:
 
 def certify_second_difference(thm: Any, params: dict, target: Any, net: Any) -> ErrorReport:
     x0, delta, M = as_fmpq(params["x0"]), as_fmpq(params["delta"]), as_fmpq(params["M"])
-    from constructive.errors import UserError
 
     if 20 * delta * M > 1 - x0 or x0 >= 0:
         raise UserError(f"x0={x0}, delta={delta}, M={M} are not allowed; the claim needs x0 < 0 and "
@@ -116,7 +122,6 @@ def no_relation_below(values: list[arb], H: int, bits: int) -> tuple[bool, dict]
 
 
 def certify_independence(thm: Any, params: dict, target: Any, net: Any) -> ErrorReport:
-    from proofs.peuaf.build import independence_values
 
     K, H = int(params["K"]), int(params["H"])
     lo, hi = as_fmpq(params["lo"]), as_fmpq(params["hi"])
@@ -143,7 +148,6 @@ def read_gamma(net: Any) -> tuple[fmpq, fmpq] | None:
     """(x₀, δ) read back from a Γ_δ network, or None unless its weights are exactly
     first = [[δ, δ], [0, δ], [δ, 0], [0, 0]], biases x₀ < 0, output c·[1, −1, −1, 1] with
     c = 1/(δ²ρ″(x₀)), ρ″(x₀) = 2/(1 − x₀)³ (the softsign branch of PEUAF_w, any w)."""
-    from constructive.ir import Activation
 
     nodes = list(net.nodes)
     if len(nodes) != 3 or not isinstance(nodes[1], Activation):
@@ -166,7 +170,6 @@ def oscillation(target: Any, h: fmpq, bound: fmpq) -> tuple[Any, str]:
     """The theorems' hypothesis |f(x) − f(y)| < bound whenever |x − y| < h on [0, 1]: shown by
     the certified modulus, or refuted by an exact witness pair (a finer grid when the first
     search is undecided); None when neither."""
-    from certify.analysis.trifling import oscillation_hypothesis
 
     ok, why = oscillation_hypothesis(target, h, bound)
     if ok is None:
@@ -181,7 +184,6 @@ def certify_half(thm: Any, params: dict, target: Any, net: Any) -> ErrorReport:
     reasoning (``certify.analysis.sigma_cells.half_range``).  K is the user's, so the hypothesis
     (1) |f(x₁) − f(x₂)| < ε/2 whenever |x₁ − x₂| < 1/K is checked: outside it the theorem claims
     nothing, and a large error is no violation."""
-    from certify.analysis.sigma_cells import find_gadgets, half_intervals_error, half_range
 
     K = int(params["K"])
     eps = as_fmpq(params["eps"])
@@ -204,7 +206,6 @@ def certify_half(thm: Any, params: dict, target: Any, net: Any) -> ErrorReport:
 
 def _is_fan(node: Any, n: int) -> bool:
     """Whether ``node`` is exactly the affine map x ↦ (x, …, x) ∈ R^n of a scalar x."""
-    from constructive.ir import Affine
 
     return (isinstance(node, Affine) and node.W.nrows() == n and node.W.ncols() == 1
             and all(node.W[r, 0] == 1 and node.b[r, 0] == 0 for r in range(n)))
@@ -216,12 +217,7 @@ def _copy_pieces(copy: Any, i: int, lo: fmpq, hi: fmpq) -> tuple[list, dict]:
     exact product c·ℓ is kept and |Γ_δ(c, ℓ) − cℓ| ≤ gamma_gap(x₀, δ, |c|, max|ℓ|) on the piece;
     on the bad halves ψ̂ ≡ 0 by exact cells, and Γ_δ(x, 0) = 0 exactly for every x (rows 1, 3 and
     2, 4 of Γ's first layer coincide at y = 0 and their output weights cancel)."""
-    from certify.method import AnalysisFailed
-    from certify.analysis.sigma_cells import Rat, find_gadgets, cells, monotone_range
-    from constructive.ir import Parallel
-    from proofs.peuaf.build import gamma_gap
 
-    from constructive.ir import Gadget
 
     cn = copy.nodes
     if len(cn) != 3 or not _is_fan(cn[0], 2) or not isinstance(cn[1], Parallel) or len(cn[1].parts) != 2:
@@ -286,7 +282,6 @@ def _copy_pieces(copy: Any, i: int, lo: fmpq, hi: fmpq) -> tuple[list, dict]:
 
 def _merge(copies: list[list], weights: list[fmpq], bias: fmpq) -> tuple[list, list[fmpq]]:
     """Common refinement: cells of Σ_i w_i φ_i ψ̂_i + bias (exact) and Σ_i |w_i| gap_i per cell."""
-    from certify.analysis.sigma_cells import Cell, combine
 
     pts = sorted({p for pieces in copies for a, b, _, _ in pieces for p in (a, b)})
     idx = [0] * len(copies)
@@ -315,10 +310,6 @@ def chain_error(net: Any, params: dict, target: Any, goal: fmpq) -> tuple[fmpq, 
     upper = sup |F − φ̃| + max gap, φ̃ = Σ_i φ_i ψ̂_i evaluated exactly on merged cells against
     the target's rigorous enclosures, gap the certified Γ_δ − product bound per cell; lower =
     exact evaluation of the network itself at the witness and at 33 points, against enclosures."""
-    from certify.method import AnalysisFailed
-    from certify.analysis.sigma_cells import sup_error
-    from constructive.targets import arb_to_fmpq_bounds
-    from constructive.ir import Parallel
 
     a, b = as_fmpq(params["a"]), as_fmpq(params["b"])
     nodes = list(net.nodes)
@@ -367,7 +358,6 @@ def chain_error(net: Any, params: dict, target: Any, goal: fmpq) -> tuple[fmpq, 
 def _failed(net: Any, params: dict, target: Any, exc: Exception) -> tuple:
     """Analysis failed: upper bound unknown (a huge number, INCONCLUSIVE unless a witness); the
     lower bound still comes from exact evaluation of the network."""
-    from constructive.targets import arb_to_fmpq_bounds
 
     a, b = as_fmpq(params["a"]), as_fmpq(params["b"])
     pts = [a + (b - a) * fmpq(j, 64) for j in range(65)]
@@ -387,7 +377,6 @@ def certify_uniform(thm: Any, params: dict, target: Any, net: Any) -> ErrorRepor
     The proof takes K with |f(z₁) − f(z₂)| < ε/10 whenever |z₁ − z₂| < 1/K for f on [0, 1/2]
     (our z = (t − a)/(2(b − a)), f(z) = target(2z)): when the user fixes K, that hypothesis is
     checked on the target at distance 2/K; with K = 0 the builder chooses K itself."""
-    from certify.method import AnalysisFailed
 
     eps = as_fmpq(params["eps"])
     try:
@@ -413,9 +402,6 @@ def certify_super(thm: Any, params: dict, target: Any, net: Any) -> ErrorReport:
     its uniform error on [a, b] certified by :func:`chain_error`.  Reported error:
     eps·max_j upper_j/ε_j (< eps iff every level is within its ε_j); if the measured
     (width, depth) differ between levels the property is not shown (upper = 10⁹)."""
-    from constructive.architecture import measure
-    from certify.method import AnalysisFailed
-    from proofs.peuaf.build import build_uniform
 
     eps = as_fmpq(params["eps"])
     levels = int(params["levels"])

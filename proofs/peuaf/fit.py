@@ -25,8 +25,8 @@ from typing import Any, Sequence
 
 from flint import fmpq, fmpz_mat
 
-from constructive.errors import UserError
 from constructive.activations.euaf import sigma1_exact
+from constructive.errors import UserError
 from constructive.numbers import as_fmpq
 
 __all__ = ["ValuesFit", "fit_values", "values_fit_error", "lattice_bits"]

@@ -3,7 +3,8 @@
 import random
 
 from flint import fmpq
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from certify.analysis.boxes import analyse_boxes, bisect_widest
 from certify.analysis.ranges import output_range

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from certify.cli import main
-from constructive.errors import UserError
 from certify.registry import RegistryError, default_registry, load
+from constructive.errors import UserError
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,6 +32,7 @@ def refused(capsys, argv: list[str], *words: str) -> str:
 def no_work(monkeypatch):
     """Fail the test if a theorem run or a process pool starts."""
     import concurrent.futures
+
     import certify.certificate as cc
 
     def boom(*a, **k):

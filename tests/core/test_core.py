@@ -4,14 +4,15 @@ from fractions import Fraction
 
 import pytest
 from flint import arb, fmpq
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
+from constructive.architecture import measure
 from constructive.evaluate import evaluate
 from constructive.gadgets.bits import bit_extractor, pack_bits
 from constructive.gadgets.cpwl import cpwl_network
 from constructive.ir import identity_layers, parallel, relu_network, repeat, stack
 from constructive.numbers import MP, Ball, Exact, Float64, precision
-from constructive.architecture import measure
 
 rationals = st.fractions(min_value=-50, max_value=50, max_denominator=64)
 ABS = relu_network([([[1], [-1]], [0, 0]), ([[1, 1]], [0])])

@@ -13,7 +13,8 @@ import json
 from functools import lru_cache
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from certify.certificate import content_hash, run_theorem
 from certify.checker import check_data
@@ -144,9 +145,10 @@ def test_named_forgeries_are_rejected():
 
 def test_violated_turned_into_holds_is_rejected():
     """A VIOLATED certificate (a stated bound below the truth) edited to HOLDS."""
+    import dataclasses
+
     from certify.certificate import certify_network, make_target_for
     from certify.registry import default_registry
-    import dataclasses
 
     thm = default_registry().get("syz-cpwl-interpolation")
     params = thm.parse_params({"n": "5"})

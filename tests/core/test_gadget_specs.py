@@ -13,9 +13,9 @@ import dataclasses
 import pytest
 from flint import fmpq
 
-from certify.certificate import certify_network, make_target_for
 from certify.analysis.gadget_certs import certify_gadgets
 from certify.analysis.ranges import RangeAnalysis, output_range
+from certify.certificate import certify_network, make_target_for
 from certify.registry import default_registry
 from constructive.gadgets.bits import bit_extractor
 from constructive.gadgets.mid import mid_gadget

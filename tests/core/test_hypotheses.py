@@ -12,8 +12,8 @@ import pytest
 from flint import fmpq
 
 from certify.certificate import run_theorem
-from proofs.peuaf.check import oscillation
 from constructive.targets import user_target
+from proofs.peuaf.check import oscillation
 
 
 def _outside(cert):

@@ -6,14 +6,14 @@ from fractions import Fraction
 
 import pytest
 from flint import fmpq
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from certify.analysis.pl1d import PiecewiseLinear1D, enumerate_1d, pl_from_points
 from constructive.activations import RELU, ActivationFunction
 from constructive.evaluate import evaluate
+from constructive.ir import Activation, activation, affine, network, relu_network, repeat, stack
 from constructive.numbers import as_fmpq
-from constructive.ir import (Activation, activation, affine, network, relu_network, repeat,
-                             stack)
 
 
 def _act(name, kernel, breakpoints, pl=True):

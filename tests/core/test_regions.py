@@ -7,7 +7,8 @@ from fractions import Fraction
 
 import pytest
 from flint import fmpq
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from certify.analysis.regions import check_identity, enumerate_regions
 from constructive.activations import ActivationFunction

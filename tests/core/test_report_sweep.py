@@ -12,10 +12,9 @@ from fractions import Fraction
 import pytest
 from rich.console import Console
 
-from constructive.errors import UserError
 from certify.report import format_sci, plot, rich_table, table, write_atomic
-from certify.sweep import (SweepInterrupted, default_key, expand, parse_sweep, read_cache,
-                           run_sweep)
+from certify.sweep import SweepInterrupted, default_key, expand, parse_sweep, read_cache, run_sweep
+from constructive.errors import UserError
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

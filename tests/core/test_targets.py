@@ -8,19 +8,13 @@ from fractions import Fraction
 import pytest
 import sympy as sp
 from flint import arb, fmpq
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from constructive.errors import UserError
-from constructive.targets import (
-    LIBRARY,
-    Target,
-    arb_to_fmpq_bounds,
-    make_target,
-    sqrt_upper,
-    symbols_for,
-    user_target,
-)
 from constructive.numbers import precision
+from constructive.targets import (LIBRARY, Target, arb_to_fmpq_bounds, make_target, sqrt_upper, symbols_for,
+                                  user_target)
 
 DIMS = {"peak2d": 2, "wave2d": 2, "dist3d": 3, "ridge3d": 3, "affine": 3, "dist": 2, "abs": 2}
 SPECS = [(name, DIMS.get(name, 1)) for name in LIBRARY] + [

@@ -5,10 +5,10 @@ import json
 import pytest
 from flint import arb, fmpq
 
+from certify.analysis.witnesses import falsify
 from certify.certificate import run_theorem, write_certificate
 from certify.checker import check_certificate
 from certify.cli import main
-from certify.analysis.witnesses import falsify
 from certify.registry import RegistryError, load
 
 CASES = [

@@ -9,9 +9,8 @@ from constructive.activations import lookup
 from constructive.ir import Gadget
 
 from .harness import Mutant, assert_dies, assert_harmless, cases
-from .mutate import (EPS, change_one_copy, final_affine, nudge, parallels, replace_gadget_body,
-                     scale_affine, scale_output, shift_last_bias, sites, substitute,
-                     swap_all_activations)
+from .mutate import (EPS, change_one_copy, final_affine, nudge, parallels, replace_gadget_body, scale_affine,
+                     scale_output, shift_last_bias, sites, substitute, swap_all_activations)
 from .statements import below_lower
 
 EMUL3 = ("zlz-relu-emulation-3n2l", {})  # sigmoid, S-shaped two-layer (a3) gadget

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from .harness import Mutant, assert_dies, cases
-from .mutate import (EPS, affine_sites, gadgets_named, nudge, replace_gadget_body, shift_last_bias)
+from .mutate import EPS, affine_sites, gadgets_named, nudge, replace_gadget_body, shift_last_bias
 from .statements import below_lower, certified_lower, tighten_bound
 
 OFF = ("zlz-composition-offtrifling", {"d": "1", "r": "8"})

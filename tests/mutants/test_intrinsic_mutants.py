@@ -10,9 +10,9 @@ from constructive.activations import IDENTITY
 from constructive.evaluate import evaluate
 
 from .harness import Mutant, assert_dies, assert_harmless, cases
-from .mutate import (EPS, activation_sites, add_hat, affine_sites, first_effective_nudge,
-                     gadgets_named, nudge, replace_gadget_body, scale_affine, scale_output,
-                     shift_breakpoint, shift_gadget_output, substitute, swap_activation)
+from .mutate import (EPS, activation_sites, add_hat, affine_sites, first_effective_nudge, gadgets_named,
+                     nudge, replace_gadget_body, scale_affine, scale_output, shift_breakpoint,
+                     shift_gadget_output, substitute, swap_activation)
 from .statements import below_lower, without_claims
 
 CPWL = ("syz-cpwl-one-layer", {"n": "9"})

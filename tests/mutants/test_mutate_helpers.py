@@ -10,9 +10,9 @@ from constructive.gadgets.bits import bit_extractor
 from constructive.gadgets.mid import mid_gadget
 from constructive.ir import Network, Parallel, Repeat, activation, affine, network, parallel
 
-from .mutate import (EPS, add_hat, affine_sites, change_one_copy, gadgets_named, nudge,
-                     nonzero_entries, replace_gadget_body, scale_output, shift_breakpoint,
-                     shift_last_bias, sites, swap_activation)
+from .mutate import (EPS, add_hat, affine_sites, change_one_copy, gadgets_named, nonzero_entries, nudge,
+                     replace_gadget_body, scale_output, shift_breakpoint, shift_last_bias, sites,
+                     swap_activation)
 
 
 def _entries(net):

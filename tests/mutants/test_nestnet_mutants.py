@@ -9,8 +9,8 @@ from flint import fmpq
 from constructive.evaluate import evaluate
 
 from .harness import Mutant, assert_dies, assert_harmless, cases
-from .mutate import (EPS, affine_sites, change_one_copy, final_affine, gadgets_named, nudge,
-                     parallels, replace_gadget_body, scale_output, shift_last_bias)
+from .mutate import (EPS, affine_sites, change_one_copy, final_affine, gadgets_named, nudge, parallels,
+                     replace_gadget_body, scale_output, shift_last_bias)
 from .statements import below_lower, tighten_bound
 
 C2 = ("nestnet-floor-c2", {})

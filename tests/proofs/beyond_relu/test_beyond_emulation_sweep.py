@@ -67,9 +67,9 @@ def test_builder_fails_loudly_when_it_cannot_tighten(monkeypatch):
 def test_builder_tightens_until_the_band_meets_eps(monkeypatch):
     """A band sixteen times looser than the float estimates expect: the builder must tighten the
     scales over several rounds and deliver a network whose re-derived bound meets eps."""
-    from proofs.beyond_relu.check import certify_emulation
     from proofs.beyond_relu import build as beyond_relu
     from proofs.beyond_relu.build import default_relu_network, emulate
+    from proofs.beyond_relu.check import certify_emulation
 
     real = beyond_relu.gadget_band
 

@@ -5,13 +5,14 @@ import json
 import numpy as np
 import pytest
 from flint import fmpq
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from constructive.errors import UserError
-from constructive.activations.catalogue import NAMES, make_activation, witness
 from constructive.activations import lookup
-from proofs.beyond_relu.check import certify_emulation
+from constructive.activations.catalogue import NAMES, make_activation, witness
+from constructive.errors import UserError
 from proofs.beyond_relu.build import default_relu_network, emulate, load_relu_network
+from proofs.beyond_relu.check import certify_emulation
 
 FAST = ("leaky_relu", "relu2", "sigmoid", "silu", "softsign", "srs")
 
@@ -240,8 +241,8 @@ def test_new_lemma_entries_hold(args):
 
 def test_product_certificate_catches_a_wrong_coefficient():
     """The product bound reads c from the weights: doubling it must give a large certified error."""
-    from proofs.beyond_relu.check import product_bound
     from proofs.beyond_relu.build import build_product3, product_network
+    from proofs.beyond_relu.check import product_bound
 
     net = build_product3({"rho": "softsign", "A": fmpq(1), "eps": fmpq(1, 10 ** 4)})
     first, out = net.nodes[0], net.nodes[-1]

@@ -8,10 +8,10 @@ from flint import arb, fmpq
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from constructive.errors import UserError
-from certify.analysis.sigma_cells import Rat, X, cells, identity_on, ONE
+from certify.analysis.sigma_cells import ONE, Rat, X, cells, identity_on
 from constructive.activations import lookup
 from constructive.activations.euaf import SIGMA, peuaf, sigma_exact, sigma_float, torch_sigma
+from constructive.errors import UserError
 from constructive.evaluate import evaluate
 from constructive.gadgets import euaf as eg
 from constructive.gadgets.point_fit import fit, fit_error

@@ -30,8 +30,9 @@ def test_kst_d2_holds():
 
 def test_kst_instance_composition():
     k = kst_instance("d1-default")
-    from constructive.targets import user_target
     import sympy as sp
+
+    from constructive.targets import user_target
     assert sp.simplify(k.expr - user_target(D1, 1).expr) == 0
 
 

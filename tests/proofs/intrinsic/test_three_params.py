@@ -12,12 +12,12 @@ from hypothesis import strategies as st
 
 from certify.analysis.boxes import analyse_boxes
 from constructive.evaluate import evaluate
-from proofs.intrinsic.build import grid_points
 from constructive.ir import Affine, activation, affine, network, walk
+from proofs.intrinsic.build import grid_points
 from proofs.intrinsic.three_params import (build_store_params, build_three_params, cell_boxes, choose_n,
-                                       pack_params, select_powers, store_params_network,
-                                       store_params_values, three_params_phi, three_params_values,
-                                       unpack_params)
+                                           pack_params, select_powers, store_params_network,
+                                           store_params_values, three_params_phi, three_params_values,
+                                           unpack_params)
 
 
 class StubTarget:

@@ -7,19 +7,19 @@ import random
 
 import pytest
 from flint import fmpq
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from certify.certificate import run_theorem
 from certify.cli import main
-from constructive.errors import UserError
-from proofs.nestnet.check import GapFailure, group_values, measure_nestnet
-from constructive.evaluate import evaluate
-from proofs.nestnet import gadgets as G
-from constructive.ir import Activation, affine, network
 from constructive.activations import RELU
-from proofs.nestnet.build import (MemoInterpreter, build_lp, evaluate_memo, grid_K, iroot_pow,
-                                  nest_params)
+from constructive.errors import UserError
+from constructive.evaluate import evaluate
+from constructive.ir import Activation, affine, network
 from constructive.targets import make_target
+from proofs.nestnet import gadgets as G
+from proofs.nestnet.build import MemoInterpreter, build_lp, evaluate_memo, grid_K, iroot_pow, nest_params
+from proofs.nestnet.check import GapFailure, group_values, measure_nestnet
 
 SETTINGS = settings(max_examples=20, deadline=None, database=None)
 

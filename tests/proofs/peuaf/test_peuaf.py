@@ -6,11 +6,11 @@ import pytest
 from flint import arb, fmpq
 
 from certify.certificate import run_theorem
-from constructive.errors import UserError
-from proofs.peuaf.check import no_relation_below
 from constructive.activations.euaf import sigma1_exact
+from constructive.errors import UserError
 from constructive.evaluate import evaluate
 from proofs.peuaf.build import second_difference, witness
+from proofs.peuaf.check import no_relation_below
 
 
 def test_witness_is_triangle_wave():

@@ -7,13 +7,12 @@ import pytest
 from flint import fmpq
 
 from certify.certificate import run_theorem
-from constructive.errors import UserError
 from certify.registry import default_registry
-from constructive.targets import make_target
 from constructive.activations.euaf import sigma1_exact
+from constructive.errors import UserError
 from constructive.evaluate import evaluate
-from proofs.peuaf.build import (build_uniform, gamma_delta, half_network, lemma3_values, lemma3_w0,
-                                psi_hat)
+from constructive.targets import make_target
+from proofs.peuaf.build import build_uniform, gamma_delta, half_network, lemma3_values, lemma3_w0, psi_hat
 from proofs.peuaf.fit import fit_values, values_fit_error
 
 
