@@ -2,7 +2,7 @@
 
 The network is stored as its plain layered form (``constructive.architecture``'s view: affine maps
 merged, parallel parts block-diagonal, repeats unrolled) with exact rationals, when the kernel can
-follow it (ReLU and identity neurons, within a size limit).  Evidence is cut points: per axis for
+follow it (ReLU and identity neurons, nested activations flattened, within a size limit).  Evidence is cut points: per axis for
 a grid over the cube, or along the real line; the kernel takes the product grid itself, so a
 cover cannot be forged.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Optional, Sequence
 
-from flint import fmpq
+from flint import fmpq, fmpq_mat
 
 from certify.analysis.pl1d import enumerate_1d
 from constructive import architecture as arch
@@ -23,35 +23,95 @@ MAX_STORED_NONZEROS = 300_000   # keeps a certificate below ~20 MB
 
 
 def stored_network(net: Node) -> tuple[Optional[dict], str]:
-    """The layered network as plain data, or None and the reason it is not stored."""
+    """The layered network as plain data, or None and the reason it is not stored.
+
+    A nested activation (a network used as the activation of each of k neurons, NestNet) is
+    flattened: its layers run side by side, block-diagonally, for the k neurons, the plain
+    neurons of the same layer passed through by identity neurons, so the kernel follows it as an
+    ordinary ReLU network of the same function."""
     try:
-        items = arch.plain_form(net)
+        steps = _steps(net)
     except (TypeError, ValueError) as exc:
         return None, f"no plain layered form ({exc})"
-    dense = nonzeros = 0
-    for it in items:
-        if isinstance(it, Activation):
-            for f in it.functions:
-                if isinstance(f, Network) or f.name not in KERNEL_ACTIVATIONS:
-                    return None, f"activation {getattr(f, 'name', 'nested network')} is not one " \
-                                 "the kernel follows (relu, identity)"
-        else:
-            dense += it.in_dim * it.out_dim
+    except _Unfollowed as exc:
+        return None, f"activation {exc} is not one the kernel follows (relu, identity)"
+    dense = sum(W.nrows() * W.ncols() for W, _, _ in steps)
     if dense > MAX_STORED_ENTRIES:
         return None, f"{dense} dense entries exceed the stored limit {MAX_STORED_ENTRIES}"
     layers: list[dict] = []
-    for it in items:
-        if isinstance(it, Activation):
-            layers[-1]["act"] = _runs(f.name for f in it.functions)
-            continue
-        A = arch.as_affine(it)
-        W = [[i, j, str(v)] for i, row in enumerate(A.W.tolist()) for j, v in enumerate(row) if v != 0]
-        b = [[i, str(v)] for i, v in enumerate(A.b.entries()) if v != 0]
+    nonzeros = 0
+    for W_, b_, acts in steps:
+        W = [[i, j, str(v)] for i, row in enumerate(W_.tolist()) for j, v in enumerate(row) if v != 0]
+        b = [[i, str(v)] for i, v in enumerate(b_.entries()) if v != 0]
         nonzeros += len(W) + len(b)
         if nonzeros > MAX_STORED_NONZEROS:
             return None, f"more than {MAX_STORED_NONZEROS} non-zero parameters"
-        layers.append({"rows": A.W.nrows(), "cols": A.W.ncols(), "W": W, "b": b})
+        layer = {"rows": W_.nrows(), "cols": W_.ncols(), "W": W, "b": b}
+        if acts is not None:
+            layer["act"] = _runs(acts)
+        layers.append(layer)
     return {"input_dim": net.in_dim, "layers": layers}, ""
+
+
+class _Unfollowed(Exception):
+    """An activation the kernel does not evaluate."""
+
+
+Step = tuple  # (W: fmpq_mat, b: fmpq_mat, activation names per row, or None after the last map)
+
+
+def _steps(net: Node) -> list[Step]:
+    """The plain layered form as steps, nested activations flattened (see stored_network)."""
+    steps: list[Step] = []
+    for item in arch.plain_form(net):
+        if isinstance(item, Activation):
+            W, b, _ = steps.pop()  # the affine map in front of the activation
+            if not any(isinstance(f, Network) for f in item.functions):
+                steps.append((W, b, [_name(f) for f in item.functions]))
+                continue
+            inner = _side_by_side(item.functions)
+            W1, b1, acts = inner[0]
+            steps.append((W1 * W, W1 * b + b1, acts))
+            steps.extend(inner[1:])  # ends with an affine map without activation
+        else:
+            A = arch.as_affine(item)
+            if steps and steps[-1][2] is None:  # an affine map after an affine map: compose
+                W0, b0, _ = steps.pop()
+                steps.append((A.W * W0, A.W * b0 + A.b, None))
+            else:
+                steps.append((A.W, A.b, None))
+    return steps
+
+
+def _name(f: object) -> str:
+    if f.name not in KERNEL_ACTIVATIONS:
+        raise _Unfollowed(f.name)
+    return f.name
+
+
+def _side_by_side(functions: Sequence[object]) -> list[Step]:
+    """The k scalar activations as one layered network on k rows: each one's steps (a plain
+    neuron is one step and an identity map), shorter ones led by identity neurons."""
+    one, zero = fmpq_mat([[1]]), fmpq_mat([[0]])
+    seqs = [_steps(f) if isinstance(f, Network) else [(one, zero, [_name(f)]), (one, zero, None)]
+            for f in functions]
+    depth = max(len(s) for s in seqs)
+    seqs = [[(one, zero, ["identity"])] * (depth - len(s)) + s for s in seqs]
+    out = []
+    for t in range(depth):
+        parts = [s[t] for s in seqs]
+        rows, cols = sum(W.nrows() for W, _, _ in parts), sum(W.ncols() for W, _, _ in parts)
+        W = fmpq_mat(rows, cols)
+        r = c = 0
+        for Wp, _, _ in parts:
+            for i in range(Wp.nrows()):
+                for j in range(Wp.ncols()):
+                    W[r + i, c + j] = Wp[i, j]
+            r, c = r + Wp.nrows(), c + Wp.ncols()
+        b = fmpq_mat([[v] for _, bp, _ in parts for v in bp.entries()])
+        acts = None if t == depth - 1 else [a for _, _, ap in parts for a in ap]
+        out.append((W, b, acts))
+    return out
 
 
 def _runs(names: Iterable[str]) -> list:
@@ -62,6 +122,10 @@ def _runs(names: Iterable[str]) -> list:
         else:
             out.append([name, 1])
     return out
+
+
+# the kernel takes the boxes and values from the statement's claim.pieces: no data to carry
+PIECES = {"kind": "pieces"}
 
 
 def grid(cuts: Sequence[Iterable[fmpq]]) -> dict:

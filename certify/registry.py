@@ -21,6 +21,7 @@ from typing import Any, Callable, Optional
 
 import networkx as nx
 import sympy
+from flint import fmpq
 
 from certify import schema
 from certify.method import Method
@@ -42,6 +43,7 @@ class RegistryError(Exception):
 # before Fraction() so that e.g. 1e100000000 never materialises a huge integer
 _NUMBER_RE = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?(/\d+)?\Z")
 MAX_NUMBER_CHARS = 100
+MAX_PIECES = 2 ** 17  # boxes of a claim.pieces statement (the kernel has the same limit)
 MAX_EXPONENT = 100
 
 
@@ -159,6 +161,30 @@ class Theorem:
     def substitute(self, text: str, params: dict, target: Any = None) -> sympy.Expr:
         """The formula with parameters and derived quantities replaced by exact values."""
         return self.formula(text).subs(self.values(params, target))
+
+    def pieces(self, params: dict, limit: int = MAX_PIECES) -> list[tuple[list, list, list]]:
+        """The boxes (lo, hi) of the statement's ``claim.pieces`` with the constant value the
+        network is claimed to take on each, exactly; refused above ``limit`` boxes."""
+        def exact(expr: sympy.Expr) -> fmpq:
+            if not expr.is_Rational:
+                raise RegistryError(f"{self.id}: claim.pieces formula is not rational: {expr}")
+            return fmpq(int(expr.p), int(expr.q))
+
+        values = self.values(params)
+        families = self.claim.get("pieces", ())
+        counts = [int(self.formula(str(f["count"])).subs(values)) for f in families]
+        if sum(counts) > limit:
+            raise UserError(f"{self.id}: {sum(counts)} pieces exceed the limit of {limit}")
+        out = []
+        for family, count in zip(families, counts):
+            index = sympy.Symbol(family["index"])
+            names = self.names + (family["index"],)
+            forms = {k: [parse_formula(t, names, self.id).subs(values) for t in family[k]]
+                     for k in ("lo", "hi", "value")}
+            for i in range(count):
+                at = {index: i}
+                out.append(tuple([exact(e.subs(at)) for e in forms[k]] for k in ("lo", "hi", "value")))
+        return out
 
     def parse_params(self, raw: dict[str, str]) -> dict[str, Any]:
         unknown = sorted(set(raw) - set(self.parameters))
@@ -300,9 +326,13 @@ def _load_entry(raw: dict, source: str) -> Theorem:
             raise RegistryError(f"{where}: architecture claim {key} needs 'le' or 'eq'")
         for formula in spec.values():
             parse_formula(str(formula), names, where)
-    for key in ("K", "delta", "p"):
-        if key in thm.analysis:
-            parse_formula(str(thm.analysis[key]), names, where)
+    for family in claim.get("pieces", ()):
+        parse_formula(str(family["count"]), names, where)
+        for key in ("lo", "hi", "value"):
+            for text in family[key]:
+                parse_formula(text, names + (family["index"],), where)
+        if len(family["lo"]) != len(family["hi"]):
+            raise RegistryError(f"{where}: claim.pieces lo and hi differ in length")
     return thm
 
 

@@ -44,7 +44,9 @@ PARAMETER_KEYS_BY_KIND = {
 }
 
 TARGET_KEYS = frozenset({"dim", "default", "range"})
-CLAIM_KEYS = frozenset({"norm", "region", "bound", "p", "range", "architecture"})
+CLAIM_KEYS = frozenset({"norm", "region", "bound", "p", "range", "architecture", "pieces"})
+# one family of boxes on which an exact claim gives the network's value (see SCHEMA.md)
+PIECE_KEYS = frozenset({"index", "count", "lo", "hi", "value"})
 RELATIONS = frozenset({"le", "eq"})  # an architecture claim: exactly one of them
 ANALYSIS_KEYS = frozenset({"slope", "axes", "columns", "cells"})
 ANALYSIS_VALUES = {"axes": frozenset({"loglog", "semilog"}),
@@ -67,6 +69,7 @@ SECTIONS: dict[str, frozenset] = {
     "`target`": TARGET_KEYS,
     "`claim`": CLAIM_KEYS,
     "`claim.architecture.NAME`": RELATIONS,
+    "`claim.pieces`": PIECE_KEYS,
     "`analysis`": ANALYSIS_KEYS,
 }
 
@@ -171,6 +174,16 @@ def check_entry(raw: Mapping, methods: Mapping[str, Any]) -> None:
     architecture = claim.get("architecture", {})
     if not isinstance(architecture, dict):
         raise SchemaError("claim.architecture must be a table")
+    pieces = claim.get("pieces", [])
+    if not isinstance(pieces, list):
+        raise SchemaError("claim.pieces must be a list of tables ([[theorem.claim.pieces]])")
+    for family in pieces:
+        if not isinstance(family, dict) or set(family) != PIECE_KEYS:
+            raise SchemaError(f"each claim.pieces table needs exactly the keys {_allowed(PIECE_KEYS)}")
+        _name(family["index"], "claim.pieces index")
+        if not all(isinstance(family[k], list) and all(isinstance(v, str) for v in family[k])
+                   for k in ("lo", "hi", "value")):
+            raise SchemaError("claim.pieces lo, hi and value must be lists of formulas (strings)")
     method = methods.get(raw.get("method"))
     measured = measured_names(method.measure) if method is not None else None
     for name, spec in architecture.items():

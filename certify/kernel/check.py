@@ -35,6 +35,9 @@ EVIDENCE: dict[str, Callable[..., ev.Bounds]] = {
     "pl1d-exact": ev.interpolant_identity,
     "bit-extraction": ev.bit_extraction,
     "store-params": ev.stored_values,
+    "nestnet-floor": ev.constant_pieces,
+    "nestnet-step": ev.constant_pieces,
+    "composition-step-iteration": ev.constant_pieces,
 }
 
 
@@ -277,7 +280,11 @@ def _bounds(cert: dict, stmt: Statement, env: dict, net: Optional[StoredNetwork]
                "network or target not followed by the kernel")
         report.trusted.append(f"the error bounds ({stmt.method}: {why})")
     else:
-        bounds = checker(stmt, env, net, target, evidence, cert)
+        try:
+            bounds = checker(stmt, env, net, target, evidence, cert)
+        except ev.Undecided as why:
+            report.trusted.append(f"the error bounds ({stmt.method}: {why})")
+            return None, None
         upper, lower = bounds.upper, bounds.lower
         report.rederived.append(f"error upper bound from the {bounds.what}")
         report.trusted.extend(bounds.trusted)

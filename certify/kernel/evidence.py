@@ -19,6 +19,13 @@ from certify.kernel.grid import TargetExpression, box_bounds, parse_cuts, same_s
 from certify.kernel.network import StoredNetwork
 
 MAX_WITNESSES = 4096
+MAX_PIECES = 2 ** 17   # boxes of a claim.pieces statement (certify.registry has the same limit)
+CHUNK = 2048           # boxes evaluated in one exact batch
+
+
+class Undecided(Exception):
+    """The evidence does not let the kernel re-derive the bound (not a forgery: the bound stays
+    trusted and the report says why)."""
 
 
 @dataclass
@@ -209,6 +216,62 @@ def stored_values(stmt: Statement, env: dict, net: StoredNetwork, target: Target
     worst = max(abs(o - t) for o, t in zip(out, a))
     return Bounds(arb(worst), arb(worst), "exact outputs at 0",
                   trusted=("a, the instance's stored values, as stored",))
+
+
+def constant_pieces(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,
+                    evidence: dict, cert: dict) -> Bounds:
+    """An exact claim over the statement's boxes (claim.pieces): on a box where every ReLU has
+    one weak sign at all vertices φ is affine, so its largest distance to the claimed constant
+    is taken at a vertex; the boxes and values come from the installed statement only."""
+    _kind(evidence, "pieces")
+    boxes = _statement_boxes(stmt, env, net.input_dim)
+    worst = fmpq(0)
+    for start in range(0, len(boxes), CHUNK):
+        chunk = boxes[start:start + CHUNK]
+        corners = [_vertices(lo, hi) for lo, hi, _ in chunk]
+        outputs, masks = net.run([v for vs in corners for v in vs])
+        k = 0
+        for (lo, hi, value), vs in zip(chunk, corners):
+            if not same_signs(masks[k:k + len(vs)]):
+                raise Undecided(f"a ReLU changes sign inside the box [{lo}, {hi}]")
+            if len(outputs[k]) != len(value):
+                raise KernelError(f"the network has {len(outputs[k])} outputs, the claim {len(value)}")
+            for y in outputs[k:k + len(vs)]:
+                worst = max(worst, max(abs(a - b) for a, b in zip(y, value)))
+            k += len(vs)
+    return Bounds(arb(worst), arb(worst), f"exact values at the vertices of the statement's "
+                  f"{len(boxes)} boxes, the network shown affine on each")
+
+
+def _statement_boxes(stmt: Statement, env: dict, d: int) -> list[tuple[list, list, list]]:
+    families = stmt.claim.get("pieces") or []
+    counts = [_count(stmt.formula(str(f["count"]), env, "pieces count")) for f in families]
+    if sum(counts) > MAX_PIECES or sum(counts) * 2 ** d > MAX_PIECES * 2:
+        raise Undecided(f"{sum(counts)} boxes in dimension {d} exceed the kernel's limit")
+    out = []
+    for family, count in zip(families, counts):
+        for i in range(count):
+            scope = dict(env, **{family["index"]: fmpq(i)})
+            lo, hi, value = ([_exact(stmt.formula(t, scope, f"pieces {key}"), f"pieces {key}")
+                              for t in family[key]] for key in ("lo", "hi", "value"))
+            if len(lo) != d or len(hi) != d or any(a > b for a, b in zip(lo, hi)):
+                raise KernelError(f"piece {i}: [{lo}, {hi}] is not a box of dimension {d}")
+            out.append((lo, hi, value))
+    return out
+
+
+def _count(v: Any) -> int:
+    v = _exact(v, "pieces count")
+    if v.q != 1 or v < 0:
+        raise KernelError(f"pieces count {v} is not a natural number")
+    return int(v.p)
+
+
+def _vertices(lo: list, hi: list) -> list[list]:
+    out = [[]]
+    for a, b in zip(lo, hi):
+        out = [v + [c] for v in out for c in ((a,) if a == b else (a, b))]
+    return out
 
 
 def witness_lower(net: StoredNetwork, target: TargetExpression, witnesses: Any,

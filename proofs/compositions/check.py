@@ -32,6 +32,7 @@ from flint import fmpq, fmpq_mat
 
 from certify.analysis.pl1d import enumerate_1d
 from certify.analysis.trifling import box_error, constant_cell_errors, trifling_cells, trifling_lp
+from certify.evidence import PIECES
 from certify.method import ErrorReport, Method, methods
 from constructive import architecture as arch
 from constructive.errors import UserError
@@ -242,21 +243,19 @@ def method_uniform(thm: Any, params: dict, target: Any, net: Node) -> ErrorRepor
 
 def method_step_iteration(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
     """Prop 3.1: exact 1-D enumeration (certify.analysis.pl1d) of L2 ∘ g^{∘(m−1)} ∘ L1 on every closed
-    interval [k, k+1−δ·1{k ≤ n−2}]; the error is the exact max |φ − k| over them."""
-
-    n = params["n"]
-    delta = as_fmpq(params.get("delta", "1/10"))
+    interval [k, k+1−δ·1{k ≤ n−2}] of the statement (claim.pieces); the error is the exact
+    max |φ − k| over them."""
     worst, pieces, wit = fmpq(0), 0, []
-    for k in range(n):
-        a, b = fmpq(k), fmpq(k + 1) - (delta if k <= n - 2 else 0)
+    boxes = thm.pieces(params)
+    for (a,), (b,), (k,) in boxes:
         pl = enumerate_1d(net, a, b)
         pieces += len(pl.points) - 1
         for x, v in zip(pl.points, pl.values):
             e = abs(v[0] - k)
             if e > worst:
                 worst, wit = e, [{"x": [str(x)], "error": str(e)}]
-    return ErrorReport(worst, worst, wit, set(), {"intervals": n, "linear_pieces": pieces,
-                                                  "method": "exact 1-D enumeration"})
+    return ErrorReport(worst, worst, wit, set(), {"intervals": len(boxes), "linear_pieces": pieces,
+                                                  "method": "exact 1-D enumeration"}, evidence=PIECES)
 
 
 def method_bitsum_iteration(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:

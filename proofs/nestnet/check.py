@@ -34,6 +34,7 @@ from flint import arb, fmpq
 
 from certify.analysis.trifling import (box_error, constant_cell_errors, shifted_grid, strip_sup,
                                        trifling_cells, trifling_lp)
+from certify.evidence import PIECES
 from certify.method import ErrorReport, Method, methods
 from constructive import architecture as arch
 from constructive.activations import IDENTITY, RELU
@@ -517,22 +518,25 @@ def _floor_error(net: Node, intervals: list, want: list) -> tuple[fmpq, list, di
 
 
 def method_floor(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
-    """Lemma C.1 / C.2 / C.3: the floor on every one of its gapped intervals, exactly."""
-    g = net.nodes[0]
-    prm = dict(g.params)
-    gap, count = prm["gap"], prm["count"]
-    intervals = [(fmpq(l), fmpq(l + 1) - gap) for l in range(count)]
-    worst, wit, stats = _floor_error(net, intervals, [fmpq(l) for l in range(count)])
-    return ErrorReport(worst, worst, wit, set(), {"intervals": count, "gap": str(gap),
-                                                 "obligations": stats})
+    """Lemma C.1 / C.2 / C.3: the floor on every one of its gapped intervals, exactly; the
+    intervals and values are the statement's (claim.pieces), never read from the network."""
+    intervals, values = _statement_intervals(thm, params)
+    worst, wit, stats = _floor_error(net, intervals, values)
+    return ErrorReport(worst, worst, wit, set(), {"intervals": len(intervals), "gap": str(params["gap"]),
+                                                 "obligations": stats}, evidence=PIECES)
+
+
+def _statement_intervals(thm: Any, params: dict) -> tuple[list, list]:
+    pieces = thm.pieces(params)
+    return [(lo[0], hi[0]) for lo, hi, _ in pieces], [value[0] for _, _, value in pieces]
 
 
 def method_step(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
     """Prop B.1: ⌊x⌋ on [j, j+1−δ] for j < J and J on [J, J+1], on every interval, exactly."""
-    J, delta = int(params["J"]), as_fmpq(params["delta"])
-    intervals = [(fmpq(j), fmpq(j + 1) - delta) for j in range(J)] + [(fmpq(J), fmpq(J + 1))]
-    worst, wit, stats = _floor_error(net, intervals, [fmpq(j) for j in range(J + 1)])
-    return ErrorReport(worst, worst, wit, set(), {"intervals": J + 1, "obligations": stats})
+    intervals, values = _statement_intervals(thm, params)
+    worst, wit, stats = _floor_error(net, intervals, values)
+    return ErrorReport(worst, worst, wit, set(), {"intervals": len(intervals), "obligations": stats},
+                       evidence=PIECES)
 
 
 def random_bits(count: int, seed: int) -> list[int]:

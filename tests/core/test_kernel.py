@@ -64,6 +64,10 @@ def _move_weight(cert: dict, layer: int, amount: fmpq) -> dict:
     ("syz-cpwl-one-layer", {"n": "5"}),
     ("syz-intrinsic-aux-offtrifling", {"n": "2", "d": "1"}),
     ("syz-cpwl-interpolation", {"n": "5"}),
+    ("nestnet-floor-c2", {"n": "4"}),
+    ("nestnet-floor-c1", {"r": "2", "n": "2"}),  # nested activations, stored flattened
+    ("nestnet-step-doubly-exponential", {"J": "40"}),
+    ("zlz-step-by-iteration", {}),
 ])
 def test_kernel_rederives_the_bound(tid, params):
     cert = _cert(tid, params)
@@ -115,3 +119,40 @@ def test_rays_where_a_neuron_turns_on_are_not_affine():
 def test_malformed_networks_are_refused(layers):
     with pytest.raises(KernelError):
         decode(layers)
+
+
+def test_pieces_come_from_the_statement_not_the_certificate():
+    """A claim.pieces bound is re-derived on the statement's boxes: a network that is exact on
+    the first half of them only is caught even though the certificate says HOLDS."""
+    cert = _cert("nestnet-floor-c2", {"n": "3"})
+    forged = _move_weight(cert, len(cert["network"]["layers"]["layers"]) - 1, fmpq(1, 2**40))
+    report = check_certificate_data(forged)
+    assert not report.ok and report.upper is not None and report.upper > 0
+
+
+def test_a_network_not_affine_on_a_piece_leaves_the_bound_trusted_not_rejected(monkeypatch):
+    import certify.kernel.evidence as ev
+
+    cert = _cert("nestnet-floor-c2", {"n": "3"})
+    monkeypatch.setattr(ev, "same_signs", lambda masks: False)
+    report = check_certificate_data(cert)
+    assert report.ok and any("changes sign" in t for t in report.trusted)
+
+
+def test_nested_activations_are_stored_as_the_same_function():
+    """NestNet's networks-as-activations are flattened block-diagonally for the kernel; the
+    stored network computes exactly what the IR computes."""
+    import random
+
+    from certify.evidence import stored_network
+    from certify.registry import default_registry
+    from constructive.evaluate import evaluate
+
+    thm = default_registry().get("nestnet-floor-c3")
+    net = thm.builder()(thm.parse_params({}), None)
+    data, why = stored_network(net)
+    assert data is not None, why
+    rng = random.Random(5)
+    pts = [[fmpq(rng.randint(-40, 600), rng.randint(1, 50))] for _ in range(25)]
+    outputs, _ = decode(data).run(pts)
+    assert [o[0] for o in outputs] == evaluate(net, [[p[0] for p in pts]])[0]

@@ -318,3 +318,17 @@ def test_linf_fan_not_identity_is_inconclusive():
     cert = _linf_certify(thm, params, target, network(affine_from(W, fan.b), *net.nodes[1:]))
     assert cert["verdict"] == "INCONCLUSIVE"
     assert "x ↦ (x + t_m)" in cert["details"]["failure"]
+
+
+def test_the_floor_is_certified_on_the_statements_intervals_not_the_gadgets():
+    """A floor built for n − 1 digits (exact on half of [0, 2^n)) used to be certified on the
+    intervals its own gadget declared; the intervals now come from the statement."""
+    from certify.certificate import certify_network, make_target_for
+    from certify.registry import default_registry
+
+    thm = default_registry().get("nestnet-floor-c2")
+    params = thm.parse_params({"n": "4"})
+    target = make_target_for(thm, params, None)
+    short = thm.builder()(thm.parse_params({"n": "3"}), target)
+    cert = certify_network(thm, params, target, short, lambda p, t: short)
+    assert cert["verdict"] != "HOLDS"
