@@ -17,6 +17,7 @@ from typing import Iterator, Sequence
 
 from flint import fmpq, fmpq_mat
 
+from constructive.evaluate import NodeInterpreter
 from constructive.ir import Activation, Affine, Gadget, Network, Node, Parallel, Repeat
 
 
@@ -95,21 +96,28 @@ def _identity(dim: int) -> Affine:
 
 def sequence(node: Node) -> list:
     """The node as an alternating list of Affine and Activation items (Repeat unrolled)."""
-    if isinstance(node, (Affine, Activation)):
-        return [node]
-    if isinstance(node, Gadget):
-        return sequence(node.body)
-    if isinstance(node, Repeat):
-        body = sequence(node.body)
-        return body * node.times
-    if isinstance(node, Network):
-        out: list = []
-        for n in node.nodes:
-            out.extend(sequence(n))
-        return out
-    if isinstance(node, Parallel):
-        return _parallel_sequence(node)
-    raise TypeError(type(node).__name__)
+    return _Flatten().run(node, [])
+
+
+class _Flatten(NodeInterpreter):
+    """The walk of :func:`sequence`: it carries the list of items so far and appends each node's
+    items (networks and gadgets are NodeInterpreter's)."""
+
+    def affine(self, node: Affine, items: list) -> list:
+        items.append(node)
+        return items
+
+    def activation(self, node: Activation, items: list) -> list:
+        items.append(node)
+        return items
+
+    def repeat(self, node: Repeat, items: list) -> list:
+        items.extend(self.run(node.body, []) * node.times)  # the body is flattened once
+        return items
+
+    def parallel(self, node: Parallel, items: list) -> list:
+        items.extend(_parallel_sequence(node))
+        return items
 
 
 def _is_affine(item: object) -> bool:

@@ -24,7 +24,8 @@ import torch
 from flint import fmpq_mat
 
 from constructive.errors import UserError
-from constructive.ir import Activation, Affine, Gadget, Network, Node, Parallel, Repeat
+from constructive.evaluate import NodeInterpreter
+from constructive.ir import Activation, Affine, Network, Node, Parallel, Repeat
 
 MANTISSA = {torch.float64: 53, torch.float32: 24, torch.bfloat16: 8, torch.float16: 11}
 
@@ -46,14 +47,14 @@ class AffineModule(torch.nn.Module):
 
 
 class ActivationModule(torch.nn.Module):
-    def __init__(self, node: Activation, dtype: torch.dtype, device: Any, cache: dict) -> None:
+    def __init__(self, node: Activation, build: _Mirror) -> None:
         super().__init__()
         self.groups = node.groups()
         self.nested = torch.nn.ModuleList()
         self.kernels: list = []
         for _, _, f in self.groups:
             if isinstance(f, Network):
-                self.nested.append(_build(f, dtype, device, cache))
+                self.nested.append(build.run(f))
                 self.kernels.append(len(self.nested) - 1)
             elif f.name == "relu":
                 self.kernels.append(torch.relu)
@@ -99,12 +100,12 @@ class RepeatModule(torch.nn.Module):
 
 
 class ParallelModule(torch.nn.Module):
-    def __init__(self, node: Parallel, dtype: torch.dtype, device: Any, cache: dict) -> None:
+    def __init__(self, node: Parallel, build: _Mirror) -> None:
         super().__init__()
         self.sizes = [p.in_dim for p in node.parts]
         first = node.parts[0]
         self.shared = len(node.parts) > 1 and all(p is first for p in node.parts)
-        self.parts = torch.nn.ModuleList([_build(p, dtype, device, cache) for p in node.parts])
+        self.parts = torch.nn.ModuleList([build.run(p) for p in node.parts])
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         slices = torch.split(X, self.sizes, dim=0)
@@ -115,27 +116,37 @@ class ParallelModule(torch.nn.Module):
         return torch.cat([m(s) for m, s in zip(self.parts, slices)], dim=0)
 
 
-def _build(node: Node, dtype: torch.dtype, device: Any, cache: dict) -> torch.nn.Module:
-    """One module per stored node object: shared blocks stay shared."""
-    hit = cache.get(id(node))
-    if hit is not None and hit[0] is node:
-        return hit[1]
-    if isinstance(node, Affine):
-        module: torch.nn.Module = AffineModule(node, dtype, device)
-    elif isinstance(node, Activation):
-        module = ActivationModule(node, dtype, device, cache)
-    elif isinstance(node, Gadget):
-        module = _build(node.body, dtype, device, cache)
-    elif isinstance(node, Repeat):
-        module = RepeatModule(_build(node.body, dtype, device, cache), node.times)
-    elif isinstance(node, Parallel):
-        module = ParallelModule(node, dtype, device, cache)
-    elif isinstance(node, Network):
-        module = SequenceModule([_build(n, dtype, device, cache) for n in node.nodes])
-    else:
-        raise TypeError(type(node).__name__)
-    cache[id(node)] = (node, module)
-    return module
+class _Mirror(NodeInterpreter):
+    """The IR translated into modules: ``run(node)`` is the module of ``node`` (there is no value
+    to carry, so ``X`` is unused).  One module per stored node object: shared blocks stay shared.
+    A gadget is its body's module (NodeInterpreter's handler)."""
+
+    def __init__(self, dtype: torch.dtype, device: Any) -> None:
+        self.dtype, self.device = dtype, device
+        self.cache: dict = {}
+
+    def run(self, node: Node, X: Any = None) -> torch.nn.Module:
+        hit = self.cache.get(id(node))
+        if hit is not None and hit[0] is node:
+            return hit[1]
+        module = super().run(node, X)
+        self.cache[id(node)] = (node, module)
+        return module
+
+    def affine(self, node: Affine, X: Any) -> torch.nn.Module:
+        return AffineModule(node, self.dtype, self.device)
+
+    def activation(self, node: Activation, X: Any) -> torch.nn.Module:
+        return ActivationModule(node, self)
+
+    def repeat(self, node: Repeat, X: Any) -> torch.nn.Module:
+        return RepeatModule(self.run(node.body), node.times)
+
+    def parallel(self, node: Parallel, X: Any) -> torch.nn.Module:
+        return ParallelModule(node, self)
+
+    def network(self, node: Network, X: Any) -> torch.nn.Module:
+        return SequenceModule([self.run(n) for n in node.nodes])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -187,7 +198,7 @@ def to_torch(net: Node, dtype: torch.dtype = torch.float64, device: Any = "cpu",
         if not allow_imprecise:
             raise UserError(msg + "; allow it with --allow-imprecise (allow_imprecise=True)")
         warnings.warn(msg, RuntimeWarning, stacklevel=2)
-    module = _build(net, dtype, torch.device(device), {})
+    module = _Mirror(dtype, torch.device(device)).run(net)
     module.required_bits = need  # type: ignore[attr-defined]
     return module
 
@@ -204,44 +215,44 @@ def rounding_bound(net: Node, X: torch.Tensor) -> torch.Tensor:
     inflated by 1 % per layer to cover its own rounding.
     """
     x = X.to(torch.float64)
-    _, e = _bound(net, x, torch.zeros_like(x), {})
+    _, e = _RoundingBound().run(net, (x, torch.zeros_like(x)))
     return e
 
 
-def _bound(node: Node, x: torch.Tensor, e: torch.Tensor, cache: dict) -> tuple:
-    u = 2.0 ** -53
-    if isinstance(node, Affine):
+class _RoundingBound(NodeInterpreter):
+    """Float64 values with their error bounds: the walk carries (x, e); networks, gadgets and
+    repeats are NodeInterpreter's."""
+
+    def __init__(self) -> None:
+        self.cache: dict = {}
+
+    def affine(self, node: Affine, X: tuple) -> tuple:
+        x, e = X
+        u = 2.0 ** -53
         key = id(node)
-        if key not in cache:
+        if key not in self.cache:
             W = _tensor(node.W, torch.float64, "cpu")
-            cache[key] = (W, W.abs(), _tensor(node.b, torch.float64, "cpu"))
-        W, Wabs, b = cache[key]
+            self.cache[key] = (W, W.abs(), _tensor(node.b, torch.float64, "cpu"))
+        W, Wabs, b = self.cache[key]
         n = W.shape[1]
         gamma = (n + 1) * u / (1 - (n + 1) * u)
         e = (Wabs @ e + (gamma + 2 * u) * (Wabs @ x.abs() + b.abs())) * 1.01
         return W @ x + b, e
-    if isinstance(node, Activation):
+
+    def activation(self, node: Activation, X: tuple) -> tuple:
+        x, e = X
         for f in node.functions:
             if isinstance(f, Network) or f.name not in ("relu", "identity"):
                 raise UserError("rounding_bound handles ReLU and identity activations only")
         mask = torch.tensor([f.name == "relu" for f in node.functions]).unsqueeze(1)
         return torch.where(mask, torch.relu(x), x), e
-    if isinstance(node, Gadget):
-        return _bound(node.body, x, e, cache)
-    if isinstance(node, Repeat):
-        for _ in range(node.times):
-            x, e = _bound(node.body, x, e, cache)
-        return x, e
-    if isinstance(node, Parallel):
-        sizes = [p.in_dim for p in node.parts]
-        outs = [_bound(p, xs, es, cache) for p, xs, es in
-                zip(node.parts, torch.split(x, sizes), torch.split(e, sizes))]
-        return torch.cat([o[0] for o in outs]), torch.cat([o[1] for o in outs])
-    if isinstance(node, Network):
-        for child in node.nodes:
-            x, e = _bound(child, x, e, cache)
-        return x, e
-    raise TypeError(type(node).__name__)
+
+    def slice(self, X: tuple, start: int, stop: int) -> tuple:
+        x, e = X
+        return x[start:stop], e[start:stop]
+
+    def join(self, parts: list) -> tuple:
+        return torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])
 
 
 def explore(net: Node, target: Any, dim: int, points: int = 4096, device: str = "cpu",

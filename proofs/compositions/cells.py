@@ -23,7 +23,8 @@ from flint import fmpq, fmpq_mat
 
 from constructive.activations import IDENTITY, RELU
 from constructive.errors import UserError
-from constructive.ir import Activation, Affine, Gadget, Network, Node, Parallel, Repeat
+from constructive.evaluate import NodeInterpreter
+from constructive.ir import Activation, Affine, Gadget, Network, Node
 from constructive.numbers import Exact, QMatrix
 
 # ------------------------------------------------------------------------------------------------
@@ -50,48 +51,46 @@ class CellFailure(Exception):
     pass
 
 
-class CellEvaluator:
-    """Exact cell-wise evaluation (see the module docstring).  Columns: cell-major, V per cell."""
+class CellEvaluator(NodeInterpreter):
+    """Exact cell-wise evaluation (see the module docstring).  Columns: cell-major, V per cell.
+
+    ``run(node, X)`` is the strict walk (exact values, every ReLU checked for one sign per
+    cell); :meth:`loose` is the interval walk (:class:`_Loose`).  ``used`` holds the gadget
+    specifications the interval walk relied on, per evaluator.
+    """
 
     def __init__(self, V: int) -> None:
         self.ctx = Exact()
         self.V = V
         self._split: dict[int, tuple] = {}
+        self.used: set[str] = set()
 
-    # strict (exact, affinity-checked) -----------------------------------------------------------
-    def run(self, node: Node, X: QMatrix) -> QMatrix:
-        if isinstance(node, Affine):
-            return self.ctx.affine(node.W, node.b, X)
-        if isinstance(node, Activation):
-            for f in node.functions:
-                if isinstance(f, Network) or f.name not in ("relu", "identity"):
-                    raise CellFailure("only ReLU/identity activations are supported")
-            relu_rows = [i for i, f in enumerate(node.functions) if f.name == "relu"]
-            self._consistent(X, relu_rows)
-            if len(relu_rows) == len(node.functions):
-                return self.ctx.relu(X)
-            num = X.num.copy()
-            num[relu_rows] = np.maximum(num[relu_rows], 0)
-            return QMatrix(num, X.den)
-        if isinstance(node, Gadget):
-            if node.name == "zlz-clock-step":
-                return self.clock(node, X)
-            return self.run(node.body, X)
-        if isinstance(node, Repeat):
-            for _ in range(node.times):
-                X = self.run(node.body, X)
-            return X
-        if isinstance(node, Parallel):
-            out, s = [], 0
-            for p in node.parts:
-                out.append(self.run(p, QMatrix(X.num[s:s + p.in_dim], X.den)))
-                s += p.in_dim
-            return self.ctx.vstack(out)
-        if isinstance(node, Network):
-            for c in node.nodes:
-                X = self.run(c, X)
-            return X
-        raise TypeError(type(node).__name__)
+    # strict (exact, affinity-checked); networks and repeats are NodeInterpreter's ----------------
+    def affine(self, node: Affine, X: QMatrix) -> QMatrix:
+        return self.ctx.affine(node.W, node.b, X)
+
+    def activation(self, node: Activation, X: QMatrix) -> QMatrix:
+        for f in node.functions:
+            if isinstance(f, Network) or f.name not in ("relu", "identity"):
+                raise CellFailure("only ReLU/identity activations are supported")
+        relu_rows = [i for i, f in enumerate(node.functions) if f.name == "relu"]
+        self._consistent(X, relu_rows)
+        if len(relu_rows) == len(node.functions):
+            return self.ctx.relu(X)
+        num = X.num.copy()
+        num[relu_rows] = np.maximum(num[relu_rows], 0)
+        return QMatrix(num, X.den)
+
+    def gadget(self, node: Gadget, X: QMatrix) -> QMatrix:
+        if node.name == "zlz-clock-step":
+            return self.clock(node, X)
+        return self.run(node.body, X)
+
+    def slice(self, X: QMatrix, start: int, stop: int) -> QMatrix:
+        return QMatrix(X.num[start:stop], X.den)
+
+    def join(self, parts: list) -> QMatrix:
+        return self.ctx.vstack(parts)
 
     def _consistent(self, X: QMatrix, rows: list[int]) -> None:
         if self.V == 1 or not rows:
@@ -168,44 +167,44 @@ class CellEvaluator:
         return nlo, nhi
 
     def loose(self, node: Node, lo: QMatrix, hi: QMatrix) -> tuple[QMatrix, QMatrix]:
-        if isinstance(node, Affine):
-            return self._iaffine(node, lo, hi)
-        if isinstance(node, Activation):
-            rows = [i for i, f in enumerate(node.functions) if f is not IDENTITY]
-            if any(isinstance(f, Network) or f.name not in ("relu", "identity") for f in node.functions):
-                raise CellFailure("only ReLU/identity activations are supported")
-            a, b = lo.num.copy(), hi.num.copy()
-            a[rows] = np.maximum(a[rows], 0)
-            b[rows] = np.maximum(b[rows], 0)
-            return QMatrix(a, lo.den), QMatrix(b, hi.den)
-        if isinstance(node, Gadget):
-            lo, hi = self.loose(node.body, lo, hi)
-            if node.name == "zlz-clamp" and node.spec is not None and node.spec.range is not None:
-                self.used.add(node.name)
-                m_lo, m_hi = node.spec.range
-                lo = _qmax(lo, m_lo)
-                hi = _qmin(hi, m_hi)
-            return lo, hi
-        if isinstance(node, Repeat):
-            for _ in range(node.times):
-                lo, hi = self.loose(node.body, lo, hi)
-            return lo, hi
-        if isinstance(node, Parallel):
-            outs_lo, outs_hi, s = [], [], 0
-            for p in node.parts:
-                a, b = self.loose(p, QMatrix(lo.num[s:s + p.in_dim], lo.den),
-                                  QMatrix(hi.num[s:s + p.in_dim], hi.den))
-                outs_lo.append(a)
-                outs_hi.append(b)
-                s += p.in_dim
-            return self.ctx.vstack(outs_lo), self.ctx.vstack(outs_hi)
-        if isinstance(node, Network):
-            for c in node.nodes:
-                lo, hi = self.loose(c, lo, hi)
-            return lo, hi
-        raise TypeError(type(node).__name__)
+        return _Loose(self).run(node, (lo, hi))
 
-    used: set = set()
+
+class _Loose(NodeInterpreter):
+    """Interval evaluation of a node on (lo, hi) pairs of matrices, with the clamp gadget's
+    certified range; networks and repeats are NodeInterpreter's."""
+
+    def __init__(self, ev: CellEvaluator) -> None:
+        self.ev = ev
+
+    def affine(self, node: Affine, X: tuple) -> tuple[QMatrix, QMatrix]:
+        return self.ev._iaffine(node, *X)
+
+    def activation(self, node: Activation, X: tuple) -> tuple[QMatrix, QMatrix]:
+        lo, hi = X
+        rows = [i for i, f in enumerate(node.functions) if f is not IDENTITY]
+        if any(isinstance(f, Network) or f.name not in ("relu", "identity") for f in node.functions):
+            raise CellFailure("only ReLU/identity activations are supported")
+        a, b = lo.num.copy(), hi.num.copy()
+        a[rows] = np.maximum(a[rows], 0)
+        b[rows] = np.maximum(b[rows], 0)
+        return QMatrix(a, lo.den), QMatrix(b, hi.den)
+
+    def gadget(self, node: Gadget, X: tuple) -> tuple[QMatrix, QMatrix]:
+        lo, hi = self.run(node.body, X)
+        if node.name == "zlz-clamp" and node.spec is not None and node.spec.range is not None:
+            self.ev.used.add(node.name)
+            m_lo, m_hi = node.spec.range
+            lo = _qmax(lo, m_lo)
+            hi = _qmin(hi, m_hi)
+        return lo, hi
+
+    def slice(self, X: tuple, start: int, stop: int) -> tuple[QMatrix, QMatrix]:
+        lo, hi = X
+        return QMatrix(lo.num[start:stop], lo.den), QMatrix(hi.num[start:stop], hi.den)
+
+    def join(self, parts: list) -> tuple[QMatrix, QMatrix]:
+        return self.ev.ctx.vstack([p[0] for p in parts]), self.ev.ctx.vstack([p[1] for p in parts])
 
 
 def _qmax(X: QMatrix, v: fmpq) -> QMatrix:
@@ -235,7 +234,6 @@ def cell_values(net: Node, cells: list) -> tuple[list, int]:
         for corner in itertools.product(*[(a, b) for a, b in reversed(box)]):
             cols.append(list(reversed(corner)))
     ev = CellEvaluator(V)
-    ev.used = set()
     X = ev.ctx.points(cols)
     try:
         Y = ev.run(net, X)
@@ -256,7 +254,6 @@ def cell_values(net: Node, cells: list) -> tuple[list, int]:
 def global_sup(net: Node, d: int) -> tuple[fmpq, fmpq, set]:
     """Rigorous [lo, hi] of the network over [0,1]^d by one interval run."""
     ev = CellEvaluator(1)
-    ev.used = set()
     lo = ev.ctx.points([[fmpq(0)] * d])
     hi = ev.ctx.points([[fmpq(1)] * d])
     a, b = ev.loose(net, lo, hi)

@@ -30,7 +30,8 @@ from flint import fmpq, fmpq_mat
 
 from certify.analysis.ranges import monotone_enclosure
 from constructive.activations import IDENTITY
-from constructive.ir import Activation, Affine, Gadget, Network, Node, Parallel, Repeat
+from constructive.evaluate import NodeInterpreter
+from constructive.ir import Activation, Affine, Gadget, Network, Node
 from constructive.numbers import as_fmpq
 
 
@@ -226,43 +227,8 @@ class Engine:
         return Forms(fmpq_mat(X.n, m, ent), X.blo, X.bhi, rem)
 
     def apply(self, node: Node, X: Forms, strict: bool, plain: bool = False) -> Forms:
-        if isinstance(node, Affine):
-            return self.affine(node, X)
-        if isinstance(node, Activation):
-            return self.activation(node, X, strict)
-        if isinstance(node, Network):
-            for c in node.nodes:
-                X = self.apply(c, X, strict, plain)
-            return X
-        if isinstance(node, Parallel):
-            out, s = [], 0
-            for p in node.parts:
-                out.append(self.apply(p, X.rows(s, s + p.in_dim), strict, plain))
-                s += p.in_dim
-            return _vstack(out)
-        if isinstance(node, Gadget):
-            if node.name == "zlz-clock-step" and not plain:
-                return self.clock(node, X, strict)
-            Y = self.apply(node.body, X, strict, plain)
-            if node.name == "zlz-clamp" and not strict and node.spec is not None:
-                Y = self._clip(Y, *node.spec.range)
-                self.used.add(node.name)
-            elif node.name == "mid" and not strict and node.spec is not None and \
-                    node.spec.interval is not None and Y.rem is not None:
-                # the median is monotone: its certified interval extension (Lemma 3.1 of Lu et
-                # al., checked by region enumeration in the certificate) keeps the enclosure
-                # between the two good copies of Thm 1.3 instead of the loose one of the body
-
-                los, his = X.bounds()
-                a, b = monotone_enclosure(node, [list(los)], [list(his)])
-                Y = self._clip(Y, a[0][0], b[0][0])
-                self.used.add(node.name)
-            return Y
-        if isinstance(node, Repeat):
-            for _ in range(node.times):
-                X = self.apply(node.body, X, strict, plain)
-            return X
-        raise TypeError(type(node).__name__)
+        """``node`` on the states ``X`` (see the class docstring for ``strict`` and ``plain``)."""
+        return _Apply(self, strict, plain).run(node, X)
 
     def _clip(self, Y: Forms, a: fmpq, b: fmpq) -> Forms:
         los, his = Y.bounds()
@@ -368,6 +334,48 @@ class Engine:
             if any(v < -M for v in los) or any(v > M for v in his):
                 raise StepFailure("a discarded clock branch may leave [−M, M]")
         return len(self.hulls)
+
+
+class _Apply(NodeInterpreter):
+    """The walk of :meth:`Engine.apply` over the IR on :class:`Forms` in one mode (``strict``,
+    ``plain``): affine maps and activations are the engine's, gadgets may use their
+    specifications; networks, repeats and parallel blocks are NodeInterpreter's."""
+
+    def __init__(self, engine: Engine, strict: bool, plain: bool) -> None:
+        self.engine, self.strict, self.plain = engine, strict, plain
+
+    def affine(self, node: Affine, X: Forms) -> Forms:
+        return self.engine.affine(node, X)
+
+    def activation(self, node: Activation, X: Forms) -> Forms:
+        return self.engine.activation(node, X, self.strict)
+
+    def gadget(self, node: Gadget, X: Forms) -> Forms:
+        # the clock by its specification, the clamp and the median by their certified ranges in
+        # loose mode, any other gadget as its body
+        engine = self.engine
+        if node.name == "zlz-clock-step" and not self.plain:
+            return engine.clock(node, X, self.strict)
+        Y = self.run(node.body, X)
+        if node.name == "zlz-clamp" and not self.strict and node.spec is not None:
+            Y = engine._clip(Y, *node.spec.range)
+            engine.used.add(node.name)
+        elif node.name == "mid" and not self.strict and node.spec is not None and \
+                node.spec.interval is not None and Y.rem is not None:
+            # the median is monotone: its certified interval extension (Lemma 3.1 of Lu et
+            # al., checked by region enumeration in the certificate) keeps the enclosure
+            # between the two good copies of Thm 1.3 instead of the loose one of the body
+            los, his = X.bounds()
+            a, b = monotone_enclosure(node, [list(los)], [list(his)])
+            Y = engine._clip(Y, a[0][0], b[0][0])
+            engine.used.add(node.name)
+        return Y
+
+    def slice(self, X: Forms, start: int, stop: int) -> Forms:
+        return X.rows(start, stop)
+
+    def join(self, parts: list) -> Forms:
+        return _vstack(parts)
 
 
 def counter_coords(node: Node) -> list[int]:

@@ -13,7 +13,7 @@ from constructive.errors import UserError
 from constructive.evaluate import evaluate
 from constructive.gadgets.bits import bit_extractor
 from constructive.gadgets.mid import mid_gadget
-from constructive.ir import relu_network
+from constructive.ir import affine, gadget, network, parallel, relu_network, repeat
 from gpu.mirror import required_bits, rounding_bound, to_torch
 
 
@@ -88,5 +88,22 @@ def test_mirror_on_cuda_matches_the_rounding_bound():
     X = torch.tensor([[float(v.p) / float(v.q) for v in r] for r in rows], dtype=torch.float64)
     out = to_torch(net, device="cuda")(X.cuda())[0].cpu()
     bound = rounding_bound(net, X)[0]
+    assert all(abs(float(o) - float(e.p) / float(e.q)) <= b
+               for o, e, b in zip(out.tolist(), exact, bound.tolist()))
+
+
+def test_mirror_shares_modules_of_shared_blocks_and_bounds_gadgets():
+    block = random_relu(4, 2, 1, 7)
+    net = network(gadget("g", parallel(block, block)), affine([[1, -1]], [0]),
+                  repeat(random_relu(2, 1, 1, 8), 3))
+    module = to_torch(net)
+    gadget_module, _, repeated = module.steps
+    (pair,) = gadget_module.steps  # the gadget is its body's module (a network of one block)
+    assert pair.shared and pair.parts[0] is pair.parts[1]
+    assert repeated.times == 3
+    rows = dyadic_points(2, 16, 9)
+    exact = evaluate(net, rows)[0]
+    X = torch.tensor([[float(v.p) / float(v.q) for v in r] for r in rows], dtype=torch.float64)
+    out, bound = module(X)[0], rounding_bound(net, X)[0]
     assert all(abs(float(o) - float(e.p) / float(e.q)) <= b
                for o, e, b in zip(out.tolist(), exact, bound.tolist()))

@@ -10,9 +10,11 @@ from hypothesis import strategies as st
 from certify.certificate import run_theorem
 from certify.cli import main
 from constructive.evaluate import evaluate
-from constructive.ir import Repeat, affine, network
+from constructive.ir import affine, network
 from proofs.compositions.build import (bitsum_step, build_bitsum_iteration, build_floor_iteration,
                                        clamp_block, pack, selector)
+from proofs.compositions.cells import CellEvaluator, CellFailure, cell_values, global_sup
+from proofs.compositions.engine import Engine, StepFailure, box_forms
 
 SETTINGS = settings(max_examples=25, deadline=None, database=None)
 
@@ -247,3 +249,43 @@ def test_uniform_d2_slow():
     assert cert["verdict"] == "HOLDS"
     m = cert["architecture"]["measured"]
     assert (m["g_depth"], m["g_dim"], m["compositions"]) == (7, 125, 15)
+
+
+# the walks over the IR (NodeInterpreter subclasses) ---------------------------------------------
+
+
+def test_cell_evaluators_do_not_share_used_gadget_names():
+    """``used`` was a class attribute: a clamp spec used by one evaluator showed up in every other."""
+    clamp = clamp_block(fmpq(8))
+    first, second = CellEvaluator(1), CellEvaluator(1)
+    lo, hi = first.ctx.points([[fmpq(-100)]]), first.ctx.points([[fmpq(100)]])
+    a, b = first.loose(clamp, lo, hi)
+    assert (a.num[0, 0], a.den, b.num[0, 0], b.den) == (-8, 1, 8, 1)  # the certified range
+    assert first.used == {"zlz-clamp"} and second.used == set() and CellEvaluator(4).used == set()
+    _, _, used = global_sup(clamp, 1)
+    _, _, again = global_sup(clamp, 1)
+    assert used == again == {"zlz-clamp"} and used is not again
+
+
+def test_cell_evaluator_strict_and_loose_walks():
+    clamp = clamp_block(fmpq(8))
+    vals, bad = cell_values(clamp, [((fmpq(9), fmpq(10)),), ((fmpq(-10), fmpq(-9)),)])
+    assert vals == [8, -8] and bad == 0  # constant on either side of [−8, 8]
+    vals, bad = cell_values(clamp, [((fmpq(0), fmpq(1)),)])
+    assert vals == [None] and bad == 1  # affine but not constant
+    with pytest.raises(CellFailure, match="changes sign inside a cell"):
+        ev = CellEvaluator(2)
+        ev.run(clamp, ev.ctx.points([[fmpq(-9)], [fmpq(0)]]))
+
+
+def test_engine_apply_uses_the_clamp_spec_only_in_loose_mode():
+    clamp = clamp_block(fmpq(8))
+    X = box_forms([[fmpq(1), fmpq(0)]], [fmpq(-100)], [fmpq(100)])
+    engine = Engine()
+    Y = engine.apply(clamp, X, False)
+    assert (Y.rem[0].entries(), Y.rem[1].entries()) == ([-8], [8]) and engine.used == {"zlz-clamp"}
+    with pytest.raises(StepFailure, match="changes sign"):
+        Engine().apply(clamp, X, True)
+    inside = box_forms([[fmpq(1), fmpq(0)]], [fmpq(-1)], [fmpq(1)])
+    exact = Engine().apply(clamp, inside, True)  # affine on the box: the identity, exactly
+    assert exact.rem is None and exact.F.entries() == [1, 0]
