@@ -234,10 +234,13 @@ class Engine:
         los, his = Y.bounds()
         if all(lo >= a and hi <= b for lo, hi in zip(los, his)):
             return Y
-        lo = [max(v, a) for v in los]
-        hi = [min(v, b) for v in his]
+        # the image of [l, h] under the monotone clamp to [a, b] (also the intersection with a
+        # certified enclosure [a, b] whenever the two overlap, as valid enclosures do)
+        lo = [min(max(v, a), b) for v in los]
+        hi = [max(min(v, b), a) for v in his]
         Z = _const_forms([fmpq(0)] * Y.n, Y)
         Z.rem = (fmpq_mat(Y.n, 1, lo), fmpq_mat(Y.n, 1, hi))
+        Z.cached = (lo, hi)  # 0 + [lo, hi]: _const_forms cached the bounds of the zero forms
         return Z
 
     # the clock (Lemma E.1 with the selector of Lemma E.2) ---------------------------------------

@@ -289,3 +289,14 @@ def test_engine_apply_uses_the_clamp_spec_only_in_loose_mode():
     inside = box_forms([[fmpq(1), fmpq(0)]], [fmpq(-1)], [fmpq(1)])
     exact = Engine().apply(clamp, inside, True)  # affine on the box: the identity, exactly
     assert exact.rem is None and exact.F.entries() == [1, 0]
+
+
+def test_a_clipped_state_reports_its_clipped_bounds():
+    """The clamp spec (loose mode) replaces the state by 0 + [lo, hi]: its bounds are [lo, hi],
+    not the cached bounds of the zero forms it was built from (which read (0, 0) before), and
+    a state wholly above the clamp level becomes that level."""
+    clamp = clamp_block(fmpq(8))
+    Y = Engine().apply(clamp, box_forms([[fmpq(1), fmpq(0)]], [fmpq(-100)], [fmpq(100)]), False)
+    assert Y.bounds() == ([-8], [8])
+    above = Engine()._clip(box_forms([[fmpq(1), fmpq(0)]], [fmpq(20)], [fmpq(30)]), fmpq(-8), fmpq(8))
+    assert above.bounds() == ([8], [8])
