@@ -36,7 +36,7 @@ KINDS = {"int", "rational", "choice", "bits"}
 
 
 class RegistryError(Exception):
-    """A malformed proofs/*.toml entry (a bug in the project's data, not a user error)."""
+    """A malformed proofs/<paper>/claims.toml entry (a bug in the project's data, not a user error)."""
 
 
 # a plain decimal, fraction or scientific number; longer text or larger exponents are refused

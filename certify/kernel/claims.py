@@ -1,4 +1,4 @@
-"""The statement of a theorem, read from the installed claims files (``proofs/*.toml``).
+"""The statement of a theorem, read from the installed claims files (``proofs/<paper>/claims.toml``).
 
 Only what a check needs: the parameter domains, derived quantities, the bound, the norm, the
 architecture claims and the method name.  Formulas stay text here and are walked by
@@ -91,7 +91,7 @@ class Statement:
 @lru_cache(maxsize=4)
 def load_statements(directory: Optional[str] = None) -> dict[str, Statement]:
     root = Path(directory) if directory else claims_directory()
-    files = sorted(root.glob("*.toml")) + sorted(root.glob("*/claims.toml"))
+    files = sorted(root.glob("*/claims.toml"))
     if not files:
         raise KernelError(f"no claims files under {root}")
     out: dict[str, Statement] = {}

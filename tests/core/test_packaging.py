@@ -1,4 +1,4 @@
-"""The claims ship with the code: a wheel holds proofs/*.toml, and an empty registry is an error."""
+"""The claims ship with the code: a wheel holds proofs/<paper>/claims.toml, and an empty registry is an error."""
 
 from __future__ import annotations
 
