@@ -24,7 +24,7 @@ from constructive.targets import arb_to_fmpq_bounds
 NINE_TENTHS = fmpq(9, 10)
 
 
-def _value(target: Any, u: fmpq) -> tuple[fmpq, fmpq]:
+def rational_value(target: Any, u: fmpq) -> tuple[fmpq, fmpq]:
     """(rational approximation, rigorous lower bound of |f|) of the target at u ∈ [0, 1]."""
 
     lo, hi = arb_to_fmpq_bounds(target.ball([u]))
@@ -33,7 +33,7 @@ def _value(target: Any, u: fmpq) -> tuple[fmpq, fmpq]:
     return mid, low_abs
 
 
-def _check_eps(eps: Any) -> fmpq:
+def check_eps(eps: Any) -> fmpq:
     e = as_fmpq(eps)
     if e <= 0:
         raise UserError(f"eps={e} is not allowed; use eps > 0")
@@ -65,11 +65,11 @@ def choose_M(lows: list[fmpq]) -> fmpq:
 
 def build_half(params: dict, target: Any) -> Network:
     """Thm 14 on [0, 1]: the fitted value on I_k is f at the midpoint of I_k."""
-    eps = _check_eps(params["eps"])
+    eps = check_eps(params["eps"])
     K = int(params["K"])
     if K < 1:
         raise UserError(f"K={K} is not allowed; use K >= 1")
-    samples = [_value(target, fmpq(4 * k - 3, 4 * K)) for k in range(1, K + 1)]
+    samples = [rational_value(target, fmpq(4 * k - 3, 4 * K)) for k in range(1, K + 1)]
     M = choose_M([s[1] for s in samples])
     vals = [min(max(s[0], 1 - M), M - 1) for s in samples]
     net, _ = half_network(vals, M, eps / (8 * M), seed=int(params.get("seed", 0)))
@@ -90,6 +90,26 @@ def choose_K(target: Any, eps: fmpq, scale: fmpq) -> int:
     return max(10, K)
 
 
+def four_copy_values(target: Any, K: int, right: fmpq, to_unit: Callable[[fmpq], fmpq]
+                     ) -> tuple[list[list[fmpq]], list[fmpq]]:
+    """The values the four copies i = 1..4 fit (Thm 15): copy i, interval k, at the midpoint of
+    its good half [(2k−2)/2K − i/4K, (2k−1)/2K − i/4K] ∩ [0, right], mapped by ``to_unit`` into
+    the target's domain; with the lower ends of the target's enclosures there (for M)."""
+    all_vals: list[list[fmpq]] = []
+    lows: list[fmpq] = []
+    for i in range(1, 5):
+        vals = []
+        for k in range(1, K + 1):
+            lo = max(fmpq(2 * k - 2, 2 * K) - fmpq(i, 4 * K), fmpq(0))
+            hi = min(fmpq(2 * k - 1, 2 * K) - fmpq(i, 4 * K), right)
+            x = (lo + hi) / 2 if lo <= hi else fmpq(0)
+            v, low = rational_value(target, to_unit(x))
+            vals.append(v)
+            lows.append(low)
+        all_vals.append(vals)
+    return all_vals, lows
+
+
 def build_nine_tenths(target: Any, eps: fmpq, to_unit: Callable[[fmpq], fmpq], scale: fmpq,
                       K: int = 0, seed: int = 0) -> Network:
     """Thm 15: φ(x) = Σ_{i=1}^4 φ_i(x + i/4K)·ψ̂(2Kx + i/2) on [0, 9/10], products exact (Lemma 16)."""
@@ -97,18 +117,7 @@ def build_nine_tenths(target: Any, eps: fmpq, to_unit: Callable[[fmpq], fmpq], s
     if K < 10:
         raise UserError(f"K={K} is not allowed here; Theorem 15 needs K >= 10")
     copies = []
-    all_vals: list[list[fmpq]] = []
-    lows: list[fmpq] = []
-    for i in range(1, 5):
-        vals = []
-        for k in range(1, K + 1):
-            lo = max(fmpq(2 * k - 2, 2 * K) - fmpq(i, 4 * K), fmpq(0))
-            hi = min(fmpq(2 * k - 1, 2 * K) - fmpq(i, 4 * K), NINE_TENTHS)
-            x = (lo + hi) / 2 if lo <= hi else fmpq(0)
-            v, low = _value(target, to_unit(x))
-            vals.append(v)
-            lows.append(low)
-        all_vals.append(vals)
+    all_vals, lows = four_copy_values(target, K, NINE_TENTHS, to_unit)
     M = choose_M(lows)
     eta = 3 * eps / (20 * M)
     for i, vals in enumerate(all_vals, start=1):
@@ -121,7 +130,7 @@ def build_nine_tenths(target: Any, eps: fmpq, to_unit: Callable[[fmpq], fmpq], s
 
 
 def build_thm15(params: dict, target: Any) -> Network:
-    eps = _check_eps(params["eps"])
+    eps = check_eps(params["eps"])
     return build_nine_tenths(target, eps, lambda x: x, fmpq(1), int(params.get("K", 0)))
 
 
@@ -134,7 +143,7 @@ def interval(params: dict) -> tuple[fmpq, fmpq]:
 
 def build_thm6(params: dict, target: Any) -> Network:
     """Thm 6 on [a, b]: F(t) = f((t−a)/(b−a)); t ↦ x = (9/10)(t−a)/(b−a), g(x) = f(10x/9)."""
-    eps = _check_eps(params["eps"])
+    eps = check_eps(params["eps"])
     a, b = interval(params)
     inner = build_nine_tenths(target, eps, lambda x: x * 10 / 9, fmpq(10, 9), int(params.get("K", 0)))
     s = NINE_TENTHS / (b - a)

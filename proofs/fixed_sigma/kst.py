@@ -28,7 +28,7 @@ from flint import fmpq
 
 from constructive.errors import UserError
 from constructive.gadgets import euaf as eg
-from constructive.gadgets.sigma_fit import _check_eps, build_thm6
+from constructive.gadgets.sigma_fit import build_thm6, check_eps
 from constructive.ir import Network, affine, network, parallel
 from constructive.targets import arb_to_fmpq_bounds, symbols_for, user_target
 
@@ -193,6 +193,6 @@ def assemble(kst: KST, eps: fmpq, e_outs: Optional[list] = None,
 
 def build_thm1(params: dict, target: Any) -> Network:
     """Theorem 1 for the KST instance ``params['kst']`` (the target must be its composition)."""
-    eps = _check_eps(params["eps"])
+    eps = check_eps(params["eps"])
     kst = kst_from_params(params)
     return assemble(kst, eps)

@@ -28,7 +28,8 @@ from flint import arb, fmpq
 
 from constructive.activations.euaf import peuaf
 from constructive.errors import UserError
-from constructive.gadgets.sigma_fit import _check_eps, _value, choose_K, choose_M, interval
+from constructive.gadgets.sigma_fit import (check_eps, choose_K, choose_M, four_copy_values, interval,
+                                            rational_value)
 from constructive.ir import Network, activation, affine, gadget, network, stack
 from constructive.numbers import as_fmpq, precision
 from proofs.peuaf.fit import fit_values, lattice_bits
@@ -145,12 +146,12 @@ def half_network(values: list[fmpq], M: fmpq, eta: fmpq, w: Any = 1, lo: Any = -
 def build_half(params: dict, target: Any) -> Network:
     """Theorem 2 on [0, 1]; the fitted value on I_k is f at the midpoint of I_k."""
 
-    eps = _check_eps(params["eps"])
+    eps = check_eps(params["eps"])
     K = int(params["K"])
     if K < 1:
         raise UserError(f"K={K} is not allowed; use K >= 1")
     lo, hi = _interval(params)
-    samples = [_value(target, fmpq(4 * k - 3, 4 * K)) for k in range(1, K + 1)]
+    samples = [rational_value(target, fmpq(4 * k - 3, 4 * K)) for k in range(1, K + 1)]
     M = choose_M([s[1] for s in samples])
     vals = [min(max(s[0], 1 - M), M - 1) for s in samples]
     return half_network(vals, M, eps / (8 * M), _w(params), lo, hi, int(params.get("seed", 0)))
@@ -193,7 +194,7 @@ def build_uniform(params: dict, target: Any) -> Network:
     Budget (builder's choice; the certifier bounds the error itself): oscillation λ(2/4K)^α ≤ 0.6ε,
     fit 2Mη ≤ 0.15ε, product gap M·(R − 1) ≤ 0.1ε (Σ ψ̂ = 1)."""
 
-    eps = _check_eps(params["eps"])
+    eps = check_eps(params["eps"])
     a, b = interval(params)
     w = _w(params)
     lo, hi = _interval(params)
@@ -204,18 +205,7 @@ def build_uniform(params: dict, target: Any) -> Network:
     if K < 2:
         raise UserError(f"K={K} is not allowed; Theorem 3 needs K >= 2")
     seed = int(params.get("seed", 0))
-    half = fmpq(1, 2)
-    all_vals, lows = [], []
-    for i in range(1, 5):
-        vals = []
-        for k in range(1, K + 1):
-            g_lo = max(fmpq(2 * k - 2, 2 * K) - fmpq(i, 4 * K), fmpq(0))
-            g_hi = min(fmpq(2 * k - 1, 2 * K) - fmpq(i, 4 * K), half)
-            z = (g_lo + g_hi) / 2 if g_lo <= g_hi else fmpq(0)
-            v, low = _value(target, 2 * z)
-            vals.append(v)
-            lows.append(low)
-        all_vals.append(vals)
+    all_vals, lows = four_copy_values(target, K, fmpq(1, 2), lambda z: 2 * z)
     M = choose_M(lows)
     eta = 3 * eps / (40 * M)
     delta = choose_delta(x0, M, eps / 10)
