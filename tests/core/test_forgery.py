@@ -27,6 +27,7 @@ INSTANCES = [
     ("syz-cpwl-interpolation", {"n": "5"}),
     ("syz-bit-extraction", {"J": "6"}),
     ("euaf-square-exact", {}),
+    ("nestnet-floor-c1", {"r": "2", "n": "2"}),  # statement pieces, nested activations stored flat
 ]
 MEANINGLESS = ("timings", "notes", "reasons", "tool_version", "source", "details", "gadgets")
 EVIDENCE_ONLY = ("evidence", "witnesses")
