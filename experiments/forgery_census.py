@@ -15,7 +15,7 @@ import random
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "core"))
 
 from test_forgery import INSTANCES, MEANINGLESS, apply, certificate, leaves  # noqa: E402
 
