@@ -36,6 +36,7 @@ EVIDENCE: dict[str, Callable[..., ev.Bounds]] = {
     "bit-extraction": ev.bit_extraction,
     "store-params": ev.stored_values,
     "nestnet-floor": ev.constant_pieces,
+    "nestnet-offtrifling": ev.grid_offtrifling,
     "nestnet-step": ev.constant_pieces,
     "composition-step-iteration": ev.constant_pieces,
 }

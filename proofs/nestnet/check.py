@@ -30,8 +30,10 @@ from dataclasses import dataclass, fields
 from typing import Any, Optional
 
 import numpy as np
+import sympy
 from flint import arb, fmpq
 
+from certify import evidence
 from certify.analysis.trifling import (box_error, constant_cell_errors, shifted_grid, strip_sup,
                                        trifling_cells, trifling_lp)
 from certify.evidence import PIECES
@@ -45,7 +47,7 @@ from constructive.ir import Activation, Affine, Gadget, Network, Node, Parallel,
 from constructive.numbers import Exact, QMatrix, as_fmpq, precision
 from proofs.nestnet import gadgets as G
 from proofs.nestnet.build import (check_instance, grid_K, linf_delta, lp_delta, nest_params,
-                                  nested_activations, offtrifling_delta)
+                                  nested_activations)
 
 PREC = 192
 
@@ -309,9 +311,9 @@ def _inconclusive(why: str, details: dict) -> ErrorReport:
 
 
 def method_offtrifling(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
-    d, s, n = int(params["d"]), int(params["s"]), int(params["n"])
-    K = grid_K(d, s, n)
-    delta = offtrifling_delta(K)
+    d = int(params["d"])
+    values = thm.values(params)  # K and δ are the statement's (the kernel reads the same)
+    delta = fmpq(str(values[sympy.Symbol("delta")]))
     K, cells = _cells(params, delta)
     vals, stats, bad = _cell_analysis(net, cells)
     details = {"cells": len(cells), "K": K, "delta": str(delta), "obligations": stats}
@@ -321,7 +323,9 @@ def method_offtrifling(thm: Any, params: dict, target: Any, net: Node) -> ErrorR
     for box, v in zip(cells, vals):
         lo_e, hi_e = box_error(target, box, v, v)
         upper, lower = max(upper, hi_e), max(lower, lo_e)
-    return ErrorReport(lower, upper, [], set(), details)
+    # the kernel re-derives the bound on the grid of cell ends (K and δ are the statement's)
+    axis = sorted({a for iv in trifling_cells(1, K, delta) for a in iv[0]} | {fmpq(0), fmpq(1)})
+    return ErrorReport(lower, upper, [], set(), details, evidence=evidence.grid([axis] * d))
 
 
 def _clip_range(net: Node) -> Optional[tuple[fmpq, fmpq]]:

@@ -68,6 +68,7 @@ def _move_weight(cert: dict, layer: int, amount: fmpq) -> dict:
     ("nestnet-floor-c1", {"r": "2", "n": "2"}),  # nested activations, stored flattened
     ("nestnet-step-doubly-exponential", {"J": "40"}),
     ("zlz-step-by-iteration", {}),
+    ("nestnet-offtrifling", {"d": "2", "n": "4"}),  # δ as a derived formula of the statement
 ])
 def test_kernel_rederives_the_bound(tid, params):
     cert = _cert(tid, params)

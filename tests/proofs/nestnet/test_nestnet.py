@@ -3,9 +3,11 @@ evaluation, the gap-condition certifier, theorem instances and bad input."""
 
 from __future__ import annotations
 
+import itertools
 import random
 
 import pytest
+import sympy
 from flint import fmpq
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -332,3 +334,17 @@ def test_the_floor_is_certified_on_the_statements_intervals_not_the_gadgets():
     short = thm.builder()(thm.parse_params({"n": "3"}), target)
     cert = certify_network(thm, params, target, short, lambda p, t: short)
     assert cert["verdict"] != "HOLDS"
+
+
+def test_the_statements_delta_is_the_builders():
+    """nestnet-offtrifling states δ = 2^−⌈log₂ 3K⌉ (the kernel reads it); the builder's choice,
+    the largest power of two ≤ 1/(3K), is the same number on the whole parameter domain."""
+    from certify.registry import default_registry
+    from proofs.nestnet.build import grid_K, offtrifling_delta
+
+    thm = default_registry().get("nestnet-offtrifling")
+    for d, s, n in itertools.product((1, 2), (1, 2, 3), range(1, 65)):
+        values = thm.values(thm.parse_params({"d": str(d), "s": str(s), "n": str(n)}))
+        K = grid_K(d, s, n)
+        assert int(values[sympy.Symbol("K")]) == K
+        assert str(values[sympy.Symbol("delta")]) == str(offtrifling_delta(K))
