@@ -137,6 +137,8 @@ def cmd_show(args: argparse.Namespace) -> int:
     deps = reg.dependencies(thm.id)
     if deps:
         console.print(f"  relies on: {', '.join(deps)}")
+    if thm.erratum:
+        console.print(f"  [yellow]as printed, a known erratum (expected VIOLATED):[/] {thm.erratum}")
     if thm.notes:
         console.print(f"  notes: {thm.notes}")
     return 0

@@ -131,6 +131,8 @@ class Theorem:
     notes: str
     source_file: str
     package: str = ""  # the paper package under proofs/ that declares the entry
+    # an entry "as printed" of a known erratum: what is wrong; its run must come out VIOLATED
+    erratum: str = ""
     derived: dict = field(default_factory=dict)
     examples: tuple = field(default=())
 
@@ -312,7 +314,7 @@ def _load_entry(raw: dict, source: str) -> Theorem:
         hypotheses=tuple(raw.get("hypotheses", ())), target=dict(raw.get("target", {})),
         claim=dict(raw["claim"]), analysis=dict(raw.get("analysis", {})),
         lemmas=tuple(raw.get("lemmas", ())), notes=raw.get("notes", ""), source_file=source,
-        package=package,
+        package=package, erratum=raw.get("erratum", ""),
         examples=tuple(raw.get("examples", ())), derived=dict(raw.get("derived", {})),
     )
     names = thm.names

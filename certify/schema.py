@@ -29,7 +29,7 @@ FILE_KEYS = frozenset({"theorem"})
 TOP_LEVEL: dict[str, type | tuple] = {
     "id": str, "title": str, "paper": str, "citation": str, "version": str, "number": str,
     "page": int, "kind": str, "construction": str, "method": str, "notes": str,
-    "hypotheses": list, "lemmas": list, "examples": list,
+    "hypotheses": list, "lemmas": list, "examples": list, "erratum": str,
     "parameters": dict, "derived": dict, "target": dict, "claim": dict, "analysis": dict,
 }
 

@@ -10,13 +10,14 @@ from certify import evidence
 from certify.analysis.pl1d import enumerate_1d, pl_from_points
 from certify.method import ErrorReport, Method, methods
 from constructive.errors import UserError
+from constructive.evaluate import evaluate
 from constructive.gadgets.cpwl import node_value
 from constructive.ir import Node
+from constructive.numbers import Exact
+from proofs.optimal_rate.build import bit_patterns
 
 
 def method_pl1d_exact(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
-
-
     n = params["n"]
     xs = [fmpq(i, n - 1) for i in range(n)]
     reference = pl_from_points(xs, [node_value(target, x) for x in xs])
@@ -31,4 +32,22 @@ def method_pl1d_exact(thm: Any, params: dict, target: Any, net: Node) -> ErrorRe
                        evidence=evidence.line(cuts))
 
 
-METHODS = methods(Method("pl1d-exact", method_pl1d_exact))
+def method_partial_bitsums(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
+    """Lemma 4.4 on its whole finite domain: φ(bin0.θ₁…θ_n, i) = Σ_{j≤i} θ_j for every
+    θ ∈ {0,1}^n and i = 0..n, by exact evaluation at all (n+1)·2^n points."""
+    n = int(params["n"])
+    points = [(theta, i, sum(bits[:i])) for theta, bits in bit_patterns(n) for i in range(n + 1)]
+    out = evaluate(net, [[t for t, _, _ in points], [fmpq(i) for _, i, _ in points]], Exact())[0]
+    worst, wit = fmpq(0), []
+    for (theta, i, want), got in zip(points, out):
+        if abs(got - want) > worst:
+            worst = abs(got - want)
+            wit = [{"x": [str(theta), str(i)], "error": str(worst), "value": str(got),
+                    "claimed": str(want)}]
+    return ErrorReport(worst, worst, wit, set(), {"points": len(points)})
+
+
+METHODS = methods(
+    Method("pl1d-exact", method_pl1d_exact),
+    Method("partial-bitsums", method_partial_bitsums),
+)
