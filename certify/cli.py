@@ -262,7 +262,11 @@ def cmd_run(args: argparse.Namespace) -> int:
             worst = max(worst, 1)
             continue
         _print_certificate(cert)
-        worst = max(worst, VERDICT_EXIT.get(cert["verdict"], 1))
+        if args.all and thm.erratum and cert["verdict"] == "VIOLATED":
+            # the printed form of a known erratum: VIOLATED is what --all expects of it
+            console.print(f"  (expected: {thm.id} is a known erratum as printed)")
+        else:
+            worst = max(worst, VERDICT_EXIT.get(cert["verdict"], 1))
         if args.json:
             path = os.path.join(args.json, f"{thm.id}.json") if args.all else args.json
             write_certificate(cert, path)
