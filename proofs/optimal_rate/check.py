@@ -15,6 +15,7 @@ from constructive.gadgets.cpwl import node_value
 from constructive.ir import Node
 from constructive.numbers import Exact
 from proofs.optimal_rate.build import bit_patterns
+from proofs.optimal_rate.interpolation import interpolation_samples
 
 
 def method_pl1d_exact(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
@@ -47,7 +48,28 @@ def method_partial_bitsums(thm: Any, params: dict, target: Any, net: Node) -> Er
     return ErrorReport(worst, worst, wit, set(), {"points": len(points)})
 
 
+def method_two_layer_interp(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
+    """Lemma 4.1 (i): φ(x_i) = y_i at all N1(N2+1)+1 seeded samples, by exact evaluation; (ii)
+    is reported in ``details``: the kinks of φ (exact 1-D enumeration) strictly inside an interval
+    [x_(i−1), x_i] on which the lemma says φ is linear."""
+    N1, N2 = int(params["N1"]), int(params["N2"])
+    xs, ys = interpolation_samples(N1, N2, int(params["seed"]))
+    out = evaluate(net, [xs], Exact())[0]
+    worst, wit = fmpq(0), []
+    for x, want, got in zip(xs, ys, out):
+        if abs(got - want) > worst:
+            worst = abs(got - want)
+            wit = [{"x": [str(x)], "error": str(worst), "value": str(got), "claimed": str(want)}]
+    exceptions = {(N2 + 1) * j for j in range(1, N1 + 1)}
+    kinks = enumerate_1d(net).points
+    inside = sum(1 for i in range(1, len(xs)) if i not in exceptions
+                 for t in kinks if xs[i - 1] < t < xs[i])
+    return ErrorReport(worst, worst, wit, set(), {"samples": len(xs), "kinks": len(kinks),
+                                                   "kinks_inside_linear_intervals": inside})
+
+
 METHODS = methods(
     Method("pl1d-exact", method_pl1d_exact),
     Method("partial-bitsums", method_partial_bitsums),
+    Method("two-layer-interp", method_two_layer_interp),
 )
