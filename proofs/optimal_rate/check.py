@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flint import fmpq
+from flint import arb, fmpq
 
 from certify import evidence
 from certify.analysis.pl1d import enumerate_1d, pl_from_points
+from certify.analysis.regions import check_identity
 from certify.method import ErrorReport, Method, methods
 from constructive.errors import UserError
 from constructive.evaluate import evaluate
@@ -15,6 +16,7 @@ from constructive.gadgets.cpwl import node_value
 from constructive.ir import Node
 from constructive.numbers import Exact
 from proofs.optimal_rate.build import bit_patterns
+from proofs.optimal_rate.deepen import random_shallow, shallow_network
 from proofs.optimal_rate.interpolation import interpolation_samples
 
 
@@ -68,8 +70,23 @@ def method_two_layer_interp(thm: Any, params: dict, target: Any, net: Node) -> E
                                                    "kinks_inside_linear_intervals": inside})
 
 
+def method_deepen_identity(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
+    """Lemma 4.2: the deep network equals the seeded widthvec [N, NL] network on all of R^d,
+    decided exactly by region enumeration (certify.analysis.regions.check_identity)."""
+    d, N, L, seed = (int(params[k]) for k in ("d", "N", "L", "seed"))
+    shallow = shallow_network(*random_shallow(d, N, L, seed))
+    result = check_identity(net, shallow)
+    if result.holds:
+        return ErrorReport(fmpq(0), fmpq(0), [], set(), {"regions": result.regions,
+                                                         "shallow_widthvec": [N, N * L]})
+    err = abs(result.difference)
+    wit = [{"x": [str(v) for v in result.witness], "error": str(err)}]
+    return ErrorReport(err, arb("inf"), wit, set(), {"regions": result.regions})
+
+
 METHODS = methods(
     Method("pl1d-exact", method_pl1d_exact),
     Method("partial-bitsums", method_partial_bitsums),
     Method("two-layer-interp", method_two_layer_interp),
+    Method("deepen-identity", method_deepen_identity),
 )
