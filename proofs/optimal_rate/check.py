@@ -84,9 +84,26 @@ def method_deepen_identity(thm: Any, params: dict, target: Any, net: Node) -> Er
     return ErrorReport(err, arb("inf"), wit, set(), {"regions": result.regions})
 
 
+def method_partial_bitsums_deep(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
+    """Lemma 4.5 on its whole finite domain: φ(bin0.θ_1…θ_(Ln), k) = Σ_(i≤k) θ_i for every
+    θ ∈ {0,1}^(Ln) and k = 1..Ln, by exact evaluation at all Ln·2^(Ln) points."""
+    bits_total = int(params["n"]) * int(params["L"])
+    points = [(theta, k, sum(bits[:k])) for theta, bits in bit_patterns(bits_total)
+              for k in range(1, bits_total + 1)]
+    out = evaluate(net, [[t for t, _, _ in points], [fmpq(k) for _, k, _ in points]], Exact())[0]
+    worst, wit = fmpq(0), []
+    for (theta, k, want), got in zip(points, out):
+        if abs(got - want) > worst:
+            worst = abs(got - want)
+            wit = [{"x": [str(theta), str(k)], "error": str(worst), "value": str(got),
+                    "claimed": str(want)}]
+    return ErrorReport(worst, worst, wit, set(), {"points": len(points)})
+
+
 METHODS = methods(
     Method("pl1d-exact", method_pl1d_exact),
     Method("partial-bitsums", method_partial_bitsums),
     Method("two-layer-interp", method_two_layer_interp),
     Method("deepen-identity", method_deepen_identity),
+    Method("partial-bitsums-deep", method_partial_bitsums_deep),
 )
