@@ -296,26 +296,9 @@ def _explore_with_torch(args: argparse.Namespace, thm, params: dict, raw: dict) 
     return 0
 
 
-def _sweep_task(job: dict) -> dict:
-    from certify.certificate import run_theorem
-    from certify.registry import default_registry
-
-    try:
-        cert = run_theorem(job["theorem"], job["params"], job.get("target"))
-    except _analysis_failed() as exc:  # one instance the analysis cannot handle: a row, not a crash
-        return {"theorem": job["theorem"], "params": job["params"], "verdict": "INCONCLUSIVE",
-                "extra": {}, "error_lower": None, "error_upper": None, "bound": None, "ratio": None,
-                "architecture": {}, "seconds": None, "reason": f"the analysis cannot proceed: {exc}"}
-    columns = default_registry().get(job["theorem"]).analysis.get("columns", [])
-    return {"theorem": cert["theorem"], "params": job["params"], "verdict": cert["verdict"],
-            "extra": {k: cert["details"].get(k) for k in columns},
-            "error_lower": cert["error"]["lower"], "error_upper": cert["error"]["upper"],
-            "bound": cert["error"]["bound"], "ratio": cert["error"]["ratio"],
-            "architecture": cert["architecture"], "seconds": cert["timings"]["total"]}
-
-
 def cmd_table(args: argparse.Namespace) -> int:
     from certify import report, sweep
+    from certify.api import sweep_row
     from certify.registry import default_registry
 
     if not 1 <= args.workers <= MAX_WORKERS:
@@ -343,7 +326,7 @@ def cmd_table(args: argparse.Namespace) -> int:
 
         executor = ProcessPoolExecutor(args.workers)
     try:
-        rows = sweep.run_sweep(_sweep_task, jobs, executor=executor, cache_path=args.cache,
+        rows = sweep.run_sweep(sweep_row, jobs, executor=executor, cache_path=args.cache,
                                key=lambda j: json.dumps(j, sort_keys=True))
     except sweep.SweepInterrupted as stop:
         rows = list(stop.rows)

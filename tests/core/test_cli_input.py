@@ -170,6 +170,7 @@ def test_cuda_without_cuda_is_one_line(capsys, no_work):
 
 
 def _fail_analysis(monkeypatch):
+    import certify.api as api
     import certify.certificate as cc
     from certify.method import AnalysisFailed
 
@@ -177,6 +178,7 @@ def _fail_analysis(monkeypatch):
         raise AnalysisFailed("a piece end of σ is crossed at an irrational point in (0, 1)")
 
     monkeypatch.setattr(cc, "run_theorem", cannot)
+    monkeypatch.setattr(api, "run_theorem", cannot)  # where sweep rows are made
 
 
 def test_analysis_that_cannot_proceed_is_inconclusive_not_a_traceback(capsys, monkeypatch, tmp_path):
