@@ -35,18 +35,25 @@ def method_pl1d_exact(thm: Any, params: dict, target: Any, net: Node) -> ErrorRe
                        evidence=evidence.line(cuts))
 
 
+def exact_on_points(net: Node, points: list[tuple[list, fmpq]]) -> tuple[fmpq, list]:
+    """max |φ(x) − y| over the (x, y) of a finite claim, by one exact batched evaluation, and the
+    first point where it is reached as the witness."""
+    out = evaluate(net, [list(c) for c in zip(*(x for x, _ in points))], Exact())[0]
+    worst, wit = fmpq(0), []
+    for (x, want), got in zip(points, out):
+        if abs(got - want) > worst:
+            worst = abs(got - want)
+            wit = [{"x": [str(v) for v in x], "error": str(worst), "value": str(got),
+                    "claimed": str(want)}]
+    return worst, wit
+
+
 def method_partial_bitsums(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
     """Lemma 4.4 on its whole finite domain: φ(bin0.θ₁…θ_n, i) = Σ_{j≤i} θ_j for every
     θ ∈ {0,1}^n and i = 0..n, by exact evaluation at all (n+1)·2^n points."""
     n = int(params["n"])
-    points = [(theta, i, sum(bits[:i])) for theta, bits in bit_patterns(n) for i in range(n + 1)]
-    out = evaluate(net, [[t for t, _, _ in points], [fmpq(i) for _, i, _ in points]], Exact())[0]
-    worst, wit = fmpq(0), []
-    for (theta, i, want), got in zip(points, out):
-        if abs(got - want) > worst:
-            worst = abs(got - want)
-            wit = [{"x": [str(theta), str(i)], "error": str(worst), "value": str(got),
-                    "claimed": str(want)}]
+    points = [([theta, fmpq(i)], sum(bits[:i])) for theta, bits in bit_patterns(n) for i in range(n + 1)]
+    worst, wit = exact_on_points(net, points)
     return ErrorReport(worst, worst, wit, set(), {"points": len(points)})
 
 
@@ -56,12 +63,7 @@ def method_two_layer_interp(thm: Any, params: dict, target: Any, net: Node) -> E
     [x_(i−1), x_i] on which the lemma says φ is linear."""
     N1, N2 = int(params["N1"]), int(params["N2"])
     xs, ys = interpolation_samples(N1, N2, int(params["seed"]))
-    out = evaluate(net, [xs], Exact())[0]
-    worst, wit = fmpq(0), []
-    for x, want, got in zip(xs, ys, out):
-        if abs(got - want) > worst:
-            worst = abs(got - want)
-            wit = [{"x": [str(x)], "error": str(worst), "value": str(got), "claimed": str(want)}]
+    worst, wit = exact_on_points(net, [([x], y) for x, y in zip(xs, ys)])
     exceptions = {(N2 + 1) * j for j in range(1, N1 + 1)}
     kinks = enumerate_1d(net).points
     inside = sum(1 for i in range(1, len(xs)) if i not in exceptions
@@ -88,15 +90,9 @@ def method_partial_bitsums_deep(thm: Any, params: dict, target: Any, net: Node) 
     """Lemma 4.5 on its whole finite domain: φ(bin0.θ_1…θ_(Ln), k) = Σ_(i≤k) θ_i for every
     θ ∈ {0,1}^(Ln) and k = 1..Ln, by exact evaluation at all Ln·2^(Ln) points."""
     bits_total = int(params["n"]) * int(params["L"])
-    points = [(theta, k, sum(bits[:k])) for theta, bits in bit_patterns(bits_total)
+    points = [([theta, fmpq(k)], sum(bits[:k])) for theta, bits in bit_patterns(bits_total)
               for k in range(1, bits_total + 1)]
-    out = evaluate(net, [[t for t, _, _ in points], [fmpq(k) for _, k, _ in points]], Exact())[0]
-    worst, wit = fmpq(0), []
-    for (theta, k, want), got in zip(points, out):
-        if abs(got - want) > worst:
-            worst = abs(got - want)
-            wit = [{"x": [str(theta), str(k)], "error": str(worst), "value": str(got),
-                    "claimed": str(want)}]
+    worst, wit = exact_on_points(net, points)
     return ErrorReport(worst, worst, wit, set(), {"points": len(points)})
 
 
