@@ -42,10 +42,10 @@ class NodeInterpreter:
         raise TypeError(f"unknown node {type(node).__name__}")
 
     def affine(self, node: Affine, X: Any) -> Any:
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must say what an affine map does")
 
     def activation(self, node: Activation, X: Any) -> Any:
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must say what an activation does")
 
     def network(self, node: Network, X: Any) -> Any:
         for child in node.nodes:

@@ -48,7 +48,7 @@ def _const(rows: int, cols: int, value: fmpq) -> QMatrix:
 
 
 class CellFailure(Exception):
-    pass
+    """A cell on which the exact cell-wise evaluation cannot show the network affine."""
 
 
 class CellEvaluator(NodeInterpreter):

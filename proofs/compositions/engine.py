@@ -36,7 +36,7 @@ from constructive.numbers import as_fmpq
 
 
 class StepFailure(Exception):
-    pass
+    """A step of the compositional engine that cannot be shown (not a verdict)."""
 
 
 _SPLIT: dict = {}
