@@ -181,7 +181,8 @@ def certify_network(thm: Theorem, params: dict, target: Any, net: Node, builder:
     gadget_certs = certify_gadgets(net, report.gadgets_used)
     bound = bound_value(thm, params, target)
     check_consistent(thm.id, report.lower, report.upper)
-    verdict, reasons = decide(report, bound, claims, gadget_certs, target)
+    verdict, reasons = decide(report, bound, claims, gadget_certs, target,
+                              strict=bool(thm.claim.get("strict", False)))
     if intrinsic is not None and not intrinsic["tags_agree"]:
         reasons.append("parameters differ between builds outside the builder's intrinsic tags")
     with precision(128):
@@ -203,7 +204,8 @@ def certify_network(thm: Theorem, params: dict, target: Any, net: Node, builder:
         "architecture": {"measured": measured.to_dict(), "claims": claims, "intrinsic": intrinsic},
         "error": {"norm": thm.claim.get("norm"), "region": thm.claim.get("region"),
                   "lower": _text(report.lower), "upper": _text(report.upper),
-                  "bound_formula": thm.claim.get("bound"), "bound": bound_text, "ratio": ratio},
+                  "bound_formula": thm.claim.get("bound"), "bound": bound_text, "ratio": ratio,
+                  **({"strict": True} if thm.claim.get("strict") else {})},
         "verdict": verdict,
         "reasons": reasons,
         "witnesses": report.witnesses,
@@ -234,9 +236,10 @@ def check_consistent(theorem_id: str, lower: Any, upper: Any) -> None:
 
 
 def decide(report: ErrorReport, bound: Any, claims: list, gadget_certs: list,
-           target: Any) -> tuple[str, list]:
-    """The verdict and its reasons from the rigorous bounds, the claims and what was relied on."""
-    verdict = compare(report.upper, report.lower, bound)
+           target: Any, strict: bool = False) -> tuple[str, list]:
+    """The verdict and its reasons from the rigorous bounds, the claims and what was relied on;
+    ``strict``: the claim is "error < bound" (see :func:`certify.method.compare`)."""
+    verdict = compare(report.upper, report.lower, bound, strict)
     reasons: list[str] = []
     if verdict == "VIOLATED" and report.hypothesis_ok is False:
         verdict = "INCONCLUSIVE"

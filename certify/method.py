@@ -123,18 +123,23 @@ def bound_value(thm: Any, params: dict, target: Any) -> sympy.Expr:
     return expr.replace(sympy.Function("omega"), sympy.Lambda(r, lam * r ** alpha))
 
 
-def compare(upper: Any, lower: Any, bound: sympy.Expr) -> str:
-    """HOLDS / VIOLATED / INCONCLUSIVE from rigorous bounds."""
+def compare(upper: Any, lower: Any, bound: sympy.Expr, strict: bool = False) -> str:
+    """HOLDS / VIOLATED / INCONCLUSIVE from rigorous bounds.
+
+    ``strict``: the statement says "error < bound", so HOLDS needs upper < bound and an error
+    equal to the bound already violates it (lower ≥ bound)."""
     bound = sympy.sympify(bound)
     if bound.is_Rational and isinstance(upper, fmpq) and isinstance(lower, fmpq):
         b = fmpq(int(bound.p), int(bound.q))
+        if strict:
+            return "HOLDS" if upper < b else ("VIOLATED" if lower >= b else "INCONCLUSIVE")
         return "HOLDS" if upper <= b else ("VIOLATED" if lower > b else "INCONCLUSIVE")
     with precision(PREC):
         b = to_arb(bound)
         u = upper if isinstance(upper, arb) else arb(upper)
         lo = lower if isinstance(lower, arb) else arb(lower)
-        if u <= b:
+        if (u < b) if strict else (u <= b):
             return "HOLDS"
-        if lo > b:
+        if (lo >= b) if strict else (lo > b):
             return "VIOLATED"
     return "INCONCLUSIVE"

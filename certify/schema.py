@@ -44,7 +44,8 @@ PARAMETER_KEYS_BY_KIND = {
 }
 
 TARGET_KEYS = frozenset({"dim", "default", "range"})
-CLAIM_KEYS = frozenset({"norm", "region", "bound", "p", "range", "architecture", "pieces"})
+CLAIM_KEYS = frozenset({"norm", "region", "bound", "p", "range", "architecture", "pieces",
+                        "strict"})
 # one family of boxes on which an exact claim gives the network's value (see SCHEMA.md)
 PIECE_KEYS = frozenset({"index", "count", "lo", "hi", "value"})
 RELATIONS = frozenset({"le", "eq"})  # an architecture claim: exactly one of them
@@ -171,6 +172,8 @@ def check_entry(raw: Mapping, methods: Mapping[str, Any]) -> None:
     _unknown(raw.get("target", {}), TARGET_KEYS, "[target]")
     claim = raw.get("claim", {})
     _unknown(claim, CLAIM_KEYS, "[claim]")
+    if "strict" in claim and not isinstance(claim["strict"], bool):
+        raise SchemaError(f"claim.strict must be true or false, not {claim['strict']!r}")
     architecture = claim.get("architecture", {})
     if not isinstance(architecture, dict):
         raise SchemaError("claim.architecture must be a table")

@@ -131,6 +131,10 @@ def _check(cert: dict, report: KernelReport) -> None:
                       ("bound_formula", stmt.claim.get("bound"))):
         if error.get(key) != want:
             report.problems.append(f"error.{key} {error.get(key)!r} differs from the statement's {want!r}")
+    strict = stmt.claim.get("strict", False) is True
+    if error.get("strict", False) is not strict:
+        report.problems.append(f"error.strict {error.get('strict')!r} differs from the statement's "
+                               f"{strict} (error < bound versus error <= bound)")
     stored_bound = _number(error.get("bound"), "error.bound")
     if not stored_bound.overlaps(ball(bound)):
         report.problems.append(f"stored bound {error.get('bound')} differs from the statement's {bound}")
@@ -315,14 +319,18 @@ def _verdict(cert: dict, stmt: Statement, bound: Any, lower: Optional[arb], uppe
         report.trusted.append("the lower bound (its witnesses were not re-evaluated)")
     u = upper if upper is not None else stored_upper
     b = ball(bound)
+    # a strict statement ("error < bound"): an error equal to the bound violates it
+    strict = stmt.claim.get("strict", False) is True
+    below = (u < b) if strict else (u <= b)
+    above = (lower >= b) if strict else (lower > b)
     # a bound that rests on a declared, unverified modulus: meeting it is conditional, and
     # exceeding it shows nothing about the theorem
     assumption = str(cert["target"].get("certified", "")).startswith("assumption")
     if not claims_ok:
         mine = "VIOLATED"
-    elif u <= b:
+    elif below:
         mine = "CONDITIONAL" if assumption else "HOLDS"
-    elif lower > b and not assumption and not _hypothesis_failed(cert, report):
+    elif above and not assumption and not _hypothesis_failed(cert, report):
         mine = "VIOLATED"
     else:
         mine = "INCONCLUSIVE"

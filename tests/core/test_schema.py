@@ -135,6 +135,7 @@ def test_every_key_in_use_is_documented():
     ('[theorem.parameters.n]', '[theorem.parameters.sqrt]\nkind = "int"\ndefault = 1\nmin = 1\nmax = 2\n'
      '[theorem.parameters.n]', r"parameter name 'sqrt' is reserved"),
     ('page = 1\n', 'page = "one"\n', r"page must be an integer"),
+    ('bound = "1/n"\n', 'bound = "1/n"\nstrict = "yes"\n', r"claim.strict must be true or false"),
 ])
 def test_unknown_keys_are_refused_with_file_id_key_and_allowed(tmp_path, old, new, needle):
     assert _load(tmp_path, ENTRY).get("x-a")
@@ -171,3 +172,9 @@ def test_cli_reports_a_bad_key_in_one_line(tmp_path, monkeypatch, capsys):
         registry.default_registry.cache_clear()
     err = capsys.readouterr().err
     assert "buond" in err and "x-a" in err and "Traceback" not in err
+
+
+def test_a_strict_claim_is_allowed_and_loaded(tmp_path):
+    """claim.strict = true: the statement is "error < bound" (certify.method.compare)."""
+    thm = _load(tmp_path, ENTRY.replace('bound = "1/n"\n', 'bound = "1/n"\nstrict = true\n')).get("x-a")
+    assert thm.claim["strict"] is True

@@ -232,7 +232,7 @@ def test_thm7_prop12_k1_elu_celu(name):
 @pytest.mark.parametrize("args", [["zlz-lemma15-identity-gadget"], ["zlz-lemma16-product-3neuron"],
                                   ["zlz-v1-lemma71-product-6neuron", "-p", "rho=softsign"],
                                   ["zlz-thm6-derivative-emulation"],
-                                  ["zlz-thm7-kink-class-emulation", "-p", "rho=celu"]])
+                                  ["zlz-thm7-kink-class-emulation-k1", "-p", "rho=celu"]])
 def test_new_lemma_entries_hold(args):
     from certify.cli import main
 
@@ -269,7 +269,7 @@ KINDS = [("zlz-relu-emulation-3n2l", "relu", "relu"),             # identity rou
          ("zlz-relu-emulation-3n2l", "silu", "one"),              # one layer, one neuron
          ("zlz-thm8-a2-emulation-2n", "xsoftsign", "two"),        # one layer, two neurons
          ("zlz-thm7-kink-class-emulation", "selu", "kink0"),      # one layer, inexact kink
-         ("zlz-thm7-kink-class-emulation", "elu", "kink1"),       # Prop 12, closed form
+         ("zlz-thm7-kink-class-emulation-k1", "elu", "kink1"),       # Prop 12, closed form
          ("zlz-relu-emulation-3n2l", "sigmoid", "a3"),            # S-shaped, 3-neuron product
          ("zlz-relu-emulation-6n2l", "sigmoid", "a3v1"),          # S-shaped, 6-neuron product
          ("zlz-relu-emulation-6n2l", "mish", "a2v1")]             # v1 step, 6-neuron product
@@ -373,7 +373,7 @@ def test_in_place_mutant_after_hashing_is_caught(tid, rho, kind):
     ("zlz-relu-emulation-3n2l", "sigmoid", (2, "b", 1, 0)),   # a product neuron's bias
     ("zlz-relu-emulation-6n2l", "sigmoid", (2, "W", 3, 0)),   # a product neuron's weight
     ("zlz-relu-emulation-6n2l", "mish", (0, "W", 1, 0)),      # the second step neuron's scale
-    ("zlz-thm7-kink-class-emulation", "elu", (2, "W", 0, 1)),  # Prop 12's difference weight
+    ("zlz-thm7-kink-class-emulation-k1", "elu", (2, "W", 0, 1)),  # Prop 12's difference weight
 ])
 def test_gadget_band_is_read_from_the_network_not_the_plan(tid, rho, site, monkeypatch):
     """A builder whose Plan.body disagrees with the plan's parameters (here: one weight moved by
