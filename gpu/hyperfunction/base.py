@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 SUPPORTED_DTYPES = ("float32", "float16", "bfloat16", "float64")
 """Weight dtypes a codec accepts (and restores on decode)."""
 
-CODEC_METHODS = ("winding", "lattice", "rtn")
+CODEC_METHODS = ("winding", "lattice", "rtn", "ecsq")
 """The compressing methods offered on the command line."""
 
 

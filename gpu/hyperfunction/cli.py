@@ -30,6 +30,12 @@ def register(subparsers: "argparse._SubParsersAction[Any]") -> None:
     )
     comp.add_argument("--direction", default="golden", choices=("golden", "pi"), help="winding direction family")
     comp.add_argument("--group", type=int, default=128, help="rtn: group size (128)")
+    comp.add_argument(
+        "--rate-offset",
+        type=float,
+        default=0.25,
+        help="ecsq: storage budget is bits + this many bits/weight, every byte counted (0.25 = int-B g128's)",
+    )
     comp.add_argument("--class-max", type=int, default=3, help="lattice: most rings tried (3)")
     comp.add_argument(
         "--side", type=float, default=None, help="lattice: fixed square side ℓ in [1e-8, 1e4] (default: chosen per tensor)"
@@ -101,6 +107,8 @@ def _codec_options(args: argparse.Namespace) -> dict[str, Any]:
         return {"k": args.k, "block": args.block, "direction": args.direction}
     if args.method == "rtn":
         return {"group": args.group}
+    if args.method == "ecsq":
+        return {"rate_offset": args.rate_offset}
     return {"class_max": args.class_max, "side": args.side}
 
 

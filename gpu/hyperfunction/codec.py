@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable
 
 from constructive.errors import UserError
-from gpu.hyperfunction import encoder, lattice, raw, rtn
+from gpu.hyperfunction import ecsq, encoder, lattice, raw, rtn
 from gpu.hyperfunction.base import (CODEC_METHODS, SUPPORTED_DTYPES, Codec, EncodedTensor, check_common,
                                     check_input, dtype_name, require, require_array, torch_dtype)
 
@@ -42,11 +42,12 @@ def _factories() -> dict[str, Callable[..., Codec]]:
         "lattice": lattice.LatticeCodec,
         "rtn": rtn.RtnCodec,
         "raw": raw.RawCodec,
+        "ecsq": ecsq.EcsqCodec,
     }
 
 
 def get_codec(method: str, **options: Any) -> Codec:
-    """The codec of a method name ('winding' | 'lattice' | 'rtn' | 'raw'), built with encoder options."""
+    """The codec of a method name ('winding' | 'lattice' | 'rtn' | 'ecsq' | 'raw'), built with encoder options."""
     factories = _factories()
     if method not in factories:
         raise UserError(f"unknown codec method {method!r}; allowed: {', '.join(sorted(factories))}")

@@ -7,7 +7,9 @@ fixed-point phase (θ·A_i) mod 2^F, lattice table indices) followed by at most 
   phase < 2^32, so the product is exact and a fused multiply-add gives the same result as a
   separate multiply and add; then one float64 → float32 rounding;
 * RTN: lo + scale · q in float32 — an fp16 scale times q < 2^8 is exact in float32;
-* lattice: a gather from a per-tensor table computed once on the CPU in float64.
+* lattice: a gather from a per-tensor table computed once on the CPU in float64;
+* ecsq: the integers come out of the ANS decoder (CPU, ``entropy``); then q · Δ in float64 is
+  exact (Δ a float32 value, |q| < 2^28) and one rounding to float32.
 
 The fused path writes each weight from its flat index (unpack + arithmetic + store in one
 expression) and is compiled with ``torch.compile`` when CUDA is available; everywhere else, or if
@@ -21,7 +23,7 @@ import warnings
 from typing import TYPE_CHECKING, Any, Callable
 
 from constructive.errors import UserError
-from gpu.hyperfunction import bitpack, trajectory
+from gpu.hyperfunction import bitpack, entropy, trajectory
 from gpu.hyperfunction.base import EncodedTensor, check_common, require, require_array, torch_dtype
 
 if TYPE_CHECKING:
@@ -380,6 +382,78 @@ def decode_lattice(
     return _finish(values, encoded.dtype).reshape(encoded.shape)
 
 
+# ----------------------------------------------------------------------------- ecsq
+
+_ECSQ_MAX_Q = 1 << 28  # |q| bound that keeps q · Δ exact in float64
+
+
+def validate_ecsq(encoded: EncodedTensor) -> None:
+    """Presence, types and ranges of every ecsq decode field (the stream is checked while decoding)."""
+    import math
+
+    import numpy as np
+    import torch
+
+    check_common(encoded)
+    step = require(encoded, "step", float)
+    if not (math.isfinite(step) and step > 0 and float(np.float32(step)) == step):
+        raise UserError(f"tensor {encoded.name!r}: parameter 'step' must be a positive finite float32 value")
+    qmin = require(encoded, "qmin", int)
+    symbols = _positive_int(encoded, "symbols", 1, entropy.MAX_SYMBOLS)
+    if qmin < -_ECSQ_MAX_Q or qmin + symbols - 1 > _ECSQ_MAX_Q:
+        raise UserError(f"tensor {encoded.name!r}: code range qmin..qmin+symbols-1 exceeds ±2^28")
+    if require(encoded, "count", int) != encoded.numel:
+        raise UserError(f"tensor {encoded.name!r}: parameter 'count' does not match the shape")
+    if require(encoded, "chunk", int) != entropy.CHUNK:
+        raise UserError(f"tensor {encoded.name!r}: parameter 'chunk' must be {entropy.CHUNK}")
+    require_array(encoded, "stream", torch.uint32)
+    freq = require_array(encoded, "freq", torch.uint16, symbols)
+    if bool((freq.to(torch.int32) == 0).any()):
+        raise UserError(f"tensor {encoded.name!r}: array 'freq' holds a zero weight")
+
+
+def ecsq_kernel(
+    index: "torch.Tensor",
+    q: "torch.Tensor",
+    step: "torch.Tensor",
+    out_dtype: "torch.dtype | None" = None,
+) -> "torch.Tensor":
+    """Weight number ``index``: q · Δ in float64 (exact), then (if given) float64 → float32 → out_dtype.
+
+    ``step`` is Δ broadcast to the weights' length (a stride-0 view, no memory), so the compiled
+    kernel sees it as one more dynamic-length input and Δ never becomes a compile-time constant.
+    """
+    import torch
+
+    value = q.index_select(0, index).to(torch.float64) * step.index_select(0, index)
+    if out_dtype is None or out_dtype == torch.float64:
+        return value
+    return value.to(torch.float32).to(out_dtype)
+
+
+def decode_ecsq(
+    encoded: EncodedTensor,
+    device: "str | torch.device | None" = None,
+    fused: bool | None = None,
+    compile: bool = True,
+) -> "torch.Tensor":
+    """ecsq decode: ANS-decode q on the CPU, then q · Δ on ``device`` (fused there on CUDA)."""
+    import torch
+
+    dev = _device(device)
+    p = encoded.params
+    freq = encoded.arrays["freq"].numpy()
+    symbols = entropy.decode(encoded.arrays["stream"].numpy(), freq, p["count"], encoded.name)
+    q = (torch.from_numpy(symbols) + p["qmin"]).to(dev)
+    step = torch.tensor([p["step"]], dtype=torch.float64, device=dev).expand(encoded.numel)
+    statics = (torch_dtype(encoded.dtype),)
+    if use_fused(dev) if fused is None else fused:
+        values = _run_fused(ecsq_kernel, encoded.numel, dev, (q, step), statics, compile)
+    else:
+        values = _run_eager(ecsq_kernel, encoded.numel, dev, q, step, None)
+    return _finish(values, encoded.dtype).reshape(encoded.shape)
+
+
 # ----------------------------------------------------------------------------- dispatch
 
 
@@ -387,6 +461,7 @@ _BY_METHOD: dict[str, tuple[Callable[..., None], Callable[..., "torch.Tensor"]]]
     "winding": (validate_winding, decode_winding),
     "rtn": (validate_rtn, decode_rtn),
     "lattice": (validate_lattice, decode_lattice),
+    "ecsq": (validate_ecsq, decode_ecsq),
 }
 """Method name -> (validate, decode) of this module."""
 
