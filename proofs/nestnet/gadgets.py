@@ -393,11 +393,15 @@ def point_fit_plan(ys: Sequence[fmpq], eps: fmpq, n: int, s: int) -> dict:
     return {"a": a, "c": c, "d": dd, "starts": [a[i * m] for i in range(n)], "M": max(ys[:J])}
 
 
-def point_fit_b2(ys: Sequence[Any], eps: Any, n: int, s: int, g: Optional[Network] = None) -> Network:
+def point_fit_b2(ys: Sequence[Any], eps: Any, n: int, s: int, g: Optional[Network] = None,
+                 phi3_sign: int = -1) -> Network:
     """Proposition B.2: φ(j) = ⌊y_j/ε⌋ε for j < J ≤ n^{s+1}, 0 ≤ φ ≤ max y_j, height s.
 
-    ϕ̃ = (ϕ₁ + ϕ₂ − ϕ₃)ε (the proof prints + ϕ₃: a sign typo) and φ = min{σ(ϕ̃), M}.
+    ϕ̃ = (ϕ₁ + ϕ₂ − ϕ₃)ε (the proof prints + ϕ₃: a sign typo) and φ = min{σ(ϕ̃), M};
+    ``phi3_sign = +1`` builds the construction as printed (the erratum entry).
     """
+    if phi3_sign not in (-1, 1):
+        raise UserError(f"phi3_sign={phi3_sign} is not allowed; use -1 (corrected) or +1 (as printed)")
     _check_pos(n=n, s=s)
     ys = [as_fmpq(y) for y in ys]
     eps = as_fmpq(eps)
@@ -421,7 +425,7 @@ def point_fit_b2(ys: Sequence[Any], eps: Any, n: int, s: int, g: Optional[Networ
     phi1 = network(phi1, identity_layers(1, depth - phi1.depth, nonnegative=True)) \
         if depth > phi1.depth else phi1
     fan = affine([[1], [1], [1]], [0, 0, 0])
-    combine = affine([[eps, -eps, eps]], [0])
+    combine = affine([[eps, phi3_sign * eps, eps]], [0])
     body = network(fan, parallel(phi2, phi3, phi1), combine, clip_gadget(plan["M"]))
     spec = GadgetSpec(statement=f"|φ(j) − y_j| <= ε for j < {len(ys)}, 0 <= φ <= max y",
                       range=(fmpq(0), plan["M"]), source="NestNet Prop B.2")
@@ -519,3 +523,11 @@ def build_point_fit(params: dict, target: Any = None) -> Network:
     (the certifier checks the network against the same samples)."""
     ys, eps = point_fit_samples(params)
     return point_fit_b2(ys, eps, int(params["n"]), int(params["s"]))
+
+
+def build_point_fit_printed(params: dict, target: Any = None) -> Network:
+    """nestnet-point-fit-printed: Proposition B.2 exactly as its proof prints it,
+    ϕ̃ = (ϕ₁ + ϕ₂ + ϕ₃)ε (txt p. 31, line 1001): every decrease of ⌊y/ε⌋ inside a block is added
+    instead of subtracted."""
+    ys, eps = point_fit_samples(params)
+    return point_fit_b2(ys, eps, int(params["n"]), int(params["s"]), phi3_sign=1)

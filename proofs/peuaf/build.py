@@ -121,8 +121,13 @@ def _interval(params: dict) -> tuple[fmpq, fmpq]:
 
 
 def half_network(values: list[fmpq], M: fmpq, eta: fmpq, w: Any = 1, lo: Any = -2, hi: Any = 0,
-                 seed: int = 0) -> Network:
-    """Theorem 2's network: = 2Mσ₁(w₁a_k + 2m₀) − M ≈ values[k−1] on I_k, x ∈ [0, 1]."""
+                 seed: int = 0, index_shift: int = 1) -> Network:
+    """Theorem 2's network: = 2Mσ₁(w₁a_k + 2m₀) − M ≈ values[k−1] on I_k, x ∈ [0, 1].
+
+    ``index_shift``: the index map is ψ(2Kx)/2 + index_shift, which is k on I_k for +1 (Eq. (2));
+    −1 is the map as printed on txt p. 6 (the erratum entry), k − 2 on I_k."""
+    if index_shift not in (-1, 1):
+        raise UserError(f"index_shift={index_shift} is not allowed; use 1 (Eq. (2)) or -1 (as printed)")
 
     K = len(values)
     if K < 1:
@@ -136,14 +141,14 @@ def half_network(values: list[fmpq], M: fmpq, eta: fmpq, w: Any = 1, lo: Any = -
     m0 = abs(int(w1.p) // int(w1.q)) + 1  # |w₁ a| < |w₁| < 2m₀ since |a| < 1
     c = (lo + hi) / 2
     body = network(affine([[2 * K / w], [1 / w]], [0, 0]), _rho(2, w),
-                   affine([[-w0 / 2, K * w0]], [c + w0], intrinsic=[("W", 0, 0), ("W", 0, 1), ("b", 0)]),
+                   affine([[-w0 / 2, K * w0]], [c + index_shift * w0], intrinsic=[("W", 0, 0), ("W", 0, 1), ("b", 0)]),
                    _rho(1, w),
                    affine([[w1 / w]], [2 * m0 / w], intrinsic=[("W", 0, 0), ("b", 0)]), _rho(1, w),
                    affine([[2 * M]], [-M]))
     return network(gadget("peuaf-half", body, None, K=K, M=str(M), w=str(w), lo=str(lo), hi=str(hi)))
 
 
-def build_half(params: dict, target: Any) -> Network:
+def build_half(params: dict, target: Any, index_shift: int = 1) -> Network:
     """Theorem 2 on [0, 1]; the fitted value on I_k is f at the midpoint of I_k."""
 
     eps = check_eps(params["eps"])
@@ -154,7 +159,14 @@ def build_half(params: dict, target: Any) -> Network:
     samples = [rational_value(target, fmpq(4 * k - 3, 4 * K)) for k in range(1, K + 1)]
     M = choose_M([s[1] for s in samples])
     vals = [min(max(s[0], 1 - M), M - 1) for s in samples]
-    return half_network(vals, M, eps / (8 * M), _w(params), lo, hi, int(params.get("seed", 0)))
+    return half_network(vals, M, eps / (8 * M), _w(params), lo, hi, int(params.get("seed", 0)),
+                        index_shift)
+
+
+def build_half_printed(params: dict, target: Any) -> Network:
+    """Theorem 2 with the index map as printed (txt p. 6), ψ(2Kx)/2 − 1: on I_k it is k − 2, so
+    the neuron reads a_(k−2)'s argument ρ(c + (k−2)w₀) while w₁ was fitted to a_k = ρ(c + k w₀)."""
+    return build_half(params, target, index_shift=-1)
 
 
 def psi_hat(K: int, w: fmpq) -> Network:
