@@ -14,10 +14,13 @@ from constructive.errors import UserError
 from constructive.evaluate import evaluate
 from constructive.gadgets.cpwl import node_value
 from constructive.ir import Node
-from constructive.numbers import Exact
+from constructive.numbers import Exact, as_fmpq
 from proofs.optimal_rate.build import bit_patterns
 from proofs.optimal_rate.deepen import random_shallow, shallow_network
+from proofs.optimal_rate.increments import floor_multiples, increment_rows, random_bits, sizes
 from proofs.optimal_rate.interpolation import interpolation_samples
+from proofs.optimal_rate.pointfit import point_fit_samples
+from proofs.optimal_rate.range_checks import range_excess_1d, range_excess_probed
 
 
 def method_pl1d_exact(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
@@ -96,10 +99,71 @@ def method_partial_bitsums_deep(thm: Any, params: dict, target: Any, net: Node) 
     return ErrorReport(worst, worst, wit, set(), {"points": len(points)})
 
 
+def method_index_bitsums(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
+    """Lemma 4.6 on its whole finite domain: φ(m, k) = Σ_(j≤k) θ_(m,j) for the seeded bits,
+    every m < M = N²L and k < Ln, by exact evaluation at all M·Ln points."""
+    N, L = int(params["N"]), int(params["L"])
+    bits = random_bits(N, L, int(params["seed"]))
+    M, n, Lhat = sizes(N, L)
+    points = [([fmpq(m), fmpq(k)], fmpq(sum(bits[m][:k + 1]))) for m in range(M)
+              for k in range(Lhat)]
+    worst, wit = exact_on_points(net, points)
+    return ErrorReport(worst, worst, wit, set(), {"points": len(points), "M": M, "n": n})
+
+
+def _increment_instance(params: dict) -> tuple:
+    N, L, eps = int(params["N"]), int(params["L"]), as_fmpq(params["eps"])
+    rows = increment_rows(N, L, eps, int(params["seed"]), str(params.get("data", "seeded")))
+    return rows, eps, sizes(N, L)
+
+
+def method_increment_fit(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
+    """Lemma 4.7 (i) on its whole finite domain: φ(m, k) = ε⌊y_(m,k)/ε⌋ for every m < M,
+    k < Ln, by exact evaluation (this implies |φ − y| ≤ ε there)."""
+    rows, eps, (M, n, Lhat) = _increment_instance(params)
+    points = [([fmpq(m), fmpq(k)], floor_multiples([rows[m][k]], eps)[0]) for m in range(M)
+              for k in range(Lhat)]
+    worst, wit = exact_on_points(net, points)
+    return ErrorReport(worst, worst, wit, set(), {"points": len(points), "M": M, "n": n,
+                                                  "y_max": str(max(max(r) for r in rows))})
+
+
+def method_increment_fit_range(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
+    """Lemma 4.7 (ii): 0 ≤ φ ≤ y_max on all of R², as sup dist(φ, [0, y_max]) = 0; the upper
+    bound is the exact range of the network's width-1 tail (the clip), the lower bound exact
+    values on the grid and at half-integer probes around it (range_checks)."""
+    rows, eps, (M, n, Lhat) = _increment_instance(params)
+    probes = [[fmpq(a, 2), fmpq(b, 2)] for a in range(-2, 2 * M + 3) for b in range(-2, 2 * Lhat + 3)]
+    upper, lower, wit, details = range_excess_probed(net, max(max(r) for r in rows), probes)
+    return ErrorReport(lower, upper, wit, set(), details)
+
+
+def method_point_fit(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
+    """Proposition 3.2 at its J points: φ(j) = ε⌊y_j/ε⌋ for j < J (seeded y), exactly."""
+    J, eps = int(params["J"]), as_fmpq(params["eps"])
+    ys = point_fit_samples(J, eps, int(params["seed"]))
+    points = [([fmpq(j)], v) for j, v in enumerate(floor_multiples(ys, eps))]
+    worst, wit = exact_on_points(net, points)
+    return ErrorReport(worst, worst, wit, set(), {"points": J, "y_max": str(max(ys))})
+
+
+def method_point_fit_range(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
+    """Proposition 3.2's range: 0 ≤ φ ≤ max y on all of R, as sup dist(φ, [0, max y]) = 0,
+    decided exactly by 1-D piecewise-linear enumeration of the whole network."""
+    J, eps = int(params["J"]), as_fmpq(params["eps"])
+    upper, lower, wit, details = range_excess_1d(net, max(point_fit_samples(J, eps, int(params["seed"]))))
+    return ErrorReport(lower, upper, wit, set(), details)
+
+
 METHODS = methods(
     Method("pl1d-exact", method_pl1d_exact),
     Method("partial-bitsums", method_partial_bitsums),
     Method("two-layer-interp", method_two_layer_interp),
     Method("deepen-identity", method_deepen_identity),
     Method("partial-bitsums-deep", method_partial_bitsums_deep),
+    Method("index-bitsums", method_index_bitsums),
+    Method("increment-fit", method_increment_fit),
+    Method("increment-fit-range", method_increment_fit_range),
+    Method("point-fit", method_point_fit),
+    Method("point-fit-range", method_point_fit_range),
 )
