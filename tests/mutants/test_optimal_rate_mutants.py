@@ -1,0 +1,107 @@
+"""Mutants of the optimal-rate constructions (syz-*): proofs/optimal_rate/{increments,pointfit}.py."""
+
+from __future__ import annotations
+
+import pytest
+from flint import fmpq
+
+from constructive.ir import Network
+
+from .harness import Mutant, assert_dies, assert_harmless, cases
+from .mutate import EPS, affine_sites, first_effective_nudge, shift_last_bias
+
+INDEX = ("syz-index-bitsum", {})
+FIT47 = ("syz-increment-fit", {})
+FIT47_RANGE = ("syz-increment-fit-range", {})
+FIT32 = ("syz-point-fit", {})
+FIT32_RANGE = ("syz-point-fit-range", {})
+# an instance where φ without its clip leaves [0, max y] (it dips to −1/4; at the defaults the
+# unclipped φ happens to stay inside, see HARMLESS)
+FIT32_RANGE_WIDE = ("syz-point-fit-range", {"N": "7", "L": "1", "J": "98", "seed": "1"})
+
+
+def _grid(i):
+    """The finite claim's points of a default instance: (m, k) for Lemmas 4.6/4.7, j for 3.2."""
+    from proofs.optimal_rate.increments import sizes
+
+    N, L = int(i.params["N"]), int(i.params["L"])
+    M, _, Lhat = sizes(N, L)
+    if "J" in i.params:
+        return [[j] for j in range(int(i.params["J"]))]
+    return [[m, k] for m in range(M) for k in range(Lhat)]
+
+
+def _nudge_one(i):
+    """The first weight (pre-order over the whole network) whose move by 2^-40 changes the
+    output on the claim's grid."""
+    return first_effective_nudge(i.net, [s.node for s in affine_sites(i.net)], _grid(i))
+
+
+def _nudge_deep(i):
+    """Same, but the search starts at the last third of the affine maps (inside Lemma 4.5's
+    blocks and the clip), so a weight deep in the network is moved."""
+    sites = [s.node for s in affine_sites(i.net)]
+    return first_effective_nudge(i.net, sites[2 * len(sites) // 3:], _grid(i))
+
+
+def _without_clip(i):
+    """The network cut after its first top-level width-1 output: ε(ψ1 + ψ2 − ψ3), no clip."""
+    nodes = i.net.nodes
+    cut = next(k for k, n in enumerate(nodes) if n.out_dim == 1)
+    assert cut < len(nodes) - 1, "the network has no clip after its width-1 combination"
+    return Network(tuple(nodes[:cut + 1]))
+
+
+KILLED = [
+    Mutant("syz-index-bitsum-weight", *INDEX, "Lemma 4.6: the first weight that matters on the "
+           "grid moved by 2^-40", mutate=_nudge_one),
+    Mutant("syz-fit47-weight", *FIT47, "Lemma 4.7: the first weight that matters on the grid "
+           "moved by 2^-40", mutate=_nudge_one),
+    Mutant("syz-fit47-deep-weight", *FIT47, "Lemma 4.7: a weight in the last third of the "
+           "affine maps moved by 2^-40", mutate=_nudge_deep),
+    Mutant("syz-fit47-range-clip-removed", *FIT47_RANGE, "Lemma 4.7 (ii): the clip "
+           "min{σ(·), y_max} removed (the grid values stay right; the range is not shown)",
+           mutate=_without_clip),
+    Mutant("syz-fit32-weight", *FIT32, "Prop 3.2: a weight deep in the network moved by 2^-40",
+           mutate=_nudge_deep),
+    Mutant("syz-fit32-index-weight", *FIT32, "Prop 3.2: the first weight that matters (index "
+           "network) moved by 2^-40", mutate=_nudge_one),
+    Mutant("syz-fit32-range-clip-removed", *FIT32_RANGE_WIDE, "Prop 3.2 (ii): the clip removed",
+           mutate=_without_clip),
+    Mutant("syz-fit32-range-output-bias", *FIT32_RANGE, "Prop 3.2 (ii): output bias −2^-40 "
+           "(φ − 2^-40 < 0 wherever φ = 0)", mutate=lambda i: shift_last_bias(i.net, -EPS)),
+]
+
+
+HARMLESS = [
+    Mutant("syz-fit32-range-clip-removed-default", *FIT32_RANGE, "Prop 3.2 (ii) at the defaults: "
+           "the clip removed", mutate=_without_clip,
+           harmless="the exact 1-D enumeration of the unclipped network over all of R gives "
+                    "min 0 and max 9/4 <= max y = 389/168: the range claim really holds there"),
+]
+
+
+@pytest.mark.parametrize("m", cases(HARMLESS))
+def test_harmless_mutant_holds(m):
+    assert_harmless(m)
+
+
+@pytest.mark.parametrize("m", cases(KILLED))
+def test_mutant_dies(m):
+    out = assert_dies(m)
+    if m.id.endswith("-clip-removed") and m.theorem == "syz-point-fit-range":
+        # one input: the exact enumeration finds the range leaving [0, max y], with a witness
+        assert out.verdict == "VIOLATED" and out.cert["witnesses"], out.line()
+
+
+def test_the_clip_removed_keeps_the_grid_values():
+    """The range mutants are meaningful: without the clip the finite claim still HOLDS."""
+    from certify.certificate import certify_network
+
+    from .harness import instance
+
+    i = instance(*FIT47)
+    net = _without_clip(i)
+    cert = certify_network(i.thm, i.params, i.target, net, i.builder)
+    assert cert["verdict"] == "HOLDS", cert["reasons"]
+    assert fmpq(cert["error"]["upper"]) == 0
