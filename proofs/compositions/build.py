@@ -390,12 +390,21 @@ def assemble(parts: dict) -> Network:
                    affine(oW, ob))
 
 
+def offtrifling_delta(K: int, fraction: Any) -> fmpq:
+    """Thm A.1's δ, arbitrary in (0, 1/(3K)]: ``fraction`` t ∈ (0, 1] gives δ = t/(3K) (t = 1 is
+    the endpoint); t = 0 keeps the project's default, the largest power of two ≤ 1/(3K)."""
+    t = as_fmpq(fraction)
+    if not 0 <= t <= 1:
+        raise UserError(f"delta_fraction={t} is not allowed; use a rational in [0, 1]")
+    return _pow2_below(Q(1, 3 * K)) if t == 0 else t / (3 * K)
+
+
 def build_offtrifling(params: dict, target: Any) -> Network:
-    """Thm A.1: L2 ∘ g^{∘(3r−1)} ∘ L1 with δ = 1/(3K)·2^{-1} (any δ ≤ 1/(3K) is allowed)."""
+    """Thm A.1: L2 ∘ g^{∘(3r−1)} ∘ L1 with δ from :func:`offtrifling_delta`."""
     d, r = params["d"], params["r"]
     _check(d, r)
     K = iroot(r, d)
-    delta = _pow2_below(Q(1, 3 * K))
+    delta = offtrifling_delta(K, params.get("delta_fraction", 0))
     M = big_M(r, delta)
     return assemble(offtrifling_parts(params, target, delta, M))
 

@@ -42,7 +42,7 @@ from constructive.ir import Repeat
 from constructive.ir import Repeat as Rep
 from constructive.ir import affine, network
 from constructive.numbers import as_fmpq
-from proofs.compositions.build import (_pow2_below, clamp_level, iroot, lp_delta, merge_instance, pack,
+from proofs.compositions.build import (clamp_level, iroot, lp_delta, merge_instance, offtrifling_delta, pack,
                                        sup_abs, uniform_delta)
 from proofs.compositions.cells import cell_values, global_sup
 from proofs.compositions.engine import Engine, Forms, StepFailure, form_row
@@ -98,7 +98,7 @@ def measure_composition(net: Node) -> CompositionArchitecture:
 def _K_delta_offtrifling(params: dict) -> tuple[int, fmpq]:
 
     K = iroot(params["r"], params["d"])
-    return K, _pow2_below(fmpq(1, 3 * K))
+    return K, offtrifling_delta(K, params.get("delta_fraction", 0))
 
 
 def _K_delta_lp(params: dict, target: Any) -> tuple[fmpq, int, fmpq]:

@@ -166,7 +166,8 @@ def aux_network(d: int, n: int, delta: fmpq, bits: Sequence[Sequence[int]]) -> N
 def build_aux(params: dict, target: Any) -> Network:
     """Thm A.1 for a target with values in [0, 1] (no scaling: s = 1, b = 0)."""
     d, n = params["d"], params["n"]
-    delta = fmpq(1, 3 * 2 ** n)
+    # δ is arbitrary in (0, 1/(3K)]: the entry's delta_fraction picks δ = delta_fraction/(3K)
+    delta = as_fmpq(params.get("delta_fraction", 1)) / (3 * 2 ** n)
     bits = quantised_bits(target, d, n, fmpq(1), fmpq(0))
     return aux_network(d, n, delta, bits)
 

@@ -271,10 +271,19 @@ def _ds(params: dict) -> tuple[int, int, int]:
     return d, s, n
 
 
+def chosen_delta(K: int, fraction: Any) -> fmpq:
+    """Theorem A.1's δ, arbitrary in (0, 1/(3K)]: ``fraction`` t ∈ (0, 1] gives δ = t/(3K) (t = 1
+    is the endpoint); t = 0 keeps the project's default, the largest power of two ≤ 1/(3K)."""
+    t = as_fmpq(fraction)
+    if not 0 <= t <= 1:
+        raise UserError(f"delta_fraction={t} is not allowed; use a rational in [0, 1]")
+    return offtrifling_delta(K) if t == 0 else t / (3 * K)
+
+
 def build_offtrifling(params: dict, target: Any) -> Network:
     d, s, n = _ds(params)
     K = grid_K(d, s, n)
-    return aux_network(d, s, n, offtrifling_delta(K), target)
+    return aux_network(d, s, n, chosen_delta(K, params.get("delta_fraction", 0)), target)
 
 
 def build_lp(params: dict, target: Any) -> Network:

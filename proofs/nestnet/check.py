@@ -46,8 +46,7 @@ from constructive.gadgets.mid import _median
 from constructive.ir import Activation, Affine, Gadget, Network, Node, Parallel, _tokens
 from constructive.numbers import Exact, QMatrix, as_fmpq, precision
 from proofs.nestnet import gadgets as G
-from proofs.nestnet.build import (check_instance, grid_K, linf_delta, lp_delta, nest_params,
-                                  nested_activations)
+from proofs.nestnet.build import check_instance, grid_K, linf_delta, lp_delta, nest_params, nested_activations
 
 PREC = 192
 

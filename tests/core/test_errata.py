@@ -1,0 +1,130 @@
+"""Errata as printed/corrected pairs, and strict claims ("error < bound").
+
+A printed entry (``erratum = "..."``) is the construction exactly as the paper prints it: its run
+is VIOLATED with an exact witness, and the corrected entry HOLDS on the same instance; the kernel
+re-derives both verdicts.  Where a printed construction cannot be built (or is not wrong) the
+reason is shown here exactly.
+"""
+
+import json
+
+import pytest
+import sympy
+from flint import arb, fmpq
+
+from certify.certificate import run_theorem
+from certify.kernel import check as kernel_check
+from certify.kernel.check import check_certificate_data
+from certify.method import compare
+from certify.registry import default_registry
+
+# (printed, corrected): the pairs of the papers this file covers (optimal_rate keeps its own)
+PAIRS = [("nestnet-point-fit-printed", "nestnet-point-fit"),
+         ("peuaf-1d-half-printed", "peuaf-1d-half")]
+
+
+def _rational(text: str) -> fmpq:
+    """An exact witness error or bound: the text of a rational p/q (never a float)."""
+    p, _, q = str(text).partition("/")
+    return fmpq(int(p), int(q or 1))
+
+
+def _kernel(cert: dict):
+    return check_certificate_data(json.loads(json.dumps(cert)))
+
+
+@pytest.mark.parametrize("printed,corrected", PAIRS)
+def test_printed_is_violated_with_a_witness_and_corrected_holds_on_the_same_instance(printed, corrected):
+    registry = default_registry()
+    assert registry.get(printed).erratum and not registry.get(corrected).erratum
+    params = {k: str(v) for k, v in registry.get(printed).parse_params({}).items()}
+    bad, good = run_theorem(printed, {}), run_theorem(corrected, params)
+    assert bad["verdict"] == "VIOLATED" and bad["witnesses"], bad["reasons"]
+    assert good["verdict"] == "HOLDS", good["reasons"]
+    bound = _rational(bad["error"]["bound"])
+    assert max(_rational(w.get("error_lower", w.get("error"))) for w in bad["witnesses"]) > bound
+    assert _kernel(bad).verdict == "VIOLATED" and _kernel(bad).ok
+    assert _kernel(good).verdict == "HOLDS" and _kernel(good).ok
+
+
+def test_nestnet_b2_printed_witness_is_the_predicted_sample():
+    """(φ1 + φ2 + φ3)ε adds 2·Σd: at j = 47 of the default walk that is 15/32 off (ε = 1/8)."""
+    cert = run_theorem("nestnet-point-fit-printed", {})
+    assert cert["witnesses"] == [{"x": ["47"], "error": "15/32"}]
+
+
+# ------------------------------------------------------------------------------ not buildable
+
+def test_compositions_lemma_d1_as_printed_does_not_compose():
+    """Lemma D.1 prints L1 : R^2 -> R^5 and L2 : R^5 -> R around g : R^3 -> R^3; the composition
+    L2 ∘ g^{∘r} ∘ L1 is undefined, so the printed construction cannot be built at all."""
+    from constructive.ir import Repeat, affine, network
+    from proofs.compositions.build import bitsum_step
+
+    g = bitsum_step(fmpq(1, 64))
+    assert (g.in_dim, g.out_dim) == (3, 3)
+    l1 = affine([[1, 0], [0, 1], [0, 0], [0, 0], [0, 0]], [-1, 0, 0, 0, 0])
+    with pytest.raises(ValueError, match="dimension mismatch: Affine gives 5, Repeat takes 3"):
+        network(l1, Repeat(g, 6), affine([[0, 0, 1, 0, 0]], [0]))
+
+
+def test_intrinsic_printed_cells_leave_a_gap_that_the_network_does_not_have():
+    """Erratum E5: the proof's cells [β/K, (β+1)/K − δ] for every β and the trifling region of
+    Eq. (4) (strips k = 1..K−1) miss x = 1 − δ/2; the corrected cells (indicator 1{β ≤ K−2})
+    cover it.  The printed construction is not wrong there: its g sets g(1) = K − 1, so g = K − 1
+    on [1 − δ, 1], as on the last corrected cell."""
+    from constructive.evaluate import evaluate
+    from proofs.intrinsic.build import step_function
+
+    K, delta = 4, fmpq(1, 12)
+    x = 1 - delta / 2
+    printed = [(fmpq(b, K), fmpq(b + 1, K) - delta) for b in range(K)]
+    corrected = [(fmpq(b, K), fmpq(b + 1, K) - (delta if b <= K - 2 else 0)) for b in range(K)]
+    omega = [(fmpq(k, K) - delta, fmpq(k, K)) for k in range(1, K)]  # open strips of Eq. (4)
+    assert not any(a <= x <= b for a, b in printed) and not any(a < x < b for a, b in omega)
+    assert any(a <= x <= b for a, b in corrected)
+    g = step_function(K, delta)
+    assert evaluate(g, [[fmpq(K - 1, K), x, fmpq(1)]])[0] == [K - 1] * 3
+
+
+# ------------------------------------------------------------------------------ strict claims
+
+def test_strict_compare_needs_upper_below_and_an_equal_error_violates():
+    eighth = sympy.Rational(1, 8)
+    assert compare(fmpq(1, 8), fmpq(1, 8), eighth) == "HOLDS"
+    assert compare(fmpq(1, 8), fmpq(1, 8), eighth, strict=True) == "VIOLATED"
+    assert compare(fmpq(1, 8), fmpq(1, 10), eighth, strict=True) == "INCONCLUSIVE"
+    assert compare(fmpq(1, 9), fmpq(1, 10), eighth, strict=True) == "HOLDS"
+    assert compare(arb(fmpq(1, 8)), arb(0), eighth, strict=True) == "INCONCLUSIVE"
+
+
+def test_the_strict_entries_are_marked_as_the_papers_print_them():
+    strict = {t.id for t in default_registry().theorems.values() if t.claim.get("strict")}
+    assert {"syz-fixed-sigma-1d", "syz-fixed-sigma-1d-half", "syz-fixed-sigma-1d-nine-tenths",
+            "syz-fixed-sigma-universal", "peuaf-1d-half", "peuaf-1d", "peuaf-super-expressive",
+            "zlz-relu-emulation-3n2l", "zlz-relu-emulation-6n2l", "zlz-thm7-kink-class-emulation",
+            "zlz-thm7-kink-class-emulation-k1"} <= strict
+
+
+def test_kernel_compares_strictly_and_refuses_a_dropped_strict_flag(monkeypatch):
+    """An exact claim met with equality (error 0, bound 0) HOLDS as '≤' and is VIOLATED as '<':
+    the kernel, reading strict from the installed statement, finds the stored HOLDS wrong."""
+    import dataclasses
+
+    cert = run_theorem("syz-bit-extraction", {})
+    assert cert["verdict"] == "HOLDS" and cert["error"]["upper"] == "0"
+    assert _kernel(cert).ok
+    stmt = kernel_check.statement("syz-bit-extraction")
+    strict_stmt = dataclasses.replace(stmt, claim={**stmt.claim, "strict": True})
+    monkeypatch.setattr(kernel_check, "statement", lambda _id: strict_stmt)
+    report = _kernel(cert)
+    assert report.verdict == "VIOLATED"
+    assert any("error.strict" in p for p in report.problems)
+    assert any("verdict HOLDS does not follow" in p for p in report.problems)
+
+
+def test_kernel_refuses_a_strict_certificate_without_its_flag():
+    cert = run_theorem("zlz-thm7-kink-class-emulation", {})
+    assert cert["error"]["strict"] is True and _kernel(cert).ok
+    del cert["error"]["strict"]
+    assert any("error.strict" in p for p in _kernel(cert).problems)
