@@ -4,8 +4,9 @@
 * :func:`expand` takes the cartesian product of sweeps over a base parameter dict.
 * :func:`run_sweep` runs a task per instance, serially or on an executor (a process pool, Dask's
   ``client.get_executor()``, Ray's executor ...), with a rich progress bar, results in input
-  order, an append-only JSON-lines cache for resuming, and a clean Ctrl-C
-  (:class:`SweepInterrupted` carries the finished rows).
+  order, a cache for resuming (an append-only JSON-lines file, :class:`JsonLinesCache`, or a
+  directory of one atomically written file per result, :class:`DirectoryCache`), and a clean
+  Ctrl-C (:class:`SweepInterrupted` carries the finished rows).
 
 Tasks and results are plain data (they may cross process or machine boundaries and are written
 as JSON).  No theorem-specific logic lives here: the caller supplies the task and, if it wants
@@ -15,18 +16,20 @@ the key to include the theorem id and its version, the ``key`` function.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import hashlib
 import itertools
 import json
 import os
 import re
+import tempfile
 from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
 
 from constructive.errors import UserError
 
-__all__ = ["parse_sweep", "expand", "run_sweep", "default_key", "read_cache",
-           "SweepInterrupted", "MAX_SWEEP_VALUES"]
+__all__ = ["parse_sweep", "expand", "run_sweep", "default_key", "read_cache", "JsonLinesCache",
+           "DirectoryCache", "SweepInterrupted", "MAX_SWEEP_VALUES"]
 
 #: A single sweep spec may not expand to more values than this (catches typos like 1..10**9).
 MAX_SWEEP_VALUES = 100_000
@@ -237,6 +240,88 @@ class _CacheWriter:
         os.close(self.fd)
 
 
+class JsonLinesCache:
+    """A resume file: one ``{"key": ..., "row": ...}`` JSON line per finished instance."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self._writer: _CacheWriter | None = None
+
+    def lookup(self, keys: list[str]) -> dict[str, Any]:
+        cached = read_cache(self.path)
+        return {k: cached[k] for k in keys if k in cached}
+
+    def store(self, key: str, row: Any) -> None:
+        if self._writer is None:
+            self._writer = _CacheWriter(self.path)
+        self._writer.write(key, row)
+
+    def open(self) -> None:
+        """Open (and repair) the file before any work, so a bad path fails first."""
+        if self._writer is None:
+            self._writer = _CacheWriter(self.path)
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+
+class DirectoryCache:
+    """One JSON file per result under ``root`` (named by the SHA-256 of its key), each written
+    whole (temporary file + rename), so concurrent or interrupted sweeps never see half a row
+    and any number of sweeps can share the directory."""
+
+    def __init__(self, root: str):
+        self.root = root
+
+    def _path(self, key: str) -> str:
+        name = hashlib.sha256(key.encode("utf-8")).hexdigest()
+        return os.path.join(self.root, name[:2], name + ".json")
+
+    def open(self) -> None:
+        try:
+            os.makedirs(self.root, exist_ok=True)
+        except OSError as e:
+            raise UserError(f"cannot create the sweep cache directory {self.root!r}: "
+                            f"{e.strerror}") from None
+        if not os.access(self.root, os.W_OK):
+            raise UserError(f"the sweep cache directory {self.root!r} is not writable")
+
+    def lookup(self, keys: list[str]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for k in keys:
+            try:
+                with open(self._path(k), "rb") as fh:
+                    rec = json.loads(fh.read())
+            except (OSError, ValueError, UnicodeDecodeError):
+                continue  # absent or unreadable: computed again
+            # the stored key is compared too: a hash collision or a stray file is no hit
+            if isinstance(rec, dict) and rec.get("key") == k and "row" in rec:
+                out[k] = rec["row"]
+        return out
+
+    def store(self, key: str, row: Any) -> None:
+        try:
+            data = json.dumps({"key": key, "row": row}, separators=(",", ":"))
+        except (TypeError, ValueError) as e:
+            raise TypeError(f"sweep result for {key} is not plain JSON data: {e}") from None
+        path = self._path(key)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".row-", suffix=".json", dir=os.path.dirname(path))
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(data)
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+
+    def close(self) -> None:
+        pass
+
+
 # --------------------------------------------------------------------------------------------
 # running
 
@@ -273,7 +358,9 @@ def _progress(enabled: bool):
 
 def run_sweep(task: Callable[[dict], dict], instances: list[dict],
               executor: cf.Executor | None = None, cache_path: str | None = None,
-              progress: bool = True, key: Callable[[dict], str] | None = None) -> list[dict]:
+              progress: bool = True, key: Callable[[dict], str] | None = None,
+              cache: JsonLinesCache | DirectoryCache | None = None,
+              stats: dict | None = None) -> list[dict]:
     """Run ``task(params)`` for every instance; return the result rows in input order.
 
     * ``executor``: ``None`` runs serially in this process; any :class:`concurrent.futures.
@@ -282,6 +369,9 @@ def run_sweep(task: Callable[[dict], dict], instances: list[dict],
       function) and take and return plain data.
     * ``cache_path``: results are appended as JSON lines ``{"key": ..., "row": ...}`` as each
       finishes (one write per line); instances whose key is already there are not recomputed.
+      ``cache`` instead takes a cache object (:class:`JsonLinesCache`, :class:`DirectoryCache`).
+    * ``stats``: if given, filled with ``reused`` (distinct instances found in the cache),
+      ``computed`` and ``total`` (distinct instances).
     * ``key``: the cache key of an instance (default :func:`default_key`, the sorted JSON of the
       params; pass one including the theorem id and version to share a cache between theorems).
       Instances with equal keys are computed once.
@@ -294,19 +384,26 @@ def run_sweep(task: Callable[[dict], dict], instances: list[dict],
     instances = list(instances)
     keyf = key or default_key
     keys = [keyf(p) for p in instances]
-    results: dict[str, Any] = {}
+    if cache is not None and cache_path is not None:
+        raise ValueError("give cache_path or cache, not both")
     if cache_path is not None:
-        cached = read_cache(cache_path)
-        results.update({k: cached[k] for k in keys if k in cached})
+        cache = JsonLinesCache(cache_path)
+    results: dict[str, Any] = {}
+    if cache is not None:
+        results.update(cache.lookup(keys))
     todo: dict[str, dict] = {}
     for k, p in zip(keys, instances):
         if k not in results and k not in todo:
             todo[k] = p
-    writer = _CacheWriter(cache_path) if cache_path is not None else None
+    if stats is not None:
+        stats.update(reused=len(results), computed=len(todo), total=len(set(keys)))
+    writer = cache
+    if writer is not None:
+        writer.open()
 
     def record(k: str, row: Any) -> None:
         if writer is not None:
-            writer.write(k, row)
+            writer.store(k, row)
         results[k] = row
 
     def finished() -> tuple[list[dict], list[dict]]:
