@@ -148,9 +148,14 @@ def run(theorem_id: str, target: Optional[str] = None, lipschitz: Optional[str] 
 
 
 def table(theorem_id: str, sweep_over: Optional[dict[str, Sequence[Any]]] = None,
-          target: Optional[str] = None, progress: bool = False, **params: Any) -> Table:
+          target: Optional[str] = None, progress: bool = False, workers: int = 1,
+          scheduler: Optional[str] = None, cache_dir: Optional[str] = None,
+          **params: Any) -> Table:
     """Certify every instance of the sweep (``{"n": [2, 3, 4]}``: the cartesian product over
-    the given names) on top of the fixed keyword parameters; one row per instance."""
+    the given names) on top of the fixed keyword parameters; one row per instance.
+
+    ``workers`` > 1 runs a process pool; ``scheduler`` ("local" or "tcp://HOST:PORT") runs on
+    Dask, reusing rows cached by content in ``cache_dir`` (see :mod:`certify.distributed`)."""
     thm = default_registry().get(theorem_id)
     sweeps = [(name, list(values)) for name, values in (sweep_over or {}).items()]
     for name, _ in sweeps:
@@ -164,8 +169,14 @@ def table(theorem_id: str, sweep_over: Optional[dict[str, Sequence[Any]]] = None
             precheck(parsed)
     jobs = [{"theorem": thm.id, "params": {k: str(v) for k, v in inst.items()}, "target": target}
             for inst in instances]
-    rows = sweep.run_sweep(sweep_row, jobs, progress=progress,
-                           key=lambda j: json.dumps(j, sort_keys=True))
+    if workers == 1 and scheduler is None and cache_dir is None:
+        rows = sweep.run_sweep(sweep_row, jobs, progress=progress,
+                               key=lambda j: json.dumps(j, sort_keys=True))
+    else:
+        from certify.distributed import run_jobs
+
+        rows, _ = run_jobs(jobs, workers=workers, scheduler=scheduler, cache_dir=cache_dir,
+                           progress=progress)
     return Table(thm.id, tuple(rows))
 
 
