@@ -298,11 +298,13 @@ def _explore_with_torch(args: argparse.Namespace, thm, params: dict, raw: dict) 
 
 def cmd_table(args: argparse.Namespace) -> int:
     from certify import report, sweep
-    from certify.api import sweep_row
+    from certify.distributed import check_scheduler, run_jobs
     from certify.registry import default_registry
 
     if not 1 <= args.workers <= MAX_WORKERS:
         raise UserError(f"--workers {args.workers} is not allowed; use 1 to {MAX_WORKERS}")
+    if args.scheduler is not None:
+        check_scheduler(args.scheduler)
     for option, path in (("--output", args.output), ("--plot", args.plot), ("--cache", args.cache)):
         if path:
             _check_output(path, option)
@@ -320,23 +322,16 @@ def cmd_table(args: argparse.Namespace) -> int:
             precheck(parsed)
     jobs = [{"theorem": thm.id, "params": {k: str(v) for k, v in inst.items()}, "target": args.target}
             for inst in instances]
-    executor = None
-    if args.workers > 1:
-        from concurrent.futures import ProcessPoolExecutor
-
-        executor = ProcessPoolExecutor(args.workers)
-    try:
-        rows = sweep.run_sweep(sweep_row, jobs, executor=executor, cache_path=args.cache,
-                               key=lambda j: json.dumps(j, sort_keys=True))
+    try:  # serial, a process pool or Dask; rows cached by content (certify/distributed.py)
+        rows, _ = run_jobs(jobs, workers=args.workers, scheduler=args.scheduler,
+                           cache_file=args.cache, cache_dir=args.cache_dir,
+                           report=lambda text: err_console.print(text, highlight=False))
     except sweep.SweepInterrupted as stop:
         rows = list(stop.rows)
         err_console.print(f"interrupted: {len(rows)} finished row(s) kept")
         if rows:
             console.print(report.rich_table(rows))
         return 130
-    finally:
-        if executor is not None:
-            executor.shutdown(cancel_futures=True)
     if args.format == "md" and not args.output:
         console.print(report.rich_table(rows))
     text = report.table(rows, args.format)
@@ -415,11 +410,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plot", metavar="FILE.png")
     p.add_argument("--cache", metavar="FILE.jsonl", help="resume file for long sweeps")
     p.add_argument("--workers", type=int, default=1, help=f"processes (1 to {MAX_WORKERS})")
+    p.add_argument("--scheduler", metavar="local|tcp://HOST:PORT",
+                   help="run on Dask distributed: a LocalCluster of --workers processes (2 by "
+                        "default) or a running scheduler; rows are cached by content")
+    p.add_argument("--cache-dir", metavar="DIR", help="reuse finished rows from (and store new "
+                   "ones in) DIR; with --scheduler the default is $CERTIFY_CACHE_DIR or "
+                   "~/.cache/nn-certify/sweeps")
     p.set_defaults(func=cmd_table)
     p = sub.add_parser("check", help="re-verify a certificate file")
     p.add_argument("file")
     p.add_argument("--rebuild", action="store_true", help="also rebuild the network and re-evaluate witnesses")
     p.set_defaults(func=cmd_check)
+    from certify.fuzz import register as register_fuzz
+
+    register_fuzz(sub)
     try:
         from gpu.hyperfunction.cli import register
     except ImportError:
