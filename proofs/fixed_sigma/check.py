@@ -104,9 +104,45 @@ def certify_half(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
                        hypothesis_ok=hyp_ok, details=details)
 
 
+def target_sup_upper(target: Any, pieces: int = 64) -> fmpq:
+    """A rigorous upper bound of ‖f‖∞ on [0, 1]: the target's exact enclosures on ``pieces``
+    sub-intervals."""
+    best = fmpq(0)
+    for j in range(pieces):
+        lo, hi = target.enclose([(fmpq(j, pieces), fmpq(j + 1, pieces))])
+        best = max(best, -lo, hi)
+    return best
+
+
+def certify_half_range(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
+    """Thm 14's range part as a claim of its own: the quantity ‖φ‖_{L∞[0,1]} − ‖f‖_{L∞[0,1]},
+    claimed ≤ 1.  Upper: the exact interval range of the Thm 14 body on [0, 1] minus a rigorous
+    lower bound of ‖f‖; lower: exact values of φ at 16K + 1 points minus an upper bound of ‖f‖
+    (an exact witness when it exceeds).  A network that is not one Thm 14 gadget gets no upper."""
+    K = int(params["K"])
+    half = sole_gadget(net, "euaf-half")
+    rng = None
+    details: dict = {}
+    if half is not None and half_layers(half.body) is not None:
+        try:
+            rng = half_range(half.body, fmpq(0), fmpq(1))
+        except AnalysisFailed as exc:
+            details["range_failed"] = str(exc)
+    f_lo, f_hi = target_sup_bound(target), target_sup_upper(target)
+    upper: Any = unknown_upper() if rng is None else max(abs(rng[0]), abs(rng[1])) - f_lo
+    xs = [fmpq(j, 16 * K) for j in range(16 * K + 1)]
+    values = evaluate(net, [xs])[0]
+    j = max(range(len(xs)), key=lambda i: abs(values[i]))
+    lower = abs(values[j]) - f_hi
+    details.update(output_range=[str(v) for v in rng] if rng else None, norm_f=[str(f_lo), str(f_hi)])
+    wits = [{"x": [str(xs[j])], "value": str(values[j]), "error_lower": str(lower)}]
+    return ErrorReport(lower=lower, upper=upper, witnesses=wits, details=details)
+
+
 METHODS = methods(
     Method("euaf-gadget-identity", gadget_identity),
     Method("euaf-half", certify_half),
+    Method("euaf-half-range", certify_half_range),
     Method("euaf-chain", certify_chain),
     Method("euaf-kst", certify_kst),
     Method("euaf-classification", certify_classification),

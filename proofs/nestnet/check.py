@@ -34,6 +34,7 @@ import sympy
 from flint import arb, fmpq
 
 from certify import evidence
+from certify.analysis.ranges import output_range
 from certify.analysis.trifling import (box_error, constant_cell_errors, shifted_grid, strip_sup,
                                        trifling_cells, trifling_lp)
 from certify.evidence import PIECES
@@ -582,6 +583,63 @@ def method_point_fit(thm: Any, params: dict, target: Any, net: Node) -> ErrorRep
                                                            "obligations": stats}, None)
 
 
+# ------------------------------------------------------------------------------------------------
+# the range parts of the statements, certified as claims of their own
+#
+# Prop B.2 (ii): 0 <= φ <= max y on R (quantity: the distance of φ's range from [0, max y], claimed
+# 0); Thm A.1: ‖φ‖_{L∞(R^d)} <= |f(0)| + ω(√d) (quantity: sup |φ| − |f(0)|, claimed <= ω(√d)).
+# Upper bounds from interval propagation over R^d trusting only the final clip min{σ(t), M}, whose
+# spec (range [0, M] on R) the gadget certificates check, so it holds whatever the nested blocks
+# before it compute; lower bounds from exact values at points (VIOLATED comes with a witness).
+
+
+CLIP = "nestnet-clip"
+
+
+def _range(net: Any) -> tuple[Optional[fmpq], Optional[fmpq], set]:
+    ivs, used = output_range(net, trusted={CLIP})
+    lo, hi = ivs[0]
+    return lo, hi, used
+
+
+def method_point_fit_range(thm: Any, params: dict, target: Any, net: Any) -> ErrorReport:
+    ys, _ = G.point_fit_samples(params)
+    top = max(ys)
+    lo, hi, used = _range(net)
+    upper: Any = arb("inf") if lo is None or hi is None else max(fmpq(0), -lo, hi - top)
+    vals, _, _ = group_values(net, [[[fmpq(j)]] for j in range(len(ys))], tolerant=True)
+    lower, wit = fmpq(0), []
+    for j, v in enumerate(vals):
+        excess = None if v is None else max(-v, v - top)
+        if excess is not None and excess > lower:
+            lower, wit = excess, [{"x": [str(j)], "error": str(excess), "value": str(v)}]
+    return ErrorReport(lower, upper, wit, used,
+                       {"output_range": [str(lo), str(hi)], "max_y": str(top), "points": len(ys)})
+
+
+def method_offtrifling_range(thm: Any, params: dict, target: Any, net: Any) -> ErrorReport:
+    d, s, n = int(params["d"]), int(params["s"]), int(params["n"])
+    K = grid_K(d, s, n)
+    lo, hi, used = _range(net)
+    pts = [[fmpq(b, K) for b in beta] for beta in itertools.product(range(K), repeat=d)]
+    vals, _, _ = group_values(net, [[p] for p in pts], tolerant=True)
+    with precision(PREC):
+        f0 = abs(target.ball([fmpq(0)] * d, prec=PREC))
+        sup_phi = None if lo is None or hi is None else max(abs(lo), abs(hi))
+        upper = arb("inf") if sup_phi is None else arb(sup_phi) - arb(f0.lower())
+        lower, wit = arb(f0.upper()) * -1, []
+        for p, v in zip(pts, vals):
+            if v is None:
+                continue
+            cand = arb(abs(v)) - arb(f0.upper())
+            if cand > lower:
+                lower, wit = cand, [{"x": [str(c) for c in p], "value": str(v),
+                                     "error_lower": cand.str(20, radius=True)}]
+    return ErrorReport(lower, upper, wit, used,
+                       {"output_range": [str(lo), str(hi)], "abs_f0": f0.str(20, radius=True),
+                        "points": len(pts)})
+
+
 def precheck(params: dict) -> None:
     """Raise UserError before any work when an instance is out of its domain or would need more
     than the memory budget (NESTNET_MEMORY_MB).  Exposed as ``method.precheck`` so that a sweep
@@ -599,4 +657,7 @@ METHODS = methods(
     Method("nestnet-step", method_step, measure=measure_nestnet),
     Method("nestnet-bitsum", method_bitsum, measure=measure_nestnet),
     Method("nestnet-point-fit", method_point_fit, measure=measure_nestnet),
+    Method("nestnet-point-fit-range", method_point_fit_range, measure=measure_nestnet),
+    Method("nestnet-offtrifling-range", method_offtrifling_range, measure=measure_nestnet,
+           precheck=precheck),
 )

@@ -4,6 +4,7 @@ constructive/activations/euaf.py, fixed_sigma*.py, gadgets/euaf_gadgets.py."""
 from __future__ import annotations
 
 import pytest
+from flint import fmpq
 
 from constructive.activations import RELU
 
@@ -16,6 +17,7 @@ from .statements import below_lower
 # target abs (Lipschitz 1): the oscillation hypothesis holds, so a bad network is VIOLATED
 HALF = ("syz-fixed-sigma-1d-half", {"K": "16", "eps": "1/5"})
 HALF_TARGET = "abs"
+HALF_RANGE = ("syz-fixed-sigma-1d-half-range", {"K": "16", "eps": "1/5"})
 NINE = ("syz-fixed-sigma-1d-nine-tenths", {})
 THM6 = ("syz-fixed-sigma-1d", {})
 KST_D1 = ("syz-fixed-sigma-universal", {"d": "1", "kst": "d1-default", "eps": "3/10"})
@@ -58,6 +60,11 @@ KILLED = [
            "moved by 2^-40 into a half interval",
            mutate=lambda i: shift_breakpoint(i.net, body_affines(i.net, "euaf-half")[0], 0, EPS),
            target=HALF_TARGET),
+    Mutant("thm14-range-output-bias", *HALF_RANGE, "Thm 14 range: output bias +1/16 (for abs the "
+           "range [-M, M] is 0.047 inside ||f|| + 1: M = 1 + max |f| at the midpoints x_k)",
+           mutate=lambda i: shift_last_bias(i.net, fmpq(1, 16)), target=HALF_TARGET),
+    Mutant("thm14-range-output-tripled", *HALF_RANGE, "Thm 14 range: output layer × 3",
+           mutate=lambda i: scale_output(i.net, 3), target=HALF_TARGET),
     Mutant("thm15-psi-hat-copy", *NINE, "Thm 15: ψ̂ body of copy 1 (spec kept): output bias "
            "+2^-40", mutate=_nine_psi_hat_copy),
     Mutant("thm15-bound-tightened", *NINE, "bound eps replaced by half the certified lower bound",

@@ -21,6 +21,8 @@ FIT = ("nestnet-point-fit", {"s": "2", "n": "3"})
 OFF = ("nestnet-offtrifling", {"s": "2", "n": "3"})
 RATE = ("nestnet-height-s-rate", {"s": "1", "n": "4"})
 LINF = ("nestnet-height-s-rate-linf", {"s": "2", "n": "3"})
+FIT_RANGE = ("nestnet-point-fit-range", {"s": "2", "n": "3"})
+OFF_RANGE = ("nestnet-offtrifling-range", {"s": "2", "n": "3"})
 
 
 def first(net, name):
@@ -81,6 +83,16 @@ KILLED = [
            restate=below_lower),
     Mutant("nest-rate-output-negated", *RATE, "Thm 2.1 (p = 2): output layer × (−1)",
            mutate=lambda i: scale_output(i.net, -1)),
+    Mutant("nest-fit-range-clip-bias", *FIT_RANGE, "Prop B.2 (ii): clip gadget body (spec kept): "
+           "output bias +2^-40, so sup φ = max y + 2^-40",
+           mutate=in_gadget(lambda n: first(n, "nestnet-clip"), lambda b: shift_last_bias(b, EPS))),
+    Mutant("nest-fit-range-output-negated", *FIT_RANGE, "Prop B.2 (ii): output × (−1), so φ ≤ 0",
+           mutate=lambda i: scale_output(i.net, -1)),
+    Mutant("nest-off-range-clip-bias", *OFF_RANGE, "Thm A.1 range: clip gadget body (spec kept): "
+           "output bias +2^-40",
+           mutate=in_gadget(lambda n: first(n, "nestnet-clip"), lambda b: shift_last_bias(b, EPS))),
+    Mutant("nest-off-range-output-shift", *OFF_RANGE, "Thm A.1 range: output bias +1, past "
+           "|f(0)| + ω(√d)", mutate=lambda i: shift_last_bias(i.net, fmpq(1))),
     Mutant("nest-linf-mid-weight", *LINF, "Thm 2.1 (p = ∞): mid gadget body (spec kept): a second-"
            "layer weight +2^-40",
            mutate=in_gadget(lambda n: first(n, "mid"),
