@@ -16,9 +16,12 @@ from typing import Any, Iterator
 from constructive.errors import UserError
 from gpu.hyperfunction.base import CODEC_METHODS, SUPPORTED_DTYPES
 
+BENCH_METHODS = ("ecsq", "winding", "rtn", "lattice", "hqq")
+DEFAULT_BENCH_METHODS = ("ecsq", "winding", "rtn", "hqq")
+
 
 def register(subparsers: "argparse._SubParsersAction[Any]") -> None:
-    """Add compress / decompress / codec-report to an argparse subparsers object."""
+    """Add compress / decompress / codec-report / codec-bench to an argparse subparsers object."""
     comp = subparsers.add_parser("compress", help="compress a safetensors file with a hyperfunction codec")
     comp.add_argument("input", metavar="IN.safetensors")
     comp.add_argument("-o", "--output", required=True, metavar="OUT")
@@ -56,6 +59,18 @@ def register(subparsers: "argparse._SubParsersAction[Any]") -> None:
     rep.add_argument("--json", default=None, metavar="FILE", help="also write the report as JSON")
     rep.add_argument("--device", default=None)
     rep.set_defaults(func=run_report)
+
+    bench = subparsers.add_parser(
+        "codec-bench", help="project codecs next to RTN and HQQ at equal storage (table + rate–distortion plot)"
+    )
+    bench.add_argument("input", metavar="FILE.safetensors")
+    bench.add_argument("--bits", default="3,4,5,6", help="comma-separated bit levels in 2..8 (default 3,4,5,6)")
+    bench.add_argument(
+        "--methods", default=",".join(DEFAULT_BENCH_METHODS), help=f"comma-separated, from {', '.join(BENCH_METHODS)}"
+    )
+    bench.add_argument("--plot", default=None, metavar="PNG", help="write the rate–distortion plot here")
+    bench.add_argument("--json", default=None, metavar="FILE", help="also write the rows as JSON")
+    bench.set_defaults(func=run_bench)
 
 
 @contextmanager
@@ -191,5 +206,64 @@ def run_report(args: argparse.Namespace) -> int:
         with fileformat.atomic_output(args.json) as tmp:
             with open(tmp, "w", encoding="utf-8") as fh:
                 json.dump(result.to_json(), fh, indent=2)
+                fh.write(os.linesep)
+    return 0
+
+
+def _bits_list(text: str) -> list[int]:
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise UserError(f"--bits {text!r}: expected comma-separated integers in 2..8") from None
+    if not values or not all(2 <= b <= 8 for b in values):
+        raise UserError(f"--bits {text!r}: expected comma-separated integers in 2..8")
+    return values
+
+
+def _methods_list(text: str) -> list[str]:
+    methods = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [m for m in methods if m not in BENCH_METHODS]
+    if not methods or unknown:
+        raise UserError(f"--methods {text!r}: allowed {', '.join(BENCH_METHODS)}")
+    return methods
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    """Every floating tensor of FILE through each method at each bit level; print the table, plot it."""
+    _need_torch()
+    from rich.console import Console
+
+    from gpu.hyperfunction import fileformat, hqq_baseline, sidebyside
+    from gpu.hyperfunction.base import dtype_name
+
+    bits, methods = _bits_list(args.bits), _methods_list(args.methods)
+    if "hqq" in methods and not hqq_baseline.available():
+        raise UserError("--methods includes hqq but the package is missing (pip install --no-deps hqq termcolor einops)")
+    for path in (args.plot, args.json):
+        if path:
+            _output_dir(path)
+    names, _, load = fileformat.read_plain(args.input)
+    weights = {}
+    for name in names:
+        tensor = load(name)
+        if dtype_name(tensor.dtype) in SUPPORTED_DTYPES and tensor.numel() > 0:
+            weights[name] = tensor
+    if not weights:
+        raise UserError(f"{args.input}: holds no floating-point tensor")
+    with _progress(len(bits) * len(methods), "codec-bench") as step:
+
+        def on_step(label: str) -> None:
+            step(label, done=True)
+
+        rows = sidebyside.compare(weights, bits, methods, on_step=on_step)
+    Console().print(sidebyside.markdown(rows), markup=False, highlight=False)
+    if args.plot:
+        with fileformat.atomic_output(args.plot) as tmp:
+            sidebyside.plot(rows, tmp + ".png", f"{os.path.basename(args.input)}: rate–distortion")
+            os.replace(tmp + ".png", tmp)
+    if args.json:
+        with fileformat.atomic_output(args.json) as tmp:
+            with open(tmp, "w", encoding="utf-8") as fh:
+                json.dump([r.to_json() for r in rows], fh, indent=2)
                 fh.write(os.linesep)
     return 0
