@@ -34,6 +34,7 @@ import sympy
 from flint import arb, fmpq
 
 from certify import evidence
+from certify.analysis.gadget_certs import certify_gadgets
 from certify.analysis.ranges import output_range
 from certify.analysis.trifling import (box_error, constant_cell_errors, shifted_grid, strip_sup,
                                        trifling_cells, trifling_lp)
@@ -48,6 +49,7 @@ from constructive.ir import Activation, Affine, Gadget, Network, Node, Parallel,
 from constructive.numbers import Exact, QMatrix, as_fmpq, precision
 from proofs.nestnet import gadgets as G
 from proofs.nestnet.build import check_instance, grid_K, linf_delta, lp_delta, nest_params, nested_activations
+from proofs.nestnet.lemma_d6 import method_lemma_d6
 
 PREC = 192
 
@@ -597,7 +599,11 @@ CLIP = "nestnet-clip"
 
 
 def _range(net: Any) -> tuple[Optional[fmpq], Optional[fmpq], set]:
+    """The output range over R^d, or (None, None) when a clip specification it rests on does
+    not hold for its body (then nothing is shown, and exact witnesses decide alone)."""
     ivs, used = output_range(net, trusted={CLIP})
+    if not all(c["holds"] for c in certify_gadgets(net, used)):
+        return None, None, used
     lo, hi = ivs[0]
     return lo, hi, used
 
@@ -660,4 +666,5 @@ METHODS = methods(
     Method("nestnet-point-fit-range", method_point_fit_range, measure=measure_nestnet),
     Method("nestnet-offtrifling-range", method_offtrifling_range, measure=measure_nestnet,
            precheck=precheck),
+    Method("nestnet-lemma-d6", method_lemma_d6),
 )

@@ -128,3 +128,12 @@ def test_kernel_refuses_a_strict_certificate_without_its_flag():
     assert cert["error"]["strict"] is True and _kernel(cert).ok
     del cert["error"]["strict"]
     assert any("error.strict" in p for p in _kernel(cert).problems)
+
+
+def test_nestnet_lemma_d6_as_printed_holds_at_k0_on_the_cited_network():
+    """The note lists Lemma D.6 at k = 0 as an erratum (the D.4 proof says the formula fails
+    there); on the network of the cited Lemma 3.5 (its Figure 11) it is exact at k = 0 too, so
+    the printed statement HOLDS and has no VIOLATED printed entry."""
+    cert = run_theorem("nestnet-lemma-d6", {"n": "5"})
+    assert cert["verdict"] == "HOLDS" and cert["details"]["error_at_k0"] == "0"
+    assert [c["measured"] for c in cert["architecture"]["claims"]] == [7, 11]

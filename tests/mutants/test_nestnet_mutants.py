@@ -23,6 +23,7 @@ RATE = ("nestnet-height-s-rate", {"s": "1", "n": "4"})
 LINF = ("nestnet-height-s-rate-linf", {"s": "2", "n": "3"})
 FIT_RANGE = ("nestnet-point-fit-range", {"s": "2", "n": "3"})
 OFF_RANGE = ("nestnet-offtrifling-range", {"s": "2", "n": "3"})
+D6 = ("nestnet-lemma-d6", {"n": "4"})
 
 
 def first(net, name):
@@ -93,6 +94,11 @@ KILLED = [
            mutate=in_gadget(lambda n: first(n, "nestnet-clip"), lambda b: shift_last_bias(b, EPS))),
     Mutant("nest-off-range-output-shift", *OFF_RANGE, "Thm A.1 range: output bias +1, past "
            "|f(0)| + ω(√d)", mutate=lambda i: shift_last_bias(i.net, fmpq(1))),
+    Mutant("nest-d6-k0-indicator", *D6, "Lemma D.6: the first sigma(k - j + 1) (layer 2, row 2) "
+           "bias +2^-40, wrong at k = 0 when theta_1 = 1",
+           mutate=lambda i: nudge(i.net, affine_sites(i.net)[1].node, "b", 2)),
+    Mutant("nest-d6-bit-threshold", *D6, "Lemma D.6: the threshold neuron sigma(L(xi_1) + 1) bias "
+           "+2^-40", mutate=lambda i: nudge(i.net, affine_sites(i.net)[0].node, "b", 1)),
     Mutant("nest-linf-mid-weight", *LINF, "Thm 2.1 (p = ∞): mid gadget body (spec kept): a second-"
            "layer weight +2^-40",
            mutate=in_gadget(lambda n: first(n, "mid"),
