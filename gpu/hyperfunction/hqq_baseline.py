@@ -31,9 +31,11 @@ GROUP = 128
 
 def available() -> bool:
     """Whether the ``hqq`` package can be imported here."""
+    import importlib
+
     try:
         with contextlib.redirect_stdout(io.StringIO()):
-            from hqq.core.quantize import Quantizer  # noqa: F401
+            importlib.import_module("hqq.core.quantize")
     except Exception:  # noqa: BLE001 - a missing optional dependency of hqq is "not available" too
         return False
     return True
