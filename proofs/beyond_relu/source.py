@@ -18,6 +18,7 @@ from constructive.activations import ActivationFunction, lookup
 from constructive.activations.catalogue import parse_activation
 from constructive.errors import UserError
 from constructive.ir import Network, activation, affine_from, network
+from constructive.network_files import exact_number  # the shared exact reading of a weight
 from constructive.numbers import as_fmpq
 
 # ---------------------------------------------------------------------------------------------
@@ -43,26 +44,6 @@ def relu_net_from_layers(layers: Sequence[tuple[fmpq_mat, fmpq_mat]]) -> Network
         if k < len(layers) - 1:
             nodes.append(activation(W.nrows()))
     return network(*nodes)
-
-
-def exact_number(v: Any, where: str) -> fmpq:
-    if isinstance(v, bool) or v is None:
-        raise UserError(f"{where}: {v!r} is not a number")
-    if isinstance(v, float):
-        if not math.isfinite(v):
-            raise UserError(f"{where}: weight {v} is not finite")
-        f = Fraction(v)
-        return fmpq(f.numerator, f.denominator)
-    if isinstance(v, str):
-        if v.strip().lower() in ("nan", "inf", "-inf", "+inf", "infinity", "-infinity"):
-            raise UserError(f"{where}: weight {v!r} is not finite")
-        try:
-            return as_fmpq(v)
-        except (ValueError, ZeroDivisionError):
-            raise UserError(f"{where}: {v!r} is not a rational number") from None
-    if isinstance(v, int):
-        return fmpq(v)
-    raise UserError(f"{where}: {v!r} is not a number")
 
 
 def _check_layers(raw: list[tuple[str, Any, Any]]) -> list[tuple[fmpq_mat, fmpq_mat]]:
