@@ -421,6 +421,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file")
     p.add_argument("--rebuild", action="store_true", help="also rebuild the network and re-evaluate witnesses")
     p.set_defaults(func=cmd_check)
+    from certify.trained_cli import register as register_network
+
+    register_network(sub)
     from certify.fuzz import register as register_fuzz
 
     register_fuzz(sub)
