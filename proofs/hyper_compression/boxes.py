@@ -21,11 +21,12 @@ from fractions import Fraction
 
 from flint import fmpq
 
-from constructive.errors import UserError
+from certify.method import AnalysisFailed
 from proofs.hyper_compression.points import PointSet
 
 _CANDIDATES = 8  # nearest codewords tried per box
-_EXACT_CHECKED = 16  # best float candidates of the lower bound re-evaluated exactly
+_EXACT_CHECKED = 16
+_DYADIC_LEVELS = 32  # box halvings available in exact integers  # best float candidates of the lower bound re-evaluated exactly
 
 
 @dataclass
@@ -86,6 +87,10 @@ def covering_upper_bound(points: PointSet, tol: Fraction, max_boxes: int, progre
     import numpy as np
     from scipy.spatial import cKDTree
 
+    twos = (points.den & -points.den).bit_length() - 1
+    if twos < _DYADIC_LEVELS:  # rescale so that boxes can be halved _DYADIC_LEVELS times exactly
+        shift = _DYADIC_LEVELS - twos
+        points = PointSet(tuple(tuple(c << shift for c in p) for p in points.coords), points.den << shift)
     k, den = points.k, points.den
     lower, worst = lower_bound(points)
     radius_sq = lower * (1 + tol) ** 2  # integer units²
@@ -94,9 +99,7 @@ def covering_upper_bound(points: PointSet, tol: Fraction, max_boxes: int, progre
     tree = cKDTree(base)
     npts = min(_CANDIDATES, points.n)
     level = max(0, min(20, (points.n.bit_length() - 1) // k))
-    side = den >> level if den % (1 << level) == 0 else None
-    if side is None or side == 0:
-        raise UserError("the codebook's denominator is too small for dyadic boxes at this size")
+    side = den >> level
     grid = np.arange(1 << level, dtype=np.int64) * side
     lo = np.stack(np.meshgrid(*([grid] * k), indexing="ij"), axis=-1).reshape(-1, k)
     result = BoxBound(fmpq(0), fmpq(0), (), 0, 0)
@@ -105,7 +108,7 @@ def covering_upper_bound(points: PointSet, tol: Fraction, max_boxes: int, progre
         result.levels.append(len(lo))
         result.deepest = level
         if result.boxes > max_boxes:
-            raise UserError(f"box branch-and-bound exceeded {max_boxes} boxes at level {level}")
+            raise AnalysisFailed(f"box branch-and-bound exceeded {max_boxes} boxes at level {level}")
         if progress is not None:
             progress(result.boxes, level)
         centre = lo.astype(np.float64) + side / 2
@@ -131,7 +134,7 @@ def covering_upper_bound(points: PointSet, tol: Fraction, max_boxes: int, progre
                 refused.append(row)
         split = np.concatenate([np.nonzero(~accept)[0], np.array(refused, dtype=np.int64)])
         if len(split) and side == 1:
-            raise UserError("box branch-and-bound reached unit boxes without certifying them")
+            raise AnalysisFailed("box branch-and-bound reached unit boxes without certifying them")
         if not len(split):
             break
         side //= 2

@@ -1,8 +1,8 @@
 """Hyper-compression (Fan et al., arXiv:2409.00592): the codec's codebook as a network.
 
-The builder returns the decode table of the project's winding codec (gpu/hyperfunction): the
-one-layer linear map e_θ ↦ frac(θ·A/2^F), column θ the codeword θ, A the codec's stored direction
-integers.  The certifier reads the codebook back from the network it is handed.
+The builder returns the encoder's score layer of the project's winding codec (gpu/hyperfunction):
+x ↦ (2p_θ·x − |p_θ|²)_θ, whose argmax is the nearest codeword p_θ = frac(θ·A/2^F), A the codec's
+stored direction integers.  The certifier reads the codebook back from the network it is handed.
 """
 
 from __future__ import annotations
@@ -10,25 +10,25 @@ from __future__ import annotations
 from typing import Any
 
 from constructive.ir import Network
-from proofs.hyper_compression.points import table_network
+from proofs.hyper_compression.points import score_network
 
 
 def build_codebook(params: dict, target: Any) -> Network:
-    """The first n samples of the codec's k-dimensional winding as a decode table."""
-    return table_network(int(params["n"]), int(params["k"]))
+    """The first n samples of the codec's k-dimensional winding as the encoder's score layer."""
+    return score_network(int(params["n"]), int(params["k"]))
 
 
 def build_codec_codebook(params: dict, target: Any) -> Network:
     """The codebook the codec uses at k and bits: n = 2^(k·bits) samples."""
     k, bits = int(params["k"]), int(params["bits"])
-    return table_network(1 << (k * bits), k)
+    return score_network(1 << (k * bits), k)
 
 
 def build_codebook_k1(params: dict, target: Any) -> Network:
-    """The k = 1 decode table (n codewords)."""
-    return table_network(int(params["n"]), 1)
+    """The k = 1 score layer (n codewords)."""
+    return score_network(int(params["n"]), 1)
 
 
 def build_codebook_k2(params: dict, target: Any) -> Network:
-    """The k = 2 decode table (n codewords)."""
-    return table_network(int(params["n"]), 2)
+    """The k = 2 score layer (n codewords)."""
+    return score_network(int(params["n"]), 2)

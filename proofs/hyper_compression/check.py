@@ -3,7 +3,7 @@ winding codebook (k = 1 exactly with its three-distance gap structure, k = 2 exa
 Voronoi cells, k ≥ 3 bracketed by box branch-and-bound) and the codec's per-weight round-trip
 error against that radius, all in exact arithmetic.
 
-The network handed in is the decode table; its codebook must be the codec's winding exactly
+The network handed in is the encoder's score layer (row θ = (2p_θ, −|p_θ|²)); its codebook must be the codec's winding exactly
 (checked first, entry by entry), otherwise nothing is shown (upper bound ∞, INCONCLUSIVE) — the
 claims are about the codec's codebook, not about an arbitrary point set.
 """
@@ -21,7 +21,7 @@ from certify.progress import advance
 from constructive.errors import UserError
 from constructive.ir import Node
 from proofs.hyper_compression import boxes, gaps, voronoi
-from proofs.hyper_compression.points import FRAC_BITS, PointSet, codec_direction, first_difference, read_table
+from proofs.hyper_compression.points import FRAC_BITS, PointSet, codec_direction, first_difference, read_codebook
 
 SQRT_BITS = 64  # the covering radius is √(exact rational): enclosed between binary fractions 2^-64 apart
 BNB_TOL = Fraction(1, 32)  # the box bound certifies (1 + tol) × the exact lower bound
@@ -37,9 +37,9 @@ def sqrt_bounds(q: fmpq) -> tuple[fmpq, fmpq]:
 
 
 def _codebook(net: Node, k: int, a_fixed: tuple[int, ...]) -> tuple[PointSet, dict]:
-    points = read_table(net)
+    points = read_codebook(net)
     if points.k != k:
-        raise UserError(f"the decode table has {points.k} rows; this entry is about k = {k}")
+        raise UserError(f"the score layer takes {points.k} inputs; this entry is about k = {k}")
     diff = first_difference(points, a_fixed)
     info = {"direction_fixed": list(a_fixed), "frac_bits": FRAC_BITS, "denominator": points.den,
             "codebook_is_winding": diff is None}
@@ -50,7 +50,7 @@ def _codebook(net: Node, k: int, a_fixed: tuple[int, ...]) -> tuple[PointSet, di
 
 def _unknown(details: dict, lower: fmpq) -> ErrorReport:
     """Nothing shown: the network's codebook is not the codec's (the claim is not about it)."""
-    details["why_no_bound"] = "the decode table differs from the codec's winding codebook"
+    details["why_no_bound"] = "the score layer's codebook differs from the codec's winding"
     return ErrorReport(lower=lower, upper=arb("inf"), details=details)
 
 
@@ -131,7 +131,7 @@ def roundtrip(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
     a_fixed = tuple(int(a) for a in encoded.params["direction_fixed"])
     points, details = _codebook(net, k, a_fixed)
     if points.n != int(encoded.params["n"]):
-        raise UserError(f"the decode table has {points.n} codewords, the codec stored n = {encoded.params['n']}")
+        raise UserError(f"the score layer has {points.n} codewords, the codec stored n = {encoded.params['n']}")
     if k == 1:
         radius_sq = gaps.covering_radius_1d(points, "cube").radius ** 2
         how = "exact (sorted gaps)"

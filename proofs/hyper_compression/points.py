@@ -6,9 +6,11 @@ All covering computations work on integer coordinates over one denominator D (ex
 in Python ints); a table whose entries have other denominators (a moved point) is brought to
 the least common denominator, so nothing is rounded.
 
-Why a network: the decoder is a lookup, i.e. the linear map e_θ ↦ codeword θ.  The builder
-returns that one-layer map (k × n weight matrix, column θ = codeword θ); the certifier reads
-the codebook from the network it is handed, so a changed weight is a changed codebook.
+Why a network: the encoder's nearest-codeword search is one affine layer.  For x ∈ [0, 1]^k,
+|x − p_θ|² = |x|² − (2p_θ·x − |p_θ|²), so the nearest codeword is the argmax of the scores
+s_θ(x) = 2p_θ·x − |p_θ|², an affine map R^k → R^n with row θ = (2p_θ, −|p_θ|²).  The builder
+returns that layer; the certifier reads the codebook back from the network it is handed (and
+refuses a bias that is not −|p_θ|²), so a changed weight is a changed codebook.
 """
 
 from __future__ import annotations
@@ -55,24 +57,26 @@ class PointSet:
         return [fmpq(c, self.den) for c in self.coords[i]]
 
 
-def table_network(n: int, k: int) -> Network:
-    """The decode table of the codec's codebook as a one-layer linear network (one-hot θ in)."""
+def score_network(n: int, k: int) -> Network:
+    """The encoder's score layer x ↦ (2p_θ·x − |p_θ|²)_θ of the codec's first n codewords."""
     den = 1 << FRAC_BITS
     pts = winding_integers(n, codec_direction(k))
-    entries = [fmpq(pts[theta][i], den) for i in range(k) for theta in range(n)]
-    return network(affine_from(fmpq_mat(k, n, entries), fmpq_mat(k, 1)))
+    weights = [fmpq(2 * pts[theta][i], den) for theta in range(n) for i in range(k)]
+    bias = [-fmpq(sum(c * c for c in pts[theta]), den * den) for theta in range(n)]
+    return network(affine_from(fmpq_mat(n, k, weights), fmpq_mat(n, 1, bias)))
 
 
-def read_table(net: Network) -> PointSet:
-    """The codebook stored in a table network: column θ of its single affine layer."""
+def read_codebook(net: Network) -> PointSet:
+    """The codebook of a score layer: p_θ = row θ of W / 2, with the bias checked to be −|p_θ|²."""
     nodes = getattr(net, "nodes", ())
     if len(nodes) != 1 or not isinstance(nodes[0], Affine):
-        raise UserError("a codebook network is one affine layer (the decode table); got another shape")
+        raise UserError("a codebook network is one affine layer (the encoder's scores); got another shape")
     aff = nodes[0]
-    k, n = aff.W.nrows(), aff.W.ncols()
-    if any(aff.b[i, 0] != 0 for i in range(k)):
-        raise UserError("the decode table has a non-zero bias: it is not a lookup table")
-    values = [[aff.W[i, j] for i in range(k)] for j in range(n)]
+    n, k = aff.W.nrows(), aff.W.ncols()
+    values = [[aff.W[j, i] / 2 for i in range(k)] for j in range(n)]
+    for j, row in enumerate(values):
+        if aff.b[j, 0] != -sum(v * v for v in row):
+            raise UserError(f"score {j}: the bias is not -|p|^2 of its codeword, so the layer is no nearest-codeword search")
     den = 1
     for row in values:
         for v in row:

@@ -59,18 +59,21 @@ def _clip(poly: list, a: tuple, c: int) -> list:
 def _neighbours(points: PointSet, domain: str) -> list[set]:
     """Delaunay neighbours (index, translation) of every point, from a float triangulation."""
     import numpy as np
-    from scipy.spatial import Delaunay
+    from scipy.spatial import Delaunay, QhullError
 
     base = np.array(points.coords, dtype=np.float64) / points.den
     n = points.n
     shifts = _TRANSLATIONS if domain == "torus" else [(0, 0)]
     cloud = np.concatenate([base + np.array(s, dtype=np.float64) for s in shifts])
     out: list[set] = [set() for _ in range(n)]
-    if n < 3:
+    try:
+        tri = Delaunay(cloud) if n >= 3 else None
+    except QhullError:  # all points on a line: no triangulation
+        tri = None
+    if tri is None:  # every other point (and copy) is a neighbour: exact, and cheap for such sets
         for i in range(n):
             out[i] = {(j, s) for j in range(n) for s in shifts if (j, s) != (i, (0, 0))}
         return out
-    tri = Delaunay(cloud)
     centre = shifts.index((0, 0))
     for simplex in tri.simplices:
         for a in simplex:
