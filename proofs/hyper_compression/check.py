@@ -21,7 +21,8 @@ from certify.progress import advance
 from constructive.errors import UserError
 from constructive.ir import Node
 from proofs.hyper_compression import boxes, gaps, voronoi
-from proofs.hyper_compression.points import FRAC_BITS, PointSet, codec_direction, first_difference, read_codebook
+from proofs.hyper_compression.points import (FRAC_BITS, PointSet, codec_direction, first_difference,
+                                             read_codebook)
 
 SQRT_BITS = 64  # the covering radius is √(exact rational): enclosed between binary fractions 2^-64 apart
 BNB_TOL = Fraction(1, 32)  # the box bound certifies (1 + tol) × the exact lower bound

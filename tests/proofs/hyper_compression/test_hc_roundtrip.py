@@ -13,7 +13,8 @@ from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from gpu.hyperfunction import bitpack, codec  # noqa: E402
-from proofs.hyper_compression import gaps, voronoi  # noqa: E402
+from proofs.hyper_compression import gaps  # noqa: E402
+from proofs.hyper_compression import voronoi  # noqa: E402
 from proofs.hyper_compression import roundtrip as rt  # noqa: E402
 from proofs.hyper_compression.points import PointSet, winding_integers  # noqa: E402
 
