@@ -249,9 +249,22 @@ def samples(target: Any, d: int, K: int) -> tuple[list[fmpq], fmpq, fmpq]:
     return ys, eps, c
 
 
-def aux_network(d: int, s: int, n: int, delta: fmpq, target: Any) -> Network:
+def printed_samples(ys: list[fmpq], d: int, K: int) -> tuple[list[fmpq], fmpq]:
+    """Step 3.3 as printed (txt p. 23): y_j = g(j/(2K²)) instead of g(j/(2K^d)), with g the
+    piecewise linear function through (i/(2K^d), ys[i]); the same for d = 2, not for d = 1."""
+    out = []
+    for j in range(len(ys)):
+        t = fmpq(j) * K ** d / K ** 2  # the index i = 2K^d · j/(2K²)
+        i = min(int(t.floor()), len(ys) - 2) if len(ys) > 1 else 0
+        out.append(ys[i] if len(ys) == 1 else ys[i] + (ys[i + 1] - ys[i]) * (t - i))
+    eps = max([abs(b - a) for a, b in zip(out, out[1:])] + [fmpq(1, 2 ** 64)])
+    return out, eps
+
+
+def aux_network(d: int, s: int, n: int, delta: fmpq, target: Any, printed: bool = False) -> Network:
     """Theorem A.1: φ = ψ₂ ∘ ψ₁ ∘ Φ₁ + c with Φ₁ = d copies of Prop B.1 (r = s, ñ = 2n, J = K−1,
-    δ̃ = Kδ) on Kx_i, ψ₁ the affine index map and ψ₂ Prop B.2 (ñ = 2n) through the samples."""
+    δ̃ = Kδ) on Kx_i, ψ₁ the affine index map and ψ₂ Prop B.2 (ñ = 2n) through the samples
+    (``printed``: the samples of Step 3.3 as printed, :func:`printed_samples`)."""
     check_instance(d, s, n)
     K = grid_K(d, s, n)
     nt = 2 * n
@@ -260,6 +273,8 @@ def aux_network(d: int, s: int, n: int, delta: fmpq, target: Any) -> Network:
     phi1 = parallel(*([copy] * d)) if d > 1 else copy
     psi1 = affine([[2 * K ** (d - 1 - i) for i in range(d - 1)] + [1]], [0])
     ys, eps, c = samples(target, d, K)
+    if printed:
+        ys, eps = printed_samples(ys, d, K)
     psi2 = point_fit_b2(ys, eps, nt, s)
     return network(phi1, psi1, psi2, affine([[1]], [c]))
 
@@ -284,6 +299,18 @@ def build_offtrifling(params: dict, target: Any) -> Network:
     d, s, n = _ds(params)
     K = grid_K(d, s, n)
     return aux_network(d, s, n, chosen_delta(K, params.get("delta_fraction", 0)), target)
+
+
+def build_offtrifling_printed(params: dict, target: Any) -> Network:
+    """Theorem A.1 with Step 3.3's samples as printed, y_j = g(j/(2K²)) (d = 1 only: for d = 2
+    the printed and the corrected samples agree)."""
+    d, s, n = _ds(params)
+    if d != 1:
+        raise UserError(f"d={d} is not allowed; the printed samples g(j/(2K^2)) differ from "
+                        "g(j/(2K^d)) only for d = 1")
+    K = grid_K(d, s, n)
+    return aux_network(d, s, n, chosen_delta(K, params.get("delta_fraction", 0)), target,
+                       printed=True)
 
 
 def build_lp(params: dict, target: Any) -> Network:

@@ -321,13 +321,27 @@ def method_offtrifling(thm: Any, params: dict, target: Any, net: Node) -> ErrorR
     details = {"cells": len(cells), "K": K, "delta": str(delta), "obligations": stats}
     if bad:
         return _inconclusive(f"{bad} cell(s) not shown constant", details)
-    upper, lower = fmpq(0), fmpq(0)
+    upper, lower, worst = fmpq(0), fmpq(0), None
     for box, v in zip(cells, vals):
         lo_e, hi_e = box_error(target, box, v, v)
+        if lo_e > lower:
+            worst = (box, v)
         upper, lower = max(upper, hi_e), max(lower, lo_e)
     # the kernel re-derives the bound on the grid of cell ends (K and δ are the statement's)
     axis = sorted({a for iv in trifling_cells(1, K, delta) for a in iv[0]} | {fmpq(0), fmpq(1)})
-    return ErrorReport(lower, upper, [], set(), details, evidence=evidence.grid([axis] * d))
+    wit, at_point = _corner_witness(target, *worst) if worst else ([], None)
+    if at_point is not None and at_point > lower:
+        lower = at_point  # the exact point can say more than the cell's enclosure
+    return ErrorReport(lower, upper, wit, set(), details, evidence=evidence.grid([axis] * d))
+
+
+def _corner_witness(target: Any, box: list, value: fmpq) -> tuple[list, arb]:
+    """An exact point of the worst cell (φ = ``value`` there) and a rigorous lower bound of
+    |f − φ| there."""
+    with precision(PREC):
+        best = max(_corners(box), key=lambda x: abs(target.ball(x, prec=PREC) - value).lower())
+        err = arb(abs(target.ball(best, prec=PREC) - value).lower())
+    return [{"x": [str(c) for c in best], "value": str(value), "error_lower": err.str(20)}], err
 
 
 def _clip_range(net: Node) -> Optional[tuple[fmpq, fmpq]]:
