@@ -21,6 +21,7 @@ from proofs.optimal_rate.increments import floor_multiples, increment_rows, rand
 from proofs.optimal_rate.interpolation import interpolation_samples
 from proofs.optimal_rate.pointfit import point_fit_samples
 from proofs.optimal_rate.range_checks import range_excess_1d, range_excess_probed
+from proofs.optimal_rate.rate_methods import RATE_METHODS
 
 
 def method_pl1d_exact(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
@@ -166,4 +167,5 @@ METHODS = methods(
     Method("increment-fit-range", method_increment_fit_range),
     Method("point-fit", method_point_fit),
     Method("point-fit-range", method_point_fit_range),
+    *RATE_METHODS,
 )

@@ -1,0 +1,223 @@
+"""Cell-wise exact certification of Theorems 2.1 and 1.1 of the optimal-rate paper.
+
+* ``syz-cells`` (sup off the trifling region): the network is shown constant on every closed
+  cell Q_β by exact group evaluation of the cell's corners (:mod:`proofs.optimal_rate.fastexact`:
+  one weak ReLU sign on all corners ⇒ affine on the cell; equal corner values ⇒ constant), and
+  |f − c_β| is bounded on the cell by the target's rigorous enclosure (``box_error``).
+* ``syz-cells-lp``: the same cells, plus the trifling region Ω of exact measure
+  1 − (1 − (K−1)δ)^d (≤ K·d·δ, reported) on which |f − φ| ≤ sup over the cube of |f| plus the
+  output range of φ; that range is the exact range over all of R of the network's tail after its
+  last width-1 layer (the point fit's clip), by 1-D enumeration — so it holds for every input.
+* ``syz-cells-mid`` (p = ∞): the structure fan-out x ↦ (x + t_m), 3^d copies, d levels of mid,
+  scalar output map is read from the network; [0, 1]^d is cut at every cell and strip end of
+  the three shifted grids per axis, every distinct copy is evaluated on the shifted boxes
+  (constant or unknown), and the medians are followed with the rule "two known arguments bound
+  the median whatever the third is" (mid is monotone).  The mid gadgets are certified by the
+  gadget certificates (relied on: ``mid``).
+A box whose value is not determined makes the upper bound infinite (never a guess).
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any, Optional
+
+from flint import arb, fmpq
+
+from certify.analysis.pl1d import enumerate_1d
+from certify.analysis.trifling import (box_error, constant_cell_errors, shifted_grid, strip_sup,
+                                       trifling_cells, trifling_lp)
+from certify.method import ErrorReport
+from constructive import architecture as arch
+from constructive.gadgets.mid import _median
+from constructive.ir import Affine, Gadget, Network, Node, Parallel, _tokens, affine_from, network
+from constructive.numbers import as_fmpq, precision
+from proofs.optimal_rate.fastexact import group_constants
+from proofs.optimal_rate.rate import delta_linf, delta_lp, delta_offtrifling
+from proofs.optimal_rate.stepfn import step_counts
+
+PREC = 192
+
+
+def corners(box: list) -> list[list[fmpq]]:
+    return [list(c) for c in itertools.product(*[(a, b) for a, b in box])]
+
+
+def _inconclusive(why: str, details: dict, lower: Any = fmpq(0), used: Optional[set] = None) -> ErrorReport:
+    with precision(PREC):
+        return ErrorReport(lower, arb("inf"), [], used or set(), dict(details, failure=why))
+
+
+def _cell_values(net: Node, cells: list) -> list[Optional[fmpq]]:
+    vals = group_constants(net, [corners(c) for c in cells])
+    return [None if v is None else v[0] for v in vals]
+
+
+def _sup_over(target: Any, boxes: list, vals: list) -> tuple[fmpq, fmpq, list]:
+    upper, lower, wit = fmpq(0), fmpq(0), []
+    for box, v in zip(boxes, vals):
+        lo, hi = box_error(target, box, v, v) if not isinstance(v, tuple) else box_error(target, box, *v)
+        upper = max(upper, hi)
+        if lo > lower:
+            lower, wit = lo, [{"x": [str(a) for a, _ in box], "error_lower": str(lo),
+                               "box": [[str(a), str(b)] for a, b in box]}]
+    return upper, lower, wit
+
+
+def method_cells_offtrifling(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
+    d, N, L = int(params["d"]), int(params["N"]), int(params["L"])
+    K = step_counts(N, L, d)["K"]
+    delta = delta_offtrifling(d, N, L, int(params["q"]))
+    cells = trifling_cells(d, K, delta)
+    vals = _cell_values(net, cells)
+    details = {"K": K, "delta": str(delta), "cells": len(cells),
+               "trifling_measure": str(1 - (1 - (K - 1) * delta) ** d), "K_d_delta": str(K * d * delta)}
+    bad = sum(1 for v in vals if v is None)
+    if bad:
+        return _inconclusive(f"{bad} cell(s) not shown constant", details)
+    upper, lower, wit = _sup_over(target, cells, vals)
+    return ErrorReport(lower, upper, wit, set(), details)
+
+
+def tail_range(net: Node) -> Optional[tuple[fmpq, fmpq]]:
+    """Exact range over all of R of the layered network's tail after its last width-1 layer
+    (a bound on the whole network's output range on R^d), or None when unbounded."""
+    items = arch.plain_form(net)
+    cut = None
+    for k, it in enumerate(items):
+        if not isinstance(it, Affine) and not hasattr(it, "parts"):
+            continue
+        if arch.as_affine(it).W.nrows() == 1 and k < len(items) - 1:
+            cut = k
+    if cut is None:
+        return None
+    nodes = []
+    for it in items[cut + 1:]:
+        if hasattr(it, "parts") or isinstance(it, Affine):
+            a = arch.as_affine(it)
+            nodes.append(affine_from(a.W, a.b))
+        else:
+            nodes.append(it)
+    tail = network(*nodes)
+    lo, hi = enumerate_1d(tail).range()
+    if lo is None or hi is None:
+        return None
+    return lo, hi
+
+
+def method_cells_lp(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
+    d, N, L = int(params["d"]), int(params["N"]), int(params["L"])
+    p = as_fmpq(params["p"])
+    K = step_counts(N, L, d)["K"]
+    delta = delta_lp(target, d, N, L, p)
+    cells = trifling_cells(d, K, delta)
+    vals = _cell_values(net, cells)
+    details = {"K": K, "delta": str(delta), "cells": len(cells), "p": str(p), "K_d_delta": str(K * d * delta)}
+    bad = sum(1 for v in vals if v is None)
+    if bad:
+        return _inconclusive(f"{bad} cell(s) not shown constant", details)
+    rng = tail_range(net)
+    if rng is None:
+        return _inconclusive("no bounded output range for the trifling region", details)
+    sup_omega = strip_sup(target, [([(fmpq(0), fmpq(1))] * d, rng[0], rng[1])])
+    lower, upper, meas = trifling_lp(constant_cell_errors(target, cells, vals), d, K, delta, sup_omega, p)
+    details.update(trifling_measure=str(meas), trifling_sup=str(sup_omega),
+                   output_range=[str(rng[0]), str(rng[1])])
+    return ErrorReport(lower, upper, [], set(), details)
+
+
+def _median_interval(ivs: list) -> Optional[tuple]:
+    known = [iv for iv in ivs if iv is not None]
+    if len(known) == 3:
+        return sorted(iv[0] for iv in known)[1], sorted(iv[1] for iv in known)[1]
+    if len(known) == 2:
+        return min(known[0][0], known[1][0]), max(known[0][1], known[1][1])
+    return None
+
+
+def _is_mid(part: Node) -> bool:
+    if not (isinstance(part, Network) and len(part.nodes) == 1):
+        return False
+    g = part.nodes[0]
+    return (isinstance(g, Gadget) and g.name == "mid" and g.spec is not None
+            and g.spec.reference is _median and g.in_dim == 3 and g.out_dim == 1)
+
+
+class StructureError(Exception):
+    pass
+
+
+def linf_structure(net: Node, d: int) -> tuple[list[tuple], list[Node], Affine]:
+    """(shifts, copies, output map) of fan-out, 3^d copies, d mid levels, scalar affine map."""
+    S = 3 ** d
+    nodes = net.nodes if isinstance(net, Network) else ()
+    if len(nodes) != d + 3:
+        raise StructureError(f"not fan-out, {S} copies, {d} mid level(s), output map")
+    fan, par, *levels, out = nodes
+    if not (isinstance(fan, Affine) and fan.W.nrows() == S * d and fan.W.ncols() == d
+            and all(fan.W[m * d + i, j] == (1 if i == j else 0)
+                    for m in range(S) for i in range(d) for j in range(d))):
+        raise StructureError(f"the first map is not x ↦ (x + t_m) for {S} shifts")
+    shifts = [tuple(fan.b[m * d + i, 0] for i in range(d)) for m in range(S)]
+    if not (isinstance(par, Parallel) and len(par.parts) == S
+            and all(p.in_dim == d and p.out_dim == 1 for p in par.parts)):
+        raise StructureError(f"the copies are not {S} networks R^{d} → R side by side")
+    for lvl, level in enumerate(levels, start=1):
+        if not (isinstance(level, Parallel) and len(level.parts) == 3 ** (d - lvl)
+                and all(_is_mid(p) for p in level.parts)):
+            raise StructureError(f"mid level {lvl} is not {3 ** (d - lvl)} mid gadgets")
+    if not (isinstance(out, Affine) and out.W.nrows() == 1 and out.W.ncols() == 1):
+        raise StructureError("the output map is not scalar affine")
+    return shifts, list(par.parts), out
+
+
+def distinct_copies(copies: list[Node]) -> list[tuple[Node, list[int]]]:
+    by_key: dict[Any, tuple[Node, list[int]]] = {}
+    ids: dict[int, Any] = {}
+    for m, c in enumerate(copies):
+        key = ids.get(id(c))
+        if key is None:
+            key = ids[id(c)] = tuple(_tokens(c))
+        by_key.setdefault(key, (c, []))[1].append(m)
+    return list(by_key.values())
+
+
+def method_cells_linf(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
+    d, N, L = int(params["d"]), int(params["N"]), int(params["L"])
+    K = step_counts(N, L, d)["K"]
+    delta = delta_linf(target, d, N, L)
+    details: dict = {"K": K, "delta": str(delta)}
+    try:
+        shifts, copies, out = linf_structure(net, d)
+    except StructureError as exc:
+        return _inconclusive(str(exc), details)
+    boxes = shifted_grid(d, K, delta)
+    S = len(shifts)
+    details.update(boxes=len(boxes), shifts=[[str(c) for c in t] for t in shifts])
+    vals: list = [None] * (len(boxes) * S)
+    groups_all = distinct_copies(copies)
+    details["distinct_copies"] = len(groups_all)
+    for g, ms in groups_all:
+        groups = [corners([(a + t, b + t) for (a, b), t in zip(box, shifts[m])])
+                  for box in boxes for m in ms]
+        got = group_constants(g, groups)
+        for k, v in enumerate(got):
+            vals[(k // len(ms)) * S + ms[k % len(ms)]] = None if v is None else v[0]
+    scale, shift = out.W[0, 0], out.b[0, 0]
+    ivs, unknown = [], 0
+    for i in range(len(boxes)):
+        level = [None if v is None else (v, v) for v in vals[S * i:S * (i + 1)]]
+        while len(level) > 1:
+            level = [_median_interval(level[k:k + 3]) for k in range(0, len(level), 3)]
+        if level[0] is None:
+            unknown += 1
+            ivs.append(None)
+            continue
+        ivs.append(tuple(sorted((scale * level[0][0] + shift, scale * level[0][1] + shift))))
+    details["unknown_boxes"] = unknown
+    known = [(b, iv) for b, iv in zip(boxes, ivs) if iv is not None]
+    upper, lower, wit = _sup_over(target, [b for b, _ in known], [iv for _, iv in known])
+    if unknown:
+        return _inconclusive(f"{unknown} box(es) where the median is not determined", details,
+                             lower, {"mid"})
+    return ErrorReport(lower, upper, wit, {"mid"}, details)

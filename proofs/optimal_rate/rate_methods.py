@@ -1,0 +1,56 @@
+"""Certification methods for Proposition 3.1 and Theorems 2.1/1.1 of the optimal-rate paper.
+
+Prop 3.1 (``step-function``): exact 1-D enumeration of φ on [0, 1]; on every claimed step
+[k/K, (k+1)/K − δ·1{k ≤ K−2}] the PL function is compared with k at both ends and at every
+breakpoint inside (a PL function's extremes on an interval are there).
+
+Theorems (``syz-cells``, ``syz-cells-lp``, ``syz-cells-mid``): see :mod:`proofs.optimal_rate.cells`.
+"""
+
+from __future__ import annotations
+
+import bisect
+from typing import Any
+
+from flint import fmpq
+
+from certify.analysis.pl1d import enumerate_1d
+from certify.method import ErrorReport, Method
+from constructive.ir import Node
+from proofs.optimal_rate.cells import method_cells_linf, method_cells_lp, method_cells_offtrifling
+from proofs.optimal_rate.stepfn import step_counts
+
+
+def step_intervals(K: int, delta: fmpq) -> list[tuple[fmpq, fmpq]]:
+    """Prop 3.1's claimed steps [k/K, (k+1)/K − δ·1{k ≤ K−2}], k = 0..K−1."""
+    return [(fmpq(k, K), fmpq(k + 1, K) - (delta if k <= K - 2 else 0)) for k in range(K)]
+
+
+def step_error(net: Node, K: int, delta: fmpq) -> tuple[fmpq, list, int]:
+    """max over the steps of |φ − k|, exactly, with a witness; and the number of breakpoints."""
+    pl = enumerate_1d(net, 0, 1)
+    pts = pl.points
+    worst, wit = fmpq(0), []
+    for k, (a, b) in enumerate(step_intervals(K, delta)):
+        inner = pts[bisect.bisect_right(pts, a):bisect.bisect_left(pts, b)]
+        for x in (a, b, *inner):
+            e = abs(pl(x)[0] - k)
+            if e > worst:
+                worst, wit = e, [{"x": [str(x)], "error": str(e), "step": k}]
+    return worst, wit, len(pts)
+
+
+def method_step_function(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
+    N, L, d = int(params["N"]), int(params["L"]), int(params["d"])
+    K = step_counts(N, L, d)["K"]
+    delta = fmpq(1, 3 * K * int(params["q"]))
+    worst, wit, points = step_error(net, K, delta)
+    return ErrorReport(worst, worst, wit, set(), {"K": K, "delta": str(delta), "breakpoints": points})
+
+
+RATE_METHODS = (
+    Method("step-function", method_step_function),
+    Method("syz-cells", method_cells_offtrifling),
+    Method("syz-cells-lp", method_cells_lp),
+    Method("syz-cells-mid", method_cells_linf),
+)
