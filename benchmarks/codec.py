@@ -7,7 +7,7 @@ CPU (one thread, so "per core" numbers):
   encoders on a subsample, extrapolated: a brute-force numpy argmin and a KD-tree (leaf size 100,
   as in the reference; scikit-learn if installed, else SciPy), both queried in a Python loop over
   chunks of 128 groups like the reference;
-* lattice and RTN encode seconds per 10^6 weights;
+* lattice, RTN and ecsq encode seconds per 10^6 weights;
 * decode weights/s of each method (vectorised CPU path).
 CUDA only (skipped with a message otherwise): fused decoder throughput as a fraction of a
 device-to-device copy of the same output size, and the winding encode time for ~10^9 synthetic
@@ -127,14 +127,14 @@ def cpu_section(numel: int) -> None:
         else:
             kd = (time.perf_counter() - t) / (sub.shape[0] * 2 / 1e6)
             print(f"{'  ' + name + ', loop of 128':<34}{bits:>5}{kd:>11.3f}{kd / ours:>8.1f}x")
-    for method in ("lattice", "rtn"):
+    for method in ("lattice", "rtn", "ecsq"):
         for bits in (4, 6):
             seconds, _ = best_of(lambda: get_codec(method).encode(w, bits), repeat=2)
             print(f"{method:<34}{bits:>5}{seconds / mega:>11.3f}")
     print("reference implementation (paper note §5, one core, not measured here): 1.5-2.0 s per 10^6")
     print()
     print("decode (vectorised CPU path, weights/s)")
-    for method in ("winding", "lattice", "rtn"):
+    for method in ("winding", "lattice", "rtn", "ecsq"):  # ecsq: ANS decoding included
         for bits in (4, 6):
             enc = get_codec(method).encode(w, bits)
             run = getattr(decoder, f"decode_{method}")
