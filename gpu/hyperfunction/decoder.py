@@ -445,12 +445,12 @@ def decode_ecsq(
     freq = encoded.arrays["freq"].numpy()
     symbols = entropy.decode(encoded.arrays["stream"].numpy(), freq, p["count"], encoded.name)
     q = (torch.from_numpy(symbols) + p["qmin"]).to(dev)
-    step = torch.tensor([p["step"]], dtype=torch.float64, device=dev).expand(encoded.numel)
-    statics = (torch_dtype(encoded.dtype),)
     if use_fused(dev) if fused is None else fused:
+        step = torch.tensor([p["step"]], dtype=torch.float64, device=dev).expand(encoded.numel)
+        statics = (torch_dtype(encoded.dtype),)
         values = _run_fused(ecsq_kernel, encoded.numel, dev, (q, step), statics, compile)
-    else:
-        values = _run_eager(ecsq_kernel, encoded.numel, dev, q, step, None)
+    else:  # the same exact product, vectorised without the per-index gathers
+        values = q.to(torch.float64).mul_(p["step"])
     return _finish(values, encoded.dtype).reshape(encoded.shape)
 
 
