@@ -35,6 +35,8 @@ SMALL_INT_SPAN = 6  # integers are drawn from [min, min + this] or near the defa
 MAX_DENOMINATOR = 16  # drawn rationals have small denominators (cheap exact arithmetic)
 GENERATE_SHARE = 0.75  # of the budget spent drawing; the rest is kept for shrinking a finding
 BAD = ("VIOLATED", "ERROR")
+MIN_START_S = 1.0  # no instance is started with less of the budget left
+SHOWN_CHARS = 48  # a long exact number is shown cut (display only; --json has it whole)
 
 
 @dataclass
@@ -294,7 +296,7 @@ def fuzz_theorem(thm: Any, examples: int = 25, seed: int = 0, budget: float = 60
         # drawing stops at a share of the budget; shrinking a finding may use the rest
         limit = budget if found_at else budget * GENERATE_SHARE
         left = limit - (time.monotonic() - start)
-        if left <= 0:
+        if left < MIN_START_S:  # an instance started now could only time out
             return False
         try:  # as certify run does: outside a domain or over a stated budget is refused
             parsed = thm.parse_params(params)
@@ -346,9 +348,18 @@ def _witness_text(o: Optional[Outcome]) -> str:
     if o is None or not o.witness:
         return ""
     w = o.witness
-    x = ", ".join(map(str, w.get("x", []))) if isinstance(w, dict) else str(w)
-    err = w.get("error", w.get("error_lower", "")) if isinstance(w, dict) else ""
+    x = ", ".join(map(_cut, w.get("x", []))) if isinstance(w, dict) else _cut(w)
+    err = _cut(w.get("error", w.get("error_lower", ""))) if isinstance(w, dict) else ""
     return f"x = ({x}): error {err}" if err else f"x = ({x})"
+
+
+def _cut_numbers(text: str) -> str:
+    return " ".join(_cut(word) for word in text.split(" "))[:400]
+
+
+def _cut(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS - 1] + "…"
 
 
 def cmd_fuzz(args: argparse.Namespace) -> int:
@@ -380,7 +391,7 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
             if o.verdict != "HOLDS":
                 err.print(f"  {o.verdict}: {thm.id} {o.instance()}"
                           + (f"  witness {_witness_text(o)}" if o.witness else "")
-                          + (f"  ({o.detail[:200]})" if o.detail else ""), highlight=False)
+                          + (f"  ({_cut_numbers(o.detail)})" if o.detail else ""), highlight=False)
 
         results.append(fuzz_theorem(thm, args.examples, args.seed, args.budget, on_outcome=show))
     table = Table(title=f"certify fuzz (seed {args.seed})")
