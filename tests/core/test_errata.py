@@ -143,3 +143,62 @@ def test_nestnet_lemma_d6_as_printed_holds_at_k0_on_the_cited_network():
     cert = run_theorem("nestnet-lemma-d6", {"n": "5"})
     assert cert["verdict"] == "HOLDS" and cert["details"]["error_at_k0"] == "0"
     assert [c["measured"] for c in cert["architecture"]["claims"]] == [7, 11]
+
+
+def test_compositions_extra_composition_of_lemma_c1_is_harmless_only_the_count_differs():
+    """Lemma C.1's proof writes g^{∘n} once where g^{∘(n−1)} is meant (txt p. 26); one more
+    composition of the project's g leaves the floor exact on the claimed set (error 0), so the
+    printed line builds no wrong function: only the claimed count m − 1 is then not met."""
+    from certify.certificate import certify_network, make_target_for
+    from constructive.ir import Repeat, affine, network
+    from proofs.compositions.build import floor_input_map, floor_step
+
+    thm = default_registry().get("zlz-step-by-iteration")
+    params = thm.parse_params({"n": "4", "m": "4"})
+    Wi, bi, gap = floor_input_map(4, fmpq(1, 10))
+    net = network(affine(Wi, bi), Repeat(floor_step(gap), 4), affine([[0, 0, 0, 0, 1]], [0]))
+    cert = certify_network(thm, params, make_target_for(thm, params, None), net, thm.builder())
+    assert cert["error"]["upper"] == "0"
+    assert [c["ok"] for c in cert["architecture"]["claims"] if c["name"] == "compositions"] == [False]
+
+
+def test_beyond_relu_srs_has_a_pole_when_alpha_over_beta_is_at_most_1_over_e():
+    """Erratum E2: the paper puts SRS(x) = x/(x/α + e^{−x/β}) in A_3 for all α, β > 0 (txt p. 8);
+    for α = 1, β = 3 the denominator changes sign on [−2, −1] (rigorous balls), so SRS has a pole
+    there and is in no class of continuous activations.  The activation catalogue refuses it, so
+    no printed network can be built."""
+    from constructive.activations.catalogue import parse_activation
+    from constructive.errors import UserError
+
+    def denominator(x):
+        return arb(x) + (-arb(x) / 3).exp()  # x/α + e^(−x/β), α = 1, β = 3
+
+    assert denominator(-2) < 0 < denominator(-1)
+    with pytest.raises(UserError, match="unbounded"):
+        parse_activation("srs:alpha=1,beta=3")
+
+
+def test_beyond_relu_relu2_as_printed_is_a_polynomial():
+    """Erratum E1: max{0, x²} = x² (no kink: not in A_{1,1}); (max{0, x})² has the second
+    derivative jump 2 at 0 that A_{1,1} asks for."""
+    x = sympy.Symbol("x", real=True)
+    assert sympy.simplify(sympy.Max(0, x ** 2) - x ** 2) == 0
+    corrected = sympy.Piecewise((x ** 2, x >= 0), (0, True))
+    jump = sympy.diff(x ** 2, x, 2).subs(x, 0) - sympy.diff(sympy.Integer(0), x, 2)
+    assert jump == 2 and corrected.subs(x, -1) == 0
+
+
+def test_intrinsic_count_typos():
+    """E7: the φ₂ count's first term is 6(2K^d + 2), since with K = 2^n the printed total
+    6n(2^{nd+1} + 2) + 4n + 1 equals n·6(2K^d + 2) + 4n + 1 (not with K^n for d ≠ n).  The mid
+    footnote's sum (3+1)·14 + (14+1)·14 + (14+1) is 281, not the printed 280; the realised mid
+    gadget has 217 parameters, so the bound 280 still holds (syz-mid-gadget)."""
+    for d, n in [(1, 3), (2, 2), (3, 1), (2, 5)]:
+        K = 2 ** n
+        total = 6 * n * (2 ** (n * d + 1) + 2) + 4 * n + 1
+        assert n * 6 * (2 * K ** d + 2) + 4 * n + 1 == total
+        assert (n * 6 * (2 * K ** n + 2) + 4 * n + 1 == total) == (d == n)
+    assert (3 + 1) * 14 + (14 + 1) * 14 + (14 + 1) == 281
+    cert = run_theorem("syz-mid-gadget", {})
+    assert cert["verdict"] == "HOLDS"
+    assert [c["measured"] for c in cert["architecture"]["claims"] if c["name"] == "dense_params"] == [217]
