@@ -382,7 +382,8 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
     reg = default_registry()
     theorems = list(reg.theorems.values()) if args.all else [reg.get(args.id)]
     out, err = Console(), Console(stderr=True)
-    results = []
+    results: list[FuzzResult] = []
+    interrupted = False
     for i, thm in enumerate(theorems, 1):
         err.print(f"[{i}/{len(theorems)}] fuzzing {thm.id} ({args.examples} examples, "
                   f"{args.budget:g} s)", highlight=False)
@@ -393,10 +394,19 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
                           + (f"  witness {_witness_text(o)}" if o.witness else "")
                           + (f"  ({_cut_numbers(o.detail)})" if o.detail else ""), highlight=False)
 
-        results.append(fuzz_theorem(thm, args.examples, args.seed, args.budget, on_outcome=show))
+        try:
+            r = fuzz_theorem(thm, args.examples, args.seed, args.budget, on_outcome=show)
+        except KeyboardInterrupt:  # the child is already killed; report what was finished
+            err.print("certify fuzz: interrupted; the table shows the theorems finished so far")
+            interrupted = True
+            break
+        results.append(r)
+        err.print(f"  → {r.status}: {len(r.outcomes)} certified, {r.count('HOLDS')} HOLDS, "
+                  f"{r.seconds:g} s", highlight=False)
     table = Table(title=f"certify fuzz (seed {args.seed})")
     for col in ("theorem", "certified", "HOLDS", "other", "result", "minimal instance", "witness"):
-        table.add_column(col, overflow="fold", no_wrap=col == "theorem")
+        table.add_column(col, overflow="fold",
+                         no_wrap=col in ("theorem", "certified", "HOLDS", "result"))
     for r in results:
         other = {}
         for o in r.outcomes:
@@ -419,7 +429,7 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
     failed = [r.theorem for r in results if r.failed]
     if failed:
         err.print(f"certify fuzz: {len(failed)} theorem(s) failed: {', '.join(failed)}", highlight=False)
-    return 1 if failed else 0
+    return 1 if failed else (130 if interrupted else 0)
 
 
 def register(subparsers: Any) -> None:
