@@ -133,7 +133,8 @@ def _coordinates(dim: int) -> list[str]:
 
 
 def _cpwl_target(draw: Callable, dim: int) -> tuple[str, str]:
-    """``c + Σ a_i |w_i·x − t_i|`` and a Lipschitz constant above Σ|a_i|‖w_i‖₁ ≥ Σ|a_i|‖w_i‖₂."""
+    """``c + Σ a_i |w_i·x − t_i|`` and a Lipschitz constant above
+    Σ|a_i|‖w_i‖₁ ≥ Σ|a_i|‖w_i‖₂."""
     from hypothesis import strategies as st
 
     small = st.fractions(-1, 1, max_denominator=8).filter(lambda q: q != 0)
@@ -406,7 +407,7 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
     table = Table(title=f"certify fuzz (seed {args.seed})")
     for col in ("theorem", "certified", "HOLDS", "other", "result", "minimal instance", "witness"):
         table.add_column(col, overflow="fold",
-                         no_wrap=col in ("theorem", "certified", "HOLDS", "result"))
+                         no_wrap=col in ("theorem", "certified", "HOLDS"))
     for r in results:
         other = {}
         for o in r.outcomes:

@@ -120,7 +120,9 @@ def test_cli_json_and_no_hypothesis_folder(tmp_path, monkeypatch, capsys):
     data = json.loads(path.read_text())
     assert data[0]["status"].startswith("erratum: witness found")
     assert data[0]["minimal"]["witness"]["x"]
-    assert "syz-partial-bitsum-printed" in capsys.readouterr().out
+    shown = capsys.readouterr()
+    assert "syz-partial-bitsum-printed" in shown.out
+    assert "→ erratum: witness found (expected)" in shown.err
     assert not (tmp_path / ".hypothesis").exists()
 
 
