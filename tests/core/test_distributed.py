@@ -130,3 +130,12 @@ def test_option_combinations_refused(tmp_path):
         distributed.run_jobs(_jobs((1,)), scheduler="tcp://127.0.0.1:9", workers=3)
     with pytest.raises(UserError, match="workers=0"):
         distributed.run_jobs(_jobs((1,)), workers=0)
+
+
+def test_api_table_with_a_cache_dir_reuses_rows(tmp_path):
+    from certify import table
+
+    first = table(THM, {"n": [1, 2]}, d=1, cache_dir=str(tmp_path / "c"))
+    again = table(THM, {"n": [1, 2]}, d=1, cache_dir=str(tmp_path / "c"))
+    assert again.rows == first.rows and len(first) == 2  # the same rows, times included: reused
+    assert _timeless(first.rows) == _timeless(table(THM, {"n": [1, 2]}, d=1).rows)
