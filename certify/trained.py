@@ -27,6 +27,7 @@ point the ball of |f(x) − N(x)| lies entirely above tol; INCONCLUSIVE otherwis
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import time
 from dataclasses import dataclass, field
@@ -189,11 +190,11 @@ def _verdict(upper: Optional[fmpq], lower_ball: arb, tol: fmpq) -> str:
 def _short_between(a: fmpq, b: fmpq) -> fmpq:
     """A short dyadic rational in the middle half of (a, b): keeps witnesses readable."""
     h = (b - a) / 4
-    k = 0
+    # 2^-k ≤ h/2 guarantees a multiple of 2^-k in [a + h, b − h]; start near that k
+    k = max(0, int(h.q).bit_length() - int(h.p).bit_length() - 1)
     while True:
         scale = fmpq(2) ** k
-        j = ((a + h) * scale).ceil()
-        x = fmpq(j) / scale
+        x = fmpq(((a + h) * scale).ceil()) / scale
         if x <= b - h:
             return x
         k += 1
@@ -221,7 +222,8 @@ def _piece_bound(t: ErrorTarget, a: fmpq, b: fmpq, ea: arb, eb: arb, na: fmpq, n
 
 
 def certify_1d(net: Network, target: ErrorTarget, box: Sequence[tuple[fmpq, fmpq]], tol: fmpq,
-               max_cells: int = 400000, tighten: fmpq = fmpq(1, 20)) -> TrainedResult:
+               max_cells: int = 400000, tighten: fmpq = fmpq(1, 20),
+               hints: Sequence[fmpq] = ()) -> TrainedResult:
     """Certify sup_[lo,hi] |f − N| against ``tol``; with HOLDS, refine further until the upper
     bound is within (1 + tighten) of the best lower bound (or the budget is spent)."""
     t0 = time.perf_counter()
@@ -229,6 +231,12 @@ def certify_1d(net: Network, target: ErrorTarget, box: Sequence[tuple[fmpq, fmpq
     pl = enumerate_1d(net, lo, hi, max_points=max_cells)
     xs = list(pl.points)
     ns = [v[0] for v in pl.values]
+    # hint points (e.g. where the float64 error peaks) become piece ends: a better witness early
+    for x in sorted({h for h in hints if lo < h < hi} - set(xs)):
+        i = bisect.bisect_left(xs, x)
+        a, b = xs[i - 1], xs[i]
+        xs.insert(i, x)
+        ns.insert(i, ns[i - 1] + (x - a) * (ns[i] - ns[i - 1]) / (b - a))
     errs = [target.at([x]) - arb(n) for x, n in zip(xs, ns)]
     best_i = max(range(len(xs)), key=lambda i: abs(errs[i]).lower())
     best = (abs(errs[best_i]), [xs[best_i]])
@@ -248,14 +256,17 @@ def certify_1d(net: Network, target: ErrorTarget, box: Sequence[tuple[fmpq, fmpq
         worst = heap[0][8]
         if not (worst > goal):  # every bound ≤ goal, or not certainly above it
             if phase == "certify" and _upper_of(heap) is not None and _upper_of(heap) <= tol:
+                # HOLDS: narrow [lower, upper] a little more, within a bounded extra budget
                 phase = "tighten"
                 goal = best[0].lower() * arb(1 + tighten)
+                max_cells = min(max_cells, cells + max(2000, 2 * cells))
                 if not (worst > goal):
                     break
                 continue
             break
         if cells >= max_cells:
-            notes.append(f"budget of {max_cells} pieces spent")
+            if phase == "certify":
+                notes.append(f"budget of {max_cells} pieces spent")
             break
         _, _, a, b, ea, eb, na, nb, _ = heapq.heappop(heap)
         m = _short_between(a, b)
@@ -369,13 +380,13 @@ def _exact_at(net: Network, point: list) -> arb:
 
 
 def certify_network(net: Network, target: ErrorTarget, box: Sequence[tuple[fmpq, fmpq]], tol: fmpq,
-                    max_cells: Optional[int] = None) -> TrainedResult:
+                    max_cells: Optional[int] = None, hints: Sequence[Sequence[fmpq]] = ()) -> TrainedResult:
     check_relu_network(net)
     if target.dim != net.in_dim:
         raise UserError(f"--target is a formula in {target.dim} variables but the network has "
                         f"{net.in_dim} inputs")
     if net.in_dim == 1:
-        return certify_1d(net, target, box, tol, max_cells or 400000)
+        return certify_1d(net, target, box, tol, max_cells or 400000, hints=[h[0] for h in hints])
     return certify_boxes(net, target, box, tol, max_cells or 20000)
 
 
@@ -384,8 +395,9 @@ def certify_network(net: Network, target: ErrorTarget, box: Sequence[tuple[fmpq,
 
 
 def float64_error(net: Network, target: ErrorTarget, box: Sequence[tuple[fmpq, fmpq]],
-                  samples: int = 1234, seed: int = 0) -> tuple[float, int]:
-    """max |f − N| in float64 over ``samples`` uniform random points plus a grid of the box."""
+                  samples: int = 1234, seed: int = 0) -> tuple[float, int, list]:
+    """max |f − N| in float64 over ``samples`` uniform random points plus a grid of the box, the
+    number of points, and the point where it peaks (exact rationals: floats are dyadic)."""
     rng = np.random.default_rng(seed)
     d = len(box)
     lo = np.array([float(a) for a, _ in box])
@@ -406,4 +418,6 @@ def float64_error(net: Network, target: ErrorTarget, box: Sequence[tuple[fmpq, f
     fn = sp.lambdify(symbols_for(d), target.expr, modules="numpy")
     with np.errstate(all="ignore"):
         fv = np.broadcast_to(np.asarray(fn(*pts.T), dtype=float), (len(pts),))
-    return float(np.nanmax(np.abs(fv - Y[0]))), len(pts)
+    err = np.abs(fv - Y[0])
+    k = int(np.nanargmax(err))
+    return float(err[k]), len(pts), [fmpq(*float(v).as_integer_ratio()) for v in pts[k]]

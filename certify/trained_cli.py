@@ -53,9 +53,9 @@ def cmd_network(args: argparse.Namespace) -> int:
     target = ErrorTarget(args.target, net.in_dim)
     box = parse_box(args.box, net.in_dim)
     console = Console()
+    f64, n64, peak = float64_error(net, target, box)
     with reporting(Console(stderr=True)):
-        res = certify_network(net, target, box, tol, args.max_cells)
-    f64, n64 = float64_error(net, target, box)
+        res = certify_network(net, target, box, tol, args.max_cells, hints=[peak])
     upper = "unbounded" if res.upper is None else f"{float(res.upper):.6e}"
     console.print(f"network {args.file}: {net.in_dim} → 1, widths {list(net.widthvec)}, "
                   f"digest {net.digest[:16]}", highlight=False)

@@ -66,13 +66,13 @@ def f4d(x: np.ndarray) -> np.ndarray:
 CERTIFY_TARGET = {"1d": "cos(36*pi*x1^2) - 4/5*cos(12*pi*x1^2)", "2d": None, "4d": None}
 
 EXAMPLES = {
-    # d, f, (w, r, l), grid per axis, batch, epochs, lr step, test points
-    "1d": {"full": (1, f1d, (666, 36, 6), 1000, 100, 20000, 400, 1234),
-           "quick": (1, f1d, (160, 16, 6), 1000, 100, 1500, 30, 1234)},
-    "2d": {"full": (2, f2d, (666, 36, 8), 300, 1000, 1000, 20, 66666),
-           "quick": (2, f2d, (160, 16, 6), 100, 500, 120, 3, 20000)},
-    "4d": {"full": (4, f4d, (666, 36, 8), 35, 1225, 150, 3, 66666),
-           "quick": (4, f4d, (160, 16, 6), 10, 500, 40, 1, 20000)},
+    # d, f, (w, r, l), grid per axis, batch, epochs, lr step, test points, initial lr
+    "1d": {"full": (1, f1d, (666, 36, 6), 1000, 100, 20000, 400, 1234, 1e-3),
+           "quick": (1, f1d, (160, 16, 4), 1000, 200, 4000, 80, 1234, 3e-3)},
+    "2d": {"full": (2, f2d, (666, 36, 8), 300, 1000, 1000, 20, 66666, 1e-3),
+           "quick": (2, f2d, (160, 16, 6), 100, 500, 60, 2, 20000, 1e-3)},
+    "4d": {"full": (4, f4d, (666, 36, 8), 35, 1225, 150, 3, 66666, 1e-3),
+           "quick": (4, f4d, (160, 16, 6), 10, 500, 20, 1, 20000, 1e-3)},
 }
 
 
@@ -84,7 +84,7 @@ def grid(d: int, n: int) -> np.ndarray:
 
 def run(example: str, scale: str, seed: int, out_dir: str, device: str = "cpu",
         with_fcnn: bool = True, quiet: bool = False) -> dict:
-    d, fn, (w, r, l), n_grid, batch, epochs, step, n_test = EXAMPLES[example][scale]
+    d, fn, (w, r, l), n_grid, batch, epochs, step, n_test, lr = EXAMPLES[example][scale]
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     x_np = grid(d, n_grid)
@@ -105,7 +105,7 @@ def run(example: str, scale: str, seed: int, out_dir: str, device: str = "cpu",
         models["FCNN"] = fcnn(d, 1, fw, l, seed=seed).to(dev)
     result: dict = {"example": example, "scale": scale, "seed": seed, "device": device, "grid": n_grid,
                     "training_points": len(x_np), "test_points": n_test, "batch": batch, "epochs": epochs,
-                    "lr": {"init": 1e-3, "gamma": 0.9, "step": step}, "models": {}}
+                    "lr": {"init": lr, "gamma": 0.9, "step": step}, "models": {}}
     for name, model in models.items():
         desc = model.describe() if isinstance(model, MMNN) else {
             "kind": "FCNN", "width": fw, "hidden_layers": l,
@@ -116,7 +116,7 @@ def run(example: str, scale: str, seed: int, out_dir: str, device: str = "cpu",
                 print(f"  {name} epoch {epoch}/{epochs}: train MSE {hist.train_mse[-1]:.2e}, "  # type: ignore[attr-defined]
                       f"test MAX {hist.test_max[-1]:.2e}, {hist.seconds[-1]:.0f} s", flush=True)  # type: ignore[attr-defined]
 
-        hist = train(model, x, y, xt, yt, epochs=epochs, batch=batch, step=step, seed=seed,
+        hist = train(model, x, y, xt, yt, epochs=epochs, batch=batch, lr=lr, step=step, seed=seed,
                      report_every=max(1, epochs // 10), progress=show)
         model.cpu()
         dense = grid(d, {1: 20001, 2: 401, 4: 15}[d])
