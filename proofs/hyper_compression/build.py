@@ -13,9 +13,9 @@ from constructive.ir import Network
 from proofs.hyper_compression.points import score_network
 
 
-def build_codebook(params: dict, target: Any) -> Network:
-    """The first n samples of the codec's k-dimensional winding as the encoder's score layer."""
-    return score_network(int(params["n"]), int(params["k"]))
+def build_codebook_k3(params: dict, target: Any) -> Network:
+    """The k = 3 score layer (n codewords)."""
+    return score_network(int(params["n"]), 3)
 
 
 def build_codec_codebook(params: dict, target: Any) -> Network:

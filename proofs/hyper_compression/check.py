@@ -51,7 +51,7 @@ def _codebook(net: Node, k: int, a_fixed: tuple[int, ...]) -> tuple[PointSet, di
 
 def _unknown(details: dict, lower: fmpq) -> ErrorReport:
     """Nothing shown: the network's codebook is not the codec's (the claim is not about it)."""
-    details["why_no_bound"] = "the score layer's codebook differs from the codec's winding"
+    details.setdefault("why_no_bound", "the score layer's codebook differs from the codec's winding")
     return ErrorReport(lower=lower, upper=arb("inf"), details=details)
 
 
@@ -101,7 +101,7 @@ def covering_k2(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
 
 def covering_bnb(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
     """Covering radius of [0, 1]^k bracketed: exact lower bound, box branch-and-bound upper bound."""
-    k = int(params["k"])
+    k = max(3, int(net.in_dim))  # the method serves any k >= 3; the entry's network says which
     points, details = _codebook(net, k, codec_direction(k))
     result = boxes.covering_upper_bound(points, BNB_TOL, BNB_MAX_BOXES,
                                         progress=lambda d, lvl: advance("box branch-and-bound", d, BNB_MAX_BOXES))
@@ -142,7 +142,8 @@ def roundtrip(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
     else:
         radius_sq = boxes.covering_upper_bound(points, BNB_TOL, BNB_MAX_BOXES).upper_sq
         how = f"certified upper bound (box branch-and-bound, tolerance {BNB_TOL})"
-    check = rt.check_roundtrip(tensor, encoded, decoded, list(points.coords), points.den, radius_sq)
+    check = rt.check_roundtrip(tensor, encoded, decoded, list(points.coords), points.den, radius_sq,
+                               sqrt_bounds(radius_sq)[1])
     lower, upper = sqrt_bounds(check.worst_ratio_sq)
     details.update(
         k=k, bits=bits, n=points.n, block=int(encoded.params["block"]), weights=check.weights,
@@ -150,12 +151,15 @@ def roundtrip(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
         worst_weight=check.worst_index, worst_error=str(check.worst_error),
         max_abs_error=str(check.max_abs_error), max_abs_error_float=float(check.max_abs_error),
         decoder_rounding_ok=check.decode_ok, bits_per_weight=encoded.bits_per_weight(),
+        every_weight_within_its_bound=check.total_ok, largest_weight_bound=str(check.largest_bound),
+        largest_weight_bound_float=float(check.largest_bound),
         bound="|w - v| <= s*R + 2^-40*s per weight (v the exact decode), |w_hat - v| <= 2^-24|w_hat| + 2^-52|v|")
     if check.decode_first_bad is not None:
         details["decoder_first_bad_weight"] = check.decode_first_bad
-    if not details["codebook_is_winding"] or not check.decode_ok:
-        if not check.decode_ok:
-            details["why_no_bound"] = "the codec's float output is not the exact decode up to rounding"
+    if not details["codebook_is_winding"] or not check.decode_ok or not check.total_ok:
+        if not (check.decode_ok and check.total_ok):
+            details["why_no_bound"] = ("the codec's float output is not the exact decode up to rounding"
+                                       if not check.decode_ok else "a weight exceeds its round-trip bound")
         return _unknown(details, lower)
     return ErrorReport(lower=lower, upper=upper, details=details)
 

@@ -65,10 +65,12 @@ class RoundTrip:
     decode_first_bad: int | None
     weights: int
     blocks: int
+    total_ok: bool  # every |w − ŵ| <= s·R⁺ + 2^-40·s + 2^-24|ŵ| + 2^-52|v| (R⁺ ≥ R a binary fraction)
+    largest_bound: fmpq  # the largest of those per-weight bounds
 
 
 def check_roundtrip(original, encoded, decoded, table: list[tuple[int, ...]], den: int,
-                    radius_sq: fmpq) -> RoundTrip:
+                    radius_sq: fmpq, radius_up: fmpq) -> RoundTrip:
     """Exact per-weight check of ``decoded`` (the codec's float output) against ``original``.
 
     ``table`` is the codebook (integer coordinates over ``den``) that θ indexes; the decoded
@@ -88,6 +90,7 @@ def check_roundtrip(original, encoded, decoded, table: list[tuple[int, ...]], de
     worst = (fmpq(-1), -1)
     max_abs = fmpq(0)
     first_bad = None
+    total_ok, largest = True, fmpq(0)
     for i in range(numel):
         b, theta = i // block, codes[i // k]
         s = span[b]
@@ -96,6 +99,9 @@ def check_roundtrip(original, encoded, decoded, table: list[tuple[int, ...]], de
         if first_bad is None and abs(got - v) > F32_ROUND * abs(got) + F64_ROUND * abs(v):
             first_bad = i
         max_abs = max(max_abs, abs(w - got))
+        allowed = s * radius_up + ENC_SLACK * s + F32_ROUND * abs(got) + F64_ROUND * abs(v)
+        total_ok &= abs(w - got) <= allowed
+        largest = max(largest, allowed)
         if s == 0:
             if w != v:
                 worst = max(worst, (fmpq(10**9), i))
@@ -105,4 +111,4 @@ def check_roundtrip(original, encoded, decoded, table: list[tuple[int, ...]], de
         worst = max(worst, (ratio, i))
     j = worst[1]
     return RoundTrip(worst[0], j, abs(_exact(w_all[j]) - _exact(d_all[j])), max_abs, first_bad is None,
-                     first_bad, numel, len(lo))
+                     first_bad, numel, len(lo), total_ok, largest)

@@ -147,7 +147,7 @@ def test_box_budget_is_refused_not_passed():
     from certify.method import AnalysisFailed
 
     with pytest.raises(AnalysisFailed):
-        boxes.covering_upper_bound(winding(64, 3), Fraction(1, 10**6), 100)
+        boxes.covering_upper_bound(winding(200, 3), Fraction(1, 10**6), 100)
 
 
 # ------------------------------------------------------------------------------------------ helpers
