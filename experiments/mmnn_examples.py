@@ -83,8 +83,11 @@ def grid(d: int, n: int) -> np.ndarray:
 
 
 def run(example: str, scale: str, seed: int, out_dir: str, device: str = "cpu",
-        with_fcnn: bool = True, quiet: bool = False) -> dict:
+        with_fcnn: bool = True, quiet: bool = False, epochs_override: int | None = None) -> dict:
     d, fn, (w, r, l), n_grid, batch, epochs, step, n_test, lr = EXAMPLES[example][scale]
+    if epochs_override is not None:  # same total learning-rate decay over the new length
+        step = max(1, round(step * epochs_override / epochs))
+        epochs = epochs_override
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     x_np = grid(d, n_grid)
@@ -161,6 +164,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--no-fcnn", action="store_true", help="train the MMNN only")
+    ap.add_argument("--epochs", type=int, default=None,
+                    help="override the epochs of the scale (the lr step is scaled along)")
     ap.add_argument("--threads", type=int, default=1,
                     help="torch CPU threads (1 is fastest on a shared machine: small matrices)")
     ap.add_argument("--out", default="out/mmnn")
@@ -170,8 +175,10 @@ def main(argv: list[str] | None = None) -> dict:
     torch.set_num_threads(a.threads)
     if not 0 <= a.seed < 2 ** 31:
         ap.error("--seed must be in [0, 2^31)")
+    if a.epochs is not None and not 1 <= a.epochs <= 10 ** 6:
+        ap.error("--epochs must be in [1, 10^6]")
     t0 = time.perf_counter()
-    res = run(a.example, a.scale, a.seed, a.out, a.device, with_fcnn=not a.no_fcnn)
+    res = run(a.example, a.scale, a.seed, a.out, a.device, with_fcnn=not a.no_fcnn, epochs_override=a.epochs)
     print(f"example {a.example} ({a.scale}, seed {a.seed}, {a.device}): {time.perf_counter() - t0:.0f} s")
     for name, m in res["models"].items():
         print(f"  {name:4s} trained {m['trainable']:7d}  frozen {m['frozen']:7d}  "

@@ -70,6 +70,22 @@ def test_official_mmnn_state_dict_layout():
     assert abs(float(evaluate(net, [[fmpq(3, 10)]])[0][0]) - want) < 1e-12
 
 
+def test_safetensors_and_official_mmnn_file_through_the_cli(tmp_path, capsys):
+    """An official-layout MMNN state dict (fcs.{j}) and its safetensors copy give one network."""
+    from safetensors.torch import save_file
+
+    from gpu.mmnn import MMNN, size_triple
+
+    m = MMNN(*size_triple(1, 1, 10, 3, 2), seed=9)
+    torch.save(m.state_dict(), tmp_path / "official.pth")
+    save_file({k: v.contiguous() for k, v in m.state_dict().items()}, str(tmp_path / "m.safetensors"))
+    a, b = load_network(str(tmp_path / "official.pth")), load_network(str(tmp_path / "m.safetensors"))
+    assert a.digest == b.digest
+    assert main(["network", str(tmp_path / "m.safetensors"), "--target", "0", "--box=-1,1",
+                 "--tol", "100"]) == 0
+    assert "HOLDS" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("layers, words", [
     ([{"type": "linear", "W": [[1]], "b": [0]}, {"type": "tanh"}], ["tanh", "only linear and relu"]),
     ([{"type": "linear", "W": [[1], [2]], "b": [0, 0]}, {"type": "relu"},
