@@ -182,3 +182,12 @@ def test_two_dimensional_boxes():
     assert res.verdict == "HOLDS" and fmpq(1, 100) <= res.upper <= fmpq(11, 1000)
     res = certify_network(net, t, parse_box(["0,1"], 2), fmpq(9, 1000))
     assert res.verdict == "VIOLATED"
+
+
+def test_api_refuses_mismatched_target_and_non_relu():
+    net = load_network_from([{"type": "linear", "W": [[1, 1]], "b": [0]}, {"type": "relu"},
+                             {"type": "linear", "W": [[1]], "b": [0]}])
+    with pytest.raises(UserError, match="1 variables"):
+        certify_network(net, ErrorTarget("x1", 1), parse_box(["0,1"], 2), fmpq(1))
+    with pytest.raises(UserError, match="Linear and ReLU"):
+        network_from_module(torch.nn.Sequential(torch.nn.Linear(1, 2), torch.nn.Tanh(), torch.nn.Linear(2, 1)))
