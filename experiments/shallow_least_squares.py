@@ -1,0 +1,201 @@
+"""Least squares with a ReLU basis (a shallow network with fixed biases) against FEM hat functions,
+the experiments of Zhang, Zhao, Zhong, Zhou (arXiv 2306.17301), Tables 1–3, our numbers printed
+beside the paper's.  Exploration only: floats here, nothing certified.
+
+    python experiments/shallow_least_squares.py table1 [--dtype float32|float64|mp] [--n 100 1000]
+    python experiments/shallow_least_squares.py table2        # singular-value cut-off η
+    python experiments/shallow_least_squares.py table3        # noisy samples
+
+Both bases span the continuous piecewise-linear functions on the nodes b_j (NN: 1, σ(x − b_j);
+FEM: the hats).  Choices the paper leaves open, made here: Table 1 samples 10 midpoint-rule
+points in every node interval and solves the normal equations (the Gram matrix) in the working
+precision with a pseudo-inverse cut at ε λ₁ (``--cut``) — a backward-stable SVD of the sample matrix
+instead shows no low-pass effect at these sizes (κ(A) = κ(G)^(1/2)); errors (MAX, MSE) are
+measured against f on 20001 equispaced points in float64.  Tables 2–3: samples and nodes
+on the same equispaced grid of [−1, 1] (so FEM interpolates), singular values below η σ_max
+dropped.  ``--dtype mp`` solves the normal equations in arb balls at 256 bits (python-flint):
+no low-pass effect left, only the grid resolution.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+PAPER_TABLE1 = {  # (method, dtype, n): (MAX, MSE), p. 17
+    ("NN uniform", "float32", 100): (6.09e-2, 9.58e-5), ("NN uniform", "float32", 1000): (7.19e-2, 1.43e-4),
+    ("NN uniform", "float64", 100): (1.37e-2, 1.70e-6), ("NN uniform", "float64", 1000): (1.05e-4, 1.33e-10),
+    ("FEM uniform", "float32", 100): (1.37e-2, 1.70e-6), ("FEM uniform", "float32", 1000): (1.05e-4, 1.33e-10),
+    ("FEM uniform", "float64", 100): (1.37e-2, 1.70e-6), ("FEM uniform", "float64", 1000): (1.05e-4, 1.33e-10),
+    ("NN adaptive", "float32", 100): (6.83e-2, 7.54e-5), ("NN adaptive", "float32", 1000): (1.89e-2, 1.06e-5),
+    ("NN adaptive", "float64", 100): (3.93e-3, 1.42e-6), ("NN adaptive", "float64", 1000): (4.74e-5, 1.17e-10),
+    ("FEM adaptive", "float32", 100): (2.92e-3, 9.95e-7), ("FEM adaptive", "float32", 1000): (3.79e-5, 1.02e-10),
+    ("FEM adaptive", "float64", 100): (2.92e-3, 9.95e-7), ("FEM adaptive", "float64", 1000): (3.77e-5, 1.02e-10),
+}
+PAPER_TABLE2 = {  # (method, eta or None for FEM): [(MAX, MSE) for f1, f2, f3], p. 18
+    ("FEM", None): [(4.85e-5, 5.34e-10), (4.38e-4, 4.32e-8), (3.95e-3, 3.50e-6)],
+    ("NN", 1e-3): [(2.79, 1.28), (2.86, 1.19), (2.88, 1.15)],
+    ("NN", 1e-6): [(2.66e-1, 9.44e-4), (1.74, 5.39e-1), (2.79, 1.04)],
+    ("NN", 1e-9): [(1.52e-2, 1.45e-6), (6.38e-2, 1.92e-5), (1.13, 4.65e-1)],
+}
+PAPER_TABLE3 = {("FEM", None): (4.97e-1, 5.90e-2), ("NN", 1e-3): (1.81, 7.60e-1),
+                ("NN", 1e-6): (1.15e-1, 2.23e-3), ("NN", 1e-9): (3.00e-1, 9.48e-3)}
+
+
+def nodes(n: int, scheme: str) -> np.ndarray:
+    """Section 2.3's biases: uniform b_j = −1 + 2(j − 1)/(n − 1), or adaptive F(b_j) = (j − 1)/(n − 1)
+    with F the normalised ∫|f'| of f = arctan(25x)."""
+    t = np.linspace(0.0, 1.0, n)
+    if scheme == "uniform":
+        return -1 + 2 * t
+    return np.tan((2 * t - 1) * np.arctan(25.0)) / 25.0
+
+
+def relu_basis(x: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.hstack([np.ones((len(x), 1)), np.maximum(x[:, None] - b[None, :], 0.0)])
+
+
+def hat_basis(x: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Hat functions on the nodes b (dense; each column is non-zero on two intervals)."""
+    out = np.zeros((len(x), len(b)))
+    j = np.clip(np.searchsorted(b, x, side="right") - 1, 0, len(b) - 2)
+    t = (x - b[j]) / (b[j + 1] - b[j])
+    rows = np.arange(len(x))
+    out[rows, j] = 1 - t
+    out[rows, j + 1] = t
+    return out
+
+
+def samples(b: np.ndarray, per_interval: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    """``per_interval`` midpoint-rule samples in every node interval (so every basis function is
+    seen, also where adaptive nodes crowd) and their quadrature weights."""
+    lo, hi = b[:-1], b[1:]
+    t = (np.arange(per_interval) + 0.5) / per_interval
+    x = (lo[:, None] + (hi - lo)[:, None] * t[None, :]).ravel()
+    w = np.repeat((hi - lo) / per_interval, per_interval)
+    return x, w
+
+
+def solve(A: np.ndarray, w: np.ndarray, y: np.ndarray, dtype: str, cut: str = "1") -> np.ndarray:
+    """The normal equations G a = r with G = AᵀWA (the Gram, mass, matrix of the basis) in the
+    working precision, solved by a pseudo-inverse that drops eigenvalues below c ε λ₁: this is
+    where the ReLU basis's condition number bites.  c = 1 by default (it reproduces the uniform
+    rows of Table 1); ``--cut n`` is the n ε λ₁ of the paper's text (p. 20), a stronger filter."""
+    if dtype == "mp":
+        return solve_mp(A * np.sqrt(w)[:, None], y * np.sqrt(w))
+    dt = np.float32 if dtype == "float32" else np.float64
+    Aw = (A * w[:, None]).astype(dt)
+    G, r = A.astype(dt).T @ Aw, Aw.T @ y.astype(dt)
+    lam, Q = np.linalg.eigh(G)
+    scale = len(lam) if cut == "n" else float(cut)
+    keep = lam > scale * np.finfo(dt).eps * lam[-1]
+    return (Q[:, keep] @ ((Q[:, keep].T @ r) / lam[keep])).astype(np.float64)
+
+
+def solve_mp(A: np.ndarray, y: np.ndarray, bits: int = 256) -> np.ndarray:
+    """Normal equations in arb balls (the basis values are exact doubles; the solve is not the
+    bottleneck at 256 bits even for κ(AᵀA) ~ 10^25)."""
+    from flint import arb_mat, ctx
+    # σ(x − 1) ≡ 0 on [−1, 1] (b_n = 1 on the experiments' grid): its column is exactly zero and
+    # the normal equations exactly singular, so it is dropped (coefficient 0)
+    live = np.flatnonzero(np.any(A != 0, axis=0))
+    old = ctx.prec
+    ctx.prec = bits
+    try:
+        Am = arb_mat(A[:, live].tolist())
+        At = Am.transpose()
+        coef = (At * Am).solve(At * arb_mat([[v] for v in y.tolist()]))
+        out = np.zeros(A.shape[1])
+        out[live] = [float(coef[i, 0].mid()) for i in range(coef.nrows())]
+        return out
+    finally:
+        ctx.prec = old
+
+
+def errors(coef: np.ndarray, basis, b: np.ndarray, f) -> tuple[float, float]:
+    xt = np.linspace(-1, 1, 20001)
+    approx = basis(xt, b) @ coef.astype(np.float64)
+    err = approx - f(xt)
+    return float(np.max(np.abs(err))), float(np.mean(err ** 2))
+
+
+def table1(dtypes: list[str], sizes: list[int], cut: str = "1") -> None:
+    f = (lambda x: np.arctan(25 * x))
+    print(f"{'method':14} {'dtype':8} {'n':>5}  {'MAX ours':>9} {'paper':>9}  {'MSE ours':>9} {'paper':>9}  ratio")
+    for dtype in dtypes:
+        for n in sizes:
+            for scheme in ("uniform", "adaptive"):
+                b = nodes(n, scheme)
+                x, w = samples(b)
+                for name, basis in (("NN", relu_basis), ("FEM", hat_basis)):
+                    A = basis(x, b)
+                    mx, mse = errors(solve(A, w, f(x), dtype, cut), basis, b, f)
+                    paper = PAPER_TABLE1.get((f"{name} {scheme}", dtype, n))
+                    p = f"{paper[0]:9.2e} " if paper else f"{'-':>9} "
+                    q = f"{paper[1]:9.2e}" if paper else f"{'-':>9}"
+                    r = (f"{max(mx / paper[0], paper[0] / mx):5.2f}x / {max(mse / paper[1], paper[1] / mse):5.2f}x"
+                         if paper else "")
+                    print(f"{name + ' ' + scheme:14} {dtype:8} {n:5d}  {mx:9.2e} {p} {mse:9.2e} {q}  {r}", flush=True)
+
+
+def truncated(A: np.ndarray, y_list: list[np.ndarray], etas: list) -> dict:
+    U, s, Vt = np.linalg.svd(A, full_matrices=False)
+    out = {}
+    for eta in etas:
+        keep = s >= (eta if eta is not None else 0.0) * s[0]
+        out[eta] = [Vt[keep].T @ ((U[:, keep].T @ y) / s[keep]) for y in y_list]
+    return out
+
+
+def table2(n: int = 2000) -> None:
+    base = (lambda x: np.cos(6 * np.pi * x) - np.sin(2 * np.pi * x))
+    fs = [base, lambda x: base(3 * x), lambda x: base(9 * x)]
+    x = np.linspace(-1, 1, n)
+    b = -1 + 2 * np.arange(n) / (n - 1)
+    print(f"{'method':12} " + "  ".join(f"{'f' + str(i + 1) + ' MAX/MSE ours':>22} {'paper':>18}" for i in range(3)))
+    for name, basis, etas in (("FEM", hat_basis, [1e-3, 1e-6, 1e-9]), ("NN", relu_basis, [1e-3, 1e-6, 1e-9])):
+        sols = truncated(basis(x, b), [f(x) for f in fs], etas)
+        for eta in etas:
+            cells = []
+            for i, f in enumerate(fs):
+                mx, mse = errors(sols[eta][i], basis, b, f)
+                paper = PAPER_TABLE2[(name, None if name == "FEM" else eta)][i]
+                cells.append(f"{mx:9.2e}/{mse:9.2e}   {paper[0]:8.2e}/{paper[1]:8.2e}")
+            print(f"{name + ' eta=' + format(eta, '.0e'):12} " + "  ".join(cells), flush=True)
+
+
+def table3(n: int = 1000, seed: int = 0) -> None:
+    clean = (lambda x: np.cos(3 * np.pi * x) - np.sin(np.pi * x))
+    x = np.linspace(-1, 1, n)
+    y = clean(x) + np.random.default_rng(seed).uniform(-0.5, 0.5, n)
+    b = -1 + 2 * np.arange(n) / (n - 1)
+    print(f"{'method':12} {'MAX ours':>9} {'paper':>9}  {'MSE ours':>9} {'paper':>9}")
+    for name, basis, etas in (("FEM", hat_basis, [1e-3, 1e-6, 1e-9]), ("NN", relu_basis, [1e-3, 1e-6, 1e-9])):
+        sols = truncated(basis(x, b), [y], etas)
+        for eta in etas:
+            mx, mse = errors(sols[eta][0], basis, b, clean)
+            paper = PAPER_TABLE3[(name, None if name == "FEM" else eta)]
+            print(f"{name + ' eta=' + format(eta, '.0e'):12} {mx:9.2e} {paper[0]:9.2e}  {mse:9.2e} {paper[1]:9.2e}",
+                  flush=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("table", choices=["table1", "table2", "table3"])
+    ap.add_argument("--dtype", nargs="+", default=["float32", "float64"],
+                    choices=["float32", "float64", "mp"])
+    ap.add_argument("--n", nargs="+", type=int, default=[100, 1000])
+    ap.add_argument("--cut", default="1", help="Table 1: drop Gram eigenvalues below CUT·ε·λ₁ "
+                    "(a number, or n for the paper's n ε λ₁)")
+    args = ap.parse_args()
+    if args.table == "table1":
+        table1(args.dtype, args.n, args.cut)
+    elif args.table == "table2":
+        table2()
+    else:
+        table3()
+
+
+if __name__ == "__main__":
+    main()
