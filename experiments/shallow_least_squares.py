@@ -97,6 +97,7 @@ def solve_mp(A: np.ndarray, y: np.ndarray, bits: int = 256) -> np.ndarray:
     """Normal equations in arb balls (the basis values are exact doubles; the solve is not the
     bottleneck at 256 bits even for κ(AᵀA) ~ 10^25)."""
     from flint import arb_mat, ctx
+
     # σ(x − 1) ≡ 0 on [−1, 1] (b_n = 1 on the experiments' grid): its column is exactly zero and
     # the normal equations exactly singular, so it is dropped (coefficient 0)
     live = np.flatnonzero(np.any(A != 0, axis=0))
