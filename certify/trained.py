@@ -292,10 +292,11 @@ def _sort_key(u: arb) -> float:
 
 
 def _upper_of(heap: list) -> Optional[fmpq]:
+    """The exact maximum of the pieces' upper ends (floats only order the heap)."""
     if not heap:
         return None
-    worst = max((item[-1] for item in heap), key=_sort_key)
-    return _upper(worst)
+    uppers = [_upper(item[-1]) for item in heap]
+    return None if any(u is None for u in uppers) else max(uppers)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -366,8 +367,7 @@ def certify_boxes(net: Network, target: ErrorTarget, box: Sequence[tuple[fmpq, f
         while heap and len(batch) < 32 and heap[0][3] > goal:
             batch.extend(bisect_widest(heapq.heappop(heap)[2]))
         push(batch)
-    worst = max((item[3] for item in heap), key=_sort_key) if heap else arb(0)
-    upper = _upper(worst)
+    upper = _upper_of(heap) if heap else fmpq(0)
     lower = arb_to_fmpq_bounds(best[0], PREC)[0]
     return TrainedResult(_verdict(upper, best[0], tol), "boxes", tol, upper, max(lower, fmpq(0)),
                          best[1], n0, cells, time.perf_counter() - t0, notes)
