@@ -63,7 +63,13 @@ def f4d(x: np.ndarray) -> np.ndarray:
 
 
 # the target as `certify network --target` reads it (x1..xd); None where no exact formula is used
-CERTIFY_TARGET = {"1d": "cos(36*pi*x1^2) - 4/5*cos(12*pi*x1^2)", "2d": None, "4d": None}
+# (2d: θ = atan2(x2, x1) is not in the formula language; 4d: Σ written out, det Σ = 269568)
+CERTIFY_TARGET = {
+    "1d": "cos(36*pi*x1^2) - 4/5*cos(12*pi*x1^2)",
+    "2d": None,
+    "4d": "exp(-(20*x1^2 + 36*x1*x2 + 32*x1*x3 + 28*x1*x4 + 40*x2^2 + 76*x2*x3 + 72*x2*x4 + 60*x3^2"
+          " + 116*x3*x4 + 80*x4^2)/2)/(4*pi^2*sqrt(269568))",
+}
 
 EXAMPLES = {
     # d, f, (w, r, l), grid per axis, batch, epochs, lr step, test points, initial lr
