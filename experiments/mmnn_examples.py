@@ -140,17 +140,32 @@ def run(example: str, scale: str, seed: int, out_dir: str, device: str = "cpu",
     result["certify_target"] = CERTIFY_TARGET[example]
     with open(stem + ".json", "w") as fh:
         json.dump(result, fh, indent=1)
-    plot(result, stem + ".png")
+    curves = None
+    if d == 1:  # the learned functions beside the target
+        xs = np.linspace(-1.0, 1.0, 2001)[:, None]
+        with torch.no_grad():
+            curves = (xs[:, 0], fn(xs), {n: m(torch.tensor(xs, dtype=torch.float32)).numpy()[:, 0]
+                                         for n, m in models.items()})
+    plot(result, stem + ".png", curves)
     return result
 
 
-def plot(result: dict, path: str) -> None:
+def plot(result: dict, path: str, curves: tuple | None = None) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 4))
+    if curves is None:
+        fig, ax = plt.subplots(figsize=(6, 4))
+    else:
+        fig, (ax, ax2) = plt.subplots(1, 2, figsize=(12, 4))
+        xs, ys, preds = curves
+        ax2.plot(xs, ys, "k", lw=1, label="target")
+        for name, p in preds.items():
+            ax2.plot(xs, p, lw=0.8, label=name)
+        ax2.set_xlabel("x")
+        ax2.legend(fontsize=8)
     for name, m in result["models"].items():
         h = m["history"]
         ax.semilogy(h["epochs"], h["test_max"], label=f"{name} test MAX ({m['trainable']} trained)")

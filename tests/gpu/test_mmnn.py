@@ -106,3 +106,24 @@ def test_matched_fcnn_has_about_the_same_trained_count():
 def test_bad_sizes_refused(bad):
     with pytest.raises(UserError):
         size_triple(*bad)
+
+
+@pytest.mark.slow
+def test_example_script_smoke(tmp_path, monkeypatch, one_thread):
+    """The experiment script end to end on a tiny setting: JSON, plot and a certifiable file."""
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "experiments" / "mmnn_examples.py"
+    spec = importlib.util.spec_from_file_location("mmnn_examples", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    monkeypatch.setitem(mod.EXAMPLES["1d"], "quick", (1, mod.f1d, (8, 2, 2), 40, 20, 2, 1, 30, 1e-3))
+    res = mod.main(["--example", "1d", "--scale", "quick", "--seed", "3", "--out", str(tmp_path)])
+    saved = json.loads((tmp_path / "1d_quick.json").read_text())
+    assert saved["seed"] == 3 and saved["models"]["MMNN"]["trainable"] == res["models"]["MMNN"]["trainable"]
+    assert (tmp_path / "1d_quick.png").stat().st_size > 0
+    from constructive.network_files import load_network
+
+    assert load_network(str(tmp_path / "1d_quick_mmnn.pt")).in_dim == 1
