@@ -28,8 +28,8 @@ def _fit(mod, n, name, dtype):
 
 def test_float32_relu_basis_is_low_pass_and_fem_is_not():
     mod = _module()
-    nn32, fem32 = _fit(mod, 200, "NN", "float32"), _fit(mod, 200, "FEM", "float32")
-    nn64, fem64 = _fit(mod, 200, "NN", "float64"), _fit(mod, 200, "FEM", "float64")
+    nn32, fem32 = _fit(mod, 100, "NN", "float32"), _fit(mod, 100, "FEM", "float32")
+    nn64, fem64 = _fit(mod, 100, "NN", "float64"), _fit(mod, 100, "FEM", "float64")
     assert nn32[1] > 20 * fem32[1]
     assert abs(nn64[1] / fem64[1] - 1) < 0.05 and abs(fem32[1] / fem64[1] - 1) < 0.05
 
