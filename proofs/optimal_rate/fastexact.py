@@ -30,6 +30,7 @@ from constructive.activations import IDENTITY, RELU
 from constructive.ir import Activation, Node
 
 SAFE = float(2 ** 62)
+EXACT_FLOAT = float(2 ** 52)
 
 
 def _int_matrix(entries: Sequence[fmpq], shape: tuple[int, int]) -> tuple[np.ndarray, int]:
@@ -53,7 +54,8 @@ class _Block:
         ent = [v for i in range(r) for v in (*W[i * c:(i + 1) * c], b[i])]  # rows [W_i | b_i]
         M, self.den = _int_matrix(ent, (r, c + 1)) if r else (np.zeros((0, c + 1), np.int64), 1)
         self.W, self.b = M[:, :c], M[:, c]
-        self.absW = np.abs(self.W.astype(float))
+        self.Wf = self.W.astype(float)
+        self.absW = np.abs(self.Wf)
         self.absb = np.abs(self.b.astype(float))
         self.rows, self.cols = r, c
 
@@ -66,8 +68,11 @@ def _to_float_abs(X: np.ndarray) -> np.ndarray:
 
 def _affine(blk: _Block, X: np.ndarray, den: int) -> np.ndarray:
     """Numerators of W x + b over the denominator blk.den · den."""
-    bound = (blk.absW @ _to_float_abs(X)).max(initial=0.0) + blk.absb.max(initial=0.0) * float(den)
+    Xabs = _to_float_abs(X)
+    bound = (blk.absW @ Xabs).max(initial=0.0) + blk.absb.max(initial=0.0) * float(den)
     if bound < SAFE and X.dtype != object and blk.W.dtype != object and float(den) < SAFE:
+        if bound < EXACT_FLOAT:  # every partial sum is an integer below 2^52: BLAS is exact
+            return (blk.Wf @ X.astype(float)).astype(np.int64) + blk.b[:, None] * den
         return blk.W @ X + blk.b[:, None] * den
     Xo, Wo = X.astype(object), blk.W.astype(object)
     return Wo.dot(Xo) + blk.b.astype(object)[:, None] * den
@@ -120,20 +125,24 @@ class GroupEvaluator:
         X = np.array([[int(fmpq(p[i]).p) * (den // int(fmpq(p[i]).q)) for p in pts]
                       for i in range(self.in_dim)], dtype=object)
         X, den = _reduce(X, den)
-        bad = np.zeros(G, dtype=bool)
+        alive = np.arange(G)  # the groups still followed, in column order
         for item in self.blocks:
             if isinstance(item, np.ndarray):  # activation rows: True = ReLU
                 relu = item
                 if relu.any():
                     R = X[relu]
                     if V > 1:
-                        cube = R.reshape(R.shape[0], G, V)
+                        cube = R.reshape(R.shape[0], len(alive), V)
                         ok = (cube >= 0).all(axis=2) | (cube <= 0).all(axis=2)
-                        bad |= ~ok.all(axis=0)
+                        good = ok.all(axis=0)
+                        if not good.all():  # a broken group is dropped: its value is never used
+                            alive = alive[good]
+                            X = X.reshape(X.shape[0], -1, V)[:, good, :].reshape(X.shape[0], -1)
+                            R = R.reshape(R.shape[0], -1, V)[:, good, :].reshape(R.shape[0], -1)
                     X = X.copy()
                     X[relu] = np.maximum(R, 0)
                 if V > 1:
-                    cube = X.reshape(X.shape[0], G, V)
+                    cube = X.reshape(X.shape[0], len(alive), V)
                     if (cube == cube[:, :, :1]).all():  # every group constant from here on
                         X, V = np.ascontiguousarray(cube[:, :, 0]), 1
                 continue
@@ -155,13 +164,11 @@ class GroupEvaluator:
             if any(p.dtype == object for p in parts):
                 parts = [p.astype(object) for p in parts]
             X, den = _reduce(np.vstack(parts), common)
-        out: list[Optional[tuple]] = []
-        cube = X.reshape(X.shape[0], G, V)
-        for g in range(G):
-            if bad[g] or not (cube[:, g, :] == cube[:, g, :1]).all():
-                out.append(None)
-            else:
-                out.append(tuple(fmpq(int(v), den) for v in cube[:, g, 0]))
+        out: list[Optional[tuple]] = [None] * G
+        cube = X.reshape(X.shape[0], len(alive), V)
+        for k, g in enumerate(alive):
+            if (cube[:, k, :] == cube[:, k, :1]).all():
+                out[int(g)] = tuple(fmpq(int(v), den) for v in cube[:, k, 0])
         return out
 
 
