@@ -15,6 +15,7 @@ import numpy as np
 from flint import arb, fmpq, fmpq_mat
 
 from certify.method import ErrorReport, Method, methods
+from certify.progress import advance
 from constructive.ir import Node
 from proofs.shallow_networks import gram, leaky, roots, spectrum
 
@@ -80,6 +81,7 @@ def method_tan_tanh_gaps(thm: Any, params: dict, target: Any, net: Node) -> Erro
     k_max = int(params["k_max"])
     unproven, rows = 0, []
     for k in range(1, k_max + 1):
+        advance("Corollary 2", k, k_max)
         ok, info = roots.corollary2(k)
         unproven += not ok
         rows.append(info)
@@ -117,7 +119,8 @@ def _spectrum(net: Node, every: bool) -> tuple[gram.Features, spectrum.Enclosure
     if set(f.signs) != {1} or f.activation != "relu":
         raise ValueError("the spectrum certifier is for ReLU features with w = 1")
     tight = set(range(1, f.n + 1)) if every else {1, f.n}
-    return f, spectrum.enclose(list(f.breakpoints), tight=tight)
+    return f, spectrum.enclose(list(f.breakpoints), tight=tight,
+                               progress=lambda done, total: advance("inertia counts", done, total))
 
 
 def _ball(lo: fmpq, hi: fmpq) -> arb:
@@ -147,6 +150,7 @@ def method_gram_kernel_spectrum(thm: Any, params: dict, target: Any, net: Node) 
     n = f.n
     worst_up, worst_lo, arg = arb(0), arb(0), 1
     for k in range(1, n + 1):
+        advance("roots w_k", k, n)
         mu = roots.mu_enclosure(k)[0]
         diff = abs(_ball(enc.lower[k - 1], enc.upper[k - 1]) - mu * n / 2)
         if diff.upper() > worst_up.upper():
