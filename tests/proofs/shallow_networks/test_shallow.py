@@ -123,3 +123,17 @@ def test_theorem3_and_4_at_large_n(n):
 @pytest.mark.slow
 def test_corollary2_up_to_200():
     assert run_theorem("shallow-corollary2-root-gaps", {"k_max": "200"})["verdict"] == "HOLDS"
+
+
+def test_the_erratum_certificate_is_accepted_by_the_kernel_and_the_even_grid_has_full_rank():
+    import json
+
+    from certify.kernel.check import check_certificate_data
+    from certify.registry import default_registry
+    from proofs.shallow_networks.check import method_gram_rank
+    cert = run_theorem("shallow-gram-experiments-grid-printed", {})
+    report = check_certificate_data(json.loads(json.dumps(cert)))
+    assert report.ok and report.verdict == "VIOLATED"
+    thm = default_registry().get("shallow-gram-experiments-grid-printed")
+    even = build_relu_features({"n": 20, "scheme": "even"})
+    assert method_gram_rank(thm, {"n": 20}, None, even).upper == 0
