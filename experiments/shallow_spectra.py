@@ -1,5 +1,6 @@
 """Spectra of ReLU Gram matrices (Zhang, Zhao, Zhong, Zhou, arXiv 2306.17301, Figs. 1 and 8):
-log–log plots with fitted slopes, −4 in 1-D (Lemma 1) and −(d + 3)/d = −2.5 in 2-D (Theorem 13).
+log–log plots with fitted slopes, −4 in 1-D (Lemma 1), −(d + 3)/d = −2.5 in 2-D (Theorem 13) and
+−(2m + 2) for ReLU^m/m! in 1-D (Remark 14).
 
     python experiments/shallow_spectra.py [--out shallow_spectra.png] [--certified]
 
@@ -29,6 +30,17 @@ def gram_1d(n: int) -> np.ndarray:
     return (2 - X - Y - d) ** 2 * (2 - X - Y + 2 * d) / 24
 
 
+def gram_1d_power(n: int, m: int) -> np.ndarray:
+    """ReLU^m/m! on the quasi-even grid: Σ_k C(m, k) s^(m−k) L^(m+k+1)/((m + k + 1) m!²) with
+    s = |x − y|, L = 1 − max(x, y) (the closed form certified in proofs/shallow_networks/gram.py)."""
+    from math import comb, factorial
+    b = -1 + 2 * np.arange(n) / n
+    X, Y = np.meshgrid(b, b, indexing="ij")
+    s, L = np.abs(X - Y), 1 - np.maximum(X, Y)
+    return sum(comb(m, k) * s ** (m - k) * L ** (m + k + 1) / (m + k + 1)
+               for k in range(m + 1)) / factorial(m) ** 2
+
+
 def gram_2d(angles: int, offsets: int, radial: int = 160, angular: int = 320) -> np.ndarray:
     theta = 2 * np.pi * np.arange(angles) / angles
     w = np.stack([np.cos(theta), np.sin(theta)], axis=1)
@@ -55,7 +67,7 @@ def main() -> None:
     ap.add_argument("--offsets", type=int, default=48)
     ap.add_argument("--certified", action="store_true")
     args = ap.parse_args()
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4.5))
     ax = axes[0]
     for n, fit in ((100, (10, 60)), (1000, (10, 300))):
         eig = np.sort(np.linalg.eigvalsh(gram_1d(n)))[::-1]
@@ -73,6 +85,16 @@ def main() -> None:
     k = np.arange(1, 1001)
     ax.loglog(k, 500 * (np.pi / 2) ** -4 * (k - 0.5) ** -4.0, "k--", lw=0.8, label="(n/2)((2k−1)π/4)^−4, n = 1000")
     ax.set(xlabel="k", ylabel="λ_k", title="1-D ReLU Gram spectrum (eq. (4))")
+    ax.legend(fontsize=7)
+    ax = axes[2]
+    for m, fit in ((1, (10, 60)), (2, (5, 25)), (3, (4, 12))):
+        eig = np.sort(np.linalg.eigvalsh(gram_1d_power(200, m)))[::-1]
+        sm = slope(eig, *fit)
+        ax.loglog(np.arange(1, 201), np.maximum(eig, 1e-30), ".", ms=3,
+                  label=f"m = {m}: slope {sm:.2f} on k ∈ [{fit[0]}, {fit[1]}] (Remark 14: {-(2 * m + 2)})")
+        print(f"1-D ReLU^{m}/{m}!, n = 200: fitted slope {sm:.3f} over k in [{fit[0]}, {fit[1]}] "
+              f"(Remark 14: -{2 * m + 2})")
+    ax.set(xlabel="k", ylabel="λ_k", title="1-D ReLU^m/m! (n = 200, float64)", ylim=(1e-20, None))
     ax.legend(fontsize=7)
     ax = axes[1]
     G2 = gram_2d(args.angles, args.offsets)
