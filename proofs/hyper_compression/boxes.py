@@ -25,8 +25,8 @@ from certify.method import AnalysisFailed
 from proofs.hyper_compression.points import PointSet
 
 _CANDIDATES = 8  # nearest codewords tried per box
-_EXACT_CHECKED = 16
-_DYADIC_LEVELS = 32  # box halvings available in exact integers  # best float candidates of the lower bound re-evaluated exactly
+_EXACT_CHECKED = 16  # best float candidates of the lower bound re-evaluated exactly
+_DYADIC_LEVELS = 32  # box halvings available in exact integers
 
 
 @dataclass

@@ -3,9 +3,9 @@ winding codebook (k = 1 exactly with its three-distance gap structure, k = 2 exa
 Voronoi cells, k ≥ 3 bracketed by box branch-and-bound) and the codec's per-weight round-trip
 error against that radius, all in exact arithmetic.
 
-The network handed in is the encoder's score layer (row θ = (2p_θ, −|p_θ|²)); its codebook must be the codec's winding exactly
-(checked first, entry by entry), otherwise nothing is shown (upper bound ∞, INCONCLUSIVE) — the
-claims are about the codec's codebook, not about an arbitrary point set.
+The network handed in is the encoder's score layer (row θ = (2p_θ, −|p_θ|²)); its codebook must
+be the codec's winding exactly (checked entry by entry), otherwise nothing is shown (upper bound
+∞, INCONCLUSIVE) — the claims are about the codec's codebook, not about an arbitrary point set.
 """
 
 from __future__ import annotations
@@ -76,7 +76,8 @@ def covering_k1(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
             details["why_no_bound"] = "the gaps are not the three-distance theorem's"
         return _unknown(details, radius.radius)
     return ErrorReport(lower=radius.radius, upper=radius.radius,
-                       witnesses=[{"x": [str(radius.worst)], "error_lower": str(radius.radius)}], details=details)
+                       witnesses=[{"x": [str(radius.worst)], "error_lower": str(radius.radius)}],
+                       details=details)
 
 
 def covering_k2(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
@@ -103,8 +104,10 @@ def covering_bnb(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
     """Covering radius of [0, 1]^k bracketed: exact lower bound, box branch-and-bound upper bound."""
     k = max(3, int(net.in_dim))  # the method serves any k >= 3; the entry's network says which
     points, details = _codebook(net, k, codec_direction(k))
-    result = boxes.covering_upper_bound(points, BNB_TOL, BNB_MAX_BOXES,
-                                        progress=lambda d, lvl: advance("box branch-and-bound", d, BNB_MAX_BOXES))
+    def progress(done: int, level: int) -> None:
+        advance("box branch-and-bound", done, BNB_MAX_BOXES)
+
+    result = boxes.covering_upper_bound(points, BNB_TOL, BNB_MAX_BOXES, progress=progress)
     lower, _ = sqrt_bounds(result.lower_sq)
     _, upper = sqrt_bounds(result.upper_sq)
     details.update(
@@ -132,7 +135,8 @@ def roundtrip(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
     a_fixed = tuple(int(a) for a in encoded.params["direction_fixed"])
     points, details = _codebook(net, k, a_fixed)
     if points.n != int(encoded.params["n"]):
-        raise UserError(f"the score layer has {points.n} codewords, the codec stored n = {encoded.params['n']}")
+        raise UserError(f"the score layer has {points.n} codewords, "
+                        f"the codec stored n = {encoded.params['n']}")
     if k == 1:
         radius_sq = gaps.covering_radius_1d(points, "cube").radius ** 2
         how = "exact (sorted gaps)"
@@ -153,7 +157,8 @@ def roundtrip(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
         decoder_rounding_ok=check.decode_ok, bits_per_weight=encoded.bits_per_weight(),
         every_weight_within_its_bound=check.total_ok, largest_weight_bound=str(check.largest_bound),
         largest_weight_bound_float=float(check.largest_bound),
-        bound="|w - v| <= s*R + 2^-40*s per weight (v the exact decode), |w_hat - v| <= 2^-24|w_hat| + 2^-52|v|")
+        bound="|w - v| <= s*R + 2^-40*s per weight (v the exact decode), "
+              "|w_hat - v| <= 2^-24|w_hat| + 2^-52|v|")
     if check.decode_first_bad is not None:
         details["decoder_first_bad_weight"] = check.decode_first_bad
     if not details["codebook_is_winding"] or not check.decode_ok or not check.total_ok:

@@ -76,7 +76,8 @@ def read_codebook(net: Network) -> PointSet:
     values = [[aff.W[j, i] / 2 for i in range(k)] for j in range(n)]
     for j, row in enumerate(values):
         if aff.b[j, 0] != -sum(v * v for v in row):
-            raise UserError(f"score {j}: the bias is not -|p|^2 of its codeword, so the layer is no nearest-codeword search")
+            raise UserError(f"score {j}: the bias is not -|p|^2 of its codeword, "
+                            "so the layer is no nearest-codeword search")
     den = 1
     for row in values:
         for v in row:

@@ -5,7 +5,7 @@ lo ≤ w ≤ lo + s for every weight w of the block) and, per group of k weights
 nearest codeword of u = (w − lo)/s ∈ [0, 1]^k.  The exact decoded value of weight c of a group
 is v = lo + s·p_c with p = frac(θ·a) the codeword, so
 
-    |w − v| = s·|u_c − p_c| ≤ s·‖u − p‖₂ ≤ s·R + ε_enc,    R the covering radius of [0, 1]^k,
+    |w − v| = s·|u_c − p_c| ≤ s·‖u − p‖₂ ≤ s·R + ε_enc,   R the covering radius of [0, 1]^k,
 
 where ε_enc = 2^−40·s covers the encoder's float64 rounding of u (at most a few units of 2^−53
 per coordinate, counted twice: the float nearest codeword is nearest up to that error).  The
@@ -65,7 +65,8 @@ class RoundTrip:
     decode_first_bad: int | None
     weights: int
     blocks: int
-    total_ok: bool  # every |w − ŵ| <= s·R⁺ + 2^-40·s + 2^-24|ŵ| + 2^-52|v| (R⁺ ≥ R a binary fraction)
+    # every |w − ŵ| <= s·R⁺ + 2^-40·s + 2^-24|ŵ| + 2^-52|v| (R⁺ ≥ R a binary fraction)
+    total_ok: bool
     largest_bound: fmpq  # the largest of those per-weight bounds
 
 

@@ -92,7 +92,8 @@ def _cell(points: PointSet, i: int, neigh: set, domain: str) -> tuple[list, int]
     if domain == "cube":
         poly = [(fmpq(0), fmpq(0)), (fmpq(den), fmpq(0)), (fmpq(den), fmpq(den)), (fmpq(0), fmpq(den))]
     else:  # the torus cell lies in p ± 1/2: any point farther in one coordinate has a nearer copy of p
-        lo_x, hi_x, lo_y, hi_y = fmpq(2 * px - den, 2), fmpq(2 * px + den, 2), fmpq(2 * py - den, 2), fmpq(2 * py + den, 2)
+        lo_x, hi_x = fmpq(2 * px - den, 2), fmpq(2 * px + den, 2)
+        lo_y, hi_y = fmpq(2 * py - den, 2), fmpq(2 * py + den, 2)
         poly = [(lo_x, lo_y), (hi_x, lo_y), (hi_x, hi_y), (lo_x, hi_y)]
     clips = 0
     for j, (tx, ty) in sorted(neigh):

@@ -49,7 +49,8 @@ def just_below(inst):
 
 KILLED = [
     Mutant("hc-k1-point-moved", *K1, "codeword θ = 37 moved by 2^-40", mutate=move_point(37)),
-    Mutant("hc-k1-last-point-moved", *K1_TORUS, "the last codeword moved by 2^-40 (torus)", mutate=move_point(99)),
+    Mutant("hc-k1-last-point-moved", *K1_TORUS, "the last codeword moved by 2^-40 (torus)",
+           mutate=move_point(99)),
     Mutant("hc-k1-C-halved", *K1, "C/n replaced by half the certified radius", restate=below_lower),
     Mutant("hc-k1-C-just-below", *K1, "bound 2^-40 below the exact radius", restate=just_below),
     Mutant("hc-k2-point-moved", *K2, "codeword θ = 5, y moved by 2^-40", mutate=move_point(5, 1)),

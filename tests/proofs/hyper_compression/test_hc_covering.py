@@ -42,7 +42,8 @@ def test_gap_multiset_notices_a_moved_point():
 
 
 @settings(max_examples=60, deadline=None)
-@given(xs=st.lists(st.integers(0, 63), min_size=1, max_size=9, unique=True), domain=st.sampled_from(["cube", "torus"]))
+@given(xs=st.lists(st.integers(0, 63), min_size=1, max_size=9, unique=True),
+       domain=st.sampled_from(["cube", "torus"]))
 def test_1d_radius_against_a_fine_exact_grid(xs, domain):
     pts = PointSet(tuple((x,) for x in xs), 64)
     r = gaps.covering_radius_1d(pts, domain)

@@ -67,7 +67,8 @@ def test_a_wrong_stored_index_breaks_the_bound():
     groups = int(enc.params["groups"])
     codes = bitpack.unpack_codes(enc.arrays["codes"], groups, int(enc.params["width"]))
     codes[0] = (codes[0] + len(table) // 2) % len(table)  # a codeword far from the right one
-    bad = dataclasses.replace(enc, arrays={**enc.arrays, "codes": bitpack.pack_codes(codes, int(enc.params["width"]))})
+    packed = bitpack.pack_codes(codes, int(enc.params["width"]))
+    bad = dataclasses.replace(enc, arrays={**enc.arrays, "codes": packed})
     res = rt.check_roundtrip(tensor, bad, codec.decode(bad), table, DEN, r2, r_up)
     assert res.decode_ok  # the codec decodes what is stored ...
     assert res.worst_ratio_sq > 1 and res.worst_index == 0
