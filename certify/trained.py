@@ -222,7 +222,7 @@ def _piece_bound(t: ErrorTarget, a: fmpq, b: fmpq, ea: arb, eb: arb, na: fmpq, n
 
 
 def certify_1d(net: Network, target: ErrorTarget, box: Sequence[tuple[fmpq, fmpq]], tol: fmpq,
-               max_cells: int = 400000, tighten: fmpq = fmpq(1, 20),
+               max_cells: int = 400000, tighten: fmpq = fmpq(1, 100),
                hints: Sequence[fmpq] = ()) -> TrainedResult:
     """Certify sup_[lo,hi] |f − N| against ``tol``; with HOLDS, refine further until the upper
     bound is within (1 + tighten) of the best lower bound (or the budget is spent)."""

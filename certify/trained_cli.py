@@ -60,7 +60,8 @@ def cmd_network(args: argparse.Namespace) -> int:
     console.print(f"network {args.file}: {net.in_dim} → 1, widths {list(net.widthvec)}, "
                   f"digest {net.digest[:16]}", highlight=False)
     console.print(f"certified sup |f − N| on the box ∈ [{float(res.lower):.6e}, {upper}]  "
-                  f"({res.method}, {res.pieces} exact pieces/boxes, {res.cells} examined, "
+                  f"({res.method}, {res.pieces} {'exact linear pieces' if res.method == 'pl1d-exact' else 'boxes'}, "
+                  f"{res.cells} examined, "
                   f"{res.seconds:.1f} s)", highlight=False)
     console.print(f"float64 max error on {n64} sample points (what training reports): {f64:.6e}",
                   highlight=False)
