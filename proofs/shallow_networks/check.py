@@ -119,7 +119,7 @@ def _spectrum(net: Node, every: bool) -> tuple[gram.Features, spectrum.Enclosure
     if set(f.signs) != {1} or f.activation != "relu":
         raise ValueError("the spectrum certifier is for ReLU features with w = 1")
     tight = set(range(1, f.n + 1)) if every else {1, f.n}
-    return f, spectrum.enclose(list(f.breakpoints), tight=tight,
+    return f, spectrum.enclose(list(f.breakpoints), tight=tight, bisect={1: 24, f.n: 24},
                                progress=lambda done, total: advance("inertia counts", done, total))
 
 

@@ -146,10 +146,11 @@ class Enclosures:
 
 
 def enclose(bias: list[fmpq], tight: set[int] | None = None, rel: float = 2e-9,
-            progress=None) -> Enclosures:
+            progress=None, bisect: dict | None = None) -> Enclosures:
     """Enclosures of all n eigenvalues; those with k in ``tight`` (1-based, descending) in a
     window of relative half-width ``rel`` plus the float round-off scale, the rest between
-    geometric midpoints of neighbouring float eigenvalues."""
+    geometric midpoints of neighbouring float eigenvalues; ``bisect`` = {k: steps} halves the
+    enclosure of λ_k that many more times by exact counts at its midpoint."""
     pc = pencil(bias)
     n = pc.n
     approx = np.linalg.eigvalsh(np.array(pc.gram, dtype=float) / pc.scale)[::-1]
@@ -185,4 +186,11 @@ def enclose(bias: list[fmpq], tight: set[int] | None = None, rel: float = 2e-9,
         upper.append(min(above) if above else None)
     if any(v is None for v in lower + upper):
         raise ArithmeticError("an eigenvalue escaped every shift (the float guesses are off)")
+    for k, steps in (bisect or {}).items():
+        for _ in range(steps):
+            mid = (lower[k - 1] + upper[k - 1]) / 2
+            if count(mid) <= n - k:
+                lower[k - 1] = mid
+            else:
+                upper[k - 1] = mid
     return Enclosures(lower, upper, len(counted))
