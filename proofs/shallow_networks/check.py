@@ -148,15 +148,18 @@ def method_gram_kernel_spectrum(thm: Any, params: dict, target: Any, net: Node) 
     μ_k = w_k^(−4) (certified root brackets)."""
     f, enc = _spectrum(net, every=True)
     n = f.n
-    worst_up, worst_lo, arg = arb(0), arb(0), 1
+    worst_up, worst_lo, arg, first = arb(0), arb(0), 1, []
     for k in range(1, n + 1):
         advance("roots w_k", k, n)
         mu = roots.mu_enclosure(k)[0]
-        diff = abs(_ball(enc.lower[k - 1], enc.upper[k - 1]) - mu * n / 2)
+        lam = _ball(enc.lower[k - 1], enc.upper[k - 1])
+        diff = abs(lam - mu * n / 2)
+        if k <= 4:
+            first.append({"k": k, "lambda_k": lam.str(8), "n_mu_k_over_2": (mu * n / 2).str(8)})
         if diff.upper() > worst_up.upper():
             worst_up, arg = diff, k
         worst_lo = worst_lo.max(arb(diff.lower()))
-    details: dict = {"n": n, "argmax_k": arg, "max_deviation": worst_up.str(8),
+    details: dict = {"n": n, "argmax_k": arg, "max_deviation": worst_up.str(8), "first": first,
                      "lambda_1": _ball(enc.lower[0], enc.upper[0]).str(12),
                      "six_n3_lambda_min": (_ball(enc.lower[-1], enc.upper[-1]) * 6 * n ** 3).str(8),
                      "inertia_counts": enc.counts}

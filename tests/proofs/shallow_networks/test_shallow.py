@@ -101,6 +101,11 @@ def test_default_instances_hold(tid):
     assert run_theorem(tid, {})["verdict"] == "HOLDS"
 
 
+def test_theorem3_holds_on_a_jittered_quasi_even_grid():
+    cert = run_theorem("shallow-gram-kernel-spectrum", {"n": "40", "scheme": "jittered", "seed": "9"})
+    assert cert["verdict"] == "HOLDS" and cert["details"]["first"][0]["k"] == 1
+
+
 def test_the_experiments_grid_is_exactly_singular():
     cert = run_theorem("shallow-gram-experiments-grid-printed", {"n": "12"})
     assert cert["verdict"] == "VIOLATED"
