@@ -70,11 +70,13 @@ def pencil(bias: list[fmpq]) -> BandedPencil:
     T[n - 1, n - 1] = 1
     Mfull = T * fmpz_mat(gram) * T.transpose()
     Nfull = T * T.transpose()
-    entries = Mfull.entries()
+    entries, n_entries = Mfull.entries(), Nfull.entries()
     for i in range(n):
         for j in range(n):
             if abs(i - j) > 1 and entries[i * n + j] != 0:
                 raise ArithmeticError(f"T G T^T is not tridiagonal at ({i}, {j})")
+            if abs(i - j) > 2 and n_entries[i * n + j] != 0:
+                raise ArithmeticError(f"T T^T is not pentadiagonal at ({i}, {j})")
     M = [[int(Mfull[k, k + o]) if k + o < n else 0 for o in range(3)] for k in range(n)]
     N = [[int(Nfull[k, k + o]) if k + o < n else 0 for o in range(3)] for k in range(n)]
     return BandedPencil(n, M, N, 24 * D ** 3, gram)
