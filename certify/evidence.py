@@ -30,6 +30,11 @@ def stored_network(net: Node) -> tuple[Optional[dict], str]:
     neurons of the same layer passed through by identity neurons, so the kernel follows it as an
     ordinary ReLU network of the same function."""
     try:
+        # the plain layers bound the stored size from below (flattening a nested activation
+        # only adds entries): refuse a network over the limit before flattening it
+        plain = sum(layer.rows * layer.cols for layer in arch.layers(net))
+        if plain > MAX_STORED_ENTRIES:
+            return None, f"{plain} dense entries exceed the stored limit {MAX_STORED_ENTRIES}"
         steps = _steps(net)
     except (TypeError, ValueError) as exc:
         return None, f"no plain layered form ({exc})"

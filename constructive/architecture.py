@@ -38,6 +38,20 @@ class Layer:
     def dense(self) -> int:
         return self.rows * self.cols + self.rows
 
+    def same_entries(self, other: "Layer") -> bool:
+        """Every stored entry equal to ``other``'s (same block shapes)."""
+        return len(self.blocks) == len(other.blocks) and all(
+            a is b or (a.W == b.W and a.b == b.b) for a, b in zip(self.blocks, other.blocks))
+
+    def tagged_positions(self) -> Iterator[tuple]:
+        """The positions of the entries tagged intrinsic, block offsets applied."""
+        r0 = c0 = 0
+        for a in self.blocks:
+            for t in a.intrinsic:
+                yield ("W", r0 + t[1], c0 + t[2]) if t[0] == "W" else ("b", r0 + t[1])
+            r0 += a.W.nrows()
+            c0 += a.W.ncols()
+
     def positions(self) -> Iterator[tuple[tuple, fmpq, bool]]:
         """(position, value, tagged-intrinsic) for every stored entry, block offsets applied."""
         r0 = c0 = 0
@@ -275,11 +289,12 @@ def measure_intrinsic(networks: Sequence[Node]) -> IntrinsicMeasurement:
     differing = set()
     tagged = set()
     for k, layer_versions in enumerate(zip(*views)):
+        first = layer_versions[0]
+        tagged |= {(k, pos) for pos in first.tagged_positions()}
+        if all(l.same_entries(first) for l in layer_versions[1:]):
+            continue  # equal matrices compared in C: no position of this layer differs
         entries = [list(l.positions()) for l in layer_versions]
-        for idx, first in enumerate(entries[0]):
-            pos, value, tag = first
-            if tag:
-                tagged.add((k, pos))
+        for idx, (pos, value, _) in enumerate(entries[0]):
             if any(e[idx][1] != value for e in entries[1:]):
                 differing.add((k, pos))
     return IntrinsicMeasurement(len(differing), len(tagged), tuple(sorted(differing, key=str)),

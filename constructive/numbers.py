@@ -108,10 +108,21 @@ class QMatrix:
         return fmpq_mat(r, c, [fmpq(v, self.den) for v in self.num.flat])
 
     def reduced(self) -> "QMatrix":
-        g = math.gcd(self.den, *self.num.flat)
-        if g <= 1:
+        # den = 2^a · odd: the power of two the entries share is read off trailing zero bits,
+        # and only the odd part (small for dyadic weights and grids like k/3K) takes gcds, so
+        # numbers of thousands of bits (bit extraction) are not run through big-integer gcds
+        a = (self.den & -self.den).bit_length() - 1
+        odd, shift = self.den >> a, a
+        for v in self.num.flat:
+            if not shift:
+                break
+            if v:
+                shift = min(shift, (v & -v).bit_length() - 1)
+        g = math.gcd(odd, *self.num.flat) if odd > 1 else 1
+        if g == 1 and not shift:
             return self
-        return QMatrix(self.num // g, self.den // g)
+        num = self.num >> shift if shift else self.num
+        return QMatrix(num // g if g > 1 else num, (odd // g) << (a - shift))
 
     def reduced_cheaply(self) -> "QMatrix":
         """Divide by the common power of two, then by the gcd of the numerators with the odd
@@ -141,7 +152,8 @@ _TRAILING_ZEROS = np.frompyfunc(lambda v: (v & -v).bit_length() - 1 if v else 1 
 
 
 def _common(parts: Sequence[QMatrix]) -> tuple[list[np.ndarray], int]:
-    den = math.lcm(*(p.den for p in parts))
+    # an empty part has no entries to put over the common denominator: it must not enlarge it
+    den = math.lcm(*(p.den for p in parts if p.num.size)) if any(p.num.size for p in parts) else 1
     return [p.with_den(den).num for p in parts], den
 
 

@@ -24,9 +24,11 @@ from typing import Any, Optional, Sequence
 import numpy as np
 from flint import fmpq, fmpq_mat
 
+from certify.analysis.interpolants import INTERPOLANT, certified_interpolant
 from certify.analysis.ranges import monotone_enclosure, range_domain
 from certify.progress import advance
 from constructive.evaluate import Interpreter
+from constructive.gadgets.bits import is_tent_block, tent_repeat
 from constructive.ir import Gadget, Node
 from constructive.numbers import Exact, NumberContext, QMatrix, _common, as_fmpq
 
@@ -313,9 +315,38 @@ class BoxInterpreter(Interpreter):
         return BoxBatch(X.n, X.nv, X.rows, X.V, X.ids_e, _empty(X.rows), _empty(X.rows), np.arange(0))
 
     def repeat(self, node: Any, X: BoxBatch) -> BoxBatch:
+        if not len(X.ids_e) and not len(X.ids_i):
+            return X  # no box left (all taken by specifications): R^k to R^k, nothing to push
+        if node.times and len(X.ids_e) and is_tent_block(node.body):
+            return self._tent_repeat(node, X)
         for _ in range(node.times):
             X = self._prune(self.run(node.body, X))
         return X
+
+    def _tent_repeat(self, node: Any, X: BoxBatch) -> BoxBatch:
+        """A chain of tent blocks (the sawtooth of bit extraction) in one step on the boxes where
+        its input is constant: there the chain is constant too, so its value at one point is
+        the box's exact (affine) value, and ``tent_repeat`` gives it in O(log times) steps
+        instead of ``times`` layers of ever longer rationals.  Other boxes take the layers."""
+        cube = X.V.num.reshape(X.rows, -1, X.nv)
+        constant = (cube == cube[:, :, :1]).all(axis=(0, 2))
+        if not constant.any():
+            for _ in range(node.times):
+                X = self._prune(self.run(node.body, X))
+            return X
+        rest = BoxBatch(X.n, X.nv, X.rows, QMatrix(X.V.num[:, np.repeat(~constant, X.nv)], X.V.den),
+                        X.ids_e[~constant], X.LO, X.HI, X.ids_i)
+        for _ in range(node.times if len(rest.ids_e) or len(rest.ids_i) else 0):
+            rest = self._prune(self.run(node.body, rest))
+        pairs = [tent_repeat(int(r1), int(r2), X.V.den, node.times)
+                 for r1, r2 in zip(cube[0, constant, 0], cube[1, constant, 0])]
+        den = 2 * X.V.den  # every pair comes back over 2·den
+        fast = np.empty((2, len(pairs) * X.nv), dtype=object)
+        fast[0] = np.repeat(np.array([p[0] for p in pairs], dtype=object), X.nv)
+        fast[1] = np.repeat(np.array([p[1] for p in pairs], dtype=object), X.nv)
+        V = self.ctx.exact.hstack([rest.V, QMatrix(fast, den)])  # type: ignore[attr-defined]
+        return BoxBatch(X.n, X.nv, 2, V, np.concatenate([rest.ids_e, X.ids_e[constant]]),
+                        rest.LO, rest.HI, rest.ids_i)
 
     def parallel(self, node: Any, X: BoxBatch) -> BoxBatch:
         self.frames.append(None)  # batched copies change the box numbering: no pruning inside
@@ -329,8 +360,12 @@ class BoxInterpreter(Interpreter):
         X = self.ctx.collapse(X)  # type: ignore[attr-defined]
         if len(X.ids_e) > 1 and not len(X.ids_i) and (X.V.num == X.V.num[:, :1]).all():
             return self._broadcast(node, X)
+        fast = None
+        if self.trusted is None and node.spec is not None and node.spec.points is not None \
+                and len(X.ids_e) and X.rows == 1:
+            X, fast = self._from_interpolant(node, X)
         if not self._usable(node):
-            return self.run(node.body, X)
+            return self._merge_exact(self.run(node.body, X), fast)
         spec = node.spec
         if spec.cells is not None and len(X.ids_e):
             X, known = self._from_cells(node, X)
@@ -340,7 +375,7 @@ class BoxInterpreter(Interpreter):
         has_enclosure = rng is not None or spec.interval is not None
         if not has_enclosure:
             out = self.run(node.body, X)
-            return self._merge_known(node, out, known)
+            return self._merge_exact(self._merge_known(node, out, known), fast)
         bounds = self._input_bounds(X) if spec.interval is not None else None
         frame = _Frame(node)
         if spec.cells is not None and rng is not None and len(X.ids_e):
@@ -371,7 +406,7 @@ class BoxInterpreter(Interpreter):
         out = BoxBatch(X.n, out.nv, node.out_dim, out.V, out.ids_e,
                        QMatrix(np.hstack([lo_a, lo_b]), den_lo), QMatrix(np.hstack([hi_a, hi_b]), den_hi),
                        np.concatenate([out.ids_i, spec_ids]).astype(int))
-        return self._merge_known(node, out, known)
+        return self._merge_exact(self._merge_known(node, out, known), fast)
 
     def _broadcast(self, node: Gadget, X: BoxBatch) -> BoxBatch:
         """Every box feeds the gadget the same constant input: evaluate it once."""
@@ -414,6 +449,42 @@ class BoxInterpreter(Interpreter):
         lo, hi = rng
         return exact.points([[lo] * node.out_dim] * len(ids)), exact.points([[hi] * node.out_dim] * len(ids))
 
+    # interpolants ---------------------------------------------------------------------------
+    def _from_interpolant(self, node: Gadget, X: BoxBatch) -> tuple[BoxBatch, Optional[tuple]]:
+        """Exact boxes inside one piece of a certified one-layer interpolant, read off the two
+        knots around them (the function is affine there, so vertex values stay exact)."""
+        import bisect
+
+        table = certified_interpolant(node)
+        if table is None:
+            return X, None
+        xs, ys = table
+        lo, hi = self.ctx._vertex_bounds(X.V, X.nv)  # type: ignore[attr-defined]
+        take = np.zeros(len(X.ids_e), dtype=bool)
+        values: list[fmpq] = []
+        for k in range(len(X.ids_e)):
+            a, b = fmpq(lo.num[0, k], lo.den), fmpq(hi.num[0, k], hi.den)
+            j = min(bisect.bisect_right(xs, a) - 1, len(xs) - 2)
+            if j < 0 or a < xs[j] or b > xs[j + 1]:
+                continue
+            take[k] = True
+            slope = (ys[j + 1] - ys[j]) / (xs[j + 1] - xs[j])
+            values += [ys[j] + slope * (fmpq(v, X.V.den) - xs[j])
+                       for v in X.V.num[0, k * X.nv:(k + 1) * X.nv]]
+        if not take.any():
+            return X, None
+        self.used.add(node.name + INTERPOLANT)
+        rest = BoxBatch(X.n, X.nv, X.rows, QMatrix(X.V.num[:, np.repeat(~take, X.nv)], X.V.den),
+                        X.ids_e[~take], X.LO, X.HI, X.ids_i)
+        return rest, (X.ids_e[take], QMatrix.from_rationals(1, len(values), values))
+
+    def _merge_exact(self, out: BoxBatch, fast: Optional[tuple]) -> BoxBatch:
+        if fast is None:
+            return out
+        ids, V = fast
+        return BoxBatch(out.n, out.nv, out.rows, self.ctx.exact.hstack([out.V, V]),  # type: ignore[attr-defined]
+                        np.concatenate([out.ids_e, ids]), out.LO, out.HI, out.ids_i)
+
     # cells ------------------------------------------------------------------------------------
     def _cell_table(self, node: Gadget) -> tuple:
         hit = self._cells.get(id(node))
@@ -422,7 +493,8 @@ class BoxInterpreter(Interpreter):
             boxes = [list(reversed(c)) for c in itertools.product(*reversed(axes))]
             # only exactly tracked (constant) cells enter the table, and exact tracking never
             # uses a specification: the constants derive from the body, nothing nested is relied on
-            results, _ = analyse_boxes(node.body, boxes, self.trusted)
+            results, used = analyse_boxes(node.body, boxes, self.trusted)
+            self.used |= {u for u in used if u.endswith(INTERPOLANT)}  # certified at use
             table = {tuple(b): r.vertex_values[0][0] if r.constant else None
                      for b, r in zip(boxes, results)}
             hit = (node, axes, table)

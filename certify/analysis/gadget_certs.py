@@ -14,13 +14,16 @@ Facts and methods (see ``certify.analysis.ranges`` for how each fact is used):
 * ``interval`` (a declared monotone extension): region enumeration of the body on R^d, every
   region's gradient non-negative, and the body equal to the spec's reference on R^d;
 * ``cells`` (constant on a grid): nothing to certify here, the box analysis derives each
-  constant from the body at use; listed so the certificate says so.
+  constant from the body at use; listed so the certificate says so;
+* ``points`` of a one-hidden-layer CPwL gadget, read off the knots by the box analysis: the
+  sweep of :mod:`certify.analysis.interpolants`, repeated here for every instance.
 """
 
 from __future__ import annotations
 
 from typing import Any, Optional
 
+from certify.analysis.interpolants import INTERPOLANT, certified_interpolant
 from certify.analysis.pl1d import enumerate_1d
 from certify.analysis.ranges import body_range, range_domain
 from certify.analysis.regions import MAX_DIM, certify_reference_identity, enumerate_regions
@@ -49,6 +52,9 @@ def certify_gadgets(net: Node, names: set) -> list[dict]:
             out.append({"gadget": name, "method": "constant cells derived from the body at use "
                         "(exact box analysis, no specification used)", "holds": True})
             continue
+        if name.endswith(INTERPOLANT):
+            out.append(_interpolant_entry(name, instances.get(name[:-len(INTERPOLANT)], [])))
+            continue
         nodes = instances.get(name)
         if not nodes:
             out.append({"gadget": name, "method": "none", "holds": False,
@@ -61,6 +67,14 @@ def certify_gadgets(net: Node, names: set) -> list[dict]:
             out.append(entry)
             todo.extend(sorted(relied - done))
     return out
+
+
+def _interpolant_entry(name: str, nodes: list[Gadget]) -> dict:
+    """Every instance read through its points must be that interpolant (on its knots' span)."""
+    ok = bool(nodes) and all(certified_interpolant(g) is not None for g in nodes)
+    return {"gadget": name, "holds": ok,
+            "method": "one hidden layer swept exactly: every kink inside at a knot, the stated "
+                      "value at every knot, so the body is the interpolant between the end knots"}
 
 
 def _instances(net: Node) -> dict[str, list[Gadget]]:

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from flint import fmpq
+from flint import fmpq, fmpq_mat
 
-from constructive.ir import GadgetSpec, Network, activation, affine, gadget, network, repeat
+from constructive.ir import (Activation, Affine, GadgetSpec, Network, activation, affine, gadget, network,
+                             repeat)
 
 HALF, THIRD = fmpq(1, 2), fmpq(1, 3)
+TENT_W, TENT_B = fmpq_mat([[-2, -2], [2, 2]]), fmpq_mat([[HALF], [-HALF]])
 
 
 def threshold_gadget() -> Network:
@@ -32,6 +34,52 @@ def threshold_gadget() -> Network:
 def tent_layer() -> Network:
     """One tent step on the pair (r1, r2) = (σ(x − ½), σ(½ − x)): h = 1 − 2r1 − 2r2, split again."""
     return network(affine([[-2, -2], [2, 2]], [HALF, -HALF]), activation(2))
+
+
+def is_tent_block(body: Network) -> bool:
+    """Whether ``body`` is exactly :func:`tent_layer` (weights compared as rationals), the only
+    block whose repetition :func:`tent_repeat` may shortcut."""
+    nodes = body.nodes if isinstance(body, Network) else ()
+    if len(nodes) != 2 or not isinstance(nodes[0], Affine) or not isinstance(nodes[1], Activation):
+        return False
+    relu = nodes[1].functions
+    return (nodes[0].W == TENT_W and nodes[0].b == TENT_B and len(relu) == 2
+            and all(getattr(f, "name", None) == "relu" for f in relu))
+
+
+def tent_power(num: int, den: int, k: int) -> tuple[int, int]:
+    """T^k(num/den) as (numerator, den) for the tent T(x) = 1 − 2|x − ½| and k ≥ 0, den > 0,
+    in O(log k) big-integer steps instead of k.
+
+    Why this is T^k.  On [0, 1], T^k(x) = T(frac(2^{k−1} x)) for k ≥ 1: true for k = 1, and
+    T^{k+1}(x) = T^k(T(x)) = T(frac(2^{k−1} T(x))) where 2^{k−1} T(x) is 2^k x for x ≤ ½ and
+    2^k − 2^k x for x > ½; frac of the latter is 1 − frac(2^k x) (or 0 with it), and T is
+    symmetric, T(1 − u) = T(u), with T(0) = T(1).  Off [0, 1] the tent is negative and T(x) = 2x
+    there, so T^k(x) = 2^k x for x < 0 and 2^{k−1} T(x) = 2^k (1 − x) for x > 1.  The tests
+    compare with k plain steps on random rationals.
+    """
+    if k == 0:
+        return num, den
+    if num < 0:
+        return num << k, den
+    if num > den:
+        return (den - num) << k, den
+    if den & (den - 1) == 0:  # dyadic: the fractional part is a mask, no modular power
+        r = (num << (k - 1)) & (den - 1) if k - 1 < den.bit_length() else 0
+    else:
+        r = (num * pow(2, k - 1, den)) % den
+    return den - abs(2 * r - den), den
+
+
+def tent_repeat(r1: int, r2: int, den: int, times: int) -> tuple[int, int, int]:
+    """``times`` ≥ 1 tent blocks applied to the pair (r1, r2)/den, exactly: (s1, s2, den').
+
+    One block maps any pair to (σ(t − ½), σ(½ − t)) with t = 1 − 2(r1 + r2); a pair of that form
+    E(t) is mapped to E(T(t)), since 1 − 2(σ(t − ½) + σ(½ − t)) = 1 − 2|t − ½|.  So ``times``
+    blocks give E(T^{times−1}(t)), evaluated with :func:`tent_power`.
+    """
+    y, q = tent_power(den - 2 * (r1 + r2), den, times - 1)
+    return max(2 * y - q, 0), max(q - 2 * y, 0), 2 * q
 
 
 def bit_extractor(J: int) -> Network:

@@ -98,6 +98,18 @@ KILLED = [
                i.net, first(i.net, "mid"), lambda b: nudge(b, affine_sites(b)[1].node, "W", 0, 0))),
     Mutant("linf-output-scaled", *LINF, "output layer × (−5)",
            mutate=lambda i: scale_output(i.net, -5), restate=_drop_intrinsic),
+    # the box analysis shortcuts a chain of exact tent blocks on constant inputs, and reads a
+    # one-layer CPwL gadget off its knots while every kink sits at a knot: a block changed under
+    # either must be followed layer by layer, where the change shows
+    Mutant("lp-tent-bias", "syz-intrinsic-lp", {"n": "6"}, "the shared tent block of every bit "
+           "extractor: bias +2^-40 (its 128 repetitions double the change each time)",
+           mutate=lambda i: nudge(i.net, affine_sites(i.net, lambda s: s.in_repeat)[0].node, "b", 0),
+           restate=_drop_intrinsic),
+    Mutant("lp-exponential-negated", "syz-intrinsic-lp", {"n": "4"}, "the exponential map's output layer × (−1) under its "
+           "spec's points (the cells then feed 0 to every bit extractor)",
+           mutate=lambda i: substitute(i.net, affines_in(i.net, "exponential")[-1],
+                                       scale_affine(affines_in(i.net, "exponential")[-1], -1)),
+           restate=_drop_intrinsic),
     Mutant("store-params-weight", "syz-store-params-in-one", {},
            "the first weight of store-params' repeated blocks whose × (1+2^-40) changes φ(0)",
            mutate=lambda i: first_effective_nudge(
