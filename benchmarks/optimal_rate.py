@@ -18,6 +18,11 @@ CASES = [(tid, {"d": 1, "N": N, "L": L, **extra}) for N in (7, 25) for L in (1, 
          for tid, extra in (("syz-rate-lp", {"p": 2}), ("syz-rate-linf", {}))]
 
 
+def as_float(text: str) -> float:
+    """An exact rational or an arb ball '[mid +/- rad]' as a float (for display only)."""
+    return float(text.strip("[").split()[0]) if text.startswith("[") else float(Fraction(text))
+
+
 def main() -> None:
     cases = CASES
     if sys.argv[1:] == ["bench"]:
@@ -29,7 +34,7 @@ def main() -> None:
         a = cert.data["architecture"]
         claims = " ".join(f"{c['name']} {c['measured']}<={c['claimed']}" for c in a["claims"])
         e = cert.data["error"]
-        print(f"{tid:14s} {params}  {cert.verdict}  {claims}  upper {float(Fraction(e['upper'])):.3e}"
+        print(f"{tid:14s} {params}  {cert.verdict}  {claims}  upper {as_float(e['upper']):.3e}"
               f"  bound {e['bound'][:24]}  {secs:.1f} s", flush=True)
 
 

@@ -109,4 +109,4 @@ def step_network(N: int, L: int, d: int, delta: fmpq) -> Network:
 def build_step_function(params: dict, target: Any = None) -> Network:
     N, L, d = int(params["N"]), int(params["L"]), int(params["d"])
     K = step_counts(N, L, d)["K"]
-    return step_network(N, L, d, fmpq(1, 3 * K))
+    return step_network(N, L, d, fmpq(1, 3 * K * int(params.get("q", 1))))
