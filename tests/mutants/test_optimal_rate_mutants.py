@@ -105,3 +105,89 @@ def test_the_clip_removed_keeps_the_grid_values():
     cert = certify_network(i.thm, i.params, i.target, net, i.builder)
     assert cert["verdict"] == "HOLDS", cert["reasons"]
     assert fmpq(cert["error"]["upper"]) == 0
+
+
+# ------------------------------------------------------------------------------------------------
+# Prop 3.1 (syz-step-function) and Theorems 2.1 / 1.1 (syz-off-trifling, syz-rate-lp, syz-rate-linf)
+
+STEP = ("syz-step-function", {})
+OFF = ("syz-off-trifling", {})
+RATE_LP = ("syz-rate-lp", {})
+RATE_LINF = ("syz-rate-linf", {})
+
+
+def _step_ends(i):
+    from proofs.optimal_rate.rate_methods import step_intervals
+    from proofs.optimal_rate.stepfn import step_counts
+
+    p = i.params
+    K = step_counts(int(p["N"]), int(p["L"]), int(p["d"]))["K"]
+    return [[x] for iv in step_intervals(K, fmpq(1, 3 * K * int(p["q"]))) for x in iv]
+
+
+def _step_weight(i):
+    """Prop 3.1: the first weight that matters at the step ends moved by 2^-40."""
+    return first_effective_nudge(i.net, [s.node for s in affine_sites(i.net)], _step_ends(i))
+
+
+def _step_breakpoint(i):
+    """Prop 3.1: the first kink of the coarse step's first layer whose move by δ/2 changes φ at
+    a step end (a sample point of Lemma 4.1 moved inside a step)."""
+    from .mutate import changes_output, shift_breakpoint
+
+    pts = _step_ends(i)
+    delta = fmpq(1, 3 * int(fmpq(pts[3][0] - pts[2][0]).q))  # any small move will do
+    aff = affine_sites(i.net)[1].node  # fan-out, then the coarse step's knots σ(x − t)
+    for row in range(aff.W.nrows()):
+        if aff.W[row, 0] == 0:
+            continue
+        mutant = shift_breakpoint(i.net, aff, row, delta)
+        if changes_output(i.net, mutant, pts):
+            return mutant
+    raise AssertionError("no knot of the coarse step changes the step values")
+
+
+def _cell_centres(i):
+    from proofs.optimal_rate.stepfn import step_counts
+
+    p = i.params
+    K = step_counts(int(p["N"]), int(p["L"]), int(p["d"]))["K"]
+    return [[fmpq(2 * k + 1, 2 * K)] for k in range(K)]
+
+
+def _step_map_weight(i):
+    """Theorem 2.1 / 1.1: a weight inside the step map Φ1 moved by 2^-40 (the first one that
+    changes φ at a cell centre); for p = ∞ the shared copy, so all 3^d copies move."""
+    from .mutate import gadgets_named
+
+    g = gadgets_named(i.net, "syz-step-map")[0]
+    return first_effective_nudge(i.net, [s.node for s in affine_sites(g)], _cell_centres(i))
+
+
+def _below(i):
+    from .statements import below_lower
+
+    return below_lower(i)
+
+
+RATE_KILLED = [
+    Mutant("syz-step-weight", *STEP, "Prop 3.1: the first weight that matters moved by 2^-40",
+           mutate=_step_weight),
+    Mutant("syz-step-breakpoint", *STEP, "Prop 3.1: a knot of the coarse step moved inside a step",
+           mutate=_step_breakpoint),
+    Mutant("syz-off-trifling-step-weight", *OFF, "Thm 2.1: a weight of Φ1 moved by 2^-40",
+           mutate=_step_map_weight),
+    Mutant("syz-rate-linf-step-weight", *RATE_LINF, "Thm 1.1 (p = ∞): a weight of Φ1 moved by "
+           "2^-40 in the copy all 3^d shifts share", mutate=_step_map_weight),
+    Mutant("syz-off-trifling-bound-below", *OFF, "Thm 2.1: the bound replaced by half the "
+           "certified lower bound", restate=_below),
+    Mutant("syz-rate-lp-bound-below", *RATE_LP, "Thm 1.1 (p = 2): the bound replaced by half the "
+           "certified lower bound", restate=_below),
+    Mutant("syz-rate-linf-bound-below", *RATE_LINF, "Thm 1.1 (p = ∞): the bound replaced by half "
+           "the certified lower bound", restate=_below),
+]
+
+
+@pytest.mark.parametrize("m", cases(RATE_KILLED))
+def test_rate_mutant_dies(m):
+    assert_dies(m)

@@ -43,7 +43,7 @@ def test_group_evaluator_is_exact(d, width, depth, data):
 
 
 def test_index_map_is_a_bijection_onto_the_grid():
-    K, d = 4, 2
+    K = 4
     js = sorted(index_of((b1, b2), K) for b1 in range(K) for b2 in range(K))
     assert js == [2 * K * i + k for i in range(K) for k in range(K)]
 
