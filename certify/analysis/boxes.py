@@ -508,11 +508,12 @@ class BoxInterpreter(Interpreter):
         ctx: BoxContext = self.ctx  # type: ignore[assignment]
         lo, hi = ctx._vertex_bounds(X.V, X.nv)
         known: dict[int, fmpq] = {}
+        starts = [[c[0] for c in axis] for axis in axes]
         for k, i in enumerate(X.ids_e):
             cell = []
             for r, axis in enumerate(axes):
                 a, b = fmpq(lo.num[r, k], lo.den), fmpq(hi.num[r, k], hi.den)
-                j = bisect.bisect_right([c[0] for c in axis], a) - 1
+                j = bisect.bisect_right(starts[r], a) - 1
                 if j < 0 or b > axis[j][1]:
                     break
                 cell.append(axis[j])

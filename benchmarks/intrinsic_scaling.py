@@ -1,0 +1,75 @@
+"""Benchmark: certification cost of ``syz-intrinsic-lp`` (d = 1, p = 2) as n grows.
+
+The network has 2^n cells and n bit extractors of depth 2^(n+1) fed numbers of 2^(n+1) bits, so
+pushing every cell through every layer costs about 8^n.  The box analysis instead runs a chain
+of tent blocks in one step per constant cell and reads the one-layer step and exponential
+gadgets off their certified knots; what is left grows with the cells times the size of their
+numbers.  Each n runs as a subprocess of the real command line (the cell budget raised through
+``CERTIFY_MAX_CELLS``); CPU seconds of the child are reported beside wall time, because wall
+time on a shared machine measures the neighbours too.  Goals (issue 14): n = 12 under 60 s, n = 16
+under 10 minutes, CPU(n=12) / CPU(n=10) below 4; verdicts HOLDS throughout.
+
+Usage: ``PYTHONPATH=. python benchmarks/intrinsic_scaling.py [--n 6..16] [--plot FILE.png]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import time
+
+
+def run_one(n: int) -> tuple[str, float, float]:
+    env = dict(os.environ, CERTIFY_MAX_CELLS=str(2 ** n))
+    cmd = [sys.executable, "-m", "certify.cli", "run", "syz-intrinsic-lp",
+           "-p", f"n={n}", "-p", "d=1", "-p", "p=2"]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t = time.perf_counter()
+    res = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    verdict = next((ln.split(":", 1)[1].strip() for ln in res.stdout.splitlines()
+                    if ln.strip().startswith("verdict")), f"exit {res.returncode}: {res.stderr[-120:]}")
+    return verdict, wall, cpu
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", default="6..14", help="range A..B of n (default 6..14)")
+    ap.add_argument("--plot", help="write CPU seconds against n (log scale) to this PNG")
+    args = ap.parse_args()
+    a, b = (int(v) for v in args.n.split(".."))
+    rows = []
+    print("| n | cells | verdict | wall s | CPU s |\n|---|---|---|---|---|")
+    for n in range(a, b + 1):
+        verdict, wall, cpu = run_one(n)
+        rows.append((n, verdict, wall, cpu))
+        print(f"| {n} | {2 ** n} | {verdict} | {wall:.1f} | {cpu:.1f} |", flush=True)
+    cpu = {n: c for n, _, _, c in rows}
+    if 10 in cpu and 12 in cpu:
+        print(f"CPU(n=12)/CPU(n=10) = {cpu[12] / cpu[10]:.2f} (goal < 4)")
+    if args.plot:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(6, 4))
+        ax.semilogy([r[0] for r in rows], [r[3] for r in rows], "o-", label="CPU seconds")
+        ax.semilogy([r[0] for r in rows], [r[2] for r in rows], "s--", label="wall seconds")
+        ax.set_xlabel("n (2^n cells, bit extractors of depth 2^(n+1))")
+        ax.set_ylabel("seconds")
+        ax.set_title("certify run syz-intrinsic-lp -p d=1 -p p=2")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(args.plot, dpi=120)
+        print(f"plot written to {args.plot}")
+
+
+if __name__ == "__main__":
+    main()
