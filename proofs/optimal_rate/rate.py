@@ -83,3 +83,32 @@ def build_lp(params: dict, target: Any) -> Any:
 def build_linf(params: dict, target: Any) -> Any:
     d, N, L = _ints(params)
     return repaired_network(target, d, N, L, delta_linf(target, d, N, L))
+
+
+def budget_to_NL(d: int, Nt: int, Lt: int) -> tuple[int, int]:
+    """Corollary 1.2's bookkeeping: N = ⌊Ñ/(3^{d+4}d)⌋, L = ⌊(L̃ − 18 − 2d)/11⌋, so that
+    3^{d+3}·max{d⌊N^{1/d}⌋, N+2} ≤ 3^{d+4}dN ≤ Ñ, 11L + 18 + 2d ≤ L̃, N ≥ Ñ/(3^{d+5}d) and
+    L ≥ (L̃ − 18 − 2d)/22 (⌊x⌋ ≥ x/2 for x ≥ 1)."""
+    N, L = Nt // (3 ** (d + 4) * d), (Lt - 18 - 2 * d) // 11
+    if N < 1 or L < 1:
+        raise UserError(f"Corollary 1.2 needs Nt >= 3^(d+4) d = {3 ** (d + 4) * d} and "
+                        f"Lt >= 29 + 2d = {29 + 2 * d}")
+    return N, L
+
+
+def budget_params(params: dict) -> dict:
+    d = int(params["d"])
+    N, L = budget_to_NL(d, int(params["Nt"]), int(params["Lt"]))
+    return {"d": d, "N": N, "L": L}
+
+
+def depth31_params(params: dict) -> dict:
+    return {"d": 1, "N": int(params["N"]), "L": 1}
+
+
+def build_budget(params: dict, target: Any) -> Any:
+    return build_linf(budget_params(params), target)
+
+
+def build_depth31(params: dict, target: Any) -> Any:
+    return build_linf(depth31_params(params), target)

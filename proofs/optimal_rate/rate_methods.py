@@ -18,6 +18,7 @@ from certify.analysis.pl1d import enumerate_1d
 from certify.method import ErrorReport, Method
 from constructive.ir import Node
 from proofs.optimal_rate.cells import method_cells_linf, method_cells_lp, method_cells_offtrifling
+from proofs.optimal_rate.rate import budget_params, depth31_params
 from proofs.optimal_rate.stepfn import step_counts
 
 
@@ -48,9 +49,21 @@ def method_step_function(thm: Any, params: dict, target: Any, net: Node) -> Erro
     return ErrorReport(worst, worst, wit, set(), {"K": K, "delta": str(delta), "breakpoints": points})
 
 
+def method_cells_mid_budget(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
+    """Corollary 1.2: Theorem 1.1 (p = ∞) at the N, L the budget (Ñ, L̃) allows."""
+    return method_cells_linf(thm, budget_params(params), target, net)
+
+
+def method_cells_mid_depth31(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
+    """The 1-D depth-31 statement: Theorem 1.1 (p = ∞) at d = 1, L = 1."""
+    return method_cells_linf(thm, depth31_params(params), target, net)
+
+
 RATE_METHODS = (
     Method("step-function", method_step_function),
     Method("syz-cells", method_cells_offtrifling),
     Method("syz-cells-lp", method_cells_lp),
     Method("syz-cells-mid", method_cells_linf),
+    Method("syz-cells-mid-budget", method_cells_mid_budget),
+    Method("syz-cells-mid-depth31", method_cells_mid_depth31),
 )
