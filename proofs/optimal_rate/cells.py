@@ -182,6 +182,17 @@ def distinct_copies(copies: list[Node]) -> list[tuple[Node, list[int]]]:
     return list(by_key.values())
 
 
+def mid_boxes(d: int, K: int, delta: fmpq) -> list:
+    """The boxes of ``shifted_grid`` (cell and strip ends of the three shifted grids per axis),
+    also cut at δ and 1 − δ, so that a shifted box never straddles an end of [0, 1] (matters when
+    K is small: K = 1 has no strips at all).  Any cover of [0, 1]^d is sound."""
+    pts = {a for box in shifted_grid(1, K, delta) for a in box[0]}
+    pts |= {v for v in (delta, 1 - delta) if 0 < v < 1}
+    axis = sorted(pts)
+    segs = list(zip(axis, axis[1:]))
+    return [list(reversed(c)) for c in itertools.product(segs, repeat=d)]
+
+
 def method_cells_linf(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
     d, N, L = int(params["d"]), int(params["N"]), int(params["L"])
     K = step_counts(N, L, d)["K"]
@@ -191,7 +202,7 @@ def method_cells_linf(thm: Any, params: dict, target: Any, net: Node) -> ErrorRe
         shifts, copies, out = linf_structure(net, d)
     except StructureError as exc:
         return _inconclusive(str(exc), details)
-    boxes = shifted_grid(d, K, delta)
+    boxes = mid_boxes(d, K, delta)
     S = len(shifts)
     details.update(boxes=len(boxes), shifts=[[str(c) for c in t] for t in shifts])
     vals: list = [None] * (len(boxes) * S)
