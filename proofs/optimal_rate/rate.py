@@ -112,3 +112,20 @@ def build_budget(params: dict, target: Any) -> Any:
 
 def build_depth31(params: dict, target: Any) -> Any:
     return build_linf(depth31_params(params), target)
+
+
+def to_cube(d: int, R: fmpq) -> Any:
+    """x ↦ (x + R)/(2R): [−R, R]^d onto [0, 1]^d (Theorem 2.5's change of variables)."""
+    from constructive.ir import affine
+
+    return affine([[fmpq(1) / (2 * R) if j == i else 0 for j in range(d)] for i in range(d)],
+                  [fmpq(1, 2)] * d)
+
+
+def build_bounded(params: dict, target: Any) -> Any:
+    """Theorem 2.5 on E = [−R, R]^d, f(x) = g((x + R)/(2R)) with g the target on [0, 1]^d:
+    φ(x) = φ_g((x + R)/(2R)), φ_g Theorem 1.1's (p = ∞) network for g."""
+    from constructive.ir import network
+
+    d = int(params["d"])
+    return network(to_cube(d, as_fmpq(params["R"])), build_linf(params, target))

@@ -12,13 +12,14 @@ from __future__ import annotations
 import bisect
 from typing import Any
 
-from flint import fmpq
+from flint import arb, fmpq
 
 from certify.analysis.pl1d import enumerate_1d
 from certify.method import ErrorReport, Method
-from constructive.ir import Node
+from constructive.ir import Affine, Network, Node
+from constructive.numbers import as_fmpq, precision
 from proofs.optimal_rate.cells import method_cells_linf, method_cells_lp, method_cells_offtrifling
-from proofs.optimal_rate.rate import budget_params, depth31_params
+from proofs.optimal_rate.rate import budget_params, depth31_params, to_cube
 from proofs.optimal_rate.stepfn import step_counts
 
 
@@ -59,6 +60,20 @@ def method_cells_mid_depth31(thm: Any, params: dict, target: Any, net: Node) -> 
     return method_cells_linf(thm, depth31_params(params), target, net)
 
 
+def method_cells_bounded(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
+    """Theorem 2.5 (E = [−R, R]^d): the first map must be exactly x ↦ (x + R)/(2R) (read from the
+    network); then sup_E |f − φ| = sup_[0,1]^d |g − rest|, certified as Theorem 1.1 (p = ∞)."""
+    d = int(params["d"])
+    want = to_cube(d, as_fmpq(params["R"]))
+    nodes = net.nodes if isinstance(net, Network) else ()
+    first = nodes[0] if nodes else None
+    if not (isinstance(first, Affine) and first.W == want.W and first.b == want.b):
+        with precision(192):
+            return ErrorReport(fmpq(0), arb("inf"), [], set(),
+                               {"failure": "the first map is not x -> (x + R)/(2R)"})
+    return method_cells_linf(thm, params, target, Network(tuple(nodes[1:])))
+
+
 RATE_METHODS = (
     Method("step-function", method_step_function),
     Method("syz-cells", method_cells_offtrifling),
@@ -66,4 +81,5 @@ RATE_METHODS = (
     Method("syz-cells-mid", method_cells_linf),
     Method("syz-cells-mid-budget", method_cells_mid_budget),
     Method("syz-cells-mid-depth31", method_cells_mid_depth31),
+    Method("syz-cells-mid-bounded", method_cells_bounded),
 )

@@ -164,6 +164,12 @@ def _step_map_weight(i):
     return first_effective_nudge(i.net, [s.node for s in affine_sites(g)], _cell_centres(i))
 
 
+def _nudge_first_bias(net):
+    from .mutate import nudge
+
+    return nudge(net, affine_sites(net)[0].node, "b", 0)
+
+
 def _below(i):
     from .statements import below_lower
 
@@ -183,6 +189,9 @@ RATE_KILLED = [
            "certified lower bound", restate=_below),
     Mutant("syz-rate-lp-bound-below", *RATE_LP, "Thm 1.1 (p = 2): the bound replaced by half the "
            "certified lower bound", restate=_below),
+    Mutant("syz-bounded-domain-rescale", "syz-bounded-domain", {}, "Thm 2.5: the change of "
+           "variables x -> (x + R)/(2R) with its first bias moved by 2^-40",
+           mutate=lambda i: _nudge_first_bias(i.net)),
     Mutant("syz-rate-linf-bound-below", *RATE_LINF, "Thm 1.1 (p = ∞): the bound replaced by half "
            "the certified lower bound", restate=_below),
 ]

@@ -70,7 +70,7 @@ def test_bad_input_is_one_line(arg, name):
 
 @pytest.mark.parametrize("tid,params", [("syz-rate-linf", {"N": "1"}), ("syz-rate-linf", {"d": "2", "N": "1"}),
                                         ("syz-rate-holder", {}), ("syz-rate-budget", {}),
-                                        ("syz-rate-1d-depth31", {"N": "2"})])
+                                        ("syz-rate-1d-depth31", {"N": "2"}), ("syz-bounded-domain", {})])
 def test_small_K_and_corollaries_hold(tid, params):
     """K = 1 (N = 1) has no strips: the boxes are still cut at δ and 1 − δ, so the median is
     determined everywhere; the corollaries run on Theorem 1.1's certificate."""
