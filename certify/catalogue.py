@@ -36,6 +36,9 @@ def markdown_catalogue(registry: Any) -> str:
         rows = ["| id | source | statement |", "|---|---|---|"]
         rows += [f"| `{thm.id}` | {_cell(thm.number)}, p. {thm.page} | {_cell(thm.title)} |"
                  for thm in theorems]
+        rows += [f"| `{doc['id']}` | {_cell(doc['number'])}, p. {doc['page']} | {_cell(doc['title'])} "
+                 "(documentation only, no verdict) |"
+                 for doc in getattr(registry, "documentation", {}).values() if doc["paper"] == paper]
         parts.append("\n".join(rows))
     return "\n\n".join(parts) + "\n"
 

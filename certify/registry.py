@@ -342,10 +342,15 @@ def _load_entry(raw: dict, source: str) -> Theorem:
 class Registry:
     theorems: dict[str, Theorem]
     graph: nx.DiGraph
+    # [[documentation]] entries: statements registered without a verdict (id -> the raw table)
+    documentation: dict[str, dict] = field(default_factory=dict)
 
     def get(self, theorem_id: str) -> Theorem:
         if theorem_id in self.theorems:
             return self.theorems[theorem_id]
+        if theorem_id in self.documentation:
+            why = " ".join(self.documentation[theorem_id]["no_verdict"].split())
+            raise UserError(f"{theorem_id} is registered as documentation only, with no verdict: {why}")
         close = difflib.get_close_matches(theorem_id, list(self.theorems), n=3, cutoff=0.5)
         hint = f"; did you mean {', '.join(close)}?" if close else \
             "; run `certify list` to see the known ids"
@@ -372,6 +377,7 @@ def load(directory: Any = None) -> Registry:
     ``claims.toml`` per paper package."""
     directory = proofs_directory() if directory is None else directory
     theorems: dict[str, Theorem] = {}
+    documentation: dict[str, dict] = {}
     try:
         files = sorted(((f.name, f / "claims.toml") for f in directory.iterdir()
                         if f.is_dir() and (f / "claims.toml").is_file()), key=lambda nf: nf[0])
@@ -398,6 +404,14 @@ def load(directory: Any = None) -> Registry:
             if thm.id in theorems:
                 raise RegistryError(f"{name}: duplicate theorem id {thm.id}")
             theorems[thm.id] = thm
+        for raw in data.get("documentation", []):
+            try:
+                schema.check_documentation(raw)
+            except schema.SchemaError as exc:
+                raise RegistryError(f"{name}: {raw.get('id', '<missing id>')}: {exc}") from None
+            if raw["id"] in theorems or raw["id"] in documentation:
+                raise RegistryError(f"{name}: duplicate theorem id {raw['id']}")
+            documentation[raw["id"]] = dict(raw, package=package)
         # a method name means one thing everywhere (the checker kernel keys its evidence on it)
         for mname in available_methods(package):
             if methods_seen.setdefault(mname, package) != package and \
@@ -415,7 +429,7 @@ def load(directory: Any = None) -> Registry:
         raise RegistryError(f"lemma graph has a cycle: {nx.find_cycle(graph)}")
     if not theorems:
         raise RegistryError(f"no theorem in the statements of {directory}")
-    return Registry(theorems, graph)
+    return Registry(theorems, graph, documentation)
 
 
 @lru_cache(maxsize=1)

@@ -22,8 +22,15 @@ from typing import Any, Callable, Iterable, Mapping
 
 from constructive.architecture import Architecture
 
-# the file: a list of [[theorem]] tables and nothing else
-FILE_KEYS = frozenset({"theorem"})
+# the file: a list of [[theorem]] tables and, optionally, [[documentation]] tables
+FILE_KEYS = frozenset({"theorem", "documentation"})
+
+# a [[documentation]] entry: a statement registered without a verdict (an existential result
+# with nothing to build); key -> the TOML type it must have, all required but hypotheses
+DOCUMENTATION: dict[str, type] = {
+    "id": str, "title": str, "paper": str, "citation": str, "version": str, "number": str,
+    "page": int, "kind": str, "hypotheses": list, "notes": str, "no_verdict": str,
+}
 
 # an entry ([[theorem]]): key -> the TOML type it must have
 TOP_LEVEL: dict[str, type | tuple] = {
@@ -72,6 +79,7 @@ SECTIONS: dict[str, frozenset] = {
     "`claim.architecture.NAME`": RELATIONS,
     "`claim.pieces`": PIECE_KEYS,
     "`analysis`": ANALYSIS_KEYS,
+    "`[[documentation]]`": frozenset(DOCUMENTATION),
 }
 
 
@@ -142,11 +150,23 @@ def check_architecture_name(name: str, measured: frozenset[str], method: str) ->
 # ---------------------------------------------------------------------------- the checks
 
 def check_file(data: Mapping) -> None:
-    """The top level of a claims file: ``[[theorem]]`` tables only."""
+    """The top level of a claims file: ``[[theorem]]`` and ``[[documentation]]`` tables only."""
     _unknown(data, FILE_KEYS, "the file")
-    entries = data.get("theorem", [])
-    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
-        raise SchemaError("'theorem' must be an array of tables ([[theorem]])")
+    for name in sorted(FILE_KEYS):
+        entries = data.get(name, [])
+        if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+            raise SchemaError(f"'{name}' must be an array of tables ([[{name}]])")
+
+
+def check_documentation(raw: Mapping) -> None:
+    """One ``[[documentation]]`` entry: only its keys, each of its type, all but hypotheses given."""
+    _unknown(raw, DOCUMENTATION, "[[documentation]]")
+    for key, kind in DOCUMENTATION.items():
+        if key not in raw:
+            if key != "hypotheses":
+                raise SchemaError(f"missing field {key}")
+        elif not isinstance(raw[key], kind) or isinstance(raw[key], bool):
+            raise SchemaError(f"{key} must be {_TYPE_NAMES[kind]}, not {raw[key]!r}")
 
 
 def check_entry(raw: Mapping, methods: Mapping[str, Any]) -> None:

@@ -178,3 +178,38 @@ def test_a_strict_claim_is_allowed_and_loaded(tmp_path):
     """claim.strict = true: the statement is "error < bound" (certify.method.compare)."""
     thm = _load(tmp_path, ENTRY.replace('bound = "1/n"\n', 'bound = "1/n"\nstrict = true\n')).get("x-a")
     assert thm.claim["strict"] is True
+
+
+DOC = """[[documentation]]
+id = "x-doc"
+title = "t"
+paper = "p"
+citation = "c"
+version = "v"
+number = "2"
+page = 3
+kind = "theorem"
+notes = "n"
+no_verdict = "existential: nothing to build"
+"""
+
+
+def test_a_documentation_entry_is_loaded_apart_and_has_no_verdict(tmp_path):
+    from certify.catalogue import markdown_catalogue
+    from constructive.errors import UserError
+
+    reg = _load(tmp_path, ENTRY + DOC)
+    assert "x-doc" not in reg.theorems and "x-doc" in reg.documentation
+    with pytest.raises(UserError, match="documentation only.*existential"):
+        reg.get("x-doc")
+    assert "documentation only, no verdict" in markdown_catalogue(reg)
+
+
+@pytest.mark.parametrize("old,new,needle", [
+    ('no_verdict = "existential: nothing to build"\n', "", "missing field no_verdict"),
+    ('notes = "n"', 'notes = "n"\nmethod = "cells-lp"', "method"),
+    ('id = "x-doc"', 'id = "x-a"', "duplicate"),
+])
+def test_a_bad_documentation_entry_is_refused(tmp_path, old, new, needle):
+    with pytest.raises(RegistryError, match=needle):
+        _load(tmp_path, ENTRY + DOC.replace(old, new))
