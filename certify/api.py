@@ -22,10 +22,9 @@ from typing import Any, Iterator, Optional, Sequence
 from certify import report, sweep
 from certify.certificate import run_theorem, write_certificate
 from certify.checker import CheckResult, check_data
-from certify.method import AnalysisFailed
 from certify.registry import default_registry
+from certify.rows import sweep_row
 from constructive.errors import UserError
-from constructive.tuning import TuningError
 
 
 @dataclass(frozen=True)
@@ -178,22 +177,6 @@ def table(theorem_id: str, sweep_over: Optional[dict[str, Sequence[Any]]] = None
         rows, _ = run_jobs(jobs, workers=workers, scheduler=scheduler, cache_dir=cache_dir,
                            progress=progress)
     return Table(thm.id, tuple(rows))
-
-
-def sweep_row(job: dict) -> dict:
-    """One instance of a sweep as a table row (module level: a process pool can pickle it)."""
-    try:
-        cert = run_theorem(job["theorem"], job["params"], job.get("target"))
-    except (AnalysisFailed, TuningError) as exc:  # an instance the analysis cannot handle: a row
-        return {"theorem": job["theorem"], "params": job["params"], "verdict": "INCONCLUSIVE",
-                "extra": {}, "error_lower": None, "error_upper": None, "bound": None, "ratio": None,
-                "architecture": {}, "seconds": None, "reason": f"the analysis cannot proceed: {exc}"}
-    columns = default_registry().get(job["theorem"]).analysis.get("columns", [])
-    return {"theorem": cert["theorem"], "params": job["params"], "verdict": cert["verdict"],
-            "extra": {k: cert["details"].get(k) for k in columns},
-            "error_lower": cert["error"]["lower"], "error_upper": cert["error"]["upper"],
-            "bound": cert["error"]["bound"], "ratio": cert["error"]["ratio"],
-            "architecture": cert["architecture"], "seconds": cert["timings"]["total"]}
 
 
 def _short(text: Any) -> str:

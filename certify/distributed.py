@@ -27,6 +27,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
+from certify import rows as sweep_rows
 from certify import sweep
 from certify.registry import Theorem, default_registry, proofs_directory
 from constructive.errors import UserError
@@ -144,9 +145,7 @@ def _plain(value: Any, where: str) -> None:
 def run_job(job: dict) -> dict:
     """One sweep row (module level, so pool and Dask workers import it by name)."""
     _private_hypothesis_storage()
-    from certify.api import sweep_row
-
-    row = sweep_row(job)
+    row = sweep_rows.sweep_row(job)
     _plain(row, "row")
     return row
 

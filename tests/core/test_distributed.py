@@ -89,9 +89,9 @@ def test_directory_cache_ignores_corrupt_and_foreign_files(tmp_path):
 
 
 def test_rows_must_be_plain_data(monkeypatch):
-    import certify.api
+    import certify.rows
 
-    monkeypatch.setattr(certify.api, "sweep_row", lambda job: {"upper": fmpq(1, 3)})
+    monkeypatch.setattr(certify.rows, "sweep_row", lambda job: {"upper": fmpq(1, 3)})
     with pytest.raises(TypeError, match="row.upper is a fmpq"):
         distributed.run_job(_jobs((1,))[0])
 
