@@ -58,9 +58,13 @@ def _gamma_bound(x0: fmpq, delta: fmpq, M: fmpq) -> fmpq:
 def certify_second_difference(thm: Any, params: dict, target: Any, net: Any) -> ErrorReport:
     x0, delta, M = as_fmpq(params["x0"]), as_fmpq(params["delta"]), as_fmpq(params["M"])
 
-    if 20 * delta * M > 1 - x0 or x0 >= 0:
-        raise UserError(f"x0={x0}, delta={delta}, M={M} are not allowed; the claim needs x0 < 0 and "
-                        "20 delta M <= 1 - x0 (arguments stay in the softsign part)")
+    # the bound integrates ρ'' = 2/(1 − u)³ over the arguments x0 + δ(sx + ty) ∈ [x0 − 2δM,
+    # x0 + 2δM]: all of them must lie where ρ(u) = u/(1 − u), i.e. at or below 0 (a positive
+    # argument is in the periodic part, where that bound says nothing)
+    if 20 * delta * M > 1 - x0 or x0 + 2 * delta * M > 0:
+        raise UserError(f"x0={x0}, delta={delta}, M={M} are not allowed; the claim needs "
+                        "x0 + 2 delta M <= 0 and 20 delta M <= 1 - x0 (every argument x0 + delta(x + y) "
+                        "stays in the softsign part u/(1 - u))")
     # the network's weights are read back: Γ = c·(ρ(A₁) − ρ(A₂) − ρ(A₃) + ρ(A₄))
     A, out = net.nodes[0], net.nodes[2]
     want_first = [[delta, delta], [0, delta], [delta, 0], [0, 0]]

@@ -46,3 +46,15 @@ def test_independence():
     vals = [arb(fmpq(1, 3)), arb(1), arb(fmpq(2, 7))]
     ok, _ = no_relation_below(vals, 3, 60)
     assert not ok
+
+
+def test_second_difference_refuses_arguments_in_the_periodic_part(capsys):
+    """Found by `certify fuzz`: with x0 + 2δM > 0 some arguments x0 + δ(x + y) are positive, where
+    PEUAF is periodic and the softsign bound says nothing; it once produced an upper bound below
+    the exact grid error (an internal contradiction).  Such instances are refused up front."""
+    from certify.cli import main
+
+    args = ["run", "peuaf-second-difference-product", "-p", "delta=1/100", "-p", "M=1", "-p", "w=1"]
+    assert main(args + ["-p", "x0=-1/1000"]) == 2
+    assert "x0 + 2 delta M <= 0" in capsys.readouterr().err
+    assert main(args + ["-p", "x0=-1/50"]) == 0  # every argument ≤ 0: HOLDS
