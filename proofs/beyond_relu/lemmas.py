@@ -16,6 +16,7 @@ from constructive.errors import UserError
 from constructive.evaluate import evaluate
 from constructive.ir import Affine, Network, Node
 from constructive.numbers import Ball, as_fmpq, precision
+from constructive.tuning import TuningError
 from proofs.beyond_relu.bands import GadgetShapeError, body_activation
 from proofs.beyond_relu.bands import hull as _hull
 from proofs.beyond_relu.bands import order_key as _key
@@ -212,8 +213,12 @@ def derivative_setup(layers, box, act, k: int) -> tuple[fmpq, fmpq, fmpq]:
     ≤ S·τ (Lip = D)."""
     with precision(128):
         need = max(abs(v).upper() for r in _deriv_ranges(layers, box, act, k) for v in r)
-        M = fmpq(int(_q_upper(need).floor()) + 2)
-        D = _q_upper(_sup_deriv(act, -M - 1, M + 1, k + 1))
+        try:
+            M = fmpq(int(_q_upper(need).floor()) + 2)
+            D = _q_upper(_sup_deriv(act, -M - 1, M + 1, k + 1))
+        except ArithmeticError as exc:  # e.g. the derivatives of a large box overflow every ball
+            raise TuningError(f"no finite scale for Theorem 6's gadgets on this source network and "
+                              f"box ({exc}); a smaller box (A) can be certified") from None
     return M, D, max(_prop_lip(layers, fmpq(1), D)[-1])
 
 

@@ -424,3 +424,15 @@ def test_lemma_gadget_mutants(tid):
             assert cert["verdict"] == "HOLDS" and cert["error"]["upper"] != base
         else:
             assert cert["verdict"] != "HOLDS", (k, which, i, j)
+
+
+def test_derivative_emulation_with_no_finite_scale_is_inconclusive_not_a_crash(capsys):
+    """Found by `certify fuzz`: at A = 100 the source network's derivative ranges overflow every
+    ball, and the builder's ArithmeticError escaped as a traceback."""
+    from certify.cli import main
+
+    code = main(["run", "zlz-thm6-derivative-emulation", "-p", "A=100", "-p", "k=1",
+                 "-p", "eps=1/1000", "-p", "rho=sigmoid"])
+    out = capsys.readouterr()
+    assert "INCONCLUSIVE, the analysis cannot proceed: no finite scale" in out.out + out.err
+    assert code in (0, 1)
