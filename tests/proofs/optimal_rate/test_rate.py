@@ -83,3 +83,14 @@ def test_small_K_and_corollaries_hold(tid, params):
     determined everywhere; the corollaries run on Theorem 1.1's certificate."""
     cert = run_theorem(tid, params)
     assert cert["verdict"] == "HOLDS", cert["reasons"]
+
+
+@pytest.mark.parametrize("tid,extra", [("syz-rate-lp", {"p": "2"}), ("syz-rate-linf", {})])
+def test_a_constant_target_is_fitted_exactly(tid, extra):
+    """Found by `certify fuzz`: with ω ≡ 0 the δ of the L^p proof degenerates (it balanced the
+    strips against a zero bound) and the build raised; the theorem's bound is 0 and the
+    construction meets it exactly."""
+    from certify.certificate import run_theorem
+
+    cert = run_theorem(tid, {"d": "1", "N": "1", "L": "1", **extra}, "const:v=1/3")
+    assert cert["verdict"] == "HOLDS" and cert["error"]["upper"] == "0"
