@@ -131,3 +131,12 @@ def build_bounded(params: dict, target: Any) -> Any:
 
     d = int(params["d"])
     return network(to_cube(d, as_fmpq(params["R"])), build_linf(params, target))
+
+
+def build_bounded_lp(params: dict, target: Any) -> Any:
+    """Theorem 2.5 for p < ∞ on E = [−R, R]^d: φ(x) = φ_g((x + R)/(2R)), φ_g Theorem 1.1's
+    (p < ∞) network for g, the target on [0, 1]^d."""
+    from constructive.ir import network
+
+    d = int(params["d"])
+    return network(to_cube(d, as_fmpq(params["R"])), build_lp(params, target))

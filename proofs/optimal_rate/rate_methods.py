@@ -63,15 +63,40 @@ def method_cells_mid_depth31(thm: Any, params: dict, target: Any, net: Node) -> 
 def method_cells_bounded(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
     """Theorem 2.5 (E = [−R, R]^d): the first map must be exactly x ↦ (x + R)/(2R) (read from the
     network); then sup_E |f − φ| = sup_[0,1]^d |g − rest|, certified as Theorem 1.1 (p = ∞)."""
-    d = int(params["d"])
-    want = to_cube(d, as_fmpq(params["R"]))
-    nodes = net.nodes if isinstance(net, Network) else ()
-    first = nodes[0] if nodes else None
-    if not (isinstance(first, Affine) and first.W == want.W and first.b == want.b):
+    first, rest = _split_first(net, to_cube(int(params["d"]), as_fmpq(params["R"])))
+    if first is None:
         with precision(192):
             return ErrorReport(fmpq(0), arb("inf"), [], set(),
                                {"failure": "the first map is not x -> (x + R)/(2R)"})
-    return method_cells_linf(thm, params, target, Network(tuple(nodes[1:])))
+    return method_cells_linf(thm, params, target, rest)
+
+
+def method_cells_lp_bounded(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
+    """Theorem 2.5 for p < ∞ (E = [−R, R]^d): the first map must be exactly x ↦ (x + R)/(2R);
+    then ‖f − φ‖_{L^p(E)} = (2R)^{d/p} ‖g − rest‖_{L^p([0,1]^d)} (the change of variables has
+    Jacobian (2R)^d), the latter certified as Theorem 1.1 (p < ∞), both bounds scaled."""
+    d, R, p = int(params["d"]), as_fmpq(params["R"]), as_fmpq(params["p"])
+    first, rest = _split_first(net, to_cube(d, R))
+    if first is None:
+        with precision(192):
+            return ErrorReport(fmpq(0), arb("inf"), [], set(),
+                               {"failure": "the first map is not x -> (x + R)/(2R)"})
+    inner = method_cells_lp(thm, params, target, rest)
+    with precision(192):
+        scale = arb(2 * R) ** (arb(d) / arb(p))
+        report = ErrorReport(arb(inner.lower) * scale, arb(inner.upper) * scale, [], inner.gadgets_used,
+                             {**inner.details, "volume_factor": f"(2R)^(d/p) = {scale.str(12)}"},
+                             inner.range_ok, inner.hypothesis_ok)
+    return report
+
+
+def _split_first(net: Node, want: Affine) -> tuple[Any, Any]:
+    """(first map, the rest) when the network starts with exactly ``want``, else (None, None)."""
+    nodes = net.nodes if isinstance(net, Network) else ()
+    first = nodes[0] if nodes else None
+    if not (isinstance(first, Affine) and first.W == want.W and first.b == want.b):
+        return None, None
+    return first, Network(tuple(nodes[1:]))
 
 
 RATE_METHODS = (
@@ -82,4 +107,5 @@ RATE_METHODS = (
     Method("syz-cells-mid-budget", method_cells_mid_budget),
     Method("syz-cells-mid-depth31", method_cells_mid_depth31),
     Method("syz-cells-mid-bounded", method_cells_bounded),
+    Method("syz-cells-lp-bounded", method_cells_lp_bounded),
 )

@@ -192,6 +192,9 @@ RATE_KILLED = [
     Mutant("syz-bounded-domain-rescale", "syz-bounded-domain", {}, "Thm 2.5: the change of "
            "variables x -> (x + R)/(2R) with its first bias moved by 2^-40",
            mutate=lambda i: _nudge_first_bias(i.net)),
+    Mutant("syz-bounded-domain-lp-rescale", "syz-bounded-domain-lp", {}, "Thm 2.5 (p = 2): the "
+           "change of variables with its first bias moved by 2^-40",
+           mutate=lambda i: _nudge_first_bias(i.net)),
     Mutant("syz-rate-linf-bound-below", *RATE_LINF, "Thm 1.1 (p = ∞): the bound replaced by half "
            "the certified lower bound", restate=_below),
 ]

@@ -94,3 +94,16 @@ def test_a_constant_target_is_fitted_exactly(tid, extra):
 
     cert = run_theorem(tid, {"d": "1", "N": "1", "L": "1", **extra}, "const:v=1/3")
     assert cert["verdict"] == "HOLDS" and cert["error"]["upper"] == "0"
+
+
+def test_bounded_domain_lp_is_theorem_1_1_scaled_by_the_jacobian():
+    """‖f − φ‖_{L^p(E)} = (2R)^{d/p} ‖g − φ_g‖_{L^p([0,1]^d)}: both certified bounds of Theorem
+    2.5 (p < ∞) are Theorem 1.1's on the same instance times that factor."""
+    from flint import arb
+
+    base = run_theorem("syz-rate-lp", {"d": "1", "N": "7", "L": "1", "p": "2"})
+    cert = run_theorem("syz-bounded-domain-lp", {"d": "1", "N": "7", "L": "1", "p": "2", "R": "3"})
+    assert cert["verdict"] == "HOLDS"
+    factor = arb(6).sqrt()
+    for key in ("upper", "lower"):
+        assert (arb(cert["error"][key]) - arb(base["error"][key]) * factor).contains(0)
