@@ -24,13 +24,13 @@ from typing import Any, Optional
 
 from flint import arb, fmpq
 
+from certify.analysis.mid_repair import MidRepairShape, distinct_copies, median_interval, mid_repair_structure
 from certify.analysis.pl1d import enumerate_1d
 from certify.analysis.trifling import (box_error, constant_cell_errors, shifted_grid, strip_sup,
                                        trifling_cells, trifling_lp)
 from certify.method import ErrorReport
 from constructive import architecture as arch
-from constructive.gadgets.mid import _median
-from constructive.ir import Affine, Gadget, Network, Node, Parallel, _tokens, affine_from, network
+from constructive.ir import Affine, Node, affine_from, network
 from constructive.numbers import as_fmpq, precision
 from proofs.optimal_rate.fastexact import group_constants
 from proofs.optimal_rate.rate import delta_linf, delta_lp, delta_offtrifling
@@ -126,62 +126,6 @@ def method_cells_lp(thm: Any, params: dict, target: Any, net: Node) -> ErrorRepo
     return ErrorReport(lower, upper, [], set(), details)
 
 
-def _median_interval(ivs: list) -> Optional[tuple]:
-    known = [iv for iv in ivs if iv is not None]
-    if len(known) == 3:
-        return sorted(iv[0] for iv in known)[1], sorted(iv[1] for iv in known)[1]
-    if len(known) == 2:
-        return min(known[0][0], known[1][0]), max(known[0][1], known[1][1])
-    return None
-
-
-def _is_mid(part: Node) -> bool:
-    if not (isinstance(part, Network) and len(part.nodes) == 1):
-        return False
-    g = part.nodes[0]
-    return (isinstance(g, Gadget) and g.name == "mid" and g.spec is not None
-            and g.spec.reference is _median and g.in_dim == 3 and g.out_dim == 1)
-
-
-class StructureError(Exception):
-    pass
-
-
-def linf_structure(net: Node, d: int) -> tuple[list[tuple], list[Node], Affine]:
-    """(shifts, copies, output map) of fan-out, 3^d copies, d mid levels, scalar affine map."""
-    S = 3 ** d
-    nodes = net.nodes if isinstance(net, Network) else ()
-    if len(nodes) != d + 3:
-        raise StructureError(f"not fan-out, {S} copies, {d} mid level(s), output map")
-    fan, par, *levels, out = nodes
-    if not (isinstance(fan, Affine) and fan.W.nrows() == S * d and fan.W.ncols() == d
-            and all(fan.W[m * d + i, j] == (1 if i == j else 0)
-                    for m in range(S) for i in range(d) for j in range(d))):
-        raise StructureError(f"the first map is not x ↦ (x + t_m) for {S} shifts")
-    shifts = [tuple(fan.b[m * d + i, 0] for i in range(d)) for m in range(S)]
-    if not (isinstance(par, Parallel) and len(par.parts) == S
-            and all(p.in_dim == d and p.out_dim == 1 for p in par.parts)):
-        raise StructureError(f"the copies are not {S} networks R^{d} → R side by side")
-    for lvl, level in enumerate(levels, start=1):
-        if not (isinstance(level, Parallel) and len(level.parts) == 3 ** (d - lvl)
-                and all(_is_mid(p) for p in level.parts)):
-            raise StructureError(f"mid level {lvl} is not {3 ** (d - lvl)} mid gadgets")
-    if not (isinstance(out, Affine) and out.W.nrows() == 1 and out.W.ncols() == 1):
-        raise StructureError("the output map is not scalar affine")
-    return shifts, list(par.parts), out
-
-
-def distinct_copies(copies: list[Node]) -> list[tuple[Node, list[int]]]:
-    by_key: dict[Any, tuple[Node, list[int]]] = {}
-    ids: dict[int, Any] = {}
-    for m, c in enumerate(copies):
-        key = ids.get(id(c))
-        if key is None:
-            key = ids[id(c)] = tuple(_tokens(c))
-        by_key.setdefault(key, (c, []))[1].append(m)
-    return list(by_key.values())
-
-
 def mid_boxes(d: int, K: int, delta: fmpq) -> list:
     """The boxes of ``shifted_grid`` (cell and strip ends of the three shifted grids per axis),
     also cut at δ and 1 − δ, so that a shifted box never straddles an end of [0, 1] (matters when
@@ -199,8 +143,8 @@ def method_cells_linf(thm: Any, params: dict, target: Any, net: Node) -> ErrorRe
     delta = delta_linf(target, d, N, L)
     details: dict = {"K": K, "delta": str(delta)}
     try:
-        shifts, copies, out = linf_structure(net, d)
-    except StructureError as exc:
+        shifts, copies, out = mid_repair_structure(net, d)
+    except MidRepairShape as exc:
         return _inconclusive(str(exc), details)
     boxes = mid_boxes(d, K, delta)
     S = len(shifts)
@@ -219,7 +163,7 @@ def method_cells_linf(thm: Any, params: dict, target: Any, net: Node) -> ErrorRe
     for i in range(len(boxes)):
         level = [None if v is None else (v, v) for v in vals[S * i:S * (i + 1)]]
         while len(level) > 1:
-            level = [_median_interval(level[k:k + 3]) for k in range(0, len(level), 3)]
+            level = [median_interval(level[k:k + 3]) for k in range(0, len(level), 3)]
         if level[0] is None:
             unknown += 1
             ivs.append(None)
