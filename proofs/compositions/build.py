@@ -37,6 +37,7 @@ from constructive.errors import UserError
 from constructive.gadgets.mid import mid_gadget
 from constructive.ir import GadgetSpec, Network, Node, Repeat, activation, affine, gadget, network, parallel
 from constructive.numbers import as_fmpq, precision
+from constructive.tuning import TuningError
 
 Q = fmpq
 
@@ -289,6 +290,19 @@ def sup_abs(target: Any) -> fmpq:
     return max(abs(lo), abs(hi))
 
 
+def level_unit(target: Any, ys: Sequence[fmpq], modulus_eps: fmpq) -> fmpq:
+    """The point fit's unit ε.  For a constant target (λ = 0) the bound is 0, so ε = |f(0)| (or the
+    given ε when f(0) = 0): every y_j is then ε·a_0 exactly, a rounded ε would miss f by up to ε/2.
+    With rational weights that needs an exact rational f(0), else :class:`TuningError`
+    (INCONCLUSIVE: a limit of rational constructions, never a verdict against the theorem)."""
+    if target.lam != 0:
+        return modulus_eps
+    if not getattr(target, "rational_valued", False):
+        raise TuningError(f"target {target.name!r} has modulus 0, so the bound is 0, but its value is "
+                          "not an exact rational: a network with rational weights cannot meet it")
+    return abs(ys[0]) if ys[0] != 0 else modulus_eps
+
+
 def grid_values(target: Any, d: int, K: int) -> list[fmpq]:
     """y_j on the point-fit grid j = 0..2K^d − 1 (Thm A.1 steps 4–5): f at x_β where j = ψ̃(β),
     linear in between."""
@@ -341,7 +355,7 @@ def offtrifling_parts(params: dict, target: Any, delta: fmpq, M: fmpq) -> dict:
     ys = grid_values(target, d, K)
     with precision(128):
         eps = _dyadic_above(arb(target.lam) * (arb(d).sqrt() / K) ** arb(target.alpha), 40)
-    eps = max(eps, Q(1, 2 ** 40))
+    eps = level_unit(target, ys, max(eps, Q(1, 2 ** 40)))
     a = levels(ys, eps)
     c, dd = increment_bits(a)
     nbits = max(len(c), 1)
@@ -606,7 +620,7 @@ def pointfit_data(params: dict, target: Any) -> tuple[list[fmpq], fmpq]:
                 ys.append(_dyadic_below(target.ball(pt, 128), 80))
     with precision(128):
         eps = _dyadic_above(arb(target.lam) * arb(h) ** arb(target.alpha), 60)
-    return ys, eps
+    return ys, level_unit(target, ys, eps)
 
 
 def build_pointfit_iteration(params: dict, target: Any) -> Network:

@@ -32,6 +32,7 @@ from constructive.evaluate import Interpreter
 from constructive.gadgets.mid import mid_gadget
 from constructive.ir import Activation, Network, Node, affine, network, parallel
 from constructive.numbers import Exact, QMatrix, as_fmpq, precision
+from constructive.tuning import TuningError
 from proofs.nestnet.gadgets import point_fit_b2, step_b1
 
 # ------------------------------------------------------------------------------------------------
@@ -211,6 +212,16 @@ def _dyadic(x: arb, bits: int) -> fmpq:
     return fmpq(int((x * 2 ** bits).mid().floor().unique_fmpz()), 2 ** bits)
 
 
+def exact_constant(target: Any, d: int) -> fmpq:
+    """f(0) exactly for a target with modulus 0.  Its bound C·ω̄(…) is 0, so the network must equal
+    f exactly; with rational weights that needs a rational value, else :class:`TuningError`
+    (INCONCLUSIVE: a limit of rational constructions, never a verdict against the theorem)."""
+    if not getattr(target, "rational_valued", False):
+        raise TuningError(f"target {target.name!r} has modulus 0, so the bound is 0, but its value is "
+                          "not an exact rational: a network with rational weights cannot meet it")
+    return target.exact([fmpq(0)] * d)
+
+
 def grid_index(beta: tuple, K: int) -> int:
     """2K^d ψ₁(β) = β_d + 2 Σ_{i<d} β_i K^{d−i} (Step 2 of the proof of Thm A.1)."""
     d = len(beta)
@@ -219,13 +230,17 @@ def grid_index(beta: tuple, K: int) -> int:
 
 def samples(target: Any, d: int, K: int) -> tuple[list[fmpq], fmpq, fmpq]:
     """Rational samples y_j ≥ 0 of f̃ = f − c on the grid j = 2K^d ψ₁(β), linear in between,
-    with c ≈ f(0) − ω̄(√d) (dyadic); returns (ys, ε = max |y_j − y_(j−1)|, c)."""
+    with c ≈ f(0) − ω̄(√d) (dyadic); returns (ys, ε = max |y_j − y_(j−1)|, c).  A constant target
+    (λ = 0) gets c = f(0) exactly, so that the network meets the bound 0 (:func:`exact_constant`)."""
     import itertools
 
     bits = 2 * K.bit_length() + 24
     with precision(bits + 64):
-        f0 = target.ball([fmpq(0)] * d, prec=bits + 64)
-        c = _dyadic(f0 - modulus_upper(target, arb(d).sqrt()), bits)
+        if target.lam == 0:
+            c = exact_constant(target, d)
+        else:
+            f0 = target.ball([fmpq(0)] * d, prec=bits + 64)
+            c = _dyadic(f0 - modulus_upper(target, arb(d).sqrt()), bits)
         known: dict[int, fmpq] = {}
         for beta in itertools.product(range(K), repeat=d):
             x = [fmpq(b, K) for b in beta]
