@@ -36,8 +36,8 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from gpu.mmnn import (MMNN, fcnn, fcnn_parameter_count, float64_errors, matched_fcnn_width,  # noqa: E402
-                      size_triple, to_sequential, train)
+from gpu.mmnn import (MMNN, fcnn, fcnn_parameter_count, fit_reporting, float64_errors,  # noqa: E402
+                      matched_fcnn_width, size_triple, to_sequential)
 
 
 def f1d(x: np.ndarray) -> np.ndarray:
@@ -74,7 +74,7 @@ CERTIFY_TARGET = {
 EXAMPLES = {
     # d, f, (w, r, l), grid per axis, batch, epochs, lr step, test points, initial lr
     "1d": {"full": (1, f1d, (666, 36, 6), 1000, 100, 20000, 400, 1234, 1e-3),
-           "quick": (1, f1d, (160, 16, 4), 1000, 200, 4000, 80, 1234, 3e-3)},
+           "quick": (1, f1d, (666, 36, 6), 1000, 100, 5000, 100, 1234, 1e-3)},
     "2d": {"full": (2, f2d, (666, 36, 8), 300, 1000, 1000, 20, 66666, 1e-3),
            "quick": (2, f2d, (160, 16, 6), 100, 500, 60, 2, 20000, 1e-3)},
     "4d": {"full": (4, f4d, (666, 36, 8), 35, 1225, 150, 3, 66666, 1e-3),
@@ -89,7 +89,7 @@ def grid(d: int, n: int) -> np.ndarray:
 
 
 def run(example: str, scale: str, seed: int, out_dir: str, device: str = "cpu",
-        with_fcnn: bool = True, quiet: bool = False, epochs_override: int | None = None) -> dict:
+        with_fcnn: bool = True, quiet: bool = False, epochs_override: int | None = None, jobs: int = 1) -> dict:
     d, fn, (w, r, l), n_grid, batch, epochs, step, n_test, lr = EXAMPLES[example][scale]
     if epochs_override is not None:  # same total learning-rate decay over the new length
         step = max(1, round(step * epochs_override / epochs))
@@ -115,22 +115,31 @@ def run(example: str, scale: str, seed: int, out_dir: str, device: str = "cpu",
     result: dict = {"example": example, "scale": scale, "seed": seed, "device": device, "grid": n_grid,
                     "training_points": len(x_np), "test_points": n_test, "batch": batch, "epochs": epochs,
                     "lr": {"init": lr, "gamma": 0.9, "step": step}, "models": {}}
+    settings = dict(epochs=epochs, batch=batch, lr=lr, step=step, seed=seed, quiet=quiet,
+                    threads=torch.get_num_threads())
+    if jobs > 1 and len(models) > 1:  # MMNN and FCNN side by side, one process each (same data, budget)
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = {name: pool.submit(fit_reporting, name, model, x, y, xt, yt, settings)
+                       for name, model in models.items()}
+            fitted = {name: fut.result() for name, fut in futures.items()}
+        for name, (model, _) in fitted.items():
+            models[name] = model
+    else:
+        fitted = {name: fit_reporting(name, model, x, y, xt, yt, settings) for name, model in models.items()}
+    mmnn = models["MMNN"]
     for name, model in models.items():
+        hist = fitted[name][1]
         desc = model.describe() if isinstance(model, MMNN) else {
             "kind": "FCNN", "width": fw, "hidden_layers": l,
             "trainable": fcnn_parameter_count(d, 1, fw, l), "frozen": 0}
-
-        def show(epoch: int, hist: object, name: str = name) -> None:
-            if not quiet:
-                print(f"  {name} epoch {epoch}/{epochs}: train MSE {hist.train_mse[-1]:.2e}, "  # type: ignore[attr-defined]
-                      f"test MAX {hist.test_max[-1]:.2e}, {hist.seconds[-1]:.0f} s", flush=True)  # type: ignore[attr-defined]
-
-        hist = train(model, x, y, xt, yt, epochs=epochs, batch=batch, lr=lr, step=step, seed=seed,
-                     report_every=max(1, epochs // 10), progress=show)
         model.cpu()
         dense = grid(d, {1: 20001, 2: 401, 4: 15}[d])
         max64, mse64 = float64_errors(model, fn, np.concatenate([x_test_np, dense]))
         result["models"][name] = {**desc, "history": hist.__dict__, "seconds": hist.seconds[-1],
+                                  "cpu_seconds": hist.cpu_seconds[-1],
                                   "final_test_max": hist.test_max[-1], "final_test_mse": hist.test_mse[-1],
                                   "float64_max_on_test_and_dense_grid": max64, "float64_mse": mse64}
     os.makedirs(out_dir, exist_ok=True)
@@ -189,23 +198,28 @@ def main(argv: list[str] | None = None) -> dict:
                     help="override the epochs of the scale (the lr step is scaled along)")
     ap.add_argument("--threads", type=int, default=1,
                     help="torch CPU threads (1 is fastest on a shared machine: small matrices)")
+    ap.add_argument("--jobs", type=int, default=1,
+                    help="2: train the MMNN and the FCNN at the same time in two processes")
     ap.add_argument("--out", default="out/mmnn")
     a = ap.parse_args(argv)
     if not 1 <= a.threads <= 256:
         ap.error("--threads must be in [1, 256]")
     torch.set_num_threads(a.threads)
+    if not 1 <= a.jobs <= 2:
+        ap.error("--jobs must be 1 or 2")
     if not 0 <= a.seed < 2 ** 31:
         ap.error("--seed must be in [0, 2^31)")
     if a.epochs is not None and not 1 <= a.epochs <= 10 ** 6:
         ap.error("--epochs must be in [1, 10^6]")
     t0 = time.perf_counter()
-    res = run(a.example, a.scale, a.seed, a.out, a.device, with_fcnn=not a.no_fcnn, epochs_override=a.epochs)
+    res = run(a.example, a.scale, a.seed, a.out, a.device, with_fcnn=not a.no_fcnn, epochs_override=a.epochs,
+              jobs=a.jobs)
     print(f"example {a.example} ({a.scale}, seed {a.seed}, {a.device}): {time.perf_counter() - t0:.0f} s")
     for name, m in res["models"].items():
         print(f"  {name:4s} trained {m['trainable']:7d}  frozen {m['frozen']:7d}  "
               f"train MSE {m['history']['train_mse'][-1]:.2e}  test MAX {m['final_test_max']:.2e}  "
               f"test MSE {m['final_test_mse']:.2e}  float64 MAX {m['float64_max_on_test_and_dense_grid']:.2e}  "
-              f"{m['seconds']:.0f} s")
+              f"{m['seconds']:.0f} s wall, {m['cpu_seconds']:.0f} s CPU")
     print(f"  network: {res['network_file']}")
     return res
 

@@ -170,6 +170,7 @@ class History:
     test_max: list[float] = field(default_factory=list)
     test_mse: list[float] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
+    cpu_seconds: list[float] = field(default_factory=list)  # process CPU time: the machine is shared
 
 
 def train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, x_test: torch.Tensor, y_test: torch.Tensor,
@@ -183,7 +184,7 @@ def train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, x_test: torch.Tens
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=step, gamma=gamma)
     gen = torch.Generator().manual_seed(seed)
     hist = History()
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     n = x.shape[0]
     loss = torch.zeros(())
     for epoch in range(1, epochs + 1):
@@ -203,9 +204,28 @@ def train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, x_test: torch.Tens
             hist.test_max.append(float(e.abs().max()))
             hist.test_mse.append(float((e ** 2).mean()))
             hist.seconds.append(time.perf_counter() - start)
+            hist.cpu_seconds.append(time.process_time() - cpu_start)
             if progress is not None:
                 progress(epoch, hist)
     return hist
+
+
+def fit_reporting(name: str, model: nn.Module, x: torch.Tensor, y: torch.Tensor, x_test: torch.Tensor,
+                  y_test: torch.Tensor, settings: dict) -> tuple[nn.Module, History]:
+    """:func:`train` with the ``settings`` of an example, printing ten progress lines; returns the
+    trained model with its history.  A module-level function so that a spawned process can run it
+    (the examples train the MMNN and its FCNN side by side)."""
+    torch.set_num_threads(settings["threads"])
+    epochs = settings["epochs"]
+
+    def show(epoch: int, hist: History) -> None:
+        if not settings["quiet"]:
+            print(f"  {name} epoch {epoch}/{epochs}: train MSE {hist.train_mse[-1]:.2e}, "
+                  f"test MAX {hist.test_max[-1]:.2e}, {hist.seconds[-1]:.0f} s", flush=True)
+
+    hist = train(model, x, y, x_test, y_test, epochs=epochs, batch=settings["batch"], lr=settings["lr"],
+                 step=settings["step"], seed=settings["seed"], report_every=max(1, epochs // 10), progress=show)
+    return model, hist
 
 
 def float64_errors(model: nn.Module, fn: Callable[[np.ndarray], np.ndarray], points: np.ndarray) -> tuple[float, float]:

@@ -50,7 +50,8 @@ def test_training_moves_only_a_and_c(one_thread):
     m = MMNN(*size_triple(1, 1, 16, 4, 3), seed=1)
     before = {k: v.clone() for k, v in m.state_dict().items()}
     x = torch.linspace(-1, 1, 64).reshape(-1, 1)
-    train(m, x, torch.sin(3 * x), x, torch.sin(3 * x), epochs=1, batch=32, report_every=1)
+    hist = train(m, x, torch.sin(3 * x), x, torch.sin(3 * x), epochs=1, batch=32, report_every=1)
+    assert len(hist.cpu_seconds) == len(hist.seconds) == 1 and hist.cpu_seconds[0] >= 0
     after = m.state_dict()
     for j in range(m.depth):
         assert torch.equal(before[f"fcs.{2 * j}.weight"], after[f"fcs.{2 * j}.weight"])
@@ -127,3 +128,23 @@ def test_example_script_smoke(tmp_path, monkeypatch, one_thread):
     from constructive.network_files import load_network
 
     assert load_network(str(tmp_path / "1d_quick_mmnn.pt")).in_dim == 1
+
+
+@pytest.mark.slow
+def test_two_processes_train_the_same_as_one(tmp_path, monkeypatch, one_thread):
+    """--jobs 2 (MMNN and FCNN in two spawned processes) reproduces the sequential run exactly."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "experiments" / "mmnn_examples.py"
+    spec = importlib.util.spec_from_file_location("mmnn_examples", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    monkeypatch.setitem(mod.EXAMPLES["1d"], "quick", (1, mod.f1d, (8, 2, 2), 40, 20, 3, 1, 30, 1e-3))
+    one = mod.run("1d", "quick", 5, str(tmp_path / "one"), quiet=True, jobs=1)
+    two = mod.run("1d", "quick", 5, str(tmp_path / "two"), quiet=True, jobs=2)
+    for name in ("MMNN", "FCNN"):
+        assert one["models"][name]["history"]["test_max"] == two["models"][name]["history"]["test_max"]
+    a = torch.load(tmp_path / "one" / "1d_quick_mmnn.pt")
+    b = torch.load(tmp_path / "two" / "1d_quick_mmnn.pt")
+    assert all(torch.equal(a[k], b[k]) for k in a)
