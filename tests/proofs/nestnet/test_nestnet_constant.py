@@ -41,3 +41,13 @@ def test_constant_fitted_with_a_rounded_value_is_refused(tid, raw):
 def test_irrational_constant_is_inconclusive_not_violated():
     with pytest.raises(TuningError, match="not an exact rational"):
         run_theorem("nestnet-offtrifling", {"d": "1", "s": "1", "n": "4"}, "pi", lipschitz="0")
+
+
+def test_range_part_of_a_constant_target():
+    """Theorem A.1's range part (bound 0 too): φ = f(0) exactly.  The check subtracts an arb lower
+    bound of |f(0)|, exact for a dyadic value (HOLDS) and not for 1/3 (INCONCLUSIVE, never VIOLATED)."""
+    raw = {"d": "1", "s": "1", "n": "4"}
+    dyadic = _certify("nestnet-offtrifling-range", raw, "const:v=-3/4", "const:v=-3/4")
+    assert dyadic["verdict"] == "HOLDS" and dyadic["error"]["upper"] == "0", dyadic["reasons"]
+    third = _certify("nestnet-offtrifling-range", raw, "const:v=1/3", "const:v=1/3")
+    assert third["verdict"] == "INCONCLUSIVE", third["reasons"]
