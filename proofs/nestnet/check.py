@@ -49,6 +49,8 @@ from constructive.ir import Activation, Affine, Gadget, Network, Node, Parallel,
 from constructive.numbers import Exact, QMatrix, as_fmpq, precision
 from proofs.nestnet import gadgets as G
 from proofs.nestnet.build import check_instance, grid_K, linf_delta, lp_delta, nest_params, nested_activations
+from proofs.nestnet.collapse import run_gadget
+from proofs.nestnet.floor_lemmas import discharge_by_lemma
 from proofs.nestnet.lemma_d6 import method_lemma_d6
 
 PREC = 192
@@ -163,6 +165,9 @@ class GapEvaluator(Interpreter):
             out.append(self.run(p, QMatrix(X.num[s:s + p.in_dim], X.den)))
             s += p.in_dim
         return self.ctx.vstack(out)
+    def gadget(self, node: Gadget, X: QMatrix) -> QMatrix:
+        return run_gadget(self, node, X)  # once per group where its points coincide (collapse)
+
     def _groups(self, row: np.ndarray) -> np.ndarray:
         return row.reshape(-1, self.V)
 
@@ -235,8 +240,9 @@ class GapEvaluator(Interpreter):
         return QMatrix(np.repeat(vals, self.V, axis=1), 1)
 
 
-def discharge(ob: Obligations, chunk: int = 4096) -> dict:
-    """Prove every recorded obligation (highest height first); returns per-network statistics."""
+def discharge(ob: Obligations, chunk: int = 4096, use_lemmas: bool = True) -> dict:
+    """Prove every recorded obligation (highest height first); returns per-network statistics.
+    A floor whose body is exactly Lemma C.2's / C.3's is proved by the lemma (floor_lemmas)."""
     stats: dict = {}
     while True:
         k = ob.pending()
@@ -248,6 +254,9 @@ def discharge(ob: Obligations, chunk: int = 4096) -> dict:
         prm = dict(net.nodes[0].params)
         label = f"{gname}(height {prm['height']}, " + \
             (f"count {prm['count']})" if gname == G.FLOOR else f"bits {prm['bits']})")
+        if use_lemmas and discharge_by_lemma(ob, k, todo):  # weights checked to be the lemma's
+            stats[label + " by its lemma"] = stats.get(label + " by its lemma", 0) + len(todo)
+            continue
         for start in range(0, len(todo), chunk):
             part = todo[start:start + chunk]
             cols = [[v] for key in part for v in ob.items[k][key][:2]]

@@ -20,6 +20,7 @@ BITSUM = ("nestnet-bitsum", {"s": "2", "n": "3"})
 FIT = ("nestnet-point-fit", {"s": "2", "n": "3"})
 OFF = ("nestnet-offtrifling", {"s": "2", "n": "3"})
 RATE = ("nestnet-height-s-rate", {"s": "1", "n": "4"})
+RATE2 = ("nestnet-height-s-rate", {"s": "2", "n": "3"})
 LINF = ("nestnet-height-s-rate-linf", {"s": "2", "n": "3"})
 FIT_RANGE = ("nestnet-point-fit-range", {"s": "2", "n": "3"})
 OFF_RANGE = ("nestnet-offtrifling-range", {"s": "2", "n": "3"})
@@ -84,6 +85,14 @@ KILLED = [
            restate=below_lower),
     Mutant("nest-rate-output-negated", *RATE, "Thm 2.1 (p = 2): output layer × (−1)",
            mutate=lambda i: scale_output(i.net, -1)),
+    Mutant("nest-rate-nested-floor-bias", *RATE2, "Thm 2.1 (s = 2): the nested height-1 floor "
+           "(spec kept): last bias +2^-40; its obligations are proved by Lemma C.2 only when its "
+           "weights are exactly the lemma's (floor_lemmas), so a shortcut ignoring them would pass",
+           mutate=in_gadget(nested("nestnet-floor"), lambda b: shift_last_bias(b, EPS))),
+    Mutant("nest-rate-nested-floor-weight", *RATE2, "Thm 2.1 (s = 2): the nested height-1 floor "
+           "(spec kept): the output weight of S_0 × (1+2^-40), not the lemma's network",
+           mutate=in_gadget(nested("nestnet-floor"),
+                            lambda b: nudge(b, final_affine(b), "W", 0, 1, relative=True))),
     Mutant("nest-fit-range-clip-bias", *FIT_RANGE, "Prop B.2 (ii): clip gadget body (spec kept): "
            "output bias +2^-40, so sup φ = max y + 2^-40",
            mutate=in_gadget(lambda n: first(n, "nestnet-clip"), lambda b: shift_last_bias(b, EPS))),
