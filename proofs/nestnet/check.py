@@ -50,7 +50,7 @@ from constructive.numbers import Exact, QMatrix, as_fmpq, precision
 from proofs.nestnet import gadgets as G
 from proofs.nestnet.build import check_instance, grid_K, linf_delta, lp_delta, nest_params, nested_activations
 from proofs.nestnet.collapse import run_gadget
-from proofs.nestnet.floor_lemmas import discharge_by_lemma
+from proofs.nestnet.floor_lemmas import discharge_by_lemma, step_by_lemma
 from proofs.nestnet.lemma_d6 import method_lemma_d6
 
 PREC = 192
@@ -166,7 +166,8 @@ class GapEvaluator(Interpreter):
             s += p.in_dim
         return self.ctx.vstack(out)
     def gadget(self, node: Gadget, X: QMatrix) -> QMatrix:
-        return run_gadget(self, node, X)  # once per group where its points coincide (collapse)
+        by_lemma = step_by_lemma(self, node, X)  # Prop B.1 on whole groups, weights checked
+        return by_lemma if by_lemma is not None else run_gadget(self, node, X)
 
     def _groups(self, row: np.ndarray) -> np.ndarray:
         return row.reshape(-1, self.V)

@@ -42,12 +42,14 @@ that a shortcut ignoring the weights would certify a wrong network.
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
+import numpy as np
 from flint import fmpq
 
 from constructive.errors import UserError
-from constructive.ir import Activation, Affine, Network, Node
+from constructive.ir import Activation, Affine, Gadget, Network, Node
+from constructive.numbers import QMatrix
 from proofs.nestnet import gadgets as G
 
 
@@ -143,3 +145,79 @@ def discharge_by_lemma(ob: "object", k: int, todo: list) -> bool:
                 ob.add(g, fmpq(d), fmpq(d + 1) - gp["gap"], fmpq(d))
         ob.done[k].add(key)
     return True
+
+
+# ------------------------------------------------------------------------------------------------
+# Proposition B.1 (input clamp) on whole groups
+
+
+def _step_floor(node: Gadget) -> Optional[tuple[str, Optional[Network], int]]:
+    """Lemma C.2/C.3's data for the floor φ₀ inside a ``nestnet-step`` gadget whose body is
+    exactly step_b1's for its own parameters: the clamp σ(x) − σ(x − J), then φ₀'s layers."""
+    prm = dict(node.params)
+    r, n, J, delta = prm.get("r"), prm.get("n"), prm.get("J"), prm.get("delta")
+    if not (isinstance(r, int) and isinstance(n, int) and isinstance(J, int) and isinstance(delta, fmpq)):
+        return None
+    nodes = list(node.body.nodes)
+    try:
+        if r == 1:
+            phi0 = G.floor_c2(n, delta)
+        else:
+            act = next((a for a in nodes[3:] if isinstance(a, Activation)), None)
+            g = act.functions[-1] if act is not None else None
+            if not G._is(g, G.FLOOR):
+                return None
+            phi0 = G.floor_c3(g, n)
+        built = G.step_b1(r, n, delta, J, floor=phi0).nodes[0]
+    except (UserError, ValueError):
+        return None
+    p0 = dict(phi0.nodes[0].params)
+    if p0["gap"] != delta or p0["count"] != 2 ** (n ** r) or not _same_nodes(nodes, list(built.body.nodes)):
+        return None
+    return lemma_of(phi0)
+
+
+def step_by_lemma(ev: Any, node: Gadget, X: QMatrix) -> Optional[QMatrix]:
+    """The ``nestnet-step`` gadget on groups of V points by Proposition B.1, or None (run its body).
+
+    *Proof.*  Let the body be exactly step_b1(r, n, δ, J) with φ₀ = floor_c2(n, δ) (r = 1) or
+    floor_c3(g, n) (count 2^(n^r) > J, gap δ); :func:`_step_floor` checks this weight by weight.
+    The body is φ₀(σ(x) − σ(x − J)).  If a group's hull lies in [ℓ, ℓ+1−δ] with 0 ≤ ℓ < J, then
+    x ≥ 0 and x − J ≤ −δ < 0, so the clamp is x, and φ₀ ≡ ℓ there by Lemma C.2 (resp. C.3, given
+    g ≡ d on [d, d+1−δ_g] for the base-m digits d of ℓ: recorded as obligations).  If the hull
+    lies in [J, J+1], the clamp is J on it and φ₀(J) = J the same way (J < count).  Every ReLU of
+    the body keeps one sign on such a group (clamp: shown above; φ₀: in the lemmas' proofs), so
+    the plain run accepts exactly these groups and returns the same values.  Any other group, a
+    failed group, or a body that is not the template: None, and the caller runs the body.  ∎
+    """
+    if node.name != "nestnet-step" or not getattr(ev, "step_lemma", True) or X.shape[0] != 1 \
+            or X.num.size == 0:
+        return None
+    if ev.bad is not None and ev.bad.any():
+        return None
+    lemma = _step_floor(node)
+    if lemma is None:
+        return None
+    prm = dict(node.params)
+    J, delta = prm["J"], prm["delta"]
+    V, den = ev.V, X.den
+    cube = X.num.reshape(-1, V)
+    dp, dq = int(delta.p), int(delta.q)
+    vals = []
+    for row in cube:
+        lo, hi = min(row), max(row)
+        ell = lo // den
+        if 0 <= ell < J and hi * dq <= (ell + 1) * den * dq - dp * den:
+            vals.append(int(ell))
+        elif lo >= J * den and hi <= (J + 1) * den:
+            vals.append(J)
+        else:
+            return None
+    kind, g, nn = lemma
+    if kind == "C.3":
+        gp = dict(g.nodes[0].params)
+        for d in {d for v in set(vals) for d in _digits(v, gp["count"], nn)}:
+            ev.ob.add(g, fmpq(d), fmpq(d + 1) - gp["gap"], fmpq(d))
+    out = np.empty((1, len(vals) * V), dtype=object)
+    out[0, :] = [v for v in vals for _ in range(V)]
+    return QMatrix(out, 1)

@@ -93,6 +93,11 @@ KILLED = [
            "(spec kept): the output weight of S_0 × (1+2^-40), not the lemma's network",
            mutate=in_gadget(nested("nestnet-floor"),
                             lambda b: nudge(b, final_affine(b), "W", 0, 1, relative=True))),
+    Mutant("nest-rate-step-output-tripled", *RATE2, "Thm 2.1 (s = 2): the step gadget (spec kept): "
+           "output × 3 (moved weights or a bias +1 there are harmless: the point fit is flat near "
+           "the integers and the bound has room for a one-cell shift); Prop B.1 is used on whole "
+           "cells only when the body is exactly step_b1's (floor_lemmas.step_by_lemma)",
+           mutate=in_gadget(lambda n: first(n, "nestnet-step"), lambda b: scale_output(b, 3))),
     Mutant("nest-fit-range-clip-bias", *FIT_RANGE, "Prop B.2 (ii): clip gadget body (spec kept): "
            "output bias +2^-40, so sup φ = max y + 2^-40",
            mutate=in_gadget(lambda n: first(n, "nestnet-clip"), lambda b: shift_last_bias(b, EPS))),

@@ -139,3 +139,43 @@ def test_collapsed_groups_match_the_per_point_run(n, data):
         runs.append((vals, {k: dict(v) for k, v in ob.items.items()}))
     assert runs[0] == runs[1]
     assert runs[0][0] == [evaluate(net, [[fmpq(j)]])[0][0] for j in js]
+
+
+def _groups_values(net, groups, **switches):
+    """(values, obligations) of group_values with the evaluator's switches set, or the failure."""
+    old = {k: getattr(GapEvaluator, k, True) for k in switches}
+    for k, v in switches.items():
+        setattr(GapEvaluator, k, v)
+    try:
+        vals, ob, _ = group_values(net, groups, Obligations.new(), discharge_now=False)
+        return vals, {k: dict(v) for k, v in ob.items.items()}
+    except GapFailure as exc:
+        return str(exc)
+    finally:
+        for k, v in old.items():
+            setattr(GapEvaluator, k, v)
+
+
+@SETTINGS
+@given(r=st.integers(1, 2), n=st.integers(2, 3), data=st.data())
+def test_step_by_lemma_matches_the_plain_run(r, n, data):
+    """Prop B.1 on whole groups (floor_lemmas.step_by_lemma) against running the step's body:
+    the same values and the same obligations on the nested floor, or the same failure."""
+    delta = fmpq(1, data.draw(st.sampled_from([8, 12, 64])))
+    J = data.draw(st.integers(1, min(2 ** (n ** r) - 1, 40)))
+    step = G.step_b1(r, n, delta, J)
+    groups = []
+    for _ in range(data.draw(st.integers(1, 5))):
+        k = data.draw(st.integers(0, J))
+        width = 1 - delta if k < J else fmpq(1)
+        a, b = sorted(data.draw(st.fractions(0, 1)) for _ in range(2))
+        if data.draw(st.booleans()):
+            a, b = 0, 1
+        pts = [fmpq(k) + width * fmpq(t.numerator, t.denominator) for t in (a, b)]
+        if data.draw(st.integers(0, 9)) == 0:
+            pts[1] += delta  # sometimes a group across the gap: both paths must refuse it alike
+        groups.append([[p] for p in pts])
+    plain = _groups_values(step, groups, step_lemma=False)
+    assert _groups_values(step, groups) == plain
+    if not isinstance(plain, str):
+        assert plain[0] == [min(fmpq(int(g[0][0].floor())), fmpq(J)) for g in groups]
