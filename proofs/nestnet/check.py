@@ -19,7 +19,8 @@ Obligations are then discharged from the highest height down by running each act
 on its intervals (V = 2) with the same rules, which creates obligations only for lower heights;
 height-1 networks are plain ReLU networks and create none.  So every nested value the analysis
 used is proved, and each activation network is run only on the distinct intervals/points it is
-used on.  A group whose outputs agree is therefore one on which the network is constant.
+used on.  A floor (or step) whose weights are exactly Lemma C.2's / C.3's (Prop B.1's) is read off
+the lemma instead of run (:mod:`proofs.nestnet.floor_lemmas`; any other weights: run as above).  A group whose outputs agree is therefore one on which the network is constant.
 """
 
 from __future__ import annotations
