@@ -13,7 +13,7 @@ theorem for several targets and count the positions of the layered network whose
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterator, Sequence
+from typing import Iterator, Optional, Sequence
 
 from flint import fmpq, fmpq_mat
 
@@ -29,10 +29,17 @@ class Layer:
     rows: int
     cols: int
 
-    def nonzeros(self) -> int:
+    def nonzeros(self, memo: Optional[dict] = None) -> int:
+        """Non-zero entries; ``memo`` (id → (block, count)) counts a block repeated along a
+        flattened chain (the same object 2^n times) once."""
         total = 0
         for a in self.blocks:
-            total += sum(1 for v in a.W.entries() if v != 0) + sum(1 for v in a.b.entries() if v != 0)
+            hit = memo.get(id(a)) if memo is not None else None
+            if hit is None or hit[0] is not a:
+                hit = (a, sum(1 for v in a.W.entries() if v != 0) + sum(1 for v in a.b.entries() if v != 0))
+                if memo is not None:
+                    memo[id(a)] = hit
+            total += hit[1]
         return total
 
     def dense(self) -> int:
@@ -251,7 +258,8 @@ def _gadget_instances(node: Node, mult: int = 1) -> Iterator[tuple[Gadget, int]]
 
 
 def count_params(node: Node) -> int:
-    return sum(layer.nonzeros() for layer in layers(node))
+    memo: dict = {}
+    return sum(layer.nonzeros(memo) for layer in layers(node))
 
 
 def measure(net: Node) -> Architecture:
@@ -264,9 +272,10 @@ def measure(net: Node) -> Architecture:
         entry = gadgets.setdefault(g.name, {"count": 0, "params": 0})
         entry["count"] += mult
         entry["params"] += mult * cache[id(g)]
-    tagged = sum(1 for layer in ls for _, _, t in layer.positions() if t)
+    tagged = sum(1 for layer in ls for _ in layer.tagged_positions())
+    memo: dict = {}
     return Architecture(net.in_dim, net.out_dim, net.depth, net.width, net.widthvec,
-                        sum(layer.nonzeros() for layer in ls), sum(layer.dense() for layer in ls),
+                        sum(layer.nonzeros(memo) for layer in ls), sum(layer.dense() for layer in ls),
                         tagged, net.height, gadgets)
 
 
