@@ -7,6 +7,13 @@ seconds of the child are reported beside wall time, because wall time on a share
 measures the neighbours too.  ``--json-dir`` keeps each certificate (``certify run ... --json``)
 so that the bounds can be compared across versions of the code.
 
+What the proof needs grows with the cells and their numbers: the floors and the step are read
+off Lemmas C.2/C.3 and Prop B.1 once their weights are checked (proofs/nestnet/floor_lemmas.py),
+and the point fit runs once per cell (proofs/nestnet/collapse.py).  What still grows with the
+network lies outside the method: the network digest re-hashes every nested occurrence of an
+activation network (constructive.ir._tokens), and the stored-network evidence flattens the
+nested network (tens of millions of entries) before refusing it as over its size limit.
+
 Usage: ``PYTHONPATH=. python benchmarks/nestnet_scaling.py [--n 6..12] [--plot FILE.png]
 [--json-dir DIR]``.
 """
