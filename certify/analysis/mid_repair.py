@@ -66,12 +66,14 @@ def mid_repair_structure(net: Node, d: int) -> tuple[list[tuple], list[Node], Af
 
 def distinct_copies(copies: list[Node]) -> list[tuple[Node, list[int]]]:
     """The copies grouped by exact content (the same object, or equal weights, activations and
-    structure token by token), each with the indices of the copies it stands for."""
-    by_key: dict[Any, tuple[Node, list[int]]] = {}
-    ids: dict[int, Any] = {}
+    structure token by token), each with the indices of the copies it stands for; one shared
+    object (the usual case) is never tokenised."""
+    by_id: dict[int, tuple[Node, list[int]]] = {}
     for m, c in enumerate(copies):
-        key = ids.get(id(c))
-        if key is None:
-            key = ids[id(c)] = tuple(_tokens(c))
-        by_key.setdefault(key, (c, []))[1].append(m)
+        by_id.setdefault(id(c), (c, []))[1].append(m)
+    if len(by_id) == 1:
+        return list(by_id.values())
+    by_key: dict[Any, tuple[Node, list[int]]] = {}
+    for c, ms in by_id.values():
+        by_key.setdefault(tuple(_tokens(c)), (c, []))[1].extend(ms)
     return list(by_key.values())

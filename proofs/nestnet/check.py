@@ -36,6 +36,7 @@ from flint import arb, fmpq
 
 from certify import evidence
 from certify.analysis.gadget_certs import certify_gadgets
+from certify.analysis.mid_repair import MidRepairShape, distinct_copies, median_interval, mid_repair_structure
 from certify.analysis.ranges import output_range
 from certify.analysis.trifling import (box_error, constant_cell_errors, shifted_grid, strip_sup,
                                        trifling_cells, trifling_lp)
@@ -45,8 +46,7 @@ from constructive import architecture as arch
 from constructive.activations import IDENTITY, RELU
 from constructive.errors import UserError
 from constructive.evaluate import Interpreter
-from constructive.gadgets.mid import _median
-from constructive.ir import Activation, Affine, Gadget, Network, Node, Parallel, _tokens
+from constructive.ir import Activation, Affine, Gadget, Network, Node, Parallel
 from constructive.numbers import Exact, QMatrix, as_fmpq, precision
 from proofs.nestnet import gadgets as G
 from proofs.nestnet.build import check_instance, grid_K, linf_delta, lp_delta, nest_params, nested_activations
@@ -400,70 +400,6 @@ def method_lp(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
     return ErrorReport(lower, upper, [], {"nestnet-clip"}, details)
 
 
-def _median_interval(ivs: list) -> Optional[tuple]:
-    """An interval containing mid(a₁, a₂, a₃) for a_k ∈ ivs[k] (None: unknown, any real), or None
-    when fewer than two are known.  Three known: [mid of lows, mid of highs] (mid is monotone);
-    two known: the median lies between the two known values whatever the third is."""
-    known = [iv for iv in ivs if iv is not None]
-    if len(known) == 3:
-        return sorted(iv[0] for iv in known)[1], sorted(iv[1] for iv in known)[1]
-    if len(known) == 2:
-        return min(known[0][0], known[1][0]), max(known[0][1], known[1][1])
-    return None
-
-
-def _is_mid(part: Node) -> bool:
-    """Whether ``part`` is exactly one mid gadget whose specification is the median (the
-    gadget certificates then prove this very body against that specification)."""
-
-    if not (isinstance(part, Network) and len(part.nodes) == 1):
-        return False
-    g = part.nodes[0]
-    return (isinstance(g, Gadget) and g.name == "mid" and g.spec is not None
-            and g.spec.reference is _median and g.in_dim == 3 and g.out_dim == 1)
-
-
-def _linf_structure(net: Node, d: int) -> tuple[list[tuple], list[Node], Affine]:
-    """(shifts t_m, copies, output map) read from the network itself: x ↦ (x + t_m)_{m < 3^d}
-    (identity blocks, the shifts are its biases), the 3^d copies side by side, d levels of mid
-    on consecutive triples, a scalar affine map.  GapFailure (with the reason) otherwise."""
-    S = 3 ** d
-    nodes = net.nodes if isinstance(net, Network) else ()
-    if len(nodes) != d + 3:
-        raise GapFailure(f"not fan-out, {S} copies, {d} mid level(s), output map")
-    fan, par, *levels, out = nodes
-    if not (isinstance(fan, Affine) and fan.W.nrows() == S * d and fan.W.ncols() == d
-            and all(fan.W[m * d + i, j] == (1 if i == j else 0)
-                    for m in range(S) for i in range(d) for j in range(d))):
-        raise GapFailure(f"the first map is not x ↦ (x + t_m) for {S} shifts t_m")
-    shifts = [tuple(fan.b[m * d + i, 0] for i in range(d)) for m in range(S)]
-    if not (isinstance(par, Parallel) and len(par.parts) == S
-            and all(p.in_dim == d and p.out_dim == 1 for p in par.parts)):
-        raise GapFailure(f"the copies are not {S} networks R^{d} → R side by side")
-    for lvl, L in enumerate(levels, start=1):
-        if not (isinstance(L, Parallel) and len(L.parts) == 3 ** (d - lvl)
-                and all(_is_mid(p) for p in L.parts)):
-            raise GapFailure(f"mid level {lvl} is not {3 ** (d - lvl)} mid gadgets side by side")
-    if not (isinstance(out, Affine) and out.W.nrows() == 1 and out.W.ncols() == 1):
-        raise GapFailure("the output map is not scalar affine")
-    return shifts, list(par.parts), out
-
-
-def _distinct_copies(copies: list[Node]) -> list[tuple[Node, list[int]]]:
-    """The copies grouped by exact content (the same object, or equal weights, activations and
-    structure token by token), each with the indices of the copies it stands for."""
-
-    by_id: dict[int, tuple[Node, list[int]]] = {}
-    for m, c in enumerate(copies):
-        by_id.setdefault(id(c), (c, []))[1].append(m)
-    if len(by_id) == 1:
-        return list(by_id.values())
-    out: dict[tuple, tuple[Node, list[int]]] = {}
-    for c, ms in by_id.values():
-        out.setdefault(tuple(_tokens(c)), (c, []))[1].extend(ms)
-    return list(out.values())
-
-
 def method_linf(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
     """Thm 2.1, p = ∞, d ≤ 2: φ = d levels of mid over g_m(x + t_m), m < 3^d (Theorem A.2).
 
@@ -472,7 +408,7 @@ def method_linf(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
     into boxes at every cell and strip end of the planned shifted grids (any cover is sound: the
     plan only decides where values are determined); on each box every shifted copy is certified
     constant (gap evaluator, tolerant mode) or left unknown.  The mid levels are then followed
-    with :func:`_median_interval`: along each axis at most one of three shifted points is in a
+    with :func:`~certify.analysis.mid_repair.median_interval`: along each axis at most one of three shifted points is in a
     strip (δ ≤ 1/(3K)), so each median has two known arguments; mid itself is certified by
     region enumeration of each mid gadget in the network.
     """
@@ -482,8 +418,8 @@ def method_linf(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
     delta = linf_delta(d, s, n, K, target.alpha)
     details: dict = {"K": K, "delta": str(delta)}
     try:
-        shifts, copies, out_affine = _linf_structure(net, d)
-    except GapFailure as exc:
+        shifts, copies, out_affine = mid_repair_structure(net, d)
+    except MidRepairShape as exc:
         return _inconclusive(str(exc), details)
     details["shifts"] = [[str(c) for c in t] for t in shifts]
     boxes = shifted_grid(d, K, delta)
@@ -491,7 +427,7 @@ def method_linf(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
     S = len(shifts)
     vals: list[Optional[fmpq]] = [None] * (len(boxes) * S)
     stats: dict = {}
-    distinct = _distinct_copies(copies)
+    distinct = distinct_copies(copies)
     details["distinct_copies"] = len(distinct)
     for g, ms in distinct:
         groups = [_corners([(a + ti, b + ti) for (a, b), ti in zip(box, shifts[m])])
@@ -510,7 +446,7 @@ def method_linf(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
     for i, box in enumerate(boxes):
         level = [None if v is None else (v, v) for v in vals[S * i:S * (i + 1)]]
         while len(level) > 1:
-            level = [_median_interval(level[k:k + 3]) for k in range(0, len(level), 3)]
+            level = [median_interval(level[k:k + 3]) for k in range(0, len(level), 3)]
         iv = level[0]
         if iv is None:
             unknown += 1
@@ -655,14 +591,23 @@ def method_offtrifling_range(thm: Any, params: dict, target: Any, net: Any) -> E
     pts = [[fmpq(b, K) for b in beta] for beta in itertools.product(range(K), repeat=d)]
     vals, _, _ = group_values(net, [[p] for p in pts], tolerant=True)
     with precision(PREC):
-        f0 = abs(target.ball([fmpq(0)] * d, prec=PREC))
+        # |f(0)| exactly when the target is rational there: a constant target's φ is exactly
+        # f(0), and a ball around |f(0)| would leave sup|φ| − |f(0)| a hair above 0
+        exact = getattr(target, "rational_valued", False)
+        f0q = abs(target.exact([fmpq(0)] * d)) if exact else None
+        f0 = arb(f0q) if exact else abs(target.ball([fmpq(0)] * d, prec=PREC))
+
+        def minus_f0(x: fmpq, side: str) -> arb:
+            # x − |f(0)|: exact for a rational f(0), else the ball end that keeps the bound sound
+            return arb(x - f0q) if exact else arb(x) - arb(f0.lower() if side == "upper" else f0.upper())
+
         sup_phi = None if lo is None or hi is None else max(abs(lo), abs(hi))
-        upper = arb("inf") if sup_phi is None else arb(sup_phi) - arb(f0.lower())
-        lower, wit = arb(f0.upper()) * -1, []
+        upper = arb("inf") if sup_phi is None else minus_f0(sup_phi, "upper")
+        lower, wit = minus_f0(fmpq(0), "lower"), []
         for p, v in zip(pts, vals):
             if v is None:
                 continue
-            cand = arb(abs(v)) - arb(f0.upper())
+            cand = minus_f0(abs(v), "lower")
             if cand > lower:
                 lower, wit = cand, [{"x": [str(c) for c in p], "value": str(v),
                                      "error_lower": cand.str(20, radius=True)}]

@@ -44,10 +44,9 @@ def test_irrational_constant_is_inconclusive_not_violated():
 
 
 def test_range_part_of_a_constant_target():
-    """Theorem A.1's range part (bound 0 too): φ = f(0) exactly.  The check subtracts an arb lower
-    bound of |f(0)|, exact for a dyadic value (HOLDS) and not for 1/3 (INCONCLUSIVE, never VIOLATED)."""
+    """Theorem A.1's range part (bound 0 too): φ = f(0) exactly, and the check subtracts |f(0)|
+    exactly for a rational target, so both a dyadic and a non-dyadic constant HOLD with 0."""
     raw = {"d": "1", "s": "1", "n": "4"}
-    dyadic = _certify("nestnet-offtrifling-range", raw, "const:v=-3/4", "const:v=-3/4")
-    assert dyadic["verdict"] == "HOLDS" and dyadic["error"]["upper"] == "0", dyadic["reasons"]
-    third = _certify("nestnet-offtrifling-range", raw, "const:v=1/3", "const:v=1/3")
-    assert third["verdict"] == "INCONCLUSIVE", third["reasons"]
+    for v in ("-3/4", "1/3"):
+        cert = _certify("nestnet-offtrifling-range", raw, f"const:v={v}", f"const:v={v}")
+        assert cert["verdict"] == "HOLDS" and cert["error"]["upper"] == "0", cert["reasons"]
