@@ -16,22 +16,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
-import subprocess
 import sys
-import time
+
+from curves import plot_curve, timed_run
 
 
 def run_one(n: int) -> tuple[str, float, float]:
     env = dict(os.environ, CERTIFY_MAX_CELLS=str(2 ** n))
     cmd = [sys.executable, "-m", "certify.cli", "run", "syz-intrinsic-lp",
            "-p", f"n={n}", "-p", "d=1", "-p", "p=2"]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t = time.perf_counter()
-    res = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    wall = time.perf_counter() - t
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    res, wall, cpu = timed_run(cmd, env)
     verdict = next((ln.split(":", 1)[1].strip() for ln in res.stdout.splitlines()
                     if ln.strip().startswith("verdict")), f"exit {res.returncode}: {res.stderr[-120:]}")
     return verdict, wall, cpu
@@ -53,23 +47,8 @@ def main() -> None:
     if 10 in cpu and 12 in cpu:
         print(f"CPU(n=12)/CPU(n=10) = {cpu[12] / cpu[10]:.2f} (goal < 4)")
     if args.plot:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        fig, ax = plt.subplots(figsize=(6, 4))
-        ax.semilogy([r[0] for r in rows], [r[3] for r in rows], "o-", label="CPU seconds")
-        ax.semilogy([r[0] for r in rows], [r[2] for r in rows], "s--", label="wall seconds")
-        ax.set_xlabel("n (2^n cells, bit extractors of depth 2^(n+1))")
-        ax.set_ylabel("seconds")
-        ax.set_title("certify run syz-intrinsic-lp -p d=1 -p p=2")
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend()
-        fig.tight_layout()
-        fig.savefig(args.plot, dpi=120)
-        print(f"plot written to {args.plot}")
-
+        plot_curve(rows, "n (2^n cells, bit extractors of depth 2^(n+1))",
+                   "certify run syz-intrinsic-lp -p d=1 -p p=2", args.plot)
 
 if __name__ == "__main__":
     main()

@@ -23,12 +23,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
-import subprocess
 import sys
 import tempfile
-import time
 from typing import Optional
+
+from curves import plot_curve, timed_run
 
 
 def run_one(n: int, json_dir: Optional[str] = None) -> tuple[str, float, float, str, str]:
@@ -40,12 +39,7 @@ def run_one(n: int, json_dir: Optional[str] = None) -> tuple[str, float, float, 
             os.makedirs(json_dir, exist_ok=True)
         cmd = [sys.executable, "-m", "certify.cli", "run", "nestnet-height-s-rate",
                "-p", "s=3", "-p", f"n={n}", "-p", "d=1", "--json", path]
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        t = time.perf_counter()
-        res = subprocess.run(cmd, capture_output=True, text=True, env=env)
-        wall = time.perf_counter() - t
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        res, wall, cpu = timed_run(cmd, env)
         try:
             with open(path) as fh:
                 cert = json.load(fh)
@@ -75,23 +69,8 @@ def main() -> None:
         if lo in cpu and lo + 1 in cpu and cpu[lo] > 0:
             print(f"CPU(n={lo + 1})/CPU(n={lo}) = {cpu[lo + 1] / cpu[lo]:.2f}")
     if args.plot:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        fig, ax = plt.subplots(figsize=(6, 4))
-        ax.semilogy([r[0] for r in rows], [r[3] for r in rows], "o-", label="CPU seconds")
-        ax.semilogy([r[0] for r in rows], [r[2] for r in rows], "s--", label="wall seconds")
-        ax.set_xlabel("n (K = n^4 cells, floors over (2n)^3-bit numbers)")
-        ax.set_ylabel("seconds")
-        ax.set_title("certify run nestnet-height-s-rate -p s=3 -p d=1 -p p=2")
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend()
-        fig.tight_layout()
-        fig.savefig(args.plot, dpi=120)
-        print(f"plot written to {args.plot}")
-
+        plot_curve(rows, "n (K = n^4 cells, floors over (2n)^3-bit numbers)",
+                   "certify run nestnet-height-s-rate -p s=3 -p d=1 -p p=2", args.plot)
 
 if __name__ == "__main__":
     main()
