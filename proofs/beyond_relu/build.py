@@ -43,6 +43,7 @@ from constructive.activations import ActivationFunction, lookup
 from constructive.activations.catalogue import NAMES, derivatives, make_activation, parse_activation, witness
 from constructive.errors import UserError
 from constructive.ir import Network, Parallel, activation, affine, affine_from, network
+from constructive.network_files import exact_number
 from constructive.numbers import as_fmpq, precision
 from constructive.tuning import (Attempt, TuningError,  # noqa: F401 (TuningError: public)
                                  halve_until_certified)
@@ -50,8 +51,8 @@ from proofs.beyond_relu.bands import GadgetBand, GadgetShapeError, gadget_band
 from proofs.beyond_relu.lemmas import certify_derivative, derivative_setup, identity_bound, product_bound
 from proofs.beyond_relu.plans import Plan, _log2, _pow2_below, _round, make_plan, plan_from_gadget, route
 from proofs.beyond_relu.source import (activation_from_params, current_network_file, default_relu_network,
-                                       exact_number, input_box, layers_from_params, lemma_activation,
-                                       load_relu_network, using_network)
+                                       input_box, layers_from_params, lemma_activation, load_relu_network,
+                                       using_network)
 from proofs.beyond_relu.table2 import TABLE2
 
 VERSIONS = ("v1", "final", "kink", "a2", "a2tilde")

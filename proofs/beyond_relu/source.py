@@ -18,7 +18,7 @@ from constructive.activations import ActivationFunction, lookup
 from constructive.activations.catalogue import parse_activation
 from constructive.errors import UserError
 from constructive.ir import Network, activation, affine_from, network
-from constructive.network_files import exact_number  # the shared exact reading of a weight
+from constructive.network_files import exact_linear  # the shared exact reading of a layer
 from constructive.numbers import as_fmpq
 
 # ---------------------------------------------------------------------------------------------
@@ -47,24 +47,16 @@ def relu_net_from_layers(layers: Sequence[tuple[fmpq_mat, fmpq_mat]]) -> Network
 
 
 def _check_layers(raw: list[tuple[str, Any, Any]]) -> list[tuple[fmpq_mat, fmpq_mat]]:
-    """raw = [(layer name, W rows, b)]: exact matrices; shape chain checked."""
+    """raw = [(layer name, W rows, b)]: exact matrices (read as every network file is, by
+    :func:`constructive.network_files.exact_linear`); the shape chain checked."""
     out = []
     prev = None
     for name, W, b in raw:
-        if not isinstance(W, list) or not W or not all(isinstance(r, list) for r in W):
-            raise UserError(f"layer {name}: weight is not a non-empty matrix")
-        cols = len(W[0])
-        if cols == 0 or any(len(r) != cols for r in W):
-            raise UserError(f"layer {name}: ragged or empty weight matrix")
-        if not isinstance(b, list) or len(b) != len(W):
-            raise UserError(f"layer {name}: bias has {len(b) if isinstance(b, list) else '?'} entries, "
-                            f"weight has {len(W)} rows")
-        if prev is not None and cols != prev:
-            raise UserError(f"layer {name}: takes {cols} inputs but the previous layer gives {prev}")
-        Wq = [[exact_number(v, f"layer {name}") for v in r] for r in W]
-        bq = [exact_number(v, f"layer {name}") for v in b]
-        out.append((fmpq_mat(Wq), fmpq_mat([[v] for v in bq])))
-        prev = len(W)
+        _, Wq, bq, _ = exact_linear(name, W, b)
+        if prev is not None and Wq.ncols() != prev:
+            raise UserError(f"layer {name}: takes {Wq.ncols()} inputs but the previous layer gives {prev}")
+        out.append((Wq, bq))
+        prev = Wq.nrows()
     if not out:
         raise UserError("the network file has no layers")
     return out
