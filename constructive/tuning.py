@@ -19,6 +19,16 @@ class TuningError(RuntimeError):
     construction (or a bug), never a verdict."""
 
 
+def exact_constant(target: Any, d: int) -> fmpq:
+    """f(0) exactly for a target with modulus 0.  Its bound C·ω̄(…) is 0, so the network must equal
+    f exactly; with rational weights that needs a rational value, else :class:`TuningError`
+    (INCONCLUSIVE: a limit of rational constructions, never a verdict against the theorem)."""
+    if not getattr(target, "rational_valued", False):
+        raise TuningError(f"target {target.name!r} has modulus 0, so the bound is 0, but its value is "
+                          "not an exact rational: a network with rational weights cannot meet it")
+    return target.exact([fmpq(0)] * d)
+
+
 @dataclass(frozen=True)
 class Attempt:
     """One round: what the builder returns if it succeeds, and the certified bound reached

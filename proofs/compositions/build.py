@@ -37,7 +37,7 @@ from constructive.errors import UserError
 from constructive.gadgets.mid import mid_gadget
 from constructive.ir import GadgetSpec, Network, Node, Repeat, activation, affine, gadget, network, parallel
 from constructive.numbers import as_fmpq, precision
-from constructive.tuning import TuningError
+from constructive.tuning import exact_constant
 
 Q = fmpq
 
@@ -297,9 +297,7 @@ def level_unit(target: Any, ys: Sequence[fmpq], modulus_eps: fmpq) -> fmpq:
     (INCONCLUSIVE: a limit of rational constructions, never a verdict against the theorem)."""
     if target.lam != 0:
         return modulus_eps
-    if not getattr(target, "rational_valued", False):
-        raise TuningError(f"target {target.name!r} has modulus 0, so the bound is 0, but its value is "
-                          "not an exact rational: a network with rational weights cannot meet it")
+    exact_constant(target, target.dim)  # refuses a constant that is not an exact rational
     return abs(ys[0]) if ys[0] != 0 else modulus_eps
 
 

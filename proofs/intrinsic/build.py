@@ -20,7 +20,7 @@ from constructive.gadgets.cpwl import cpwl_network
 from constructive.gadgets.mid import mid_gadget
 from constructive.ir import GadgetSpec, Network, activation, affine, gadget, network, parallel
 from constructive.numbers import as_fmpq, precision
-from constructive.tuning import TuningError
+from constructive.tuning import exact_constant
 
 # ------------------------------------------------------------------------------------------------
 # f-independent pieces
@@ -87,16 +87,6 @@ def scale_and_shift(target: Any, d: int, bits: int = 96) -> tuple[fmpq, fmpq]:
         f0 = target.ball([fmpq(0)] * d, prec=bits + 32)
         b = _dyadic_near(f0.mid() - w.mid(), bits)
     return s, b
-
-
-def exact_constant(target: Any, d: int) -> fmpq:
-    """f(0) exactly for a target with modulus 0.  Its bound C·ω̄(…) is 0, so the network must equal
-    f exactly; with rational weights that needs a rational value, else :class:`TuningError`
-    (INCONCLUSIVE: a limit of rational constructions, never a verdict against the theorem)."""
-    if not getattr(target, "rational_valued", False):
-        raise TuningError(f"target {target.name!r} has modulus 0, so the bound is 0, but its value is "
-                          "not an exact rational: a network with rational weights cannot meet it")
-    return target.exact([fmpq(0)] * d)
 
 
 def _dyadic_above(x: arb, bits: int) -> fmpq:

@@ -32,7 +32,7 @@ from constructive.evaluate import Interpreter
 from constructive.gadgets.mid import mid_gadget
 from constructive.ir import Activation, Network, Node, affine, network, parallel
 from constructive.numbers import Exact, QMatrix, as_fmpq, precision
-from constructive.tuning import TuningError
+from constructive.tuning import exact_constant
 from proofs.nestnet.gadgets import point_fit_b2, step_b1
 
 # ------------------------------------------------------------------------------------------------
@@ -210,16 +210,6 @@ def check_instance(d: int, s: int, n: int) -> None:
 
 def _dyadic(x: arb, bits: int) -> fmpq:
     return fmpq(int((x * 2 ** bits).mid().floor().unique_fmpz()), 2 ** bits)
-
-
-def exact_constant(target: Any, d: int) -> fmpq:
-    """f(0) exactly for a target with modulus 0.  Its bound C·ω̄(…) is 0, so the network must equal
-    f exactly; with rational weights that needs a rational value, else :class:`TuningError`
-    (INCONCLUSIVE: a limit of rational constructions, never a verdict against the theorem)."""
-    if not getattr(target, "rational_valued", False):
-        raise TuningError(f"target {target.name!r} has modulus 0, so the bound is 0, but its value is "
-                          "not an exact rational: a network with rational weights cannot meet it")
-    return target.exact([fmpq(0)] * d)
 
 
 def grid_index(beta: tuple, K: int) -> int:
