@@ -24,6 +24,8 @@ import sympy
 from flint import fmpq
 
 from certify import schema
+from certify.kernel import formula as kernel_formula
+from certify.kernel.errors import KernelError
 from certify.method import Method
 from certify.methods import METHODS as CORE
 from constructive.errors import UserError
@@ -171,6 +173,10 @@ class Theorem:
             if not expr.is_Rational:
                 raise RegistryError(f"{self.id}: claim.pieces formula is not rational: {expr}")
             return fmpq(int(expr.p), int(expr.q))
+
+        if self.claim.get("data"):
+            raise RegistryError(f"{self.id}: claim.pieces over instance data are the kernel's "
+                                "to evaluate (certify.kernel.evidence.constant_pieces)")
 
         values = self.values(params)
         families = self.claim.get("pieces", ())
@@ -329,13 +335,27 @@ def _load_entry(raw: dict, source: str) -> Theorem:
         for formula in spec.values():
             parse_formula(str(formula), names, where)
     for family in claim.get("pieces", ()):
-        parse_formula(str(family["count"]), names, where)
-        for key in ("lo", "hi", "value"):
-            for text in family[key]:
-                parse_formula(text, names + (family["index"],), where)
+        for key in ("count", "lo", "hi", "value"):
+            for text in family[key] if key != "count" else [family[key]]:
+                _parse_claim(thm, text, names + (family["index"],), where)
         if len(family["lo"]) != len(family["hi"]):
             raise RegistryError(f"{where}: claim.pieces lo and hi differ in length")
+    for text in list(claim.get("range", ())) + list(claim.get("box", ())):
+        _parse_claim(thm, text, names, where)
     return thm
+
+
+def _parse_claim(thm: Theorem, text: str, names: tuple, where: str) -> None:
+    """A formula the kernel alone evaluates: with instance data (``claim.data``: subscripts,
+    ``Sum``) the kernel's own parser checks it, else sympy's, like every other formula."""
+    data = tuple(thm.claim.get("data", ()))
+    if not data:
+        parse_formula(str(text), names, where)
+        return
+    try:
+        kernel_formula.parse(str(text), set(names + data + TARGET_SYMBOLS), where)
+    except KernelError as exc:
+        raise RegistryError(str(exc)) from None
 
 
 @dataclass

@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Callable, Iterable, Mapping
 
+from certify.kernel.check import CHECKS
 from constructive.architecture import Architecture
 
 # the file: a list of [[theorem]] tables and, optionally, [[documentation]] tables
@@ -52,7 +53,7 @@ PARAMETER_KEYS_BY_KIND = {
 
 TARGET_KEYS = frozenset({"dim", "default", "range"})
 CLAIM_KEYS = frozenset({"norm", "region", "bound", "p", "range", "architecture", "pieces",
-                        "strict"})
+                        "strict", "check", "box", "data"})
 # one family of boxes on which an exact claim gives the network's value (see SCHEMA.md)
 PIECE_KEYS = frozenset({"index", "count", "lo", "hi", "value"})
 RELATIONS = frozenset({"le", "eq"})  # an architecture claim: exactly one of them
@@ -207,6 +208,7 @@ def check_entry(raw: Mapping, methods: Mapping[str, Any]) -> None:
         if not all(isinstance(family[k], list) and all(isinstance(v, str) for v in family[k])
                    for k in ("lo", "hi", "value")):
             raise SchemaError("claim.pieces lo, hi and value must be lists of formulas (strings)")
+    _kernel_keys(claim)
     method = methods.get(raw.get("method"))
     measured = measured_names(method.measure) if method is not None else None
     for name, spec in architecture.items():
@@ -227,3 +229,20 @@ def check_entry(raw: Mapping, methods: Mapping[str, Any]) -> None:
 
 
 _TYPE_NAMES = {str: "a string", int: "an integer", list: "a list", dict: "a table"}
+
+
+def _kernel_keys(claim: dict) -> None:
+    """``check`` names one of the kernel's checks; ``box`` and ``range`` are [lo, hi] formulas;
+    ``data`` names the details fields of the instance that the formulas subscript."""
+    if "check" in claim and claim["check"] not in CHECKS:
+        raise SchemaError(f"claim.check = {claim['check']!r}; the kernel checks "
+                          f"{_allowed(frozenset(CHECKS))}")
+    for key in ("box", "range"):
+        if key in claim and not (isinstance(claim[key], list) and len(claim[key]) == 2
+                                 and all(isinstance(t, str) for t in claim[key])):
+            raise SchemaError(f"claim.{key} must be [lo, hi]: two formulas (strings)")
+    data = claim.get("data", [])
+    if not isinstance(data, list):
+        raise SchemaError("claim.data must be a list of names")
+    for name in data:
+        _name(name, "claim.data")

@@ -2,7 +2,7 @@
 
 What the kernel re-derives: the parameter domains, the bound and every architecture formula
 (from the installed claims), the architecture of the stored network, the error bound from the
-evidence (for the methods listed in ``EVIDENCE``), every witness, lower ≤ upper, and the verdict.
+evidence (by the check the statement names in ``claim.check``, see ``CHECKS``), every witness, lower ≤ upper, and the verdict.
 What it cannot re-derive it lists under ``trusted``; a certificate that claims HOLDS on a bound
 the kernel could not re-derive is accepted only as "bound trusted" and says so.
 """
@@ -27,18 +27,17 @@ DECIMAL = re.compile(r"^-?\d{1,400}\.\d{1,400}(e-?\d{1,6})?$")
 VERDICTS = {"HOLDS", "VIOLATED", "INCONCLUSIVE", "CONDITIONAL"}
 MEASURABLE = {"width", "depth", "params", "dense_params"}
 
-# method name -> the evidence checker that re-derives its error bounds
-EVIDENCE: dict[str, Callable[..., ev.Bounds]] = {
-    "cells-offtrifling": ev.grid_offtrifling,
-    "ball-bnb": ev.grid_sup,
-    "cells-lp": ev.grid_lp,
-    "pl1d-exact": ev.interpolant_identity,
-    "bit-extraction": ev.bit_extraction,
-    "store-params": ev.stored_values,
-    "nestnet-floor": ev.constant_pieces,
-    "nestnet-offtrifling": ev.grid_offtrifling,
-    "nestnet-step": ev.constant_pieces,
-    "composition-step-iteration": ev.constant_pieces,
+# the statement's ``claim.check`` -> the evidence checker that re-derives its error bounds, and
+# the norms it can speak about (the statement, never the certificate, picks the checker)
+CHECKS: dict[str, tuple[Callable[..., ev.Bounds], set]] = {
+    "grid-sup": (ev.grid_sup, {"Linf"}),
+    "grid-lp": (ev.grid_lp, {"Lp"}),
+    "grid-offtrifling": (ev.grid_offtrifling, {"Linf"}),
+    "interpolant": (ev.interpolant_identity, {"Linf", "exact"}),
+    "line-range": (ev.line_range, {"exact", "Linf"}),
+    "pieces": (ev.constant_pieces, {"exact", "Linf"}),
+    "bit-extraction": (ev.bit_extraction, {"exact"}),
+    "stored-values": (ev.stored_values, {"exact"}),
 }
 
 
@@ -125,6 +124,9 @@ def _check(cert: dict, report: KernelReport) -> None:
         raise KernelError("target modulus needs lam >= 0 and 0 < alpha <= 1")
     env = stmt.values(_need(cert, "params", dict), lam, alpha)
     report.rederived.append("parameters inside the statement's domains")
+    data = ev.instance_data(stmt, cert)
+    env.update(data)
+    report.trusted.extend(f"{name}, the instance's data, as stored" for name in data)
     bound = stmt.formula(stmt.claim.get("bound", "0"), env, "bound", (lam, alpha))
     error = _need(cert, "error", dict)
     for key, want in (("norm", stmt.claim.get("norm")), ("region", stmt.claim.get("region")),
@@ -274,14 +276,18 @@ def _bounds(cert: dict, stmt: Statement, env: dict, net: Optional[StoredNetwork]
     except KernelError as exc:
         target = None
         report.trusted.append(f"the target ({exc})")
-    checker = EVIDENCE.get(stmt.method)
+    checker, norms = CHECKS.get(stmt.claim.get("check"), (None, set()))
+    if checker is not None and stmt.claim.get("norm") not in norms:
+        raise KernelError(f"the statement's check {stmt.claim.get('check')!r} cannot speak about "
+                          f"the norm {stmt.claim.get('norm')!r}")
     evidence = cert.get("evidence")
     upper = lower = bounds = None
     if checker is not None and net is not None and target is not None and \
             not isinstance(evidence, dict):
-        raise KernelError(f"the method {stmt.method} emits evidence, and this certificate has none")
+        raise KernelError(f"the statement's check {stmt.claim.get('check')} needs evidence, and this "
+                          "certificate has none")
     if checker is None or net is None or target is None:
-        why = ("the method emits no kernel evidence" if checker is None else
+        why = ("the statement names no kernel check" if checker is None else
                "network or target not followed by the kernel")
         report.trusted.append(f"the error bounds ({stmt.method}: {why})")
     else:

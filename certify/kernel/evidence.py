@@ -47,6 +47,46 @@ def _cube(d: int) -> list:
     return [(fmpq(0), fmpq(1))] * d
 
 
+def _region(stmt: Statement, env: dict, d: int) -> list:
+    """The box the statement's norm is over: ``claim.box = [lo, hi]`` on every axis, else [0, 1]."""
+    if "box" not in stmt.claim:
+        return _cube(d)
+    lo, hi = (_exact(stmt.formula(str(t), env, "box"), "box") for t in stmt.claim["box"])
+    if not lo < hi:
+        raise KernelError(f"the statement's box [{lo}, {hi}] is empty")
+    return [(lo, hi)] * d
+
+
+def _inside(region: list) -> Callable[[list], bool]:
+    return lambda x: all(a <= v <= b for v, (a, b) in zip(x, region))
+
+
+MAX_DATA = 10**6
+
+
+def instance_data(stmt: Statement, cert: dict) -> dict:
+    """The instance's data named by ``claim.data`` (bit strings and nested lists of rationals from
+    the certificate's details), for the statement's formulas to subscript.  The claim is then
+    about this instance: the data are as stored, and the network must meet the claim for them."""
+    details, out, size = cert.get("details") or {}, {}, [0]
+
+    def parse(v: Any, where: str) -> Any:
+        size[0] += 1
+        if size[0] > MAX_DATA:
+            raise KernelError(f"instance data over {MAX_DATA} entries")
+        if isinstance(v, list):
+            return [parse(x, where) for x in v]
+        if isinstance(v, str) and len(v) > 1 and not set(v) - {"0", "1"}:
+            return [parse(c, where) for c in v]  # a bit string
+        return rational(v, where)
+
+    for name in stmt.claim.get("data", ()):
+        if not isinstance(details, dict) or name not in details:
+            raise KernelError(f"details.{name}, the instance's data, is missing")
+        out[name] = parse(details[name], f"details.{name}")
+    return out
+
+
 def _exact(v: Any, name: str) -> fmpq:
     if not isinstance(v, fmpq):
         raise KernelError(f"{name} = {v} is not an exact rational")
@@ -90,23 +130,24 @@ def grid_offtrifling(stmt: Statement, env: dict, net: StoredNetwork, target: Tar
 
 def grid_sup(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,
              evidence: dict, cert: dict) -> Bounds:
-    """sup |f − φ| over [0, 1]^d."""
+    """sup |f − φ| over the statement's box ([0, 1]^d unless ``claim.box`` says otherwise)."""
     _kind(evidence, "grid")
-    boxes = box_bounds(net, target, parse_cuts(evidence.get("cuts"), _cube(target.dim)))
+    region = _region(stmt, env, target.dim)
+    boxes = box_bounds(net, target, parse_cuts(evidence.get("cuts"), region))
     return Bounds(_max(b.sup for b in boxes), _max(b.inf for b in boxes),
                   f"grid evidence ({len(boxes)} boxes, {sum(b.affine for b in boxes)} affine)",
-                  inside=lambda x: all(0 <= v <= 1 for v in x))
+                  inside=_inside(region))
 
 
 def grid_lp(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,
             evidence: dict, cert: dict) -> Bounds:
-    """‖f − φ‖_{L^p([0,1]^d)} ≤ (Σ_boxes vol · sup^p)^(1/p); the boxes partition the cube."""
+    """‖f − φ‖_{L^p(box)} ≤ (Σ_boxes vol · sup^p)^(1/p); the grid's boxes partition the box."""
     _kind(evidence, "grid")
     p = stmt.formula(str(stmt.claim.get("p", "p")), env, "p")
     p = _exact(p, "p")
     if p < 1:
         raise KernelError(f"p = {p} < 1")
-    boxes = box_bounds(net, target, parse_cuts(evidence.get("cuts"), _cube(target.dim)))
+    boxes = box_bounds(net, target, parse_cuts(evidence.get("cuts"), _region(stmt, env, target.dim)))
     pp = arb(p)
     up, lo = arb(0), arb(0)
     for b in boxes:
@@ -179,6 +220,24 @@ def interpolant_identity(stmt: Statement, env: dict, net: StoredNetwork, target:
         raise KernelError("the network is not constant beyond the cuts: the difference is unbounded")
     worst = max(worst, abs(ys[0] - values[0]), abs(ys[-1] - values[-1]))
     return Bounds(arb(worst), arb(worst), f"line evidence ({len(cuts)} cuts, rays checked)")
+
+
+def line_range(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,
+               evidence: dict, cert: dict) -> Bounds:
+    """sup over R of the distance of φ from the claimed range [lo, hi] (``claim.range``): φ is
+    affine between the cuts and beyond them, so the distance peaks at a cut or grows on a ray."""
+    _kind(evidence, "line")
+    if net.input_dim != 1 or net.layers[-1].rows != 1:
+        raise KernelError("line evidence needs a network of one input and one output")
+    lo, hi = (_exact(stmt.formula(str(t), env, "range"), "range") for t in stmt.claim["range"])
+    cuts = _real_cuts(evidence)
+    ys, affine = _line(net, cuts)
+    if not affine:
+        raise KernelError("the network is not affine between the cuts (or beyond them)")
+    worst = max(max(lo - y, y - hi, fmpq(0)) for y in ys)
+    if _ray_slopes(net, cuts) != (0, 0):
+        return Bounds(arb("inf"), arb(worst), "line evidence: φ is unbounded on a ray")
+    return Bounds(arb(worst), arb(worst), f"line evidence ({len(cuts)} cuts, rays constant)")
 
 
 def bit_extraction(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,

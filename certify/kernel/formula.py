@@ -9,6 +9,7 @@ variable is then a ball covering its interval, so the result encloses f on the w
 from __future__ import annotations
 
 import ast
+from functools import lru_cache
 from typing import Any, Callable, Mapping, Optional
 
 from flint import arb, fmpq, fmpz
@@ -19,10 +20,12 @@ Value = Any  # fmpq or arb
 MAX_TEXT = 4000
 MAX_NODES = 400
 MAX_EXPONENT = 10**6
+MAX_TERMS = 10**5  # terms of one Sum
 
 
 def parse(text: str, names: set[str], where: str) -> ast.AST:
-    """The expression tree of ``text``; only arithmetic, comparisons and known names."""
+    """The expression tree of ``text``; only arithmetic, comparisons, known names, subscripts of
+    the statement's data lists and ``Sum(term, i, a, b)`` (i from a to b, both included)."""
     if not isinstance(text, str) or len(text) > MAX_TEXT:
         raise KernelError(f"{where}: expression is not a string of at most {MAX_TEXT} characters")
     try:
@@ -34,7 +37,10 @@ def parse(text: str, names: set[str], where: str) -> ast.AST:
         raise KernelError(f"{where}: expression has more than {MAX_NODES} nodes")
     allowed = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Call, ast.Name, ast.Constant, ast.Load,
                ast.Tuple, ast.Compare, ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.USub,
-               ast.UAdd, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.Eq, ast.BitAnd, ast.BitOr, ast.Invert)
+               ast.UAdd, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.Eq, ast.BitAnd, ast.BitOr, ast.Invert,
+               ast.Subscript)
+    names = names | {n.args[1].id for n in nodes if isinstance(n, ast.Call) and len(n.args) == 4
+                     and getattr(n.func, "id", "") == "Sum" and isinstance(n.args[1], ast.Name)}
     for node in nodes:
         if not isinstance(node, allowed):
             raise KernelError(f"{where}: {type(node).__name__} is not allowed in {text!r}")
@@ -133,6 +139,10 @@ def _integer_part(x: Value, up: bool) -> fmpq:
 def _extreme(name: str) -> Callable[..., Value]:
     """Min or Max: exact on rationals, arb's own min/max on balls."""
     def pick(*xs: Value) -> Value:
+        if len(xs) == 1 and isinstance(xs[0], list):
+            xs = tuple(xs[0])  # the largest or smallest entry of a data list
+        if not xs or any(isinstance(x, list) for x in xs):
+            raise KernelError(f"{name} of an empty list or of a list among numbers")
         if all(isinstance(x, fmpq) for x in xs):
             return (min if name == "min" else max)(xs)
         out = ball(xs[0])
@@ -161,6 +171,7 @@ FUNCTIONS: dict[str, Callable[..., Value]] = {
     "sin": _ball_fn("sin"), "cos": _ball_fn("cos"), "exp": _ball_fn("exp"),
     "tanh": _ball_fn("tanh"), "atan": _ball_fn("atan"),
     "Piecewise": None,  # handled in the walker: its arguments are (value, condition) pairs
+    "Sum": None,        # handled in the walker: it binds its index
     "omega": None,      # handled in the walker: the target's modulus lam * r**alpha
 }
 CONSTANTS = {"pi", "E"}
@@ -205,6 +216,12 @@ class Evaluator:
             if node.id not in self.env:
                 raise KernelError(f"no value for {node.id!r}")
             return self.env[node.id]
+        if isinstance(node, ast.Subscript):
+            seq, i = self.value(node.value), self.value(node.slice)
+            if not isinstance(seq, list) or not isinstance(i, fmpq) or i.q != 1 \
+                    or not 0 <= i < len(seq):
+                raise KernelError("a subscript needs a data list and an integer index inside it")
+            return seq[int(i.p)]
         if isinstance(node, ast.UnaryOp):
             if isinstance(node.op, ast.USub):
                 return -number(self.value(node.operand))
@@ -217,6 +234,8 @@ class Evaluator:
                     and b.x > 1:
                 return _log(a.x, b.x)
             a, b = number(a), number(b)
+            if isinstance(a, list) or isinstance(b, list):
+                raise KernelError("a data list is not a number (subscript it)")
             if isinstance(node.op, ast.Add):
                 return a + b
             if isinstance(node.op, ast.Sub):
@@ -234,6 +253,8 @@ class Evaluator:
             name = node.func.id
             if name == "Piecewise":
                 return self.piecewise(node.args)
+            if name == "Sum":
+                return self.sum(node.args)
             if name == "omega":
                 if self.modulus is None or len(node.args) != 1:
                     raise KernelError("omega needs the target's modulus and one argument")
@@ -267,6 +288,23 @@ class Evaluator:
             return None if a is None else not a
         raise KernelError(f"{type(node).__name__} is not a condition")
 
+    def sum(self, args: list) -> Value:
+        """Sum(term, i, a, b): the term at i = a, a + 1, …, b (none when b < a)."""
+        if len(args) != 4 or not isinstance(args[1], ast.Name):
+            raise KernelError("Sum takes (term, index name, first, last)")
+        a, b = (number(self.value(x)) for x in args[2:])
+        if not (isinstance(a, fmpq) and isinstance(b, fmpq) and a.q == 1 and b.q == 1) \
+                or b - a >= MAX_TERMS:
+            raise KernelError(f"Sum needs integer limits at most {MAX_TERMS} apart")
+        saved, total = self.env.get(args[1].id), fmpq(0)
+        for i in range(int(a.p), int(b.p) + 1):
+            self.env[args[1].id] = fmpq(i)
+            total = total + number(self.value(args[0]))
+        self.env.pop(args[1].id, None)
+        if saved is not None:
+            self.env[args[1].id] = saved
+        return total
+
     def piecewise(self, args: list) -> Value:
         """The first branch whose condition holds; undecided conditions join their branches."""
         out: Optional[arb] = None
@@ -287,5 +325,14 @@ class Evaluator:
 
 def evaluate(text: str, env: Mapping[str, Value], where: str,
              modulus: Optional[tuple[fmpq, fmpq]] = None) -> Value:
-    tree = parse(text, set(env), where)
-    return number(Evaluator(env, modulus).value(tree))
+    tree = _parsed(text, frozenset(env), where)
+    value = number(Evaluator(env, modulus).value(tree))
+    if isinstance(value, list):
+        raise KernelError(f"{where}: {text!r} is a data list, not a number")
+    return value
+
+
+@lru_cache(maxsize=512)
+def _parsed(text: str, names: frozenset, where: str) -> ast.AST:
+    # a claim.pieces formula is walked once per box: parse it once (the tree is never mutated)
+    return parse(text, set(names), where)

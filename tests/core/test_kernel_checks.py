@@ -1,0 +1,105 @@
+"""The kernel's statement-chosen checks: instance data in formulas, a box region, ranges on R."""
+
+from __future__ import annotations
+
+import pytest
+from flint import fmpq
+
+from certify.kernel import evidence as ev
+from certify.kernel.claims import Statement
+from certify.kernel.errors import KernelError
+from certify.kernel.formula import evaluate
+from certify.kernel.grid import TargetExpression
+from certify.kernel.network import decode
+from certify.schema import SchemaError, _kernel_keys
+
+
+def _statement(claim: dict) -> Statement:
+    return Statement("test", "test", "m:f", {}, {}, claim, {}, {})
+
+
+def _net(w: str, b: str, out: str, out_b: str = "0") -> object:
+    """x ↦ out · relu(w x + b) + out_b, one input, one output."""
+    last_b = [] if out_b == "0" else [[0, out_b]]
+    return decode({"input_dim": 1, "layers": [
+        {"rows": 1, "cols": 1, "W": [[0, 0, w]], "b": [] if b == "0" else [[0, b]],
+         "act": [["relu", 1]]},
+        {"rows": 1, "cols": 1, "W": [[0, 0, out]], "b": last_b}]})
+
+
+def test_sums_subscripts_and_list_extremes_are_exact():
+    env = {"theta": [fmpq(1), fmpq(0), fmpq(1), fmpq(1)], "k": fmpq(2),
+           "y": [[fmpq(1, 3), fmpq(2)], [fmpq(-1), fmpq(5, 2)]]}
+    assert evaluate("Sum(theta[l], l, 0, k)", env, "t") == 2
+    assert evaluate("Sum(theta[l]*2**l, l, 0, 3)", env, "t") == 13
+    assert evaluate("Sum(1, l, 3, 2)", env, "t") == 0            # an empty sum
+    assert evaluate("y[1][0] + y[0][k - 1]", env, "t") == 1
+    assert evaluate("Max(theta) - Min(y[1])", env, "t") == 2
+    assert evaluate("floor(y[0][0]*3)", env, "t") == 1
+
+
+@pytest.mark.parametrize("text", ["theta[4]", "theta[k/4]", "theta + 1", "theta",
+                                  "Sum(l, l, 0, 10**6)", "Sum(l, 2, 0, 1)", "Max(theta, 1)"])
+def test_bad_data_formulas_are_refused(text):
+    env = {"theta": [fmpq(1), fmpq(0)], "k": fmpq(1)}
+    with pytest.raises(KernelError):
+        evaluate(text, env, "t")
+
+
+def test_instance_data_reads_bit_strings_and_nested_rationals_only():
+    stmt = _statement({"data": ["theta", "y"]})
+    data = ev.instance_data(stmt, {"details": {"theta": "0110", "y": [["1/3", 2], ["-1", "5/2"]]}})
+    assert data["theta"] == [0, 1, 1, 0] and data["y"][0][0] == fmpq(1, 3)
+    for bad in ({"theta": "01"}, {"theta": "01", "y": ["0.5"]}, {"theta": "01", "y": [True]}):
+        with pytest.raises(KernelError):
+            ev.instance_data(stmt, {"details": bad})
+
+
+def test_pieces_over_instance_data():
+    """φ(x) = relu(x): the claim φ(j) = y[j] holds for y = (0, 1, 2) and fails for y = (0, 1, 3)."""
+    claim = {"norm": "exact", "data": ["y"], "pieces": [
+        {"index": "j", "count": "3", "lo": ["j"], "hi": ["j"], "value": ["y[j]"]}]}
+    stmt, net = _statement(claim), _net("1", "0", "1")
+    env = {"y": [fmpq(0), fmpq(1), fmpq(2)]}
+    assert ev.constant_pieces(stmt, env, net, None, {"kind": "pieces"}, {}).upper == 0
+    env = {"y": [fmpq(0), fmpq(1), fmpq(3)]}
+    assert ev.constant_pieces(stmt, env, net, None, {"kind": "pieces"}, {}).upper == 1
+
+
+def test_line_range_finds_the_largest_distance_and_unbounded_rays():
+    stmt = _statement({"norm": "exact", "range": ["0", "Max(y)"]})
+    env = {"y": [fmpq(1, 2), fmpq(1)]}
+    clipped = decode({"input_dim": 1, "layers": [      # relu(x) − relu(x − 3/2): from 0 to 3/2
+        {"rows": 2, "cols": 1, "W": [[0, 0, "1"], [1, 0, "1"]], "b": [[1, "-3/2"]],
+         "act": [["relu", 2]]},
+        {"rows": 1, "cols": 2, "W": [[0, 0, "1"], [0, 1, "-1"]], "b": []}]})
+    line = {"kind": "line", "cuts": ["0", "3/2"]}
+    assert ev.line_range(stmt, env, clipped, None, line, {}).upper == fmpq(1, 2)
+    with pytest.raises(KernelError):   # a cut missing: not affine between the cuts
+        ev.line_range(stmt, env, clipped, None, {"kind": "line", "cuts": ["-1", "1"]}, {})
+    ramp = _net("1", "0", "1")
+    bounds = ev.line_range(stmt, env, ramp, None, {"kind": "line", "cuts": ["0", "1"]}, {})
+    assert not bounds.upper.is_finite() and bounds.lower == 0
+
+
+def test_grid_sup_is_over_the_statements_box():
+    """|x| by relu(x) + relu(−x) on [−R, R]: exact, but relu(x) alone misses by R on the left.
+    (A box's bound compares the ranges of f and φ on it: fine cuts make it tight.)"""
+    stmt = _statement({"norm": "Linf", "box": ["-R", "R"]})
+    target = TargetExpression("Abs(x1)", 1)
+    grid = {"kind": "grid", "cuts": [[f"{k}/64" for k in range(-128, 129)]]}
+    absolute = decode({"input_dim": 1, "layers": [
+        {"rows": 2, "cols": 1, "W": [[0, 0, "1"], [1, 0, "-1"]], "b": [], "act": [["relu", 2]]},
+        {"rows": 1, "cols": 2, "W": [[0, 0, "1"], [0, 1, "1"]], "b": []}]})
+    env = {"R": fmpq(2)}
+    assert ev.grid_sup(stmt, env, absolute, target, grid, {}).upper < fmpq(1, 60)
+    assert ev.grid_sup(stmt, env, _net("1", "0", "1"), target, grid, {}).upper >= 2
+    with pytest.raises(KernelError):   # cuts that do not span the statement's box
+        ev.grid_sup(stmt, env, absolute, target, {"kind": "grid", "cuts": [["0", "1"]]}, {})
+
+
+@pytest.mark.parametrize("claim", [{"check": "sampling"}, {"box": ["0"]}, {"range": "0, 1"},
+                                   {"data": "y"}, {"data": ["2y"]}])
+def test_schema_refuses_unknown_checks_and_malformed_kernel_keys(claim):
+    with pytest.raises(SchemaError):
+        _kernel_keys(claim)
