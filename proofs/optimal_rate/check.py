@@ -17,6 +17,7 @@ from constructive.ir import Node
 from constructive.numbers import Exact, as_fmpq
 from proofs.optimal_rate.build import bit_patterns
 from proofs.optimal_rate.deepen import random_shallow, shallow_network
+from proofs.optimal_rate.domain_methods import DOMAIN_METHODS
 from proofs.optimal_rate.increments import floor_multiples, increment_rows, random_bits, sizes
 from proofs.optimal_rate.interpolation import interpolation_samples
 from proofs.optimal_rate.pointfit import point_fit_samples
@@ -168,4 +169,5 @@ METHODS = methods(
     Method("point-fit", method_point_fit),
     Method("point-fit-range", method_point_fit_range),
     *RATE_METHODS,
+    *DOMAIN_METHODS,
 )

@@ -1,0 +1,141 @@
+"""Certification of Theorem 2.5 on a named bounded domain E (:mod:`proofs.optimal_rate.domain`).
+
+Both methods first read the change of variables x ↦ (x + R)/(2R) back from the network (exactly,
+as ``syz-cells-mid-bounded``), so that sup_E |f − φ| = sup_U |t − ψ| and
+‖f − φ‖_{L^p(E)} = (2R)^{d/p} ‖t − ψ‖_{L^p(U)}, ψ the rest of the network, t the target, U the
+domain in the cube's coordinates.  Only points of U count; the extension the builder used plays
+no part in the verdict (it fixes nothing but the δ of the L^p cells, and any δ gives a sound
+cover).
+
+* ``syz-cells-mid-domain`` (p = ∞): the boxes of ``mid_boxes`` (a cover of the cube) are cut by
+  the boxes of U; on each piece ψ lies in the interval the shifted copies and the medians give
+  on the whole mid box (as ``syz-cells-mid``), and |t − ψ| is bounded by the target's enclosure
+  on the piece.  Witnesses are corners of pieces, so points of U.
+* ``syz-cells-lp-domain`` (p < ∞): the cells Q_β, shown constant as in ``syz-cells-lp``, are cut
+  by the boxes of U (pieces of positive volume); the rest of U has the exact measure
+  vol(U) − Σ vol(pieces) (the boxes of U have disjoint interiors), on which |t − ψ| is at most
+  the target's enclosure on U's boxes against the network's whole output range.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flint import arb, fmpq
+
+from certify.analysis.mid_repair import MidRepairShape, distinct_copies, median_interval, mid_repair_structure
+from certify.analysis.trifling import constant_cell_errors, lp_bounds, strip_sup, trifling_cells
+from certify.method import ErrorReport, Method
+from constructive.ir import Node
+from constructive.numbers import as_fmpq, precision
+from proofs.optimal_rate.cells import PREC, _cell_values, _inconclusive, _sup_over, corners, mid_boxes, tail_range
+from proofs.optimal_rate.domain import domain_boxes, domain_in_E, extension, intersect, volume
+from proofs.optimal_rate.fastexact import group_constants
+from proofs.optimal_rate.rate import delta_linf, delta_lp, to_cube
+from proofs.optimal_rate.rate_methods import _split_first
+from proofs.optimal_rate.stepfn import step_counts
+
+
+def _setup(params: dict, net: Node) -> tuple[int, list, Any, dict]:
+    d = int(params["d"])
+    boxes = domain_boxes(str(params["E"]), d)
+    _, rest = _split_first(net, to_cube(d, as_fmpq(params["R"])))
+    details = {"E": str(params["E"]), "E_boxes": domain_in_E(boxes, as_fmpq(params["R"])),
+               "E_volume_in_cube": str(sum((volume(b) for b in boxes), fmpq(0)))}
+    return d, boxes, rest, details
+
+
+def _median_intervals(net: Node, d: int, boxes: list, details: dict) -> list:
+    """The interval of ψ on each of the ``boxes`` (None where a median is not determined), read
+    through the mid-repair structure of Theorem 2.2 (as ``syz-cells-mid``)."""
+    shifts, copies, out = mid_repair_structure(net, d)
+    S = len(shifts)
+    vals: list = [None] * (len(boxes) * S)
+    groups_all = distinct_copies(copies)
+    details["distinct_copies"] = len(groups_all)
+    for g, ms in groups_all:
+        groups = [corners([(a + t, b + t) for (a, b), t in zip(box, shifts[m])])
+                  for box in boxes for m in ms]
+        for k, v in enumerate(group_constants(g, groups)):
+            vals[(k // len(ms)) * S + ms[k % len(ms)]] = None if v is None else v[0]
+    scale, shift = out.W[0, 0], out.b[0, 0]
+    ivs: list = []
+    for i in range(len(boxes)):
+        level = [None if v is None else (v, v) for v in vals[S * i:S * (i + 1)]]
+        while len(level) > 1:
+            level = [median_interval(level[k:k + 3]) for k in range(0, len(level), 3)]
+        ivs.append(None if level[0] is None else
+                   tuple(sorted((scale * level[0][0] + shift, scale * level[0][1] + shift))))
+    return ivs
+
+
+def method_cells_mid_domain(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
+    """Theorem 2.5 (p = ∞) on E: sup over the pieces (mid box ∩ box of U) of |t − ψ|."""
+    d, boxes, rest, details = _setup(params, net)
+    if rest is None:
+        return _inconclusive("the first map is not x -> (x + R)/(2R)", details)
+    N, L = int(params["N"]), int(params["L"])
+    K = step_counts(N, L, d)["K"]
+    delta = delta_linf(target, d, N, L)
+    details.update(K=K, delta=str(delta))
+    try:
+        ivs = _median_intervals(rest, d, mid_boxes(d, K, delta), details)
+    except MidRepairShape as exc:
+        return _inconclusive(str(exc), details)
+    pieces, values, unknown = [], [], 0
+    for mbox, iv in zip(mid_boxes(d, K, delta), ivs):
+        cut = [p for p in (intersect(mbox, ubox) for ubox in boxes) if p is not None]
+        if cut and iv is None:
+            unknown += 1
+        elif iv is not None:
+            pieces += cut
+            values += [iv] * len(cut)
+    details.update(pieces=len(pieces), unknown_boxes_meeting_E=unknown)
+    upper, lower, wit = _sup_over(target, pieces, values)
+    if unknown:
+        return _inconclusive(f"{unknown} box(es) meeting E where the median is not determined",
+                             details, lower, {"mid"})
+    return ErrorReport(lower, upper, wit, {"mid"}, details)
+
+
+def method_cells_lp_domain(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
+    """Theorem 2.5 (p < ∞) on E: the cells cut by U, the rest of U by the output range, and the
+    volume factor (2R)^{d/p}."""
+    d, boxes, rest, details = _setup(params, net)
+    if rest is None:
+        return _inconclusive("the first map is not x -> (x + R)/(2R)", details)
+    N, L, p, R = int(params["N"]), int(params["L"]), as_fmpq(params["p"]), as_fmpq(params["R"])
+    K = step_counts(N, L, d)["K"]
+    delta = delta_lp(extension(target, params), d, N, L, p)  # the δ the builder used
+    cells = trifling_cells(d, K, delta)
+    vals = _cell_values(rest, cells)
+    details.update(K=K, delta=str(delta), cells=len(cells), p=str(p))
+    bad = sum(1 for v in vals if v is None)
+    if bad:
+        return _inconclusive(f"{bad} cell(s) not shown constant", details)
+    pieces, piece_vals = [], []
+    for cell, v in zip(cells, vals):
+        for ubox in boxes:
+            cut = intersect(cell, ubox)
+            if cut is not None and volume(cut) > 0:
+                pieces.append(cut)
+                piece_vals.append(v)
+    rng = tail_range(rest)
+    if rng is None:
+        return _inconclusive("no bounded output range for the trifling region", details)
+    rest_measure = sum((volume(b) for b in boxes), fmpq(0)) - sum((volume(c) for c in pieces), fmpq(0))
+    sup_rest = strip_sup(target, [(ubox, rng[0], rng[1]) for ubox in boxes])
+    lower, upper = lp_bounds(constant_cell_errors(target, pieces, piece_vals), rest_measure,
+                             sup_rest, p)
+    details.update(pieces=len(pieces), rest_measure=str(rest_measure), rest_sup=str(sup_rest),
+                   output_range=[str(rng[0]), str(rng[1])])
+    with precision(PREC):
+        scale = arb(2 * R) ** (arb(d) / arb(p))
+        details["volume_factor"] = f"(2R)^(d/p) = {scale.str(12)}"
+        return ErrorReport(arb(lower) * scale, arb(upper) * scale, [], set(), details)
+
+
+DOMAIN_METHODS = (
+    Method("syz-cells-mid-domain", method_cells_mid_domain),
+    Method("syz-cells-lp-domain", method_cells_lp_domain),
+)
