@@ -527,7 +527,9 @@ def method_bitsum(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport
         e = abs(v - sum(theta[:k]))
         if e > worst:
             worst, wit = e, [{"x": [str(fmpq(k) + x0)], "error": str(e)}]
-    return ErrorReport(worst, worst, wit, set(), {"bits": m, "obligations": stats})
+    # θ is the instance's data: the kernel evaluates the statement's points and sums over it
+    return ErrorReport(worst, worst, wit, set(), {"bits": m, "theta": theta, "obligations": stats},
+                       evidence=PIECES)
 
 
 def method_point_fit(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
@@ -542,8 +544,10 @@ def method_point_fit(thm: Any, params: dict, target: Any, net: Node) -> ErrorRep
         e = abs(v - y)
         if e > worst:
             worst, wit = e, [{"x": [str(j)], "error": str(e)}]
-    return ErrorReport(worst, worst, wit, {"nestnet-clip"}, {"points": len(ys), "eps": str(eps),
-                                                           "obligations": stats}, None)
+    # y is the instance's data: the kernel compares φ(j) with y[j] at the statement's points
+    return ErrorReport(worst, worst, wit, {"nestnet-clip"},
+                       {"points": len(ys), "eps": str(eps), "y": [str(y) for y in ys],
+                        "obligations": stats}, evidence=PIECES)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from typing import Any
 
 from flint import fmpq
 
+from certify.evidence import PIECES
 from certify.method import ErrorReport
 from constructive.activations import RELU
 from constructive.errors import UserError
@@ -101,4 +102,5 @@ def method_lemma_d6(thm: Any, params: dict, target: Any, net: Any) -> ErrorRepor
         worst_k0 = max(worst_k0, e) if k == 0 else worst_k0
         if e > worst:
             worst, wit = e, [{"x": [str(x), str(k)], "error": str(e)}]
-    return ErrorReport(worst, worst, wit, set(), {"points": len(points), "error_at_k0": str(worst_k0)})
+    return ErrorReport(worst, worst, wit, set(), {"points": len(points), "error_at_k0": str(worst_k0)},
+                       evidence=PIECES)
