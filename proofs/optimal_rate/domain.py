@@ -17,8 +17,8 @@ modulus) on the whole cube and g = t on U:
   λ r^α (an infimum of such functions; ‖·‖^α is a metric for α ≤ 1) and equals t on U (t's
   modulus holds on U).  The construction reads g only at the grid points x_β; off U it takes
   the upper end of a rigorous branch-and-bound enclosure [lo, hi] ∋ g(x_β) with
-  hi − lo ≤ tol = ω̄(√d/K)/4 (:func:`grid_tolerance`), i.e. a value in [g, g + tol]: Theorem 1.1's
-  cell error bound then gains at most tol, far inside its constant 131.  Every target of
+  hi − lo ≤ tol = ω̄(√d/K)/2 (:func:`grid_tolerance`), i.e. a value in [g, g + tol]: Theorem 1.1's
+  cell error bound then gains at most tol (and ε at most tol), far inside its constant 131.  Every target of
   dimension 2 is supported (the enclosures are the target's own).
 
 Soundness does not rest on the extension: the certificate measures |f − φ| on E only
@@ -238,11 +238,11 @@ class McShaneExtension:
 
 
 def grid_tolerance(target: Any, d: int, N: int, L: int) -> fmpq:
-    """tol = ω̄(√d/K)/4 (an upper bound, a dyadic), the construction's allowance for the
+    """tol = ω̄(√d/K)/2 (an upper bound, a dyadic), the construction's allowance for the
     McShane values; 0 for a constant target."""
     K = step_counts(N, L, d)["K"]
     with precision(PREC + 64):
-        return omega_up(target, arb(d).sqrt() / K) / 4
+        return omega_up(target, arb(d).sqrt() / K) / 2
 
 
 def extension(target: Any, params: dict) -> Any:

@@ -28,7 +28,8 @@ from certify.analysis.trifling import constant_cell_errors, lp_bounds, strip_sup
 from certify.method import ErrorReport, Method
 from constructive.ir import Node
 from constructive.numbers import as_fmpq, precision
-from proofs.optimal_rate.cells import PREC, _cell_values, _inconclusive, _sup_over, corners, mid_boxes, tail_range
+from proofs.optimal_rate.cells import (PREC, _cell_values, _inconclusive, _sup_over, corners, mid_boxes,
+                                       tail_range)
 from proofs.optimal_rate.domain import domain_boxes, domain_in_E, extension, intersect, volume
 from proofs.optimal_rate.fastexact import group_constants
 from proofs.optimal_rate.rate import delta_linf, delta_lp, to_cube
@@ -69,6 +70,18 @@ def _median_intervals(net: Node, d: int, boxes: list, details: dict) -> list:
     return ivs
 
 
+def _witness_in_E(w: dict, R: fmpq) -> dict:
+    """A witness of the cube's coordinates u (a corner of a piece of U) moved to x = 2Ru − R, a
+    point of E, the input of the whole network."""
+    def to_E(v: str) -> str:
+        return str(2 * R * as_fmpq(v) - R)
+
+    out = dict(w, x=[to_E(v) for v in w["x"]])
+    if "box" in w:
+        out["box"] = [[to_E(a), to_E(b)] for a, b in w["box"]]
+    return out
+
+
 def method_cells_mid_domain(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
     """Theorem 2.5 (p = ∞) on E: sup over the pieces (mid box ∩ box of U) of |t − ψ|."""
     d, boxes, rest, details = _setup(params, net)
@@ -92,6 +105,7 @@ def method_cells_mid_domain(thm: Any, params: dict, target: Any, net: Node) -> E
             values += [iv] * len(cut)
     details.update(pieces=len(pieces), unknown_boxes_meeting_E=unknown)
     upper, lower, wit = _sup_over(target, pieces, values)
+    wit = [_witness_in_E(w, as_fmpq(params["R"])) for w in wit]
     if unknown:
         return _inconclusive(f"{unknown} box(es) meeting E where the median is not determined",
                              details, lower, {"mid"})
