@@ -95,7 +95,8 @@ def _step_map_weight(i):
 
 KILLED = [
     Mutant("domain-boxes-step-weight", LINF, {}, "Thm 2.5 on E: a weight of the step map moved "
-           "by 2^-40 (the first that changes φ at a cell centre in E)", mutate=_step_map_weight),
+           "by 2^-40 (the first that changes φ at a cell centre in E)", mutate=_step_map_weight,
+           slow=True),
     Mutant("domain-boxes-lp-step-weight", LP, {}, "Thm 2.5 on E (p = 2): a weight of the step map "
            "moved by 2^-40", mutate=_step_map_weight),
     Mutant("domain-boxes-rescale", LINF, {}, "Thm 2.5 on E: the change of variables with its "
