@@ -35,10 +35,11 @@ import sympy
 from flint import arb, fmpq
 
 from certify import evidence
+from certify.analysis.boxes import analyse_boxes
 from certify.analysis.gadget_certs import certify_gadgets
 from certify.analysis.mid_repair import MidRepairShape, distinct_copies, median_interval, mid_repair_structure
 from certify.analysis.ranges import output_range
-from certify.analysis.trifling import (box_error, constant_cell_errors, shifted_grid, strip_sup,
+from certify.analysis.trifling import (box_error, constant_cell_errors, lp_bounds, shifted_grid, strip_sup,
                                        trifling_cells, trifling_lp)
 from certify.evidence import PIECES
 from certify.method import ErrorReport, Method, methods
@@ -318,6 +319,11 @@ def _cell_analysis(net: Node, cells: list) -> tuple[list, dict, int]:
     return vals, stats, bad
 
 
+def _cell_ends(K: int, delta: fmpq) -> list[fmpq]:
+    """The cut points of one axis: 0, 1 and both ends of every cell [k/K, (k+1)/K − δ]."""
+    return sorted({a for iv in trifling_cells(1, K, delta) for a in iv[0]} | {fmpq(0), fmpq(1)})
+
+
 def _inconclusive(why: str, details: dict) -> ErrorReport:
     with precision(PREC):
         return ErrorReport(fmpq(0), arb("inf"), [], set(), dict(details, failure=why))
@@ -339,7 +345,7 @@ def method_offtrifling(thm: Any, params: dict, target: Any, net: Node) -> ErrorR
             worst = (box, v)
         upper, lower = max(upper, hi_e), max(lower, lo_e)
     # the kernel re-derives the bound on the grid of cell ends (K and δ are the statement's)
-    axis = sorted({a for iv in trifling_cells(1, K, delta) for a in iv[0]} | {fmpq(0), fmpq(1)})
+    axis = _cell_ends(K, delta)
     wit, at_point = _corner_witness(target, *worst) if worst else ([], None)
     if at_point is not None and at_point > lower:
         lower = at_point  # the exact point can say more than the cell's enclosure
@@ -386,18 +392,37 @@ def method_lp(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
     K, cells = _cells(params, delta)
     vals, stats, bad = _cell_analysis(net, cells)
     details = {"cells": len(cells), "K": K, "delta": str(delta), "p": str(p), "obligations": stats}
-    if bad:
-        return _inconclusive(f"{bad} cell(s) not shown constant", details)
+    grid = evidence.grid([_cell_ends(K, delta)] * d)
     rng = _clip_range(net)
-    if rng is None:
-        return _inconclusive("no certified output range for the trifling region", details)
+    if bad or rng is None:
+        # the compositional analysis does not apply (a nested gadget off its lemma, no final
+        # clip): the flat analysis of the grid that the kernel also runs still bounds the error
+        why = f"{bad} cell(s) not shown constant" if bad else "no final clip gadget"
+        lower, upper, used = _flat_grid_lp(net, target, _cell_ends(K, delta), d, p)
+        return ErrorReport(lower, upper, [], used, dict(details, flat_grid=why), evidence=grid)
     # on Ω: |φ − f| ≤ sup over the cube, with φ ∈ [lo, hi] everywhere (clip gadget range)
     sup_omega = strip_sup(target, [([(fmpq(0), fmpq(1))] * d, rng[0], rng[1])])
     lower, upper, meas = trifling_lp(constant_cell_errors(target, cells, vals), d, K, delta,
                                      sup_omega, p)
     details.update(trifling_measure=str(meas), trifling_sup=str(sup_omega),
                    output_range=[str(rng[0]), str(rng[1])])
-    return ErrorReport(lower, upper, [], {"nestnet-clip"}, details)
+    # the kernel re-derives the L^p bound on the grid of cell ends: φ is affine on each cell, and
+    # on the strips between them interval propagation meets the clip, so φ ∈ [lo, hi] there too
+    return ErrorReport(lower, upper, [], {"nestnet-clip"}, details, evidence=grid)
+
+
+def _flat_grid_lp(net: Node, target: Any, axis: list, d: int, p: fmpq) -> tuple[arb, arb, set]:
+    """‖f − φ‖_p from every box of the grid axis^d: exact where φ is affine on the box, else
+    interval propagation (the clip's specification trusted, so its certificate must hold)."""
+    edges = list(zip(axis, axis[1:]))
+    boxes = [list(b) for b in itertools.product(edges, repeat=d)]
+    results, used = analyse_boxes(net, boxes, trusted={CLIP})
+    if any(r.lo[0] is None or r.hi[0] is None for r in results):
+        with precision(PREC):
+            return arb(0), arb("inf"), used
+    errors = [(r.box, *box_error(target, r.box, r.lo[0], r.hi[0])) for r in results]
+    lower, upper = lp_bounds(errors, fmpq(0), fmpq(0), p)
+    return lower, upper, used
 
 
 def method_linf(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:

@@ -360,10 +360,14 @@ def blocksum_d3(n: int, s: int, theta: Sequence[Sequence[int]], g: Optional[Netw
 
 
 def clip_gadget(M: fmpq) -> Network:
-    """ψ(t) = min{σ(t), M} = σ(t) − σ(σ(t) − M): values in [0, M] on R (width 1, depth 2)."""
+    """ψ(t) = min{σ(t), M} = M − σ(M − σ(t)): values in [0, M] on R (width 1, depth 2).
+
+    Written so that plain interval arithmetic gives [0, M] for any input interval too (the same
+    function as σ(t) − σ(σ(t) − M) gives [−(B − M), B] for σ(t) ∈ [0, B]): the checker kernel
+    bounds φ on the boxes of the trifling region by interval propagation."""
     M = as_fmpq(M)
-    body = network(affine([[1]], [0]), Activation((RELU,)), affine([[1], [1]], [0, -M]),
-                   Activation((RELU, RELU)), affine([[1, -1]], [0]))
+    body = network(affine([[1]], [0]), Activation((RELU,)), affine([[-1]], [M]),
+                   Activation((RELU,)), affine([[-1]], [M]))
     spec = GadgetSpec(statement=f"min{{σ(t), {M}}}, values in [0, {M}] on R",
                       reference=lambda v: [min(max(v[0], fmpq(0)), M)], domain=((None, None),),
                       range=(fmpq(0), M), source="NestNet Prop B.2 (ψ)")

@@ -89,10 +89,6 @@ KILLED = [
            "(spec kept): last bias +2^-40; its obligations are proved by Lemma C.2 only when its "
            "weights are exactly the lemma's (floor_lemmas), so a shortcut ignoring them would pass",
            mutate=in_gadget(nested("nestnet-floor"), lambda b: shift_last_bias(b, EPS))),
-    Mutant("nest-rate-nested-floor-weight", *RATE2, "Thm 2.1 (s = 2): the nested height-1 floor "
-           "(spec kept): the output weight of S_0 × (1+2^-40), not the lemma's network",
-           mutate=in_gadget(nested("nestnet-floor"),
-                            lambda b: nudge(b, final_affine(b), "W", 0, 1, relative=True))),
     Mutant("nest-rate-step-output-tripled", *RATE2, "Thm 2.1 (s = 2): the step gadget (spec kept): "
            "output × 3 (moved weights or a bias +1 there are harmless: the point fit is flat near "
            "the integers and the bound has room for a one-cell shift); Prop B.1 is used on whole "
@@ -130,6 +126,15 @@ HOLES = [
 
 
 HARMLESS = [
+    Mutant("nest-rate-nested-floor-weight", *RATE2, "Thm 2.1 (s = 2): the nested height-1 floor "
+           "(spec kept): the output weight of S_0 × (1+2^-40), not the lemma's network",
+           mutate=in_gadget(nested("nestnet-floor"),
+                            lambda b: nudge(b, final_affine(b), "W", 0, 1, relative=True)),
+           harmless="the floor is no longer Lemma C.2's network, so the compositional analysis "
+                    "stops (its obligations fail) and method_lp falls back to the flat grid of "
+                    "cell ends that the kernel also checks: the moved floor values stay near the "
+                    "integers, where the point fit is flat, and the L^2 error is at most 0.065 "
+                    "against the bound 7/27 (the kernel re-derives it from the stored network)"),
     Mutant("nest-fit-blocksum-weight", *FIT, "Prop B.2: one block-sum gadget (spec kept): an "
            "output weight × (1+2^-40)",
            mutate=lambda i: change_one_copy(
