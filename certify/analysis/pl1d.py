@@ -456,7 +456,7 @@ def _ray_crossings(x0: fmpq, xp: fmpq, z0: Sequence[list], zp: Sequence[list],
 
 
 def enumerate_1d(net: Node, lo: Any = None, hi: Any = None, max_points: int = 10**6,
-                 minimal: bool = True) -> PiecewiseLinear1D:
+                 minimal: bool = True, algorithm: str = "auto") -> PiecewiseLinear1D:
     """The exact continuous PL function ``net`` computes on ``[lo, hi]`` (``None`` = infinite).
 
     See the module docstring for why the result is exact.  With ``minimal`` (default) only
@@ -464,7 +464,16 @@ def enumerate_1d(net: Node, lo: Any = None, hi: Any = None, max_points: int = 10
     neuron-level breakpoint found by the refinement is kept.  Raises ValueError when the input
     dimension is not 1, an activation is not piecewise linear, or more than ``max_points`` points
     would be evaluated.
+
+    ``algorithm``: ``"layers"`` (:mod:`certify.analysis.pl1d_layers`: one pass per layer, one
+    denominator per point; flat Affine/Activation chains on a finite interval), ``"refine"``
+    (the refinement described above; any network, rays included) or ``"auto"`` (layers where
+    they apply).  Both give the same points and values.
     """
+    from certify.analysis.pl1d_layers import enumerate_chain, flat_chain
+
+    if algorithm not in ("auto", "layers", "refine"):
+        raise UserError(f"enumerate_1d: algorithm {algorithm!r} is not one of auto, layers, refine")
     if net.in_dim != 1:
         raise UserError(f"enumerate_1d needs a network with one input, got {net.in_dim}")
     check_piecewise_linear(net)
@@ -472,6 +481,14 @@ def enumerate_1d(net: Node, lo: Any = None, hi: Any = None, max_points: int = 10
     hi = None if hi is None else as_fmpq(hi)
     if lo is not None and hi is not None and lo > hi:
         raise UserError(f"empty interval [{lo}, {hi}]")
+    chain = flat_chain(net) if algorithm != "refine" else None
+    if algorithm == "layers" and (chain is None or lo is None or hi is None):
+        raise UserError("enumerate_1d: algorithm 'layers' needs a flat Affine/Activation chain "
+                        "and a finite interval")
+    if chain is not None and lo is not None and hi is not None:
+        xs, ys = enumerate_chain(chain, lo, hi, max_points, repr(net))
+        result = PiecewiseLinear1D(tuple(xs), tuple(ys), None, None, lo, hi)
+        return result.simplified() if minimal else result
     if lo is None and hi is None:
         initial = [fmpq(0)]
     else:
