@@ -245,6 +245,13 @@ def grid_tolerance(target: Any, d: int, N: int, L: int) -> fmpq:
         return omega_up(target, arb(d).sqrt() / K) / 2
 
 
+def extension_kind(d: int) -> str:
+    """What the builder extends f|_E with (for certificates: the verdict does not rest on it)."""
+    if d == 1:
+        return IntervalExtension.kind
+    return McShaneExtension.kind + " with tol = omega(sqrt(d)/K)/2"
+
+
 def extension(target: Any, params: dict) -> Any:
     """The extension of the target from U to the cube that Theorem 2.5's proof builds on."""
     d, N, L = int(params["d"]), int(params["N"]), int(params["L"])

@@ -30,7 +30,7 @@ from constructive.ir import Node
 from constructive.numbers import as_fmpq, precision
 from proofs.optimal_rate.cells import (PREC, _cell_values, _inconclusive, _sup_over, corners, mid_boxes,
                                        tail_range)
-from proofs.optimal_rate.domain import domain_boxes, domain_in_E, extension, intersect, volume
+from proofs.optimal_rate.domain import domain_boxes, domain_in_E, extension, extension_kind, intersect, volume
 from proofs.optimal_rate.fastexact import group_constants
 from proofs.optimal_rate.rate import delta_linf, delta_lp, to_cube
 from proofs.optimal_rate.rate_methods import _split_first
@@ -42,7 +42,8 @@ def _setup(params: dict, net: Node) -> tuple[int, list, Any, dict]:
     boxes = domain_boxes(str(params["E"]), d)
     _, rest = _split_first(net, to_cube(d, as_fmpq(params["R"])))
     details = {"E": str(params["E"]), "E_boxes": domain_in_E(boxes, as_fmpq(params["R"])),
-               "E_volume_in_cube": str(sum((volume(b) for b in boxes), fmpq(0)))}
+               "E_volume_in_cube": str(sum((volume(b) for b in boxes), fmpq(0))),
+               "extension": extension_kind(d)}
     return d, boxes, rest, details
 
 
