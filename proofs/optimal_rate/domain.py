@@ -28,6 +28,7 @@ Soundness does not rest on the extension: the certificate measures |f − φ| on
 from __future__ import annotations
 
 import heapq
+import math
 from typing import Any, Optional, Sequence
 
 from flint import arb, fmpq
@@ -179,6 +180,11 @@ class McShaneExtension:
                   for x, (a, b) in zip(u, box)), fmpq(0))
         if d2 == 0 or self.lam == 0:
             return fmpq(0), fmpq(0)
+        if self.alpha == 1:  # √(p/q) = √(pq)/q, bracketed by integer square roots (exact, fast)
+            s = int(d2.p) * int(d2.q) << 80
+            r = math.isqrt(s)
+            den = int(d2.q) << 40
+            return self.lam * fmpq(r, den), self.lam * fmpq(r if r * r == s else r + 1, den)
         with precision(PREC):
             v = arb(self.lam) * arb(d2) ** (arb(self.alpha) / 2)
             return arb_to_fmpq_bounds(v)
