@@ -152,7 +152,7 @@ def _tented(i):
 
 HARMLESS = [
     Mutant("domain-boxes-tent-off-E", LINF, {}, "Thm 2.5 on E: the extension raised by a tent "
-           "(height about 1/40) in the middle of the frame's gap, off E",
+           "(height ≈ 0.027) in the middle of the frame's gap, off E",
            mutate=_tented, restate=_tight,
            harmless="the cells that meet E keep their values and ε is unchanged, so φ on E and "
                     "the error there are the unchanged network's: the tightened bound still holds"),
