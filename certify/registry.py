@@ -346,10 +346,11 @@ def _load_entry(raw: dict, source: str) -> Theorem:
 
 
 def _parse_claim(thm: Theorem, text: str, names: tuple, where: str) -> None:
-    """A formula the kernel alone evaluates: with instance data (``claim.data``: subscripts,
-    ``Sum``) the kernel's own parser checks it, else sympy's, like every other formula."""
+    """A formula the kernel alone evaluates: with instance data (``claim.data``: subscripts)
+    or a ``Sum`` (sympy's Sum takes other limits) the kernel's own parser checks it, else
+    sympy's, like every other formula."""
     data = tuple(thm.claim.get("data", ()))
-    if not data:
+    if not data and "Sum(" not in str(text):
         parse_formula(str(text), names, where)
         return
     try:

@@ -59,7 +59,7 @@ def method_partial_bitsums(thm: Any, params: dict, target: Any, net: Node) -> Er
     n = int(params["n"])
     points = [([theta, fmpq(i)], sum(bits[:i])) for theta, bits in bit_patterns(n) for i in range(n + 1)]
     worst, wit = exact_on_points(net, points)
-    return ErrorReport(worst, worst, wit, set(), {"points": len(points)})
+    return ErrorReport(worst, worst, wit, set(), {"points": len(points)}, evidence=evidence.PIECES)
 
 
 def method_two_layer_interp(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
@@ -73,8 +73,12 @@ def method_two_layer_interp(thm: Any, params: dict, target: Any, net: Node) -> E
     kinks = enumerate_1d(net).points
     inside = sum(1 for i in range(1, len(xs)) if i not in exceptions
                  for t in kinks if xs[i - 1] < t < xs[i])
+    # the samples are the instance's data: the statement's pieces subscript x[i], y[i]
     return ErrorReport(worst, worst, wit, set(), {"samples": len(xs), "kinks": len(kinks),
-                                                   "kinks_inside_linear_intervals": inside})
+                                                   "kinks_inside_linear_intervals": inside,
+                                                   "x": [str(v) for v in xs],
+                                                   "y": [str(v) for v in ys]},
+                       evidence=evidence.PIECES)
 
 
 def method_deepen_identity(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
@@ -98,7 +102,7 @@ def method_partial_bitsums_deep(thm: Any, params: dict, target: Any, net: Node) 
     points = [([theta, fmpq(k)], sum(bits[:k])) for theta, bits in bit_patterns(bits_total)
               for k in range(1, bits_total + 1)]
     worst, wit = exact_on_points(net, points)
-    return ErrorReport(worst, worst, wit, set(), {"points": len(points)})
+    return ErrorReport(worst, worst, wit, set(), {"points": len(points)}, evidence=evidence.PIECES)
 
 
 def method_index_bitsums(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
@@ -110,7 +114,10 @@ def method_index_bitsums(thm: Any, params: dict, target: Any, net: Node) -> Erro
     points = [([fmpq(m), fmpq(k)], fmpq(sum(bits[m][:k + 1]))) for m in range(M)
               for k in range(Lhat)]
     worst, wit = exact_on_points(net, points)
-    return ErrorReport(worst, worst, wit, set(), {"points": len(points), "M": M, "n": n})
+    # lists, not bit strings: a one-bit row "1" would read as the number 1 (Ln = 1)
+    return ErrorReport(worst, worst, wit, set(), {"points": len(points), "M": M, "n": n,
+                                                  "theta": [[str(b) for b in row] for row in bits]},
+                       evidence=evidence.PIECES)
 
 
 def _increment_instance(params: dict) -> tuple:
@@ -127,7 +134,9 @@ def method_increment_fit(thm: Any, params: dict, target: Any, net: Node) -> Erro
               for k in range(Lhat)]
     worst, wit = exact_on_points(net, points)
     return ErrorReport(worst, worst, wit, set(), {"points": len(points), "M": M, "n": n,
-                                                  "y_max": str(max(max(r) for r in rows))})
+                                                  "y_max": str(max(max(r) for r in rows)),
+                                                  "y": [[str(v) for v in r] for r in rows]},
+                       evidence=evidence.PIECES)
 
 
 def method_increment_fit_range(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
@@ -146,15 +155,20 @@ def method_point_fit(thm: Any, params: dict, target: Any, net: Node) -> ErrorRep
     ys = point_fit_samples(J, eps, int(params["seed"]))
     points = [([fmpq(j)], v) for j, v in enumerate(floor_multiples(ys, eps))]
     worst, wit = exact_on_points(net, points)
-    return ErrorReport(worst, worst, wit, set(), {"points": J, "y_max": str(max(ys))})
+    return ErrorReport(worst, worst, wit, set(), {"points": J, "y_max": str(max(ys)),
+                                                  "y": [str(v) for v in ys]},
+                       evidence=evidence.PIECES)
 
 
 def method_point_fit_range(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
     """Proposition 3.2's range: 0 ≤ φ ≤ max y on all of R, as sup dist(φ, [0, max y]) = 0,
     decided exactly by 1-D piecewise-linear enumeration of the whole network."""
     J, eps = int(params["J"]), as_fmpq(params["eps"])
-    upper, lower, wit, details = range_excess_1d(net, max(point_fit_samples(J, eps, int(params["seed"]))))
-    return ErrorReport(lower, upper, wit, set(), details)
+    ys = point_fit_samples(J, eps, int(params["seed"]))
+    upper, lower, wit, details = range_excess_1d(net, max(ys))
+    details["y"] = [str(v) for v in ys]
+    return ErrorReport(lower, upper, wit, set(), details,
+                       evidence=evidence.line({fmpq(0), fmpq(J)} | set(evidence.breakpoints_1d(net))))
 
 
 METHODS = methods(

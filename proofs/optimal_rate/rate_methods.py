@@ -14,6 +14,7 @@ from typing import Any
 
 from flint import arb, fmpq
 
+from certify import evidence
 from certify.analysis.pl1d import enumerate_1d
 from certify.method import ErrorReport, Method
 from constructive.ir import Affine, Network, Node
@@ -47,7 +48,8 @@ def method_step_function(thm: Any, params: dict, target: Any, net: Node) -> Erro
     K = step_counts(N, L, d)["K"]
     delta = fmpq(1, 3 * K * int(params["q"]))
     worst, wit, points = step_error(net, K, delta)
-    return ErrorReport(worst, worst, wit, set(), {"K": K, "delta": str(delta), "breakpoints": points})
+    return ErrorReport(worst, worst, wit, set(), {"K": K, "delta": str(delta), "breakpoints": points},
+                       evidence=evidence.PIECES)
 
 
 def method_cells_mid_budget(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
