@@ -1,0 +1,85 @@
+"""Theorem 2.1 of the optimal-rate paper off the trifling region: the kernel re-derives the upper
+bound from the grid evidence of ``syz-cells`` (cuts at every cell end, finer near the ends of the
+cells whose error is within a hair of the claimed bound), and refuses a network moved by 2^-40."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+from flint import fmpq
+
+from certify.certificate import content_hash, run_theorem
+from certify.kernel import check_certificate_data
+from proofs.optimal_rate.cells import end_cuts
+
+IDS = ("syz-off-trifling", "syz-off-trifling-stated")
+
+
+def _cert(tid: str, params: dict) -> dict:
+    return json.loads(json.dumps(run_theorem(tid, params)))
+
+
+def _moved(cert: dict, layer: int, key: str, amount: fmpq) -> dict:
+    forged = copy.deepcopy(cert)
+    entry = forged["network"]["layers"]["layers"][layer][key][0]
+    p, _, q = (entry[-1] + "/1").partition("/")
+    entry[-1] = str(fmpq(int(p), int(q.split("/")[0])) + amount)
+    forged["hash"] = content_hash(forged)
+    return forged
+
+
+def _rederived(cert: dict) -> bool:
+    report = check_certificate_data(cert)
+    return (report.ok and report.verdict == cert["verdict"] == "HOLDS" and report.upper is not None
+            and not any("error bounds" in t for t in report.trusted))
+
+
+@pytest.mark.parametrize("tid", IDS)
+def test_kernel_rederives_the_bound_at_the_default_instance(tid):
+    cert = _cert(tid, {})
+    assert cert["evidence"]["kind"] == "grid" and len(cert["evidence"]["cuts"][0]) == 2 * 98
+    assert _rederived(cert)
+
+
+def test_a_near_sharp_instance_needs_and_gets_the_finer_cuts():
+    """N = 3 (K = 9): the last cell's error is within 2^-92 of 2ω(1/K); the kernel's ball
+    enclosure of f on the whole cell would exceed the bound, the cuts toward its ends do not."""
+    cert = _cert("syz-off-trifling", {"N": "3"})
+    assert cert["details"]["cells_cut_finer"] == 1
+    assert _rederived(cert)
+    plain = copy.deepcopy(cert)
+    ends = {str(fmpq(k, 9)) for k in range(10)} | {str(fmpq(k + 1, 9) - fmpq(1, 27)) for k in range(8)}
+    plain["evidence"]["cuts"] = [[c for c in plain["evidence"]["cuts"][0] if c in ends]]
+    report = check_certificate_data(plain)
+    assert not report.ok and report.verdict == "INCONCLUSIVE"
+
+
+def test_two_dimensional_instance():
+    assert _rederived(_cert("syz-off-trifling", {"d": "2", "N": "4"}))
+
+
+@pytest.mark.parametrize("tid", IDS)
+@pytest.mark.parametrize("sign", (1, -1))
+def test_a_first_layer_weight_moved_by_2_to_the_minus_40_is_refused(tid, sign):
+    """The step function's kink moves into a cell: φ is no longer constant there."""
+    cert = _cert(tid, {"N": "3"})
+    report = check_certificate_data(_moved(cert, 0, "W", sign * fmpq(1, 2**40)))
+    assert not report.ok and report.verdict != "HOLDS"
+
+
+def test_the_output_shift_moved_by_2_to_the_minus_40_is_refused():
+    """At the near-sharp instance the error on the last cell grows past the bound."""
+    cert = _cert("syz-off-trifling", {"N": "3"})
+    last = len(cert["network"]["layers"]["layers"]) - 1
+    report = check_certificate_data(_moved(cert, last, "b", -fmpq(1, 2**40)))
+    assert not report.ok and report.verdict == "VIOLATED"
+
+
+def test_end_cuts_shrink_toward_both_ends():
+    a, b = fmpq(8, 9), fmpq(1)
+    cuts = end_cuts(a, b, fmpq(1, 2**90))
+    assert cuts == sorted(cuts) and all(a < c < b for c in cuts)
+    assert cuts[0] - a < fmpq(1, 2**60) and b - cuts[-1] < fmpq(1, 2**60)
+    assert len(end_cuts(a, b, fmpq(1, 10))) <= 2
