@@ -120,3 +120,24 @@ def test_values_are_exact_at_far_apart_denominators():
     f = _same(net, 0, 1, minimal=True)
     assert f.points == (0,) + tuple(sorted(fmpq(1, p) for p in primes)) + (1,)
     assert list(f(as_fmpq("1/2"))) == evaluate(net, [[fmpq(1, 2)]])[0]
+
+
+def test_frozen_weight_moved_by_2_to_the_minus_40_moves_the_exact_function():
+    """A mutant of a frozen (W) entry of a small MMNN: the layer-by-layer enumeration sees it
+    (exact values move, and both algorithms still agree on the mutant)."""
+    from flint import fmpq_mat
+
+    from constructive.network_files import layers_from_module, to_network
+    from gpu.mmnn import MMNN, size_triple, to_sequential
+
+    layers = layers_from_module(to_sequential(MMNN(*size_triple(1, 1, 12, 3, 3), seed=7)))
+    base = enumerate_1d(to_network(layers, "m"), -1, 1, minimal=False)
+    kind, W, b, name = layers[3]            # W of the second MMNN layer (frozen in training)
+    W2 = fmpq_mat(W)
+    W2[0, 0] = W[0, 0] + fmpq(1, 2 ** 40)
+    moved_layers = list(layers)
+    moved_layers[3] = (kind, W2, b, name)
+    moved = _same(to_network(moved_layers, "m"), -1, 1, minimal=False)
+    grid = [fmpq(k, 64) for k in range(-64, 65)] + list(base.points)
+    diffs = [abs(base(x)[0] - moved(x)[0]) for x in grid]
+    assert 0 < max(diffs) < fmpq(1, 2 ** 20)
