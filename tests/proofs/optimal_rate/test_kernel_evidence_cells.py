@@ -61,11 +61,12 @@ def test_two_dimensional_instance():
 
 
 @pytest.mark.parametrize("tid", IDS)
-@pytest.mark.parametrize("sign", (1, -1))
-def test_a_first_layer_weight_moved_by_2_to_the_minus_40_is_refused(tid, sign):
-    """The step function's kink moves into a cell: φ is no longer constant there."""
+def test_a_first_layer_weight_moved_by_2_to_the_minus_40_is_refused(tid):
+    """The step function's first kink moves 2^-40 into a cell (its slope 1 made 1 − 2^-40):
+    φ is no longer shown constant there, the kernel's bound on that cell exceeds even the
+    stated 130 √d ω(…); moved the other way the kink lies in a strip and the claim still holds."""
     cert = _cert(tid, {"N": "3"})
-    report = check_certificate_data(_moved(cert, 0, "W", sign * fmpq(1, 2**40)))
+    report = check_certificate_data(_moved(cert, 0, "W", -fmpq(1, 2**40)))
     assert not report.ok and report.verdict != "HOLDS"
 
 
