@@ -145,7 +145,10 @@ class QMatrix:
         """The same matrix over a multiple ``den`` of its denominator."""
         if den == self.den:
             return self
-        return QMatrix(self.num * (den // self.den), den)
+        ratio = den // self.den
+        if ratio & (ratio - 1) == 0:  # a shift: CPython multiplies by 2^k digit by digit
+            return QMatrix(self.num << (ratio.bit_length() - 1), den)
+        return QMatrix(self.num * ratio, den)
 
 
 _TRAILING_ZEROS = np.frompyfunc(lambda v: (v & -v).bit_length() - 1 if v else 1 << 62, 1, 1)
@@ -362,9 +365,32 @@ def _run_program(program: list, X: np.ndarray) -> np.ndarray:
             continue
         acc = None
         for j, v in terms:
-            t = X[j] if v == 1 else (-X[j] if v == -1 else X[j] * v)
+            t = X[j] if v == 1 else (-X[j] if v == -1 else _times(X[j], v))
             acc = t if acc is None else acc + t
-        out[i] = acc if factor == 1 else acc * factor
+        out[i] = acc if factor == 1 else _times(acc, factor)
+    return out
+
+
+_WIDE = 1024  # bits: below this a plain multiplication is as cheap as looking at the operands
+
+
+def _times(row: np.ndarray, v: int) -> np.ndarray:
+    """``row * v`` for an object array of integers, exactly.
+
+    A wide weight times a power of two (the packing map a_ℓ · 4^ϱ of bit extraction: both
+    factors thousands of bits long) is a shift: each entry is split as odd · 2^t by its trailing
+    zeros, and only the odd part is multiplied (x · v = (odd · v) << t, an identity of integers).
+    """
+    if v.bit_length() < _WIDE:
+        return row * v
+    out = np.empty(row.shape, dtype=object)
+    flat = out.reshape(-1)
+    for k, x in enumerate(row.flat):
+        if not x:
+            flat[k] = 0
+            continue
+        t = (x & -x).bit_length() - 1
+        flat[k] = (x >> t) * v << t
     return out
 
 

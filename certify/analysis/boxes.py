@@ -28,7 +28,7 @@ from certify.analysis.interpolants import INTERPOLANT, certified_interpolant
 from certify.analysis.ranges import monotone_enclosure, range_domain
 from certify.progress import advance
 from constructive.evaluate import Interpreter
-from constructive.gadgets.bits import is_tent_block, tent_repeat
+from constructive.gadgets.bits import is_tent_block, tent_repeats
 from constructive.ir import Gadget, Node
 from constructive.numbers import Exact, NumberContext, QMatrix, _common, as_fmpq
 
@@ -326,7 +326,7 @@ class BoxInterpreter(Interpreter):
     def _tent_repeat(self, node: Any, X: BoxBatch) -> BoxBatch:
         """A chain of tent blocks (the sawtooth of bit extraction) in one step on the boxes where
         its input is constant: there the chain is constant too, so its value at one point is
-        the box's exact (affine) value, and ``tent_repeat`` gives it in O(log times) steps
+        the box's exact (affine) value, and ``tent_repeats`` gives it in O(log times) steps
         instead of ``times`` layers of ever longer rationals.  Other boxes take the layers."""
         cube = X.V.num.reshape(X.rows, -1, X.nv)
         constant = (cube == cube[:, :, :1]).all(axis=(0, 2))
@@ -338,12 +338,11 @@ class BoxInterpreter(Interpreter):
                         X.ids_e[~constant], X.LO, X.HI, X.ids_i)
         for _ in range(node.times if len(rest.ids_e) or len(rest.ids_i) else 0):
             rest = self._prune(self.run(node.body, rest))
-        pairs = [tent_repeat(int(r1), int(r2), X.V.den, node.times)
-                 for r1, r2 in zip(cube[0, constant, 0], cube[1, constant, 0])]
-        den = 2 * X.V.den  # every pair comes back over 2·den
-        fast = np.empty((2, len(pairs) * X.nv), dtype=object)
-        fast[0] = np.repeat(np.array([p[0] for p in pairs], dtype=object), X.nv)
-        fast[1] = np.repeat(np.array([p[1] for p in pairs], dtype=object), X.nv)
+        first, second, den = tent_repeats([int(v) for v in cube[0, constant, 0]],
+                                          [int(v) for v in cube[1, constant, 0]], X.V.den, node.times)
+        fast = np.empty((2, len(first) * X.nv), dtype=object)
+        fast[0] = np.repeat(np.array(first, dtype=object), X.nv)
+        fast[1] = np.repeat(np.array(second, dtype=object), X.nv)
         V = self.ctx.exact.hstack([rest.V, QMatrix(fast, den)])  # type: ignore[attr-defined]
         return BoxBatch(X.n, X.nv, 2, V, np.concatenate([rest.ids_e, X.ids_e[constant]]),
                         rest.LO, rest.HI, rest.ids_i)

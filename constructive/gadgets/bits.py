@@ -47,9 +47,23 @@ def is_tent_block(body: Network) -> bool:
             and all(getattr(f, "name", None) == "relu" for f in relu))
 
 
+def tent_shift(den: int, k: int) -> int:
+    """The power of two that :func:`tent_power` strips from ``den``: T^k(num/den)·den is a
+    multiple of 2^s for every num when den = 2^m is dyadic, with s = min(k − 1, m) (k ≥ 1).
+
+    Why.  Off [0, 1] the numerator is 2^k times an integer.  On [0, 1] it is den − |2r − den|
+    with r = num·2^{k−1} mod 2^m, a multiple of 2^{min(k−1, m)} like den itself.  Dividing it
+    out keeps the results ~m − k bits long instead of m + k: after the 2J tent blocks of a bit
+    extractor that is the difference between numbers of 2J and 6J bits.
+    """
+    if k == 0 or den & (den - 1):
+        return 0
+    return min(k - 1, den.bit_length() - 1)
+
+
 def tent_power(num: int, den: int, k: int) -> tuple[int, int]:
-    """T^k(num/den) as (numerator, den) for the tent T(x) = 1 − 2|x − ½| and k ≥ 0, den > 0,
-    in O(log k) big-integer steps instead of k.
+    """T^k(num/den) as (numerator, den >> tent_shift(den, k)) for the tent T(x) = 1 − 2|x − ½|
+    and k ≥ 0, den > 0, in O(log k) big-integer steps instead of k.
 
     Why this is T^k.  On [0, 1], T^k(x) = T(frac(2^{k−1} x)) for k ≥ 1: true for k = 1, and
     T^{k+1}(x) = T^k(T(x)) = T(frac(2^{k−1} T(x))) where 2^{k−1} T(x) is 2^k x for x ≤ ½ and
@@ -58,28 +72,52 @@ def tent_power(num: int, den: int, k: int) -> tuple[int, int]:
     there, so T^k(x) = 2^k x for x < 0 and 2^{k−1} T(x) = 2^k (1 − x) for x > 1.  The tests
     compare with k plain steps on random rationals.
     """
+    s = tent_shift(den, k)
+    return _tent_power(num, den, k, s, (den >> s) - 1), den >> s
+
+
+def _tent_power(num: int, den: int, k: int, s: int, mask: int) -> int:
+    """The numerator of T^k(num/den) over den / 2^s (``mask`` = den / 2^s − 1, used when s > 0)."""
     if k == 0:
-        return num, den
+        return num
     if num < 0:
-        return num << k, den
+        return num << (k - s)
     if num > den:
-        return (den - num) << k, den
-    if den & (den - 1) == 0:  # dyadic: the fractional part is a mask, no modular power
-        r = (num << (k - 1)) & (den - 1) if k - 1 < den.bit_length() else 0
-    else:
-        r = (num * pow(2, k - 1, den)) % den
-    return den - abs(2 * r - den), den
+        return (den - num) << (k - s)
+    if s:  # den = 2^m: r / 2^s = num mod 2^{m−s} when s = k − 1, and r = 0 when s = m
+        low = mask + 1
+        r = num & mask if s == k - 1 else 0
+        return low - abs(2 * r - low)
+    r = (num * pow(2, k - 1, den)) % den
+    return den - abs(2 * r - den)
 
 
-def tent_repeat(r1: int, r2: int, den: int, times: int) -> tuple[int, int, int]:
-    """``times`` ≥ 1 tent blocks applied to the pair (r1, r2)/den, exactly: (s1, s2, den').
+def tent_repeats(r1s: Sequence[int], r2s: Sequence[int], den: int,
+                 times: int) -> tuple[list[int], list[int], int]:
+    """``times`` ≥ 1 tent blocks applied to each pair (r1, r2)/den, exactly: the first and the
+    second outputs, all over one denominator den'.
 
     One block maps any pair to (σ(t − ½), σ(½ − t)) with t = 1 − 2(r1 + r2); a pair of that form
     E(t) is mapped to E(T(t)), since 1 − 2(σ(t − ½) + σ(½ − t)) = 1 − 2|t − ½|.  So ``times``
-    blocks give E(T^{times−1}(t)), evaluated with :func:`tent_power`.
+    blocks give E(T^{times−1}(t)), evaluated with :func:`tent_power`.  The pairs share den, so
+    the shift and mask of :func:`tent_shift` are computed once.
     """
-    y, q = tent_power(den - 2 * (r1 + r2), den, times - 1)
-    return max(2 * y - q, 0), max(q - 2 * y, 0), 2 * q
+    k = times - 1
+    s = tent_shift(den, k)
+    q = den >> s
+    mask = q - 1
+    out1, out2 = [], []
+    for r1, r2 in zip(r1s, r2s):
+        y2 = 2 * _tent_power(den - 2 * (r1 + r2), den, k, s, mask)
+        out1.append(max(y2 - q, 0))
+        out2.append(max(q - y2, 0))
+    return out1, out2, 2 * q
+
+
+def tent_repeat(r1: int, r2: int, den: int, times: int) -> tuple[int, int, int]:
+    """One pair of :func:`tent_repeats`: (s1, s2, den')."""
+    (s1,), (s2,), d = tent_repeats([r1], [r2], den, times)
+    return s1, s2, d
 
 
 def bit_extractor(J: int) -> Network:
