@@ -80,7 +80,10 @@ def method_cells_offtrifling(thm: Any, params: dict, target: Any, net: Node) -> 
         return replace(_inconclusive(f"{bad} cell(s) not shown constant", details),
                        evidence=cell_end_grid(d, K, delta))
     errors = constant_cell_errors(target, cells, vals)
-    upper, lower, wit = _sup_over(target, cells, vals)
+    upper = max(hi for _, _, hi in errors)
+    box, lower, _ = max(errors, key=lambda e: e[1])
+    wit = [{"x": [str(a) for a, _ in box], "error_lower": str(lower),
+            "box": [[str(a), str(b)] for a, b in box]}] if lower > 0 else []
     close = _close_to_bound(thm, params, target, errors)
     details["cells_cut_finer"] = len(close)
     return ErrorReport(lower, upper, wit, set(), details, evidence=cell_end_grid(d, K, delta, close))
@@ -119,10 +122,13 @@ def _close_to_bound(thm: Any, params: dict, target: Any, errors: list) -> list:
     claimed bound, the slack (bound − the cell's error bound, 40 digits) choosing how fine
     ``end_cuts`` cuts; only the cuts depend on it, never a verdict."""
     bound = bound_value(thm, params, target)
+    rough = float(sympy.N(bound, 20))
     out = []
     for box, _, hi in errors:
-        slack = sympy.N(bound - sympy.Rational(int(hi.p), int(hi.q)), 40)
         width = max(b - a for a, b in box)
+        if rough - float(hi) > float(width) * 2.0 ** -20 + 1e-12 * abs(rough):
+            continue  # clearly far from the bound (floats suffice to see it)
+        slack = sympy.N(bound - sympy.Rational(int(hi.p), int(hi.q)), 40)
         if slack < sympy.Rational(int(width.p), int(width.q)) / 2 ** 20:
             out.append((box, max(slack, sympy.Float(2) ** -600)))
     return out
