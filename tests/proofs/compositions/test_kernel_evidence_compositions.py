@@ -1,0 +1,125 @@
+"""The checker kernel re-derives the composition paper's bounds from the statement and the stored
+(flattened) network: Lemma D.1 and Prop 3.2 on the statement's points (claim.pieces, Prop 3.2
+over the instance's samples y), Thm A.1 on the grid of cell ends (grid-offtrifling) and Thm 1.3
+on the grid of every ReLU kink (grid-sup); a stored weight moved by 2^-40 where it matters is
+refused."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+from functools import lru_cache
+
+import pytest
+from flint import arb, fmpq
+
+from certify.certificate import content_hash, run_theorem
+from certify.kernel import check_certificate_data
+from certify.kernel import evidence as kernel_evidence
+from certify.kernel.claims import rational, statement
+from proofs.compositions.build import pack
+
+EPS = fmpq(1, 2 ** 40)
+
+
+@lru_cache(maxsize=None)
+def _json(tid: str, params: tuple = ()) -> str:
+    return json.dumps(run_theorem(tid, dict(params)))
+
+
+def _cert(tid: str, **params: str) -> dict:
+    return json.loads(_json(tid, tuple(sorted(params.items()))))
+
+
+def _moved(cert: dict, layer: int, key: str, amount: fmpq) -> dict:
+    """The certificate with the first stored W (or b) entry of ``layer`` moved by ``amount``."""
+    forged = copy.deepcopy(cert)
+    entry = forged["network"]["layers"]["layers"][layer][key][0]
+    entry[-1] = str(fmpq(*map(int, (entry[-1] + "/1").split("/")[:2])) + amount)
+    forged["hash"] = content_hash(forged)
+    return forged
+
+
+def _rederived(cert: dict) -> None:
+    report = check_certificate_data(cert)
+    assert report.ok, report.problems
+    assert report.verdict == cert["verdict"] == "HOLDS"
+    assert report.upper is not None
+    assert not any("error bounds" in t for t in report.trusted)
+
+
+@pytest.mark.parametrize("tid,params", [
+    ("zlz-bitsum-by-iteration", {}), ("zlz-point-fit-by-iteration", {}),
+    ("zlz-composition-offtrifling", {}), ("zlz-composition-uniform", {"r": "1"}),
+    ("zlz-bitsum-by-iteration", {"r": "3"}), ("zlz-point-fit-by-iteration", {"n": "5", "m": "7"}),
+    ("zlz-point-fit-by-iteration", {"n": "4", "m": "4"}),
+    ("zlz-composition-offtrifling", {"r": "4", "delta_fraction": "1"}),
+    ("zlz-composition-offtrifling", {"d": "2", "r": "4"})])
+def test_kernel_rederives_the_bound(tid, params):
+    _rederived(_cert(tid, **params))
+
+
+@pytest.mark.slow
+def test_kernel_rederives_the_uniform_bound_at_the_default_instance():
+    """~25 s to run, ~30 s to check; the input weight moved by 2^-40 moves kinks off the cuts,
+    and exact interval propagation through the 126 layers of a box with a kink is far over
+    the bound (at r ≤ 2 the bound has so much slack that it still holds there)."""
+    cert = _cert("zlz-composition-uniform")
+    _rederived(cert)
+    report = check_certificate_data(_moved(cert, 0, "W", EPS))
+    assert not report.ok and report.verdict != "HOLDS"
+
+
+def test_an_output_weight_moved_by_2_to_the_minus_40_breaks_the_exact_bitsum_claim():
+    report = check_certificate_data(_moved(_cert("zlz-bitsum-by-iteration"), -1, "W", EPS))
+    assert not report.ok and report.verdict != "HOLDS"
+    assert report.upper is not None and report.upper > 0
+
+
+@pytest.mark.parametrize("sign", [1, -1])
+def test_point_fit_error_is_rederived_exactly(sign):
+    """max |φ(k) − y_k| is about 1/24 (bound 1/8), exactly the stored error: the output bias
+    moved by ±2^-40 moves that maximum, and the kernel's exact value no longer meets the
+    stored one."""
+    cert = _cert("zlz-point-fit-by-iteration")
+    report = check_certificate_data(cert)
+    stored = rational(cert["error"]["upper"], "upper")
+    assert cert["error"]["lower"] == cert["error"]["upper"] and abs(stored - fmpq(1, 24)) < fmpq(1, 10 ** 6)
+    assert report.upper.overlaps(arb(stored)) and report.lower.overlaps(arb(stored))
+    forged = check_certificate_data(_moved(cert, -1, "b", sign * EPS))
+    assert not forged.ok
+
+
+def test_point_fit_is_measured_against_the_stored_samples():
+    """Prop 3.2 speaks of the samples y it is given: a sample moved in the details is a claim
+    the network does not meet exactly any more, and the kernel's error moves with it."""
+    cert = _cert("zlz-point-fit-by-iteration")
+    exact = check_certificate_data(cert)
+    forged = copy.deepcopy(cert)
+    forged["details"]["y"][3] = str(fmpq(*map(int, (forged["details"]["y"][3] + "/1").split("/")[:2])) + 1)
+    forged["hash"] = content_hash(forged)
+    report = check_certificate_data(forged)
+    assert report.upper > exact.upper + fmpq(1, 2) and not report.ok
+
+
+def test_a_moved_input_weight_puts_kinks_inside_the_cells():
+    """The step map's input weight moved by +2^-40: its kinks leave the cell ends for the cells'
+    insides, a cell is no longer affine, and exact interval propagation there is far over the
+    claimed bound."""
+    cert = _cert("zlz-composition-offtrifling")
+    report = check_certificate_data(_moved(cert, 0, "W", EPS))
+    assert not report.ok and report.verdict != "HOLDS"
+
+
+@pytest.mark.parametrize("r", [1, 3, 6])
+def test_bitsum_statement_lists_every_point_and_sum(r):
+    """The claim's points are the (r + 1) 2^r pairs (k, bin0.θ) with the value Σ_{ℓ≤k} θ_ℓ."""
+    stmt = statement("zlz-bitsum-by-iteration")
+    env = stmt.values({"r": str(r)}, fmpq(1), fmpq(1))
+    boxes = kernel_evidence._statement_boxes(stmt, env, 2)
+    assert all(lo == hi for lo, hi, _ in boxes)
+    got = sorted((tuple(lo), tuple(v)) for lo, _, v in boxes)
+    want = sorted(((fmpq(k), pack(bits)), (fmpq(sum(bits[:k])),))
+                  for bits in itertools.product((0, 1), repeat=r) for k in range(r + 1))
+    assert got == want
