@@ -466,9 +466,9 @@ def enumerate_1d(net: Node, lo: Any = None, hi: Any = None, max_points: int = 10
     would be evaluated.
 
     ``algorithm``: ``"layers"`` (:mod:`certify.analysis.pl1d_layers`: one pass per layer, one
-    denominator per point; flat Affine/Activation chains on a finite interval), ``"refine"``
-    (the refinement described above; any network, rays included) or ``"auto"`` (layers where
-    they apply).  Both give the same points and values.
+    denominator per point; flat Affine/Activation chains), ``"refine"`` (the refinement
+    described above; any network) or ``"auto"`` (layers where they apply).  Both give the same
+    points, values and ray slopes.
     """
     from certify.analysis.pl1d_layers import enumerate_chain, flat_chain
 
@@ -482,12 +482,11 @@ def enumerate_1d(net: Node, lo: Any = None, hi: Any = None, max_points: int = 10
     if lo is not None and hi is not None and lo > hi:
         raise UserError(f"empty interval [{lo}, {hi}]")
     chain = flat_chain(net) if algorithm != "refine" else None
-    if algorithm == "layers" and (chain is None or lo is None or hi is None):
-        raise UserError("enumerate_1d: algorithm 'layers' needs a flat Affine/Activation chain "
-                        "and a finite interval")
-    if chain is not None and lo is not None and hi is not None:
-        xs, ys = enumerate_chain(chain, lo, hi, max_points, repr(net))
-        result = PiecewiseLinear1D(tuple(xs), tuple(ys), None, None, lo, hi)
+    if algorithm == "layers" and chain is None:
+        raise UserError("enumerate_1d: algorithm 'layers' needs a flat Affine/Activation chain")
+    if chain is not None:
+        xs, ys, left, right = enumerate_chain(chain, lo, hi, max_points, repr(net))
+        result = PiecewiseLinear1D(tuple(xs), tuple(ys), left, right, lo, hi)
         return result.simplified() if minimal else result
     if lo is None and hi is None:
         initial = [fmpq(0)]

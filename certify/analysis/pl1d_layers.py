@@ -1,4 +1,4 @@
-"""Exact 1-D enumeration of a flat Affine/Activation chain on a finite interval, layer by layer.
+"""Exact 1-D enumeration of a flat Affine/Activation chain, layer by layer.
 
 :func:`certify.analysis.pl1d.enumerate_1d` refines a point set by evaluating the whole network
 at every point and keeping every layer's pre-activations of every point, all points of a round
@@ -17,6 +17,11 @@ This module computes the same point set (see below) with
   layers (the 36-wide output of an MMNN layer, not its 666-wide pre-activations); the wide
   values exist only for a chunk of columns at a time;
 * ``python-flint``'s ``fmpz_mat`` products for the affine maps.
+
+An infinite end is a ray: a probe point one beyond the extreme point carries the state there;
+up to the layer being processed the state is affine on the whole ray, so the layer's crossings
+on it (beyond the probe too) are found by exact extrapolation, added as points, and the probe
+moves beyond them.  The end slopes come from the output at the probe.
 
 The points found are exactly the finite ends plus every x at which some neuron's pre-activation
 strictly crosses a breakpoint of its activation (takes values on both strict sides arbitrarily
@@ -209,18 +214,89 @@ def _crossings(act: _ActivationMap, xs: list, num: np.ndarray, den: np.ndarray) 
     return found
 
 
-def enumerate_chain(nodes: list, lo: fmpq, hi: fmpq, max_points: int,
-                    describe: str = "") -> tuple[list, list]:
-    """Every point of [lo, hi] where some neuron of the chain crosses a breakpoint, with the
-    ends, sorted; and the exact output vector at each.  ``lo ≤ hi`` finite."""
+def _rationals(num: np.ndarray, den: np.ndarray, j: int) -> list:
+    return [fmpq(int(v), int(den[j])) for v in num[:, j]]
+
+
+def _on_line(ya: list, yb: list, a: fmpq, b: fmpq, xs: list) -> tuple[np.ndarray, np.ndarray]:
+    """Columns of the affine map through (a, ya) and (b, yb) at the points ``xs``."""
+    dy = [q - p for p, q in zip(ya, yb)]
+    nums, dens = [], []
+    for x in xs:
+        t = (x - a) / (b - a)
+        col, d = _column([p + t * q for p, q in zip(ya, dy)])
+        nums.append(col)
+        dens.append(d)
+    return np.array(nums, dtype=object).T.reshape(len(ya), len(xs)), np.array(dens, dtype=object)
+
+
+def _ray_crossings(act: _ActivationMap, x0: fmpq, xp: fmpq, z0: list, zp: list) -> list:
+    """Crossings on the ray from x0 through xp (beyond xp too): the pre-activations are affine
+    on the whole ray, so each is located by exact linear extrapolation."""
+    found = set()
+    for a, b, bps, _ in act.groups:
+        for u, v in zip(z0[a:b], zp[a:b]):
+            if u == v:
+                continue
+            for beta in bps:
+                t = (beta - u) / (v - u)
+                if t > 0:
+                    found.add(x0 + t * (xp - x0))
+    return sorted(found)
+
+
+class _Probe:
+    """A point one beyond the extreme point on a ray: its state and the ray's end."""
+
+    def __init__(self, side: str, x: fmpq, num: np.ndarray, den: np.ndarray) -> None:
+        self.side, self.x, self.num, self.den = side, x, num, den
+
+
+def _extend_rays(probes: list, act: _ActivationMap, before: list, xs: list, num: np.ndarray,
+                 den: np.ndarray) -> tuple[list, np.ndarray, np.ndarray]:
+    """Add this layer's crossings on the rays as points, and move each probe beyond them (the
+    state is affine on the whole ray, so new states lie on the line through end and probe)."""
+    for pr in probes:
+        j = 0 if pr.side == "left" else len(xs) - 1
+        x0, end = xs[j], (num[:, j:j + 1], den[j:j + 1])
+        z0 = _rationals(*_apply(before, *end), 0)
+        zp = _rationals(*_apply(before, pr.num, pr.den), 0)
+        new = _ray_crossings(act, x0, pr.x, z0, zp)
+        y0, yp = _rationals(*end, 0), _rationals(pr.num, pr.den, 0)
+        if new:
+            nn, nd = _on_line(y0, yp, x0, pr.x, new)
+            if pr.side == "left":
+                xs, num, den = new + xs, np.hstack([nn, num]), np.concatenate([nd, den])
+            else:
+                xs, num, den = xs + new, np.hstack([num, nn]), np.concatenate([den, nd])
+        far = xs[0] - 1 if pr.side == "left" else xs[-1] + 1
+        pr.num, pr.den = _on_line(y0, yp, x0, pr.x, [far])
+        pr.x = far
+    return xs, num, den
+
+
+def enumerate_chain(nodes: list, lo: Optional[fmpq], hi: Optional[fmpq], max_points: int,
+                    describe: str = "") -> tuple[list, list, Optional[tuple], Optional[tuple]]:
+    """Every point of [lo, hi] (``None``: infinite end) where some neuron of the chain crosses a
+    breakpoint, with the finite ends (0 when both are infinite), sorted; the exact output vector
+    at each; and the exact output slopes on the left / right ray (``None`` for a finite end)."""
     chains, acts, cuts = _split(nodes)
-    xs = [lo] if lo == hi else [lo, hi]
+    xs = sorted({v for v in (lo, hi) if v is not None}) or [fmpq(0)]
+    probes = ([_Probe("left", xs[0] - 1, None, None)] if lo is None else []) + \
+        ([_Probe("right", xs[-1] + 1, None, None)] if hi is None else [])
     num = np.array([[int(x.p) for x in xs]], dtype=object)
     den = np.array([int(x.q) for x in xs], dtype=object)
     num, den = _apply(chains[0][:cuts[0]], num, den)
+    for pr in probes:
+        pr.num, pr.den = _apply(chains[0][:cuts[0]], np.array([[int(pr.x.p)]], dtype=object),
+                                np.array([int(pr.x.q)], dtype=object))
     for k, act in enumerate(acts):
         before, after = chains[k][cuts[k]:], chains[k + 1][:cuts[k + 1]]
-        new_xs: list = []
+        xs, num, den = _extend_rays(probes, act, before, xs, num, den)
+        if len(xs) > max_points:
+            raise UserError(f"enumerate_1d: more than max_points={max_points} points needed "
+                            f"({describe} on [{lo}, {hi}]); raise max_points")
+        new_count = 0
         parts: list = []
         n = len(xs)
         start = 0
@@ -232,31 +308,28 @@ def enumerate_chain(nodes: list, lo: fmpq, hi: fmpq, max_points: int,
             found = _crossings(act, xs[cols], zn, zd)
             last = stop == n - 1
             keep = stop - start + (1 if last else 0)  # the next chunk starts at column `stop`
-            order_x, src = [], []                 # (x, ("old", j) | ("new", j)) in sorted order
+            order_x, src = [], []   # the points in sorted order; src: their column in [old | new]
             ins_x, ins_num, ins_den = [], [], []
             for j in range(keep):
                 order_x.append(xs[start + j])
                 src.append(j)
                 if j not in found:
                     continue
-                a, b = xs[start + j], xs[start + j + 1]
                 # the stored state is affine on [a, b]: interpolate it at the new points
-                ya = [fmpq(int(v), int(yden[j])) for v in ynum[:, j]]
-                dy = [fmpq(int(v), int(yden[j + 1])) - p for v, p in zip(ynum[:, j + 1], ya)]
-                for x in sorted(found[j]):
-                    t = (x - a) / (b - a)
-                    col, d = _column([p + t * q for p, q in zip(ya, dy)])
+                new = sorted(found[j])
+                inum, iden = _on_line(_rationals(ynum, yden, j), _rationals(ynum, yden, j + 1),
+                                      xs[start + j], xs[start + j + 1], new)
+                for x in new:
                     order_x.append(x)
                     src.append(keep + len(ins_x))
                     ins_x.append(x)
-                    ins_num.append(col)
-                    ins_den.append(d)
-            if len(xs) + len(new_xs) + len(ins_x) > max_points:
+                ins_num.append(inum)
+                ins_den.append(iden)
+            if n + new_count + len(ins_x) > max_points:
                 raise UserError(f"enumerate_1d: more than max_points={max_points} points needed "
                                 f"({describe} on [{lo}, {hi}]); raise max_points")
             if ins_x:
-                inum = np.array(ins_num, dtype=object).T.reshape(ynum.shape[0], len(ins_x))
-                izn, izd = _apply(before, inum, np.array(ins_den, dtype=object))
+                izn, izd = _apply(before, np.hstack(ins_num), np.concatenate(ins_den))
                 zn = np.hstack([zn[:, :keep], izn])
                 zd = np.concatenate([zd[:keep], izd])
                 perm = np.array(src, dtype=np.int64)
@@ -264,7 +337,7 @@ def enumerate_chain(nodes: list, lo: fmpq, hi: fmpq, max_points: int,
             else:
                 zn, zd = zn[:, :keep], zd[:keep]
             parts.append((order_x, *_apply(after, *act(zn, zd))))
-            new_xs.extend(ins_x)
+            new_count += len(ins_x)
             advance(f"layer {k + 1}/{len(acts)}: points", min(stop + 1, n), n)
             if last:
                 break
@@ -272,6 +345,13 @@ def enumerate_chain(nodes: list, lo: fmpq, hi: fmpq, max_points: int,
         xs = [x for p in parts for x in p[0]]
         num = np.hstack([p[1] for p in parts])
         den = np.concatenate([p[2] for p in parts])
+        for pr in probes:
+            pr.num, pr.den = _apply(after, *act(*_apply(before, pr.num, pr.den)))
     num, den = _apply(chains[-1][cuts[-1]:], num, den)
-    values = [tuple(fmpq(int(v), int(den[j])) for v in num[:, j]) for j in range(len(xs))]
-    return xs, values
+    values = [tuple(_rationals(num, den, j)) for j in range(len(xs))]
+    slopes: dict = {"left": None, "right": None}
+    for pr in probes:
+        yp = _rationals(*_apply(chains[-1][cuts[-1]:], pr.num, pr.den), 0)
+        j = 0 if pr.side == "left" else len(xs) - 1
+        slopes[pr.side] = tuple((v - u) / (xs[j] - pr.x) for u, v in zip(yp, values[j]))
+    return xs, values, slopes["left"], slopes["right"]

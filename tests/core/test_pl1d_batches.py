@@ -49,6 +49,7 @@ def _same(net, lo, hi, minimal):
     old = enumerate_1d(net, lo, hi, minimal=minimal, algorithm="refine")
     assert new.points == old.points
     assert new.values == old.values
+    assert (new.left_slope, new.right_slope) == (old.left_slope, old.right_slope)
     return new
 
 
@@ -60,6 +61,9 @@ def test_layers_equal_refinement_on_random_chains(seed):
     hi = lo + Fraction(rng.randint(1, 60), rng.choice(DENS))
     full = _same(net, lo, hi, minimal=False)
     _same(net, lo, hi, minimal=True)
+    # rays: crossings beyond the probe points, exact end slopes
+    for a, b in ((None, None), (lo, None), (None, hi)):
+        _same(net, a, b, minimal=seed % 3 == 0)
     # every value is the network's exact value there
     pts = list(full.points)
     out = evaluate(net, [pts])
@@ -90,13 +94,12 @@ def test_single_point_interval_and_affine_only():
 def test_auto_choice_and_refusals():
     net = relu_network([([[1], [1]], [0, "-1/3"]), ([[1, -2]], [0])])
     assert enumerate_1d(net, -1, 1).points == enumerate_1d(net, -1, 1, algorithm="refine").points
-    # rays and non-flat networks stay with the refinement
-    assert enumerate_1d(net).points == (0, fmpq(1, 3))
+    f = enumerate_1d(net, algorithm="layers")
+    assert f.points == (0, fmpq(1, 3)) and f.left_slope == (0,) and f.right_slope == (-1,)
+    # non-flat networks stay with the refinement
     hat = network(affine([[1], [1]], [0, "-1/2"]), Activation((RELU, RELU)), affine([[2, -4]], [0]))
     with pytest.raises(ValueError, match="flat"):
         enumerate_1d(repeat(hat, 2), 0, 1, algorithm="layers")
-    with pytest.raises(ValueError, match="finite"):
-        enumerate_1d(net, algorithm="layers")
     with pytest.raises(ValueError, match="algorithm"):
         enumerate_1d(net, 0, 1, algorithm="fast")
     # the point budget counts the same points as before
