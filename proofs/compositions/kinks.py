@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from typing import Callable, Optional
 
-from flint import fmpq, fmpq_mat, fmpz
+import numpy as np
+from flint import fmpq, fmpq_mat
 
 from constructive import architecture as arch
 from constructive.ir import Activation, Node
@@ -53,32 +54,30 @@ def _refine(xs: list[fmpq], Z: fmpq_mat, kinked: list[bool],
             inside: Optional[Callable]) -> tuple[list, fmpq_mat]:
     """Insert every zero crossing of a kinked row of Z between neighbouring points (the whole
     column interpolated exactly there), then apply the activations.  Signs are read from the
-    integer numerators over Z's common denominator."""
+    integer numerators over Z's common denominator (compared in numpy's loop, exactly)."""
     N, den = Z.numer_denom()
-    n, e = len(xs), N.entries()
-    rows = range(len(kinked))
-    pairs = [j for j in range(1, n) if inside is None or inside(xs[j - 1], xs[j])]
+    R, n = len(kinked), len(xs)
+    arr = np.array(N.entries(), dtype=object).reshape(R, n)
+    relu = np.array(kinked, dtype=bool)[:, None]
+    pos, neg = (arr > 0) & relu, (arr < 0) & relu
+    allowed = np.array([inside is None or inside(a, b) for a, b in zip(xs, xs[1:])], dtype=bool)
+    flips = ((pos[:, :-1] & neg[:, 1:]) | (neg[:, :-1] & pos[:, 1:])) & allowed[None, :]
     cross: dict[int, set] = {}
-    for i in rows:
-        if not kinked[i]:
-            continue
-        row = e[i * n:(i + 1) * n]
-        for j in pairs:
-            a, b = row[j - 1], row[j]
-            if (a > 0 and b < 0) or (a < 0 and b > 0):
-                cross.setdefault(j, set()).add(fmpq(a, a - b))
-    zero = fmpz(0)
-    if not cross:
-        out = [v if v > 0 or not kinked[i // n] else zero for i, v in enumerate(e)]
-        return xs, fmpq_mat(len(kinked), n, out) * fmpq(1, den)
-    cols = [[e[i * n + j] for i in rows] for j in range(n)]  # numerators, per point
-    new_x, new_c = [xs[0]], [cols[0]]
-    for j in range(1, n):
-        for t in sorted(cross.get(j, ())):
-            new_x.append(xs[j - 1] + t * (xs[j] - xs[j - 1]))
-            new_c.append([u + t * (v - u) for u, v in zip(cols[j - 1], cols[j])])
-        new_x.append(xs[j])
-        new_c.append(cols[j])
-    m = len(new_x)
-    out = [new_c[j][i] if not kinked[i] or new_c[j][i] > 0 else zero for i in rows for j in range(m)]
-    return new_x, fmpq_mat(len(kinked), m, out) * fmpq(1, den)
+    for i, j in zip(*np.nonzero(flips)):
+        a, b = arr[i, j], arr[i, j + 1]
+        cross.setdefault(int(j) + 1, set()).add(fmpq(a, a - b))
+    if cross:
+        cols, new_x = [arr[:, 0]], [xs[0]]
+        for j in range(1, n):
+            for t in sorted(cross.get(j, ())):
+                new_x.append(xs[j - 1] + t * (xs[j] - xs[j - 1]))
+                cols.append(np.array([u + t * (v - u) for u, v in zip(arr[:, j - 1], arr[:, j])],
+                                     dtype=object))
+            new_x.append(xs[j])
+            cols.append(arr[:, j])
+        xs, arr = new_x, np.stack(cols, axis=1)
+        neg = np.zeros(arr.shape, dtype=bool)
+        for (i, j), v in np.ndenumerate(arr):
+            neg[i, j] = kinked[i] and v < 0
+    arr[neg] = 0
+    return xs, fmpq_mat(R, len(xs), arr.ravel().tolist()) * fmpq(1, den)
