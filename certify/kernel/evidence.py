@@ -13,7 +13,7 @@ from typing import Any, Callable, Optional
 from flint import arb, fmpq
 
 from certify.kernel.claims import Statement, rational
-from certify.kernel.errors import KernelError
+from certify.kernel.errors import KernelError, Undecided
 from certify.kernel.formula import ball
 from certify.kernel.grid import TargetExpression, box_bounds, parse_cuts, same_signs, volume
 from certify.kernel.network import StoredNetwork
@@ -21,11 +21,6 @@ from certify.kernel.network import StoredNetwork
 MAX_WITNESSES = 4096
 MAX_PIECES = 2 ** 17   # boxes of a claim.pieces statement (certify.registry has the same limit)
 CHUNK = 2048           # boxes evaluated in one exact batch
-
-
-class Undecided(Exception):
-    """The evidence does not let the kernel re-derive the bound (not a forgery: the bound stays
-    trusted and the report says why)."""
 
 
 @dataclass
@@ -288,10 +283,12 @@ def constant_pieces(stmt: Statement, env: dict, net: StoredNetwork, target: Targ
     for start in range(0, len(boxes), CHUNK):
         chunk = boxes[start:start + CHUNK]
         corners = [_vertices(lo, hi) for lo, hi, _ in chunk]
-        outputs, masks = net.run([v for vs in corners for v in vs])
+        # a point is a box on which φ is trivially affine: no sign masks needed
+        outputs, masks = net.run([v for vs in corners for v in vs],
+                                 signs=any(len(vs) > 1 for vs in corners))
         k = 0
         for (lo, hi, value), vs in zip(chunk, corners):
-            if not same_signs(masks[k:k + len(vs)]):
+            if len(vs) > 1 and not same_signs(masks[k:k + len(vs)]):
                 raise Undecided(f"a ReLU changes sign inside the box [{lo}, {hi}]")
             if len(outputs[k]) != len(value):
                 raise KernelError(f"the network has {len(outputs[k])} outputs, the claim {len(value)}")

@@ -86,8 +86,20 @@ def power(x: Value, y: Value) -> Value:
         if root is not None:
             return root ** int(y.p)
     if isinstance(y, fmpq) and y.q == 1:
-        return ball(x) ** int(y.p)
+        return _integer_power(ball(x), int(y.p))
     return ball(x) ** ball(y)
+
+
+def _integer_power(x: arb, k: int) -> arb:
+    """x^k by squaring (arb's own power is nan on a ball around 0); an even power of |x|."""
+    if k < 0:
+        return 1 / _integer_power(x, -k)
+    base, out = (abs(x) if k % 2 == 0 else x), arb(1)
+    while k:
+        if k & 1:
+            out *= base
+        base, k = base * base, k >> 1
+    return out
 
 
 class LogOf:
@@ -157,7 +169,12 @@ def _abs(x: Value) -> Value:
 
 
 def _sqrt(x: Value) -> Value:
-    return power(x, fmpq(1, 2)) if isinstance(x, fmpq) else ball(x).sqrt()
+    if isinstance(x, fmpq):
+        return power(x, fmpq(1, 2))
+    x = ball(x)
+    # a ball that dips below 0 around a value that cannot (x1**2 + x2**2 near 0): its
+    # non-negative part; a truly negative argument is caught where the target is checked
+    return (x.nonnegative_part() if x.upper() >= 0 else x).sqrt()
 
 
 def _ball_fn(name: str) -> Callable[[Value], arb]:

@@ -17,7 +17,7 @@ from typing import Optional, Sequence
 from flint import arb, fmpq
 
 from certify.kernel.claims import rational
-from certify.kernel.errors import KernelError
+from certify.kernel.errors import KernelError, Undecided
 from certify.kernel.formula import Evaluator, ball, parse
 from certify.kernel.network import StoredNetwork
 
@@ -39,13 +39,16 @@ class TargetExpression:
     def at(self, x: Sequence[fmpq]) -> arb:
         return ball(self.value(x))
 
-    def on(self, box: Sequence[tuple[fmpq, fmpq]]) -> tuple[arb, arb]:
-        """Balls lo, hi with lo ≤ f ≤ hi on the box (nan when f is not enclosed)."""
+    def on(self, box: Sequence[tuple[fmpq, fmpq]]) -> tuple:
+        """lo ≤ f ≤ hi on the box: balls, or exact rationals where f is constant there."""
         env = {}
         for name, (a, b) in zip(self.names, box):
             x = arb((a + b) / 2, (b - a) / 2) if a != b else arb(a)
             env[name] = x.nonnegative_part() if a >= 0 and a != b else x
-        v = ball(Evaluator(env).value(self.tree))
+        v = Evaluator(env).value(self.tree)
+        if isinstance(v, fmpq):
+            return v, v  # f does not vary on the box (a constant target): kept exact
+        v = ball(v)
         if not v.is_finite():
             raise KernelError(f"the target is not enclosed on the box {box}")
         return arb(v.lower()), arb(v.upper())
@@ -82,7 +85,7 @@ def box_bounds(net: StoredNetwork, target: TargetExpression, cuts: list[list[fmp
     for c in cuts:
         total *= len(c)
     if total > MAX_VERTICES:
-        raise KernelError(f"grid evidence has {total} vertices; the kernel checks at most {MAX_VERTICES}")
+        raise Undecided(f"grid evidence has {total} vertices; the kernel checks at most {MAX_VERTICES}")
     vertices = [list(reversed(v)) for v in itertools.product(*reversed(cuts))]
     outputs, masks = net.run(vertices)
     strides = [1] * d
@@ -105,6 +108,10 @@ def box_bounds(net: StoredNetwork, target: TargetExpression, cuts: list[list[fmp
         else:
             (lo, hi), = net.interval(box)[:1]
         flo, fhi = target.on(box)
+        if isinstance(flo, fmpq):  # exact throughout
+            sup, gap = max(fhi - lo, hi - flo), max(flo - hi, lo - fhi)
+            out.append(BoxBound(box, affine, arb(sup), arb(max(gap, fmpq(0)))))
+            continue
         sup = (fhi - arb(lo)).max(arb(hi) - flo)
         gap = (flo - arb(hi)).max(arb(lo) - fhi)
         inf = arb(gap.lower()) if gap > 0 else arb(0)

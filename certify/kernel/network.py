@@ -54,32 +54,36 @@ class StoredNetwork:
                 "height": 1}  # no nested activations in a stored network
 
     # evaluation --------------------------------------------------------------------------------
-    def run(self, points: Sequence[Sequence[fmpq]]) -> tuple[list[list[fmpq]], list[list[tuple]]]:
-        """Exact outputs at the points and, per point, the (positive, negative) masks of the
-        ReLU pre-activations of every hidden layer."""
+    def run(self, points: Sequence[Sequence[fmpq]], signs: bool = True
+            ) -> tuple[list[list[fmpq]], list[list[tuple]]]:
+        """Exact outputs at the points and, per point (when ``signs``), the (positive, negative)
+        masks of the ReLU pre-activations of every hidden layer."""
         n = len(points)
         X = fmpq_mat(self.input_dim, n, [points[j][i] for i in range(self.input_dim) for j in range(n)])
         ones = fmpq_mat(1, n, [1] * n)
         masks: list[list[tuple]] = [[] for _ in range(n)]
+        zero = fmpq(0)
         for layer in self.layers:
             Z = layer.W * X + layer.b * ones
             if not layer.relu:
                 X = Z
                 break
             rows = Z.tolist()
-            for j in range(n):
-                pos = neg = 0
-                for i, is_relu in enumerate(layer.relu):
-                    if is_relu:
-                        v = rows[i][j]
-                        if v > 0:
-                            pos |= 1 << i
-                        elif v < 0:
-                            neg |= 1 << i
-                masks[j].append((pos, neg))
+            pos, neg = [0] * n, [0] * n
             for i, is_relu in enumerate(layer.relu):
-                if is_relu:
-                    rows[i] = [v if v > 0 else fmpq(0) for v in rows[i]]
+                if not is_relu:
+                    continue
+                row, bit = rows[i], 1 << i
+                if signs:
+                    for j, v in enumerate(row):
+                        if v > 0:
+                            pos[j] |= bit
+                        elif v < 0:
+                            neg[j] |= bit
+                rows[i] = [v if v > 0 else zero for v in row]
+            if signs:
+                for j in range(n):
+                    masks[j].append((pos[j], neg[j]))
             X = fmpq_mat(rows)
         out = X.tolist()
         return [[out[i][j] for i in range(X.nrows())] for j in range(n)], masks
@@ -107,18 +111,46 @@ class StoredNetwork:
         return True
 
     def interval(self, box: Sequence[tuple[fmpq, fmpq]]) -> list[tuple[fmpq, fmpq]]:
-        """Exact interval propagation: every output lies in its interval on the box."""
-        lo = fmpq_mat(self.input_dim, 1, [a for a, _ in box])
-        hi = fmpq_mat(self.input_dim, 1, [b for _, b in box])
+        """Exact bounds of every output on the box, from an affine lower and upper form in x per
+        neuron: a ReLU that keeps one sign on the box passes its forms on unchanged (so a part of
+        the network that is affine on the box is bounded exactly, and copies that agree there
+        stay equal), one that may change sign is bounded by the constants 0 and its upper bound."""
+        d = self.input_dim
+        lo_x = fmpq_mat(d, 1, [a for a, _ in box])
+        hi_x = fmpq_mat(d, 1, [b for _, b in box])
+        L = fmpq_mat(d, d + 1, [int(i == j) for i in range(d) for j in range(d + 1)])
+        U = L
         for layer in self.layers:
+            shift = fmpq_mat(layer.rows, d + 1, [v if j == d else 0 for v in layer.b.entries()
+                                                  for j in range(d + 1)])
             Wp, Wn = layer.positive, layer.negative  # type: ignore[attr-defined]
-            lo, hi = Wp * lo + Wn * hi + layer.b, Wp * hi + Wn * lo + layer.b
-            if layer.relu:
-                lo = fmpq_mat([[max(v, fmpq(0)) if r else v]
-                               for v, r in zip(lo.entries(), layer.relu)])
-                hi = fmpq_mat([[max(v, fmpq(0)) if r else v]
-                               for v, r in zip(hi.entries(), layer.relu)])
-        return list(zip(lo.entries(), hi.entries()))
+            L, U = Wp * L + Wn * U + shift, Wp * U + Wn * L + shift
+            lo, hi = _concrete(L, lo_x, hi_x), _concrete(U, hi_x, lo_x)
+            if not layer.relu:
+                return list(zip(lo, hi))
+            Lr, Ur = L.tolist(), U.tolist()
+            for i, is_relu in enumerate(layer.relu):
+                if not is_relu or lo[i] >= 0:
+                    continue
+                Lr[i] = [fmpq(0)] * (d + 1)
+                Ur[i] = [fmpq(0)] * d + [max(hi[i], fmpq(0))]
+            L, U = fmpq_mat(Lr), fmpq_mat(Ur)
+        raise KernelError("the stored network has no last layer")
+
+
+def _concrete(F: fmpq_mat, low: fmpq_mat, high: fmpq_mat) -> list[fmpq]:
+    """min over the box of each affine form (a row of F: coefficients, then the constant) when
+    ``low``/``high`` are the box's lower/upper corners; the max when they are swapped."""
+    d = F.ncols() - 1
+    rows = F.tolist()
+    out = []
+    for row in rows:
+        v = row[d]
+        for k in range(d):
+            c = row[k]
+            v += c * (low[k, 0] if c > 0 else high[k, 0])
+        out.append(v)
+    return out
 
 
 def _split(W: fmpq_mat) -> tuple[fmpq_mat, fmpq_mat]:

@@ -103,3 +103,39 @@ def test_grid_sup_is_over_the_statements_box():
 def test_schema_refuses_unknown_checks_and_malformed_kernel_keys(claim):
     with pytest.raises(SchemaError):
         _kernel_keys(claim)
+
+
+def test_interval_forms_keep_sign_fixed_parts_exact():
+    """relu(x + 2) − relu(x + 1) is the constant 1 on [0, 1] (both ReLUs on): plain interval
+    arithmetic gives [0, 2], the affine forms give exactly [1, 1]; a ReLU that changes sign is
+    bounded by [0, its upper bound]."""
+    net = decode({"input_dim": 1, "layers": [
+        {"rows": 2, "cols": 1, "W": [[0, 0, "1"], [1, 0, "1"]], "b": [[0, "2"], [1, "1"]],
+         "act": [["relu", 2]]},
+        {"rows": 1, "cols": 2, "W": [[0, 0, "1"], [0, 1, "-1"]], "b": []}]})
+    assert net.interval([(fmpq(0), fmpq(1))]) == [(1, 1)]
+    lo, hi = net.interval([(fmpq(-3), fmpq(0))])[0]
+    assert lo <= 0 and hi >= 1   # the true range on [−3, 0] is [0, 1]
+
+
+def test_a_constant_rational_target_stays_exact_on_boxes():
+    target = TargetExpression("1/3", 1)
+    assert target.on([(fmpq(0), fmpq(1))]) == (fmpq(1, 3), fmpq(1, 3))
+    stmt = _statement({"norm": "Linf"})
+    third = decode({"input_dim": 1, "layers": [
+        {"rows": 1, "cols": 1, "W": [[0, 0, "1"]], "b": [], "act": [["relu", 1]]},
+        {"rows": 1, "cols": 1, "W": [], "b": [[0, "1/3"]]}]})
+    grid = {"kind": "grid", "cuts": [["0", "1"]]}
+    assert ev.grid_sup(stmt, {}, third, target, grid, {}).upper == 0
+
+
+def test_a_square_root_of_a_sum_of_squares_is_enclosed_at_zero():
+    lo, hi = TargetExpression("sqrt(x1**2 + x2**2)", 2).on([(fmpq(-1, 8), fmpq(1, 8))] * 2)
+    assert lo <= 0 and hi >= fmpq(1, 8) and hi < 1
+
+
+def test_evidence_over_the_kernels_limit_leaves_the_bound_trusted():
+    stmt = _statement({"norm": "Linf"})
+    grid = {"kind": "grid", "cuts": [[f"{k}/1000" for k in range(1001)]] * 2}
+    with pytest.raises(ev.Undecided):
+        ev.grid_sup(stmt, {}, _net("1", "0", "1"), TargetExpression("x1", 2), grid, {})
