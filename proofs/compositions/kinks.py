@@ -1,26 +1,32 @@
 """Every point of [lo, hi] where a ReLU of a one-input network changes sign: the cuts of the
-kernel's grid evidence for the uniform (Thm 1.3) error, so that the kernel finds the network
-affine on every grid box.
+kernel's grid evidence (Thm A.1 inside the cells, Thm 1.3 on all of [0, 1]), so that the kernel
+finds the network affine on every grid box.
 
-One pass through the plain layered network (``constructive.architecture.plain_form``), all
-points at once in exact ``fmpq_mat`` arithmetic.  Before a layer, the network is affine between
-consecutive points (every earlier sign change is already a point), so a pre-activation that
-takes strictly opposite signs at two neighbours crosses zero once between them, at the exact
-rational where its linear interpolation vanishes; the whole pre-activation vector there is the
-same interpolation.  The points only guide the kernel: it re-checks the signs itself.
+One pass through the plain layered network (``constructive.architecture.plain_form``), exactly.
+Before a layer, the network is affine between consecutive points (every earlier sign change is
+already a point), so a pre-activation that takes strictly opposite signs at two neighbours
+crosses zero once between them, at the exact rational where its linear interpolation vanishes;
+the whole pre-activation vector there is the same interpolation.  The points only guide the
+kernel: it re-checks the signs itself.
+
+Each point is a vector of Python integers over one denominator, and each layer a list of sparse
+integer rows over one denominator (the composed networks are wide and sparse: a dense product
+would spend almost all its time on zeros).
 """
 
 from __future__ import annotations
 
+import math
 from typing import Callable, Optional
 
-import numpy as np
-from flint import fmpq, fmpq_mat
+from flint import fmpq
 
 from constructive import architecture as arch
 from constructive.ir import Activation, Node
 
 KNOWN = {"relu": True, "identity": False}  # activation name -> has a kink at 0
+
+Point = tuple  # (numerators: list[int], denominator: int > 0)
 
 
 def relu_kinks(net: Node, cuts: list[fmpq], inside: Optional[Callable] = None) -> list[fmpq]:
@@ -31,53 +37,75 @@ def relu_kinks(net: Node, cuts: list[fmpq], inside: Optional[Callable] = None) -
     if net.in_dim != 1:
         raise ValueError(f"relu_kinks needs a network with one input, got {net.in_dim}")
     xs = sorted(set(cuts))
-    X = fmpq_mat(1, len(xs), xs)
+    values: list[Point] = [([int(x.p)], int(x.q)) for x in xs]
     pending = None  # an affine map not yet applied: (W, b)
     for item in arch.plain_form(net):
         if not isinstance(item, Activation):
             A = arch.as_affine(item)
             pending = (A.W, A.b) if pending is None else (A.W * pending[0], A.W * pending[1] + A.b)
             continue
-        W, b = pending
-        pending = None
         kinked = []
         for f in item.functions:
             if f.name not in KNOWN:
                 raise ValueError(f"activation {f.name} is not piecewise linear with a kink at 0")
             kinked.append(KNOWN[f.name])
-        Z = W * X + b * fmpq_mat(1, len(xs), [1] * len(xs))
-        xs, X = _refine(xs, Z, kinked, inside)
+        layer = _integer_layer(*pending)
+        pending = None
+        pre = [_apply(layer, v) for v in values]
+        xs, pre = _refine(xs, pre, kinked, inside)
+        values = [_activate(v, kinked) for v in pre]
     return xs
 
 
-def _refine(xs: list[fmpq], Z: fmpq_mat, kinked: list[bool],
-            inside: Optional[Callable]) -> tuple[list, fmpq_mat]:
-    """Insert every zero crossing of a kinked row of Z between neighbouring points (the whole
-    column interpolated exactly there), then apply the activations.  Signs are read from the
-    integer numerators over Z's common denominator (compared in numpy's loop, exactly)."""
-    N, den = Z.numer_denom()
-    R, n = len(kinked), len(xs)
-    arr = np.array(N.entries(), dtype=object).reshape(R, n)
-    relu = np.array(kinked, dtype=bool)[:, None]
-    pos, neg = (arr > 0) & relu, (arr < 0) & relu
-    allowed = np.array([inside is None or inside(a, b) for a, b in zip(xs, xs[1:])], dtype=bool)
-    flips = ((pos[:, :-1] & neg[:, 1:]) | (neg[:, :-1] & pos[:, 1:])) & allowed[None, :]
-    cross: dict[int, set] = {}
-    for i, j in zip(*np.nonzero(flips)):
-        a, b = arr[i, j], arr[i, j + 1]
-        cross.setdefault(int(j) + 1, set()).add(fmpq(a, a - b))
-    if cross:
-        cols, new_x = [arr[:, 0]], [xs[0]]
-        for j in range(1, n):
-            for t in sorted(cross.get(j, ())):
-                new_x.append(xs[j - 1] + t * (xs[j] - xs[j - 1]))
-                cols.append(np.array([u + t * (v - u) for u, v in zip(arr[:, j - 1], arr[:, j])],
-                                     dtype=object))
-            new_x.append(xs[j])
-            cols.append(arr[:, j])
-        xs, arr = new_x, np.stack(cols, axis=1)
-        neg = np.zeros(arr.shape, dtype=bool)
-        for (i, j), v in np.ndenumerate(arr):
-            neg[i, j] = kinked[i] and v < 0
-    arr[neg] = 0
-    return xs, fmpq_mat(R, len(xs), arr.ravel().tolist()) * fmpq(1, den)
+def _integer_layer(W, b) -> tuple:
+    """W x + b as sparse integer rows [(column, w)], integer biases, over one denominator."""
+    entries = W.tolist()
+    bias = b.entries()
+    den = math.lcm(1, *(int(q.q) for row in entries for q in row if q != 0),
+                   *(int(q.q) for q in bias if q != 0))
+    rows = [[(j, int(q.p) * (den // int(q.q))) for j, q in enumerate(row) if q != 0] for row in entries]
+    return rows, [int(q.p) * (den // int(q.q)) for q in bias], den
+
+
+def _apply(layer: tuple, point: Point) -> Point:
+    rows, bias, den = layer
+    nums, d = point
+    return [sum(w * nums[j] for j, w in row) + c * d for row, c in zip(rows, bias)], den * d
+
+
+def _activate(point: Point, kinked: list[bool]) -> Point:
+    nums, d = point
+    nums = [0 if k and v < 0 else v for v, k in zip(nums, kinked)]
+    g = math.gcd(d, *nums)
+    return ([v // g for v in nums], d // g) if g > 1 else (nums, d)
+
+
+def _refine(xs: list[fmpq], pre: list[Point], kinked: list[bool],
+            inside: Optional[Callable]) -> tuple[list, list]:
+    """Insert every zero crossing of a kinked pre-activation between neighbouring points, the
+    whole pre-activation vector interpolated exactly there."""
+    out_x, out_v = [xs[0]], [pre[0]]
+    relu = [i for i, k in enumerate(kinked) if k]
+    for j in range(1, len(xs)):
+        (za, da), (zb, db) = pre[j - 1], pre[j]
+        if inside is None or inside(xs[j - 1], xs[j]):
+            # z(a) + t (z(b) − z(a)) = 0 at t = z(a) / (z(a) − z(b)); values za/da, zb/db
+            ts = sorted({fmpq(za[i] * db, za[i] * db - zb[i] * da) for i in relu
+                         if (za[i] > 0 > zb[i]) or (za[i] < 0 < zb[i])})
+            for t in ts:
+                out_x.append(xs[j - 1] + t * (xs[j] - xs[j - 1]))
+                out_v.append(_between(pre[j - 1], pre[j], t))
+        out_x.append(xs[j])
+        out_v.append(pre[j])
+    return out_x, out_v
+
+
+def _between(a: Point, b: Point, t: fmpq) -> Point:
+    """(1 − t) a + t b as integers over one denominator."""
+    (za, da), (zb, db) = a, b
+    p, q = int(t.p), int(t.q)
+    # (1 − t) za/da + t zb/db = ((q − p) za db + p zb da) / (q da db)
+    nums = [(q - p) * u * db + p * v * da for u, v in zip(za, zb)]
+    d = q * da * db
+    g = math.gcd(d, *nums)
+    return [v // g for v in nums], d // g

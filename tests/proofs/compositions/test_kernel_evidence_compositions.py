@@ -14,11 +14,14 @@ from functools import lru_cache
 import pytest
 from flint import arb, fmpq
 
-from certify.certificate import content_hash, run_theorem
+from certify.certificate import content_hash, make_target_for, run_theorem
+from certify.evidence import breakpoints_1d
 from certify.kernel import check_certificate_data
 from certify.kernel import evidence as kernel_evidence
 from certify.kernel.claims import rational, statement
+from certify.registry import default_registry
 from proofs.compositions.build import pack
+from proofs.compositions.kinks import relu_kinks
 
 EPS = fmpq(1, 2 ** 40)
 
@@ -123,3 +126,17 @@ def test_bitsum_statement_lists_every_point_and_sum(r):
     want = sorted(((fmpq(k), pack(bits)), (fmpq(sum(bits[:k])),))
                   for bits in itertools.product((0, 1), repeat=r) for k in range(r + 1))
     assert got == want
+
+
+@pytest.mark.parametrize("tid,params", [("zlz-composition-offtrifling", {"r": "4"}),
+                                        ("zlz-composition-uniform", {"r": "1"})])
+def test_relu_kinks_are_the_exact_enumerations_breakpoints(tid, params):
+    """The evidence's cuts: every neuron-level breakpoint the exact 1-D enumeration finds, and
+    nothing else; restricted to some intervals, only the breakpoints inside them."""
+    thm = default_registry().get(tid)
+    p = thm.parse_params(params)
+    net = thm.builder()(p, make_target_for(thm, p, None))
+    ends = [fmpq(0), fmpq(1, 3), fmpq(1)]
+    assert relu_kinks(net, ends) == sorted(set(breakpoints_1d(net, 0, 1)) | set(ends))
+    left = relu_kinks(net, ends, inside=lambda a, b: b <= fmpq(1, 3))
+    assert left == sorted({x for x in breakpoints_1d(net, 0, 1) if x <= fmpq(1, 3)} | set(ends))
