@@ -355,6 +355,8 @@ def _compile_program(wnum: np.ndarray) -> list:
 
 def _run_program(program: list, X: np.ndarray) -> np.ndarray:
     out = np.empty((len(program), X.shape[1]), dtype=object)
+    if not X.shape[1]:
+        return out  # no points: skip the per-row loop (interpolant layers are 2^16 rows wide)
     for i, step in enumerate(program):
         if step[0] == "neg":
             out[i] = -out[step[1]]
@@ -371,7 +373,7 @@ def _run_program(program: list, X: np.ndarray) -> np.ndarray:
     return out
 
 
-_WIDE = 1024  # bits: below this a plain multiplication is as cheap as looking at the operands
+_WIDE = 64  # bits: below this a plain multiplication costs no more than splitting off 2^t
 
 
 def _times(row: np.ndarray, v: int) -> np.ndarray:

@@ -363,6 +363,11 @@ class BoxInterpreter(Interpreter):
         if self.trusted is None and node.spec is not None and node.spec.points is not None \
                 and len(X.ids_e) and X.rows == 1:
             X, fast = self._from_interpolant(node, X)
+            if fast is not None and not len(X.ids_e) and not len(X.ids_i):
+                # every box read off the knots: the body has nothing left to evaluate
+                empty = _empty(node.out_dim)
+                return self._merge_exact(BoxBatch(X.n, X.nv, node.out_dim, QMatrix(empty.num, X.V.den),
+                                                  X.ids_e, empty, empty, X.ids_i), fast)
         if not self._usable(node):
             return self._merge_exact(self.run(node.body, X), fast)
         spec = node.spec
