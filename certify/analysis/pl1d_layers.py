@@ -37,7 +37,7 @@ from typing import Optional
 import numpy as np
 from flint import fmpq, fmpz_mat
 
-from certify.analysis.pl1d import activation_pieces
+from certify.analysis.activation_pieces import activation_pieces
 from certify.progress import advance
 from constructive.activations import ActivationFunction
 from constructive.errors import UserError

@@ -47,7 +47,8 @@ from typing import Any, Optional, Sequence
 
 from flint import fmpq, fmpq_mat, fmpz_mat
 
-from certify.analysis.pl1d import activation_pieces, check_piecewise_linear
+from certify.analysis.activation_pieces import activation_pieces
+from certify.analysis.pl1d import check_piecewise_linear
 from constructive.activations import ActivationFunction
 from constructive.errors import UserError
 from constructive.evaluate import NodeInterpreter, evaluate
