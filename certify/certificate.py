@@ -122,7 +122,8 @@ def measure_intrinsic(thm: Theorem, params: dict, target: Any, net: Node, builde
     builds with the same layer shapes compare.
     """
 
-    shapes = [(l.rows, l.cols) for l in arch.layers(net)]
+    views = [arch.layers(net)]
+    shapes = [(l.rows, l.cols) for l in views[0]]
     others = []
     for spec in _probes(target):
         try:
@@ -134,12 +135,14 @@ def measure_intrinsic(thm: Theorem, params: dict, target: Any, net: Node, builde
         if t.expr == target.expr:
             continue
         other = builder(params, t)
-        if [(l.rows, l.cols) for l in arch.layers(other)] != shapes:
+        view = arch.layers(other)
+        if [(l.rows, l.cols) for l in view] != shapes:
             continue  # the size depends on the target's modulus: not comparable
         others.append(other)
+        views.append(view)
         if len(others) == builds:
             break
-    m = arch.measure_intrinsic([net] + others)
+    m = arch.measure_intrinsic([net] + others, views)
     return {"differing": m.differing, "tagged": m.tagged, "builds": 1 + len(others),
             "tags_agree": m.agree}
 

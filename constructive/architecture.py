@@ -174,12 +174,18 @@ def _parallel_sequence(node: Parallel) -> list:
     if len(length) != 1:
         raise ValueError("parallel parts with different depths")
     out: list = []
+    made: dict[tuple, object] = {}  # a flattened Repeat gives the same items layer after layer
     for k in range(length.pop()):
         items = [s[k] for s in seqs]
-        if _is_affine(items[0]):
-            out.append(_BlockAffine(tuple(b for it in items for b in _blocks(it))))
-        else:
-            out.append(Activation(tuple(f for a in items for f in a.functions)))
+        key = tuple(map(id, items))
+        hit = made.get(key)
+        if hit is None:
+            if _is_affine(items[0]):
+                hit = _BlockAffine(tuple(b for it in items for b in _blocks(it)))
+            else:
+                hit = Activation(tuple(f for a in items for f in a.functions))
+            made[key] = hit
+        out.append(hit)
     return out
 
 
@@ -287,10 +293,11 @@ class IntrinsicMeasurement:
     agree: bool
 
 
-def measure_intrinsic(networks: Sequence[Node]) -> IntrinsicMeasurement:
+def measure_intrinsic(networks: Sequence[Node], views: Optional[Sequence[list]] = None) -> IntrinsicMeasurement:
     """Count the parameter positions whose values differ between networks built for different
-    targets, and compare with the builder's tags."""
-    views = [layers(n) for n in networks]
+    targets, and compare with the builder's tags (``views``: their :func:`layers`, when the
+    caller has them already)."""
+    views = [layers(n) for n in networks] if views is None else list(views)
     shapes = {tuple((l.rows, l.cols) for l in v) for v in views}
     if len(shapes) != 1:
         raise ValueError("the builds have different architectures; intrinsic parameters are "
