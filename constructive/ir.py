@@ -268,19 +268,37 @@ class Network(Node):
 
     @cached_property
     def digest(self) -> str:
-        """SHA-256 of the exact network (structure, parameters, activations)."""
-        h = hashlib.sha256()
-        for token in _tokens(self):
-            h.update(token.encode())
-            h.update(b"\x00")
-        return h.hexdigest()
+        """SHA-256 of the exact network (structure, parameters, activations).
+
+        The networks nested in it (gadget bodies, repeated blocks) get their digests from the
+        same pass: each token is written once and fed to the hash of every enclosing network,
+        because writing the tokens (thousands of wide weights as decimals) is the cost, and the
+        certificate asks for the digest of every gadget body as well."""
+        open_hashes: list = []
+
+        def enter(node: "Network") -> None:
+            open_hashes.append((node, hashlib.sha256() if "digest" not in node.__dict__ else None))
+
+        def leave(node: "Network") -> None:
+            done, h = open_hashes.pop()
+            if h is not None:
+                done.__dict__["digest"] = h.hexdigest()  # where cached_property keeps it
+
+        for token in _tokens(self, enter, leave):
+            data = token.encode()
+            for _, h in open_hashes:
+                if h is not None:
+                    h.update(data)
+                    h.update(b"\x00")
+        return self.__dict__["digest"]
 
     def __repr__(self) -> str:
         return (f"Network(in={self.in_dim}, out={self.out_dim}, depth={self.depth}, "
                 f"width={self.width})")
 
 
-def _tokens(node: Node) -> Iterator[str]:
+def _tokens(node: Node, enter: Any = None, leave: Any = None) -> Iterator[str]:
+    """The digest's token stream; ``enter``/``leave`` are called around every network in it."""
     if isinstance(node, Affine):
         yield f"affine {node.W.nrows()}x{node.W.ncols()}"
         yield " ".join(str(q) for q in node.W.entries())
@@ -290,23 +308,27 @@ def _tokens(node: Node) -> Iterator[str]:
         for f in node.functions:
             if isinstance(f, Network):
                 yield "nested"
-                yield from _tokens(f)
+                yield from _tokens(f, enter, leave)
             else:
                 yield f.key
     elif isinstance(node, Gadget):
         yield f"gadget {node.name}"
-        yield from _tokens(node.body)
+        yield from _tokens(node.body, enter, leave)
     elif isinstance(node, Repeat):
         yield f"repeat {node.times}"
-        yield from _tokens(node.body)
+        yield from _tokens(node.body, enter, leave)
     elif isinstance(node, Parallel):
         yield f"parallel {len(node.parts)}"
         for p in node.parts:
-            yield from _tokens(p)
+            yield from _tokens(p, enter, leave)
     elif isinstance(node, Network):
+        if enter is not None:
+            enter(node)
         yield f"network {len(node.nodes)}"
         for n in node.nodes:
-            yield from _tokens(n)
+            yield from _tokens(n, enter, leave)
+        if leave is not None:
+            leave(node)
 
 
 def walk(node: Node) -> Iterator[Node]:
