@@ -276,7 +276,8 @@ class Exact(NumberContext):
         if bb.den != 1 and den % bb.den:
             scale = bb.den // math.gcd(den, bb.den)
             num, den = num * scale, den * scale
-        out = QMatrix(num + bb.num * (den // bb.den), den)
+        # a zero bias (packing and output layers) costs no pass over numbers thousands of bits long
+        out = QMatrix(num + bb.num * (den // bb.den) if bb.num.any() else num, den)
         self._calls += 1
         if den != X.den or (self.reduce_every and self._calls % self.reduce_every == 0):
             return out.reduced_cheaply() if self.cheap else out.reduced()
