@@ -19,7 +19,7 @@ from flint import arb, fmpq
 from certify.kernel.claims import rational
 from certify.kernel.errors import KernelError, Undecided
 from certify.kernel.formula import Evaluator, ball, parse
-from certify.kernel.network import StoredNetwork
+from certify.kernel.network import StoredNetwork, same_signs
 
 MAX_VERTICES = 400_000
 
@@ -106,7 +106,7 @@ def box_bounds(net: StoredNetwork, target: TargetExpression, cuts: list[list[fmp
             ys = [outputs[v][0] for v in at]
             lo, hi = min(ys), max(ys)
         else:
-            (lo, hi), = net.interval(box)[:1]
+            lo, hi = net.range_on(box)
         flo, fhi = target.on(box)
         if isinstance(flo, fmpq):  # exact throughout
             sup, gap = max(fhi - lo, hi - flo), max(flo - hi, lo - fhi)
@@ -117,17 +117,6 @@ def box_bounds(net: StoredNetwork, target: TargetExpression, cuts: list[list[fmp
         inf = arb(gap.lower()) if gap > 0 else arb(0)
         out.append(BoxBound(box, affine, arb(sup.upper()), inf))
     return out
-
-
-def same_signs(vertex_masks: list) -> bool:
-    for layer in zip(*vertex_masks):
-        pos = neg = 0
-        for p, n in layer:
-            pos |= p
-            neg |= n
-        if pos & neg:
-            return False
-    return True
 
 
 def volume(box: Sequence[tuple[fmpq, fmpq]]) -> fmpq:

@@ -10,12 +10,12 @@ network one the kernel does not evaluate (its checks then say so).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Optional, Sequence
 
 from flint import fmpq, fmpq_mat
 
 from certify.kernel.claims import rational
-from certify.kernel.errors import KernelError
+from certify.kernel.errors import KernelError, Undecided
 
 ACTIVATIONS = {"relu", "identity"}
 MAX_ENTRIES = 2_000_000
@@ -110,11 +110,13 @@ class StoredNetwork:
             X = fmpq_mat(rows)
         return True
 
-    def interval(self, box: Sequence[tuple[fmpq, fmpq]]) -> list[tuple[fmpq, fmpq]]:
+    def interval(self, box: Sequence[tuple[fmpq, fmpq]], hidden: Optional[list] = None
+                 ) -> list[tuple[fmpq, fmpq]]:
         """Exact bounds of every output on the box, from an affine lower and upper form in x per
         neuron: a ReLU that keeps one sign on the box passes its forms on unchanged (so a part of
         the network that is affine on the box is bounded exactly, and copies that agree there
-        stay equal), one that may change sign is bounded by the constants 0 and its upper bound."""
+        stay equal), one that may change sign is bounded by the constants 0 and its upper bound.
+        ``hidden`` collects every hidden layer's bounds after its activation."""
         d = self.input_dim
         lo_x = fmpq_mat(d, 1, [a for a, _ in box])
         hi_x = fmpq_mat(d, 1, [b for _, b in box])
@@ -132,10 +134,128 @@ class StoredNetwork:
             for i, is_relu in enumerate(layer.relu):
                 if not is_relu or lo[i] >= 0:
                     continue
+                lo[i], hi[i] = fmpq(0), max(hi[i], fmpq(0))
                 Lr[i] = [fmpq(0)] * (d + 1)
-                Ur[i] = [fmpq(0)] * d + [max(hi[i], fmpq(0))]
+                Ur[i] = [fmpq(0)] * d + [hi[i]]
+            if hidden is not None:
+                hidden.append(list(zip(lo, hi)))
             L, U = fmpq_mat(Lr), fmpq_mat(Ur)
         raise KernelError("the stored network has no last layer")
+
+    def range_on(self, box: Sequence[tuple[fmpq, fmpq]]) -> tuple[fmpq, fmpq]:
+        """Bounds of the first output on the box, tighter than :meth:`interval` where a few
+        neurons of a late hidden layer carry all the uncertainty (a copy in its strip beside
+        copies that are exact, before a median): the network is cut after a hidden layer with
+        few inexact neurons (at most FREE), and the rest of it, a function of those few values, is
+        bounded by bisecting their box until it is affine there (its range then spanned by the
+        box's vertices) or the budget is spent (its interval then); one inexact neuron is followed
+        exactly from kink to kink (:meth:`walk`).  Any cut is sound: the tail's inputs lie in the
+        box of their bounds."""
+        hidden: list = []
+        (lo, hi), = self.interval(box, hidden)[:1]
+        free = [sum(a != c for a, c in b) for b in hidden]
+        if 1 in free:
+            # one inexact neuron: walk the tail exactly, cutting ever earlier (a longer tail sees
+            # more of the network at once) until the tail holds a layer where the forms had
+            # several inexact neurons (the median after the copies); every such range is sound
+            for k in reversed([k for k, f in enumerate(free) if f == 1]):
+                tail = StoredNetwork(self.layers[k].rows, self.layers[k + 1:])
+                try:
+                    t_lo, t_hi = tail.walk(hidden[k], free_index(hidden[k]))
+                except Undecided:
+                    break
+                lo, hi = max(lo, t_lo), min(hi, t_hi)
+                if max(free[k + 1:], default=0) > 1:
+                    break
+            return lo, hi
+        cuts = [(f, -k) for k, f in enumerate(free) if 0 < f <= FREE]
+        if not cuts:
+            return lo, hi
+        k = -min(cuts)[1]  # the fewest inexact neurons, the latest such layer
+        tail = StoredNetwork(self.layers[k].rows, self.layers[k + 1:])
+        queue, budget, t_lo, t_hi = [hidden[k]], BISECTIONS, None, None
+        while queue:
+            b = queue.pop(0)
+            free = [i for i, (a, c) in enumerate(b) if a != c]
+            outputs, masks = tail.run(_corners(b, free))
+            if same_signs(masks):
+                ys = [o[0] for o in outputs]
+                blo, bhi = min(ys), max(ys)
+            elif budget > 0:
+                budget -= 1
+                i = max(free, key=lambda j: b[j][1] - b[j][0])
+                m = (b[i][0] + b[i][1]) / 2
+                queue += [b[:i] + [(b[i][0], m)] + b[i + 1:], b[:i] + [(m, b[i][1])] + b[i + 1:]]
+                continue
+            else:
+                (blo, bhi), = tail.interval(b)[:1]
+            t_lo = blo if t_lo is None else min(t_lo, blo)
+            t_hi = bhi if t_hi is None else max(t_hi, bhi)
+        return max(lo, t_lo), min(hi, t_hi)
+
+    def walk(self, box: Sequence[tuple[fmpq, fmpq]], i: int) -> tuple[fmpq, fmpq]:
+        """The exact range of the first output as input i runs over its interval, the other
+        inputs fixed at their (degenerate) bounds: from kink to kink, each pre-activation carried
+        as (value, slope) under the activation pattern just ahead; the nearest zero crossing of
+        any of them is the next kink (before it nothing changes sign, so the slopes are exact)."""
+        t, end = box[i]
+        base = [a for a, _ in box]
+        values = []
+        for _ in range(MAX_KINKS):
+            V = fmpq_mat([[v if j != i else t, int(j == i)] for j, v in enumerate(base)])
+            step = end - t
+            for layer in self.layers:
+                Z = (layer.W * V).tolist()
+                rows = [[z[0] + c, z[1]] for z, c in zip(Z, layer.b.entries())]
+                if not layer.relu:
+                    break
+                for r, is_relu in zip(rows, layer.relu):
+                    v, s = r
+                    if not is_relu:
+                        continue
+                    if v > 0 or (v == 0 and s > 0):   # on just ahead of t
+                        if s < 0:
+                            step = min(step, v / -s)
+                    else:
+                        if s > 0:
+                            step = min(step, -v / s)
+                        r[0], r[1] = fmpq(0), fmpq(0)
+                V = fmpq_mat(rows)
+            v, s = rows[0]
+            values += [v, v + s * step]
+            t += step
+            if t >= end:
+                return min(values), max(values)
+        raise Undecided(f"more than {MAX_KINKS} kinks along one input of a network's tail")
+
+
+MAX_KINKS = 256      # kinks followed along one input of a tail
+FREE = 6             # inexact neurons at the cut: 2^FREE vertices per bisected box
+BISECTIONS = 512     # bisections per grid box
+
+
+def free_index(box: list) -> int:
+    return next(i for i, (a, c) in enumerate(box) if a != c)
+
+
+def _corners(box: list, free: list) -> list[list]:
+    out = [[a for a, _ in box]]
+    for i in free:
+        out = out + [v[:i] + [box[i][1]] + v[i + 1:] for v in out]
+    return out
+
+
+def same_signs(vertex_masks: list) -> bool:
+    """No ReLU takes strictly opposite signs at two of the points (then, on their convex hull,
+    the network is affine: layer by layer each pre-activation is affine and keeps its sign)."""
+    for layer in zip(*vertex_masks):
+        pos = neg = 0
+        for p, n in layer:
+            pos |= p
+            neg |= n
+        if pos & neg:
+            return False
+    return True
 
 
 def _concrete(F: fmpq_mat, low: fmpq_mat, high: fmpq_mat) -> list[fmpq]:

@@ -181,13 +181,18 @@ def method_cells_lp(thm: Any, params: dict, target: Any, net: Node) -> ErrorRepo
     return ErrorReport(lower, upper, [], set(), details)
 
 
-def mid_boxes(d: int, K: int, delta: fmpq) -> list:
-    """The boxes of ``shifted_grid`` (cell and strip ends of the three shifted grids per axis),
-    also cut at δ and 1 − δ, so that a shifted box never straddles an end of [0, 1] (matters when
-    K is small: K = 1 has no strips at all).  Any cover of [0, 1]^d is sound."""
+def mid_axis(K: int, delta: fmpq) -> list:
+    """The cuts of one axis: cell and strip ends of the three shifted grids, also δ and 1 − δ,
+    so that a shifted box never straddles an end of [0, 1] (matters when K is small: K = 1 has
+    no strips at all)."""
     pts = {a for box in shifted_grid(1, K, delta) for a in box[0]}
     pts |= {v for v in (delta, 1 - delta) if 0 < v < 1}
-    axis = sorted(pts)
+    return sorted(pts)
+
+
+def mid_boxes(d: int, K: int, delta: fmpq) -> list:
+    """The boxes of the grid of :func:`mid_axis` cuts.  Any cover of [0, 1]^d is sound."""
+    axis = mid_axis(K, delta)
     segs = list(zip(axis, axis[1:]))
     return [list(reversed(c)) for c in itertools.product(segs, repeat=d)]
 
@@ -197,10 +202,13 @@ def method_cells_linf(thm: Any, params: dict, target: Any, net: Node) -> ErrorRe
     K = step_counts(N, L, d)["K"]
     delta = delta_linf(target, d, N, L)
     details: dict = {"K": K, "delta": str(delta)}
+    # the kernel re-derives the bound on the same grid (grid-sup): on a box where one shifted
+    # copy is in its strip it cuts the network after the copies and walks the median exactly
+    grid = evidence.grid([mid_axis(K, delta)] * d)
     try:
         shifts, copies, out = mid_repair_structure(net, d)
     except MidRepairShape as exc:
-        return _inconclusive(str(exc), details)
+        return replace(_inconclusive(str(exc), details), evidence=grid)
     boxes = mid_boxes(d, K, delta)
     S = len(shifts)
     details.update(boxes=len(boxes), shifts=[[str(c) for c in t] for t in shifts])
@@ -228,6 +236,6 @@ def method_cells_linf(thm: Any, params: dict, target: Any, net: Node) -> ErrorRe
     known = [(b, iv) for b, iv in zip(boxes, ivs) if iv is not None]
     upper, lower, wit = _sup_over(target, [b for b, _ in known], [iv for _, iv in known])
     if unknown:
-        return _inconclusive(f"{unknown} box(es) where the median is not determined", details,
-                             lower, {"mid"})
-    return ErrorReport(lower, upper, wit, {"mid"}, details)
+        return replace(_inconclusive(f"{unknown} box(es) where the median is not determined",
+                                     details, lower, {"mid"}), evidence=grid)
+    return ErrorReport(lower, upper, wit, {"mid"}, details, evidence=grid)

@@ -80,15 +80,23 @@ def test_printed_point_fit_stays_violated_with_the_kernel_agreeing():
     assert report.lower > fmpq(1, 8)
 
 
-@pytest.mark.parametrize("tid,params", [("nestnet-height-s-rate", {}),
-                                        ("nestnet-holder-rate", {"n": "8"})])
-def test_a_moved_input_weight_puts_kinks_inside_the_cells(tid, params):
+@pytest.mark.parametrize("tid,params,harmless", [("nestnet-height-s-rate", {}, True),
+                                                 ("nestnet-holder-rate", {"n": "8"}, False)])
+def test_a_moved_input_weight_puts_kinks_inside_the_cells(tid, params, harmless):
     """The step's input weight K moved by −2^-40: every cell start becomes a kink inside a cell,
-    the cells are no longer affine, and the interval bound there is over the claimed one."""
+    the cells are no longer affine, and the kernel bounds φ there by following it exactly across
+    the kink (the network cut where one neuron is inexact).  Its L^p bound grows: below the claim
+    at the default height-s instance (harmless: the sliver has measure ~2^-40), above it for the
+    Hölder target at n = 8, where the kernel refuses the HOLDS."""
     cert = _cert(tid, **params)
-    assert check_certificate_data(cert).ok
+    before = check_certificate_data(cert)
+    assert before.ok
     report = check_certificate_data(_moved(cert, 0, "W", -EPS))
-    assert not report.ok and report.verdict != "HOLDS"
+    assert report.upper > before.upper
+    if harmless:
+        assert report.ok and report.verdict == "HOLDS"
+    else:
+        assert not report.ok and report.verdict != "HOLDS"
 
 
 def test_non_default_instances():
