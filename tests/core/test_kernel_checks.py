@@ -139,3 +139,19 @@ def test_evidence_over_the_kernels_limit_leaves_the_bound_trusted():
     grid = {"kind": "grid", "cuts": [[f"{k}/1000" for k in range(1001)]] * 2}
     with pytest.raises(ev.Undecided):
         ev.grid_sup(stmt, {}, _net("1", "0", "1"), TargetExpression("x1", 2), grid, {})
+
+
+def test_a_median_of_exact_copies_and_a_ramp_is_bounded_exactly():
+    """mid(1, relu(1000 x − 500), 2) on [0, 1] lies in [1, 2]: the mid gadget s − max − min
+    defeats interval propagation (the ramp enters three times), but the kernel cuts after the
+    copies, where only the ramp is inexact, and walks the median across its kinks."""
+    from certify.evidence import stored_network
+    from constructive.gadgets.mid import mid_gadget
+    from constructive.ir import activation, affine, network
+
+    net = decode(stored_network(network(affine([[0], [1000], [0]], [1, -500, 2]), activation(3),
+                                        mid_gadget()))[0])
+    box = [(fmpq(0), fmpq(1))]
+    lo, hi = net.interval(box)[0]
+    assert hi - lo > 100                       # the plain bound is useless
+    assert net.range_on(box) == (1, 2)         # the exact range
