@@ -31,6 +31,7 @@ class Bounds:
     range_ok: Optional[bool] = None
     trusted: tuple = ()
     inside: Optional[Callable[[list], bool]] = None  # the statement's region, for witnesses
+    loose: int = 0  # boxes bounded by interval propagation only (the bound may not decide)
 
 
 def _kind(evidence: dict, kind: str) -> None:
@@ -120,7 +121,8 @@ def grid_offtrifling(stmt: Statement, env: dict, net: StoredNetwork, target: Tar
     return Bounds(_max(b.sup for b in boxes), _max(b.inf for b in boxes),
                   f"grid evidence ({len(boxes)} boxes in the cells, "
                   f"{sum(b.affine for b in boxes)} affine)",
-                  inside=lambda x: _in_cells([(v, v) for v in x], axis))
+                  inside=lambda x: _in_cells([(v, v) for v in x], axis),
+                  loose=sum(not b.tight for b in boxes))
 
 
 def grid_sup(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,
@@ -131,7 +133,7 @@ def grid_sup(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpre
     boxes = box_bounds(net, target, parse_cuts(evidence.get("cuts"), region))
     return Bounds(_max(b.sup for b in boxes), _max(b.inf for b in boxes),
                   f"grid evidence ({len(boxes)} boxes, {sum(b.affine for b in boxes)} affine)",
-                  inside=_inside(region))
+                  inside=_inside(region), loose=sum(not b.tight for b in boxes))
 
 
 def grid_lp(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,
@@ -154,7 +156,8 @@ def grid_lp(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpres
     upper = arb((up ** (1 / pp)).upper()) if up > 0 else arb(0)
     lower = arb((lo ** (1 / pp)).lower()) if lo > 0 else arb(0)
     return Bounds(upper, lower, f"grid evidence ({len(boxes)} boxes, "
-                                f"{sum(b.affine for b in boxes)} affine; L^{p} sum)")
+                                f"{sum(b.affine for b in boxes)} affine; L^{p} sum)",
+                  loose=sum(not b.tight for b in boxes))
 
 
 def _line(net: StoredNetwork, cuts: list[fmpq]) -> tuple[list, bool]:

@@ -60,6 +60,7 @@ class BoxBound:
     affine: bool
     sup: arb      # upper bound of |f − φ| on the box
     inf: arb      # lower bound of |f − φ| on the box
+    tight: bool = True  # False: φ bounded by interval propagation only
 
 
 def parse_cuts(raw: object, region: Sequence[tuple[fmpq, fmpq]]) -> list[list[fmpq]]:
@@ -102,20 +103,21 @@ def box_bounds(net: StoredNetwork, target: TargetExpression, cuts: list[list[fmp
         base = sum(s * k for s, k in zip(strides, index))
         at = [base + c for c in corners]
         affine = same_signs([masks[v] for v in at])
+        tight = True
         if affine:
             ys = [outputs[v][0] for v in at]
             lo, hi = min(ys), max(ys)
         else:
-            lo, hi = net.range_on(box)
+            lo, hi, tight = net.range_on(box)
         flo, fhi = target.on(box)
         if isinstance(flo, fmpq):  # exact throughout
             sup, gap = max(fhi - lo, hi - flo), max(flo - hi, lo - fhi)
-            out.append(BoxBound(box, affine, arb(sup), arb(max(gap, fmpq(0)))))
+            out.append(BoxBound(box, affine, arb(sup), arb(max(gap, fmpq(0))), tight))
             continue
         sup = (fhi - arb(lo)).max(arb(hi) - flo)
         gap = (flo - arb(hi)).max(arb(lo) - fhi)
         inf = arb(gap.lower()) if gap > 0 else arb(0)
-        out.append(BoxBound(box, affine, arb(sup.upper()), inf))
+        out.append(BoxBound(box, affine, arb(sup.upper()), inf, tight))
     return out
 
 

@@ -142,56 +142,34 @@ class StoredNetwork:
             L, U = fmpq_mat(Lr), fmpq_mat(Ur)
         raise KernelError("the stored network has no last layer")
 
-    def range_on(self, box: Sequence[tuple[fmpq, fmpq]]) -> tuple[fmpq, fmpq]:
-        """Bounds of the first output on the box, tighter than :meth:`interval` where a few
-        neurons of a late hidden layer carry all the uncertainty (a copy in its strip beside
-        copies that are exact, before a median): the network is cut after a hidden layer with
-        few inexact neurons (at most FREE), and the rest of it, a function of those few values, is
-        bounded by bisecting their box until it is affine there (its range then spanned by the
-        box's vertices) or the budget is spent (its interval then); one inexact neuron is followed
-        exactly from kink to kink (:meth:`walk`).  Any cut is sound: the tail's inputs lie in the
-        box of their bounds."""
+    def range_on(self, box: Sequence[tuple[fmpq, fmpq]]) -> tuple[fmpq, fmpq, bool]:
+        """Bounds of the first output on the box, and whether they are tight: where one neuron of
+        a hidden layer carries all the uncertainty (a copy in its strip beside copies that are
+        exact, before a median, which defeats interval propagation), the network is cut after
+        that layer and the rest, a function of that one value, is followed exactly from kink to
+        kink (:meth:`walk`), cutting ever earlier while its kinks stay few.  Any cut is sound: the
+        rest's inputs lie in the box of their bounds.  A network of one input is walked whole
+        when no cut helps.  Elsewhere: :meth:`interval`, not tight."""
         hidden: list = []
         (lo, hi), = self.interval(box, hidden)[:1]
         free = [sum(a != c for a, c in b) for b in hidden]
-        if 1 in free:
-            # one inexact neuron: walk the tail exactly, cutting ever earlier (a longer tail sees
-            # more of the network at once) until the tail holds a layer where the forms had
-            # several inexact neurons (the median after the copies); every such range is sound
-            for k in reversed([k for k, f in enumerate(free) if f == 1]):
-                tail = StoredNetwork(self.layers[k].rows, self.layers[k + 1:])
-                try:
-                    t_lo, t_hi = tail.walk(hidden[k], free_index(hidden[k]))
-                except Undecided:
-                    break
-                lo, hi = max(lo, t_lo), min(hi, t_hi)
-                if max(free[k + 1:], default=0) > 1:
-                    break
-            return lo, hi
-        cuts = [(f, -k) for k, f in enumerate(free) if 0 < f <= FREE]
-        if not cuts:
-            return lo, hi
-        k = -min(cuts)[1]  # the fewest inexact neurons, the latest such layer
-        tail = StoredNetwork(self.layers[k].rows, self.layers[k + 1:])
-        queue, budget, t_lo, t_hi = [hidden[k]], BISECTIONS, None, None
-        while queue:
-            b = queue.pop(0)
-            free = [i for i, (a, c) in enumerate(b) if a != c]
-            outputs, masks = tail.run(_corners(b, free))
-            if same_signs(masks):
-                ys = [o[0] for o in outputs]
-                blo, bhi = min(ys), max(ys)
-            elif budget > 0:
-                budget -= 1
-                i = max(free, key=lambda j: b[j][1] - b[j][0])
-                m = (b[i][0] + b[i][1]) / 2
-                queue += [b[:i] + [(b[i][0], m)] + b[i + 1:], b[:i] + [(m, b[i][1])] + b[i + 1:]]
-                continue
-            else:
-                (blo, bhi), = tail.interval(b)[:1]
-            t_lo = blo if t_lo is None else min(t_lo, blo)
-            t_hi = bhi if t_hi is None else max(t_hi, bhi)
-        return max(lo, t_lo), min(hi, t_hi)
+        tight = False
+        for k in reversed([k for k, f in enumerate(free) if f == 1]):
+            tail = StoredNetwork(self.layers[k].rows, self.layers[k + 1:])
+            try:
+                t_lo, t_hi = tail.walk(hidden[k], free_index(hidden[k]))
+            except Undecided:
+                break
+            lo, hi, tight = max(lo, t_lo), min(hi, t_hi), True
+            if max(free[k + 1:], default=0) > 1:
+                break  # the rest holds the layers where the forms lost: the median is behind
+        if not tight and self.input_dim == 1:
+            try:  # one input: the whole network can be walked, if its kinks on the box are few
+                t_lo, t_hi = self.walk(box, 0)
+                lo, hi, tight = max(lo, t_lo), min(hi, t_hi), True
+            except Undecided:
+                pass
+        return lo, hi, tight
 
     def walk(self, box: Sequence[tuple[fmpq, fmpq]], i: int) -> tuple[fmpq, fmpq]:
         """The exact range of the first output as input i runs over its interval, the other
@@ -230,19 +208,8 @@ class StoredNetwork:
 
 
 MAX_KINKS = 256      # kinks followed along one input of a tail
-FREE = 6             # inexact neurons at the cut: 2^FREE vertices per bisected box
-BISECTIONS = 512     # bisections per grid box
-
-
 def free_index(box: list) -> int:
     return next(i for i, (a, c) in enumerate(box) if a != c)
-
-
-def _corners(box: list, free: list) -> list[list]:
-    out = [[a for a, _ in box]]
-    for i in free:
-        out = out + [v[:i] + [box[i][1]] + v[i + 1:] for v in out]
-    return out
 
 
 def same_signs(vertex_masks: list) -> bool:

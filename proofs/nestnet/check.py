@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import itertools
 import random
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any, Optional
 
 import numpy as np
@@ -442,10 +442,14 @@ def method_linf(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
     K = grid_K(d, s, n)
     delta = linf_delta(d, s, n, K, target.alpha)
     details: dict = {"K": K, "delta": str(delta)}
+    # the kernel re-derives the bound on the same boxes (grid-sup): where one shifted copy is in
+    # its strip it cuts the network after the copies and walks the median exactly
+    axis = sorted({a for box in shifted_grid(1, K, delta) for a in box[0]} | {fmpq(0), fmpq(1)})
+    grid = evidence.grid([axis] * d)
     try:
         shifts, copies, out_affine = mid_repair_structure(net, d)
     except MidRepairShape as exc:
-        return _inconclusive(str(exc), details)
+        return replace(_inconclusive(str(exc), details), evidence=grid)
     details["shifts"] = [[str(c) for c in t] for t in shifts]
     boxes = shifted_grid(d, K, delta)
     details["boxes"] = len(boxes)
@@ -460,7 +464,8 @@ def method_linf(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
         try:
             got, _, st = group_values(g, groups, tolerant=True)
         except GapFailure as exc:  # an obligation on a nested network failed
-            return _inconclusive(str(exc), dict(details, obligations=stats))
+            return replace(_inconclusive(str(exc), dict(details, obligations=stats)),
+                           evidence=grid)
         for k, v in enumerate(got):
             vals[(k // len(ms)) * S + ms[k % len(ms)]] = v
         for key, c in st.items():
@@ -485,8 +490,8 @@ def method_linf(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
         with precision(PREC):
             return ErrorReport(lower, arb("inf"), [], {"mid"},
                                dict(details, failure=f"{unknown} box(es) where the median is not "
-                                                     "determined"))
-    return ErrorReport(lower, upper, [], {"mid"}, details)
+                                                     "determined"), evidence=grid)
+    return ErrorReport(lower, upper, [], {"mid"}, details, evidence=grid)
 
 
 # ------------------------------------------------------------------------------------------------

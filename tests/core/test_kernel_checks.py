@@ -154,4 +154,4 @@ def test_a_median_of_exact_copies_and_a_ramp_is_bounded_exactly():
     box = [(fmpq(0), fmpq(1))]
     lo, hi = net.interval(box)[0]
     assert hi - lo > 100                       # the plain bound is useless
-    assert net.range_on(box) == (1, 2)         # the exact range
+    assert net.range_on(box) == (1, 2, True)   # the exact range

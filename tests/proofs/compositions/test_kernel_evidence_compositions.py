@@ -108,11 +108,12 @@ def test_point_fit_is_measured_against_the_stored_samples():
 
 def test_a_moved_input_weight_puts_kinks_inside_the_cells():
     """The step map's input weight moved by +2^-40: its kinks leave the cell ends for the cells'
-    insides, a cell is no longer affine, and exact interval propagation there is far over the
-    claimed bound."""
+    insides and a cell is no longer affine.  The kernel walks the one-input network across those
+    kinks exactly: the error grows only on slivers of width ~2^-40 and stays below the claimed
+    bound, so this mutant is harmless (interval propagation alone used to refuse it)."""
     cert = _cert("zlz-composition-offtrifling")
     report = check_certificate_data(_moved(cert, 0, "W", EPS))
-    assert not report.ok and report.verdict != "HOLDS"
+    assert report.ok and report.verdict == "HOLDS" and report.upper is not None
 
 
 @pytest.mark.parametrize("r", [1, 3, 6])
