@@ -35,7 +35,8 @@ def _drop_intrinsic(i):
 KILLED = [
     Mutant("lp-packing-a1", "syz-intrinsic-lp", {"n": "6"}, "packing weight a_1 + 2^-40 (a "
            "128-bit weight times 4^ϱ: the shift path), bits of every cell with 4^ϱ·2^-40 ≥ 1/4 "
-           "scrambled", mutate=lambda i: nudge(i.net, _packing(i.net), "W", 0, 0)),
+           "scrambled", mutate=lambda i: nudge(i.net, _packing(i.net), "W", 0, 0),
+           slow=True),  # ~2 min: the kernel walks the scrambled cells of a deep network
     # (a_n + 2^-40 is not here: it scrambles only the last bit plane, worth 2^-n·s, inside the
     # bound's slack, so the mutant rightly HOLDS)
     Mutant("lp-packing-a2", "syz-intrinsic-lp", {"n": "8"}, "packing weight a_2 + 2^-40 (a "

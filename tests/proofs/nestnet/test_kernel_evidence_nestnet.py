@@ -81,7 +81,8 @@ def test_printed_point_fit_stays_violated_with_the_kernel_agreeing():
 
 
 @pytest.mark.parametrize("tid,params,harmless", [("nestnet-height-s-rate", {}, True),
-                                                 ("nestnet-holder-rate", {"n": "8"}, False)])
+                                                 pytest.param("nestnet-holder-rate", {"n": "8"},
+                                                              False, marks=pytest.mark.slow)])
 def test_a_moved_input_weight_puts_kinks_inside_the_cells(tid, params, harmless):
     """The step's input weight K moved by −2^-40: every cell start becomes a kink inside a cell,
     the cells are no longer affine, and the kernel bounds φ there by following it exactly across
