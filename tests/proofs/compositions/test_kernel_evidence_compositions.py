@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import copy
 import itertools
-import json
-from functools import lru_cache
 
 import pytest
 from flint import arb, fmpq
 
-from certify.certificate import content_hash, make_target_for, run_theorem
+from certify.certificate import content_hash, make_target_for
 from certify.evidence import breakpoints_1d
 from certify.kernel import check_certificate_data
 from certify.kernel import evidence as kernel_evidence
@@ -22,26 +20,12 @@ from certify.kernel.claims import rational, statement
 from certify.registry import default_registry
 from proofs.compositions.build import pack
 from proofs.compositions.kinks import relu_kinks
+from tests.kernel_certs import cert, moved
 
 EPS = fmpq(1, 2 ** 40)
 
 
-@lru_cache(maxsize=None)
-def _json(tid: str, params: tuple = ()) -> str:
-    return json.dumps(run_theorem(tid, dict(params)))
-
-
-def _cert(tid: str, **params: str) -> dict:
-    return json.loads(_json(tid, tuple(sorted(params.items()))))
-
-
-def _moved(cert: dict, layer: int, key: str, amount: fmpq) -> dict:
-    """The certificate with the first stored W (or b) entry of ``layer`` moved by ``amount``."""
-    forged = copy.deepcopy(cert)
-    entry = forged["network"]["layers"]["layers"][layer][key][0]
-    entry[-1] = str(fmpq(*map(int, (entry[-1] + "/1").split("/")[:2])) + amount)
-    forged["hash"] = content_hash(forged)
-    return forged
+_cert, _moved = cert, moved
 
 
 def _rederived(cert: dict) -> None:

@@ -5,43 +5,25 @@ cell ends (grid-lp); a stored weight moved by 2^-40 where it matters is refused.
 
 from __future__ import annotations
 
-import copy
 import itertools
-import json
-from functools import lru_cache
 
 import pytest
 from flint import fmpq
 
-from certify.certificate import content_hash, run_theorem
 from certify.evidence import stored_network
 from certify.kernel import check_certificate_data
 from certify.kernel import evidence as kernel_evidence
 from certify.kernel.claims import statement
 from certify.kernel.network import decode
 from proofs.nestnet import gadgets as G
+from tests.kernel_certs import cert, moved
 
 EPS = fmpq(1, 2 ** 40)
 PIECES = ["nestnet-bitsum", "nestnet-bitsum-d4", "nestnet-lemma-d6", "nestnet-point-fit"]
 GRID_LP = ["nestnet-height-s-rate", "nestnet-holder-rate"]
 
 
-@lru_cache(maxsize=None)
-def _json(tid: str, params: tuple = ()) -> str:
-    return json.dumps(run_theorem(tid, dict(params)))
-
-
-def _cert(tid: str, **params: str) -> dict:
-    return json.loads(_json(tid, tuple(sorted(params.items()))))
-
-
-def _moved(cert: dict, layer: int, key: str, amount: fmpq) -> dict:
-    """The certificate with the first stored W (or b) entry of ``layer`` moved by ``amount``."""
-    forged = copy.deepcopy(cert)
-    entry = forged["network"]["layers"]["layers"][layer][key][0]
-    entry[-1] = str(fmpq(*map(int, (entry[-1] + "/1").split("/")[:2])) + amount)
-    forged["hash"] = content_hash(forged)
-    return forged
+_cert, _moved = cert, moved
 
 
 @pytest.mark.parametrize("tid", PIECES + GRID_LP)
