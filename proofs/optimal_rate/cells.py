@@ -197,6 +197,31 @@ def mid_boxes(d: int, K: int, delta: fmpq) -> list:
     return [list(reversed(c)) for c in itertools.product(segs, repeat=d)]
 
 
+def median_intervals(net: Node, d: int, boxes: list, details: dict) -> list:
+    """The interval of ψ on each of the ``boxes`` (None where a median is not determined), read
+    through the mid-repair structure of Theorem 2.2 (raises MidRepairShape)."""
+    shifts, copies, out = mid_repair_structure(net, d)
+    S = len(shifts)
+    vals: list = [None] * (len(boxes) * S)
+    groups_all = distinct_copies(copies)
+    details["distinct_copies"] = len(groups_all)
+    for g, ms in groups_all:
+        groups = [corners([(a + t, b + t) for (a, b), t in zip(box, shifts[m])])
+                  for box in boxes for m in ms]
+        for k, v in enumerate(group_constants(g, groups)):
+            vals[(k // len(ms)) * S + ms[k % len(ms)]] = None if v is None else v[0]
+    scale, shift = out.W[0, 0], out.b[0, 0]
+    ivs: list = []
+    for i in range(len(boxes)):
+        level = [None if v is None else (v, v) for v in vals[S * i:S * (i + 1)]]
+        while len(level) > 1:
+            level = [median_interval(level[k:k + 3]) for k in range(0, len(level), 3)]
+        ivs.append(None if level[0] is None else
+                   tuple(sorted((scale * level[0][0] + shift, scale * level[0][1] + shift))))
+    return ivs
+
+
+
 def method_cells_linf(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
     d, N, L = int(params["d"]), int(params["N"]), int(params["L"])
     K = step_counts(N, L, d)["K"]
@@ -210,28 +235,9 @@ def method_cells_linf(thm: Any, params: dict, target: Any, net: Node) -> ErrorRe
     except MidRepairShape as exc:
         return replace(_inconclusive(str(exc), details), evidence=grid)
     boxes = mid_boxes(d, K, delta)
-    S = len(shifts)
     details.update(boxes=len(boxes), shifts=[[str(c) for c in t] for t in shifts])
-    vals: list = [None] * (len(boxes) * S)
-    groups_all = distinct_copies(copies)
-    details["distinct_copies"] = len(groups_all)
-    for g, ms in groups_all:
-        groups = [corners([(a + t, b + t) for (a, b), t in zip(box, shifts[m])])
-                  for box in boxes for m in ms]
-        got = group_constants(g, groups)
-        for k, v in enumerate(got):
-            vals[(k // len(ms)) * S + ms[k % len(ms)]] = None if v is None else v[0]
-    scale, shift = out.W[0, 0], out.b[0, 0]
-    ivs, unknown = [], 0
-    for i in range(len(boxes)):
-        level = [None if v is None else (v, v) for v in vals[S * i:S * (i + 1)]]
-        while len(level) > 1:
-            level = [median_interval(level[k:k + 3]) for k in range(0, len(level), 3)]
-        if level[0] is None:
-            unknown += 1
-            ivs.append(None)
-            continue
-        ivs.append(tuple(sorted((scale * level[0][0] + shift, scale * level[0][1] + shift))))
+    ivs = median_intervals(net, d, boxes, details)
+    unknown = sum(iv is None for iv in ivs)
     details["unknown_boxes"] = unknown
     known = [(b, iv) for b, iv in zip(boxes, ivs) if iv is not None]
     upper, lower, wit = _sup_over(target, [b for b, _ in known], [iv for _, iv in known])

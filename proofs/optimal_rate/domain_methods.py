@@ -23,15 +23,14 @@ from typing import Any
 
 from flint import arb, fmpq
 
-from certify.analysis.mid_repair import MidRepairShape, distinct_copies, median_interval, mid_repair_structure
+from certify.analysis.mid_repair import MidRepairShape
 from certify.analysis.trifling import constant_cell_errors, lp_bounds, strip_sup, trifling_cells
 from certify.method import ErrorReport, Method
 from constructive.ir import Node
 from constructive.numbers import as_fmpq, precision
-from proofs.optimal_rate.cells import (PREC, _cell_values, _inconclusive, _sup_over, corners, mid_boxes,
-                                       tail_range)
+from proofs.optimal_rate.cells import (PREC, _cell_values, _inconclusive, _sup_over, median_intervals,
+                                       mid_boxes, tail_range)
 from proofs.optimal_rate.domain import domain_boxes, domain_in_E, extension, extension_kind, intersect, volume
-from proofs.optimal_rate.fastexact import group_constants
 from proofs.optimal_rate.rate import delta_linf, delta_lp, to_cube
 from proofs.optimal_rate.rate_methods import _split_first
 from proofs.optimal_rate.stepfn import step_counts
@@ -45,30 +44,6 @@ def _setup(params: dict, net: Node) -> tuple[int, list, Any, dict]:
                "E_volume_in_cube": str(sum((volume(b) for b in boxes), fmpq(0))),
                "extension": extension_kind(d)}
     return d, boxes, rest, details
-
-
-def _median_intervals(net: Node, d: int, boxes: list, details: dict) -> list:
-    """The interval of ψ on each of the ``boxes`` (None where a median is not determined), read
-    through the mid-repair structure of Theorem 2.2 (as ``syz-cells-mid``)."""
-    shifts, copies, out = mid_repair_structure(net, d)
-    S = len(shifts)
-    vals: list = [None] * (len(boxes) * S)
-    groups_all = distinct_copies(copies)
-    details["distinct_copies"] = len(groups_all)
-    for g, ms in groups_all:
-        groups = [corners([(a + t, b + t) for (a, b), t in zip(box, shifts[m])])
-                  for box in boxes for m in ms]
-        for k, v in enumerate(group_constants(g, groups)):
-            vals[(k // len(ms)) * S + ms[k % len(ms)]] = None if v is None else v[0]
-    scale, shift = out.W[0, 0], out.b[0, 0]
-    ivs: list = []
-    for i in range(len(boxes)):
-        level = [None if v is None else (v, v) for v in vals[S * i:S * (i + 1)]]
-        while len(level) > 1:
-            level = [median_interval(level[k:k + 3]) for k in range(0, len(level), 3)]
-        ivs.append(None if level[0] is None else
-                   tuple(sorted((scale * level[0][0] + shift, scale * level[0][1] + shift))))
-    return ivs
 
 
 def _witness_in_E(w: dict, R: fmpq) -> dict:
@@ -93,7 +68,7 @@ def method_cells_mid_domain(thm: Any, params: dict, target: Any, net: Node) -> E
     delta = delta_linf(target, d, N, L)
     details.update(K=K, delta=str(delta))
     try:
-        ivs = _median_intervals(rest, d, mid_boxes(d, K, delta), details)
+        ivs = median_intervals(rest, d, mid_boxes(d, K, delta), details)
     except MidRepairShape as exc:
         return _inconclusive(str(exc), details)
     pieces, values, unknown = [], [], 0
