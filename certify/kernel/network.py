@@ -166,9 +166,9 @@ class StoredNetwork:
         if not tight and self.input_dim == 1:
             try:  # one input: the whole network can be walked, if its kinks on the box are few
                 t_lo, t_hi = self.walk(box, 0)
-                lo, hi, tight = max(lo, t_lo), min(hi, t_hi), True
-            except Undecided:
-                pass
+            except Undecided:  # more kinks than a walk follows: the interval bound stands
+                return lo, hi, False
+            lo, hi, tight = max(lo, t_lo), min(hi, t_hi), True
         return lo, hi, tight
 
     def walk(self, box: Sequence[tuple[fmpq, fmpq]], i: int) -> tuple[fmpq, fmpq]:
