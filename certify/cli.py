@@ -457,7 +457,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         return args.func(args)
     except UserError as exc:
-        err_console.print(f"certify: error: {exc}", highlight=False, soft_wrap=True)
+        # markup=False: a value such as E=[lo,hi]x... is shown as given, not read as rich tags
+        err_console.print(f"certify: error: {exc}", highlight=False, soft_wrap=True, markup=False)
         return 2
     except Exception as exc:
         # modules not loaded cannot have raised their errors (and are not imported for this)

@@ -97,6 +97,8 @@ def _parameter_strategy(p: Any) -> Any:
         return st.sampled_from(ordered)
     if p.kind == "bits":
         return st.text(alphabet="01", min_size=1, max_size=8)
+    if p.kind == "boxes":  # the presets; unions of boxes are drawn once the dimension is known
+        return st.sampled_from([str(p.default)] + [str(c) for c in p.choices if str(c) != str(p.default)])
     lo, hi, default = Fraction(p.min), Fraction(p.max), Fraction(str(p.default))
     if p.kind == "int":
         lo, hi, default = int(lo), int(hi), int(default)
@@ -110,6 +112,17 @@ def _parameter_strategy(p: Any) -> Any:
         near = (max(lo, Fraction(-1)), min(hi, Fraction(1)))
     return st.one_of(st.just(default), _small_fractions(*near), st.sampled_from([lo, hi]),
                      _small_fractions(lo, hi)).map(str)
+
+
+def _box_union_strategy(p: Any, axes: int) -> Any:
+    """A preset of ``p`` or a union of 1 to 3 (possibly overlapping) boxes with ends k/8."""
+    from hypothesis import strategies as st
+
+    ends = st.lists(st.integers(0, 8), min_size=2, max_size=2, unique=True).map(sorted)
+    box = st.lists(ends, min_size=axes, max_size=axes).map(
+        lambda box: "x".join(f"[{Fraction(a, 8)},{Fraction(b, 8)}]" for a, b in box))
+    union = st.lists(box, min_size=1, max_size=min(3, p.max_boxes)).map(";".join)
+    return st.one_of(_parameter_strategy(p), union)
 
 
 def _small_fractions(lo: Fraction, hi: Fraction) -> Any:
@@ -178,6 +191,10 @@ def instances(thm: Any) -> Any:
     @st.composite
     def draw_instance(draw: Callable) -> tuple:
         params = draw(param_st)
+        for name in names:  # a union of boxes has as many axes as its dim parameter's value
+            p = thm.parameters[name]
+            if p.kind == "boxes" and str(params.get(p.dim, "")).isdigit():
+                params[name] = draw(_box_union_strategy(p, int(params[p.dim])))
         if not takes_target:
             return params, None, None
         try:

@@ -34,7 +34,7 @@ from constructive.errors import UserError
 PROOFS = Path(__file__).resolve().parent.parent / "proofs"
 OMEGA = sympy.Function("omega")
 TARGET_SYMBOLS = ("alpha", "lam")  # the target's Hölder exponent and constant
-KINDS = {"int", "rational", "choice", "bits"}
+KINDS = {"int", "rational", "choice", "bits", "boxes"}
 
 
 class RegistryError(Exception):
@@ -65,6 +65,49 @@ def _number(text: str) -> Fraction:
     return Fraction(text)
 
 
+Box = list[tuple[Fraction, Fraction]]
+MAX_BOXES_TEXT = 8000  # characters of a union of boxes; past it the value is refused unread
+
+
+def parse_box_union(text: str, max_boxes: int, max_denominator: int) -> list[Box]:
+    """The boxes of ``[lo,hi]x[lo,hi];...`` (a union of closed boxes in the unit cube): rational
+    ends 0 <= lo < hi <= 1 of denominator <= ``max_denominator``, every box with as many axes,
+    at most ``max_boxes`` boxes.  ValueError with the reason otherwise."""
+    text = "".join(text.split())
+    if len(text) > MAX_BOXES_TEXT:
+        raise ValueError(f"longer than {MAX_BOXES_TEXT} characters")
+    parts = text.split(";")
+    if len(parts) > max_boxes:
+        raise ValueError(f"{len(parts)} boxes, more than {max_boxes}")
+    boxes: list[Box] = []
+    for part in parts:
+        box: Box = []
+        for axis in part.split("x"):
+            if len(axis) < 2 or axis[0] != "[" or axis[-1] != "]" or axis.count(",") != 1:
+                raise ValueError(f"{axis[:40]!r} is not an interval [lo,hi]")
+            ends = []
+            for end in axis[1:-1].split(","):
+                try:
+                    ends.append(_number(end))
+                except (ValueError, ZeroDivisionError):
+                    raise ValueError(f"{end[:40]!r} is not a rational number") from None
+            lo, hi = ends
+            if not 0 <= lo < hi <= 1:
+                raise ValueError(f"{axis[:40]} is not an interval 0 <= lo < hi <= 1")
+            if max(lo.denominator, hi.denominator) > max_denominator:
+                raise ValueError(f"{axis[:40]} has a denominator above {max_denominator}")
+            box.append((lo, hi))
+        if boxes and len(box) != len(boxes[0]):
+            raise ValueError(f"the boxes have {len(boxes[0])} and {len(box)} axes")
+        boxes.append(box)
+    return boxes
+
+
+def format_box_union(boxes: list[Box]) -> str:
+    """The canonical text of a union of boxes (normalised rationals, no spaces, the given order)."""
+    return ";".join("x".join(f"[{lo},{hi}]" for lo, hi in box) for box in boxes)
+
+
 @dataclass(frozen=True)
 class Parameter:
     name: str
@@ -74,11 +117,19 @@ class Parameter:
     max: Optional[Fraction] = None
     choices: tuple = ()
     description: str = ""
+    max_boxes: int = 0  # kind boxes: at most this many boxes ...
+    max_denominator: int = 0  # ... with ends of at most this denominator ...
+    dim: str = ""  # ... and as many axes as the value of this int parameter
 
     @property
     def domain(self) -> str:
         if self.kind == "choice":
             return "one of " + ", ".join(map(str, self.choices))
+        if self.kind == "boxes":
+            named = f"one of {', '.join(map(str, self.choices))} or " if self.choices else ""
+            return (f"{named}a union of at most {self.max_boxes} boxes '[lo,hi]x[lo,hi];...' in "
+                    f"[0,1]^{self.dim or 'd'} (one [lo,hi] per axis), rational ends 0 <= lo < hi <= 1 "
+                    f"of denominator <= {self.max_denominator}")
         if self.kind == "bits":
             return "a string of 0/1 digits"
         lo = "" if self.min is None else f"{self.min} ≤ "
@@ -92,6 +143,15 @@ class Parameter:
             if text not in map(str, self.choices):
                 raise UserError(f"parameter {self.name}={text!r} is not allowed; domain: {self.domain}")
             return text
+        if self.kind == "boxes":
+            if text in map(str, self.choices):
+                return text
+            try:
+                boxes = parse_box_union(text, self.max_boxes, self.max_denominator)
+            except ValueError as why:
+                raise UserError(f"parameter {self.name}={text[:60]!r} is not allowed ({why}); "
+                                f"domain: {self.domain}") from None
+            return format_box_union(boxes)
         if self.kind == "bits":
             if not text or set(text) - {"0", "1"}:
                 raise UserError(f"parameter {self.name}={text!r} is not allowed; domain: {self.domain}")
@@ -202,6 +262,12 @@ class Theorem:
         out = {}
         for name, p in self.parameters.items():
             out[name] = p.parse(raw[name]) if name in raw else p.parse(p.default)
+        for name, p in self.parameters.items():  # a union of boxes has as many axes as its dim
+            if p.kind == "boxes" and out[name] not in map(str, p.choices):
+                axes = out[name].split(";")[0].count("[")
+                if axes != out[p.dim]:
+                    raise UserError(f"parameter {name}={out[name][:60]!r} has boxes of {axes} axes "
+                                    f"but {p.dim}={out[p.dim]}; domain: {p.domain}")
         return out
 
     def builder(self) -> Callable:
@@ -275,7 +341,14 @@ def _load_parameter(name: str, raw: dict, where: str) -> Parameter:
         raise RegistryError(f"{where}: parameter {name} needs a default")
     p = Parameter(name, kind, raw["default"], _fraction(raw.get("min"), where),
                   _fraction(raw.get("max"), where), tuple(raw.get("choices", ())),
-                  raw.get("description", ""))
+                  raw.get("description", ""), raw.get("max_boxes", 0),
+                  raw.get("max_denominator", 0), raw.get("dim", ""))
+    # a union of boxes is bounded in count and denominators, so the work it starts is bounded
+    if kind == "boxes" and not (isinstance(p.max_boxes, int) and 1 <= p.max_boxes <= 256 and
+                                isinstance(p.max_denominator, int) and 1 <= p.max_denominator <= 2 ** 64
+                                and isinstance(p.dim, str) and p.dim):
+        raise RegistryError(f"{where}: parameter {name} (boxes) needs max_boxes in [1, 256], "
+                            "max_denominator in [1, 2^64] and dim (an int parameter)")
     # an unbounded numeric domain lets one typo (p=1e400) start unbounded work
     if kind in ("int", "rational") and (p.min is None or p.max is None):
         raise RegistryError(f"{where}: parameter {name} ({kind}) needs both min and max")
@@ -313,6 +386,9 @@ def _load_entry(raw: dict, source: str) -> Theorem:
     if ":" not in raw["construction"]:
         raise RegistryError(f"{where}: construction must be 'module:function'")
     params = {n: _load_parameter(n, p, where) for n, p in raw.get("parameters", {}).items()}
+    for name, p in params.items():
+        if p.kind == "boxes" and (p.dim not in params or params[p.dim].kind != "int"):
+            raise RegistryError(f"{where}: parameter {name} has dim {p.dim!r}, not an int parameter")
     thm = Theorem(
         id=raw["id"], title=raw["title"], paper=raw["paper"], citation=raw["citation"],
         version=raw["version"], number=raw["number"], page=int(raw["page"]), kind=raw["kind"],

@@ -43,12 +43,16 @@ TOP_LEVEL: dict[str, type | tuple] = {
 
 # a parameter table, per kind (min/max mean nothing to a choice or a bit string, choices nothing
 # to a number: such a key would be ignored, so it is refused)
-PARAMETER_KEYS = frozenset({"kind", "default", "min", "max", "choices", "description"})
+PARAMETER_KEYS = frozenset({"kind", "default", "min", "max", "choices", "description", "max_boxes",
+                            "max_denominator", "dim"})
 PARAMETER_KEYS_BY_KIND = {
     "int": frozenset({"kind", "default", "min", "max", "description"}),
     "rational": frozenset({"kind", "default", "min", "max", "description"}),
     "choice": frozenset({"kind", "default", "choices", "description"}),
     "bits": frozenset({"kind", "default", "description"}),
+    # a union of boxes in [0,1]^dim, or one of the named choices (certify.registry.parse_box_union)
+    "boxes": frozenset({"kind", "default", "choices", "max_boxes", "max_denominator", "dim",
+                        "description"}),
 }
 
 TARGET_KEYS = frozenset({"dim", "default", "range"})

@@ -1,7 +1,9 @@
 """Theorem 2.5 of the optimal-rate paper on a bounded domain E ⊊ [−R, R]^d (txt p. 14–15).
 
-E is a named finite union of closed axis-aligned boxes (:data:`DOMAINS`, given in the
-coordinates u = (x + R)/(2R) of the unit cube, so E = {2Ru − R : u ∈ U}); f(x) = t(u) on E with
+E is a finite union of closed axis-aligned boxes, a preset of :data:`DOMAINS` or the user's
+``[lo,hi]x[lo,hi];...`` (rational ends, overlaps allowed: :func:`disjoint_union` rewrites the
+union with disjoint interiors), given in the coordinates u = (x + R)/(2R) of the unit cube, so
+E = {2Ru − R : u ∈ U}; f(x) = t(u) on E with
 t the target, of which only the values on U are read by the construction.  The proof extends
 f from E to the cube keeping its modulus, builds Theorem 1.1's network for the extension g, and
 puts the change of variables in front.  Two extensions, both with ω_g ≤ λ r^α (the target's
@@ -33,6 +35,7 @@ from typing import Any, Optional, Sequence
 
 from flint import arb, fmpq
 
+from certify.registry import parse_box_union
 from constructive.errors import UserError
 from constructive.ir import network
 from constructive.numbers import as_fmpq, precision
@@ -43,6 +46,7 @@ from proofs.optimal_rate.stepfn import step_counts
 
 Box = list[tuple[fmpq, fmpq]]
 PREC = 128
+MAX_BOXES, MAX_DENOMINATOR = 16, 2 ** 20  # as the parameter E of claims.toml
 MAX_SPLITS = 4000  # per grid point; past it the best value found so far is used (still ≥ g)
 
 
@@ -93,20 +97,53 @@ def intersect(a: Sequence[tuple[fmpq, fmpq]], b: Sequence[tuple[fmpq, fmpq]]) ->
     return out if all(lo <= hi for lo, hi in out) else None
 
 
-def domain_boxes(name: str, d: int) -> list[Box]:
-    """The boxes of the named domain U ⊆ [0, 1]^d; checked: inside the cube, interiors disjoint
-    (so volumes add up in the L^p certificate)."""
-    if name not in DOMAINS:
-        raise UserError(f"domain E={name!r} is not allowed; use one of {', '.join(DOMAINS)}")
+def subtract(box: Box, other: Box) -> list[Box]:
+    """Closed boxes with interiors disjoint from each other and from ``other`` whose union is
+    the closure of box ∖ other (``box`` itself when the two share no interior)."""
+    common = intersect(box, other)
+    if common is None or volume(common) == 0:
+        return [box]
+    out, rest = [], list(box)
+    for axis, (lo, hi) in enumerate(common):
+        a, b = rest[axis]
+        if a < lo:
+            out.append(rest[:axis] + [(a, lo)] + rest[axis + 1:])
+        if hi < b:
+            out.append(rest[:axis] + [(hi, b)] + rest[axis + 1:])
+        rest[axis] = (lo, hi)
+    return out
+
+
+def disjoint_union(boxes: Sequence[Box]) -> list[Box]:
+    """The union of ``boxes`` as boxes with disjoint interiors (volumes then add up in the L^p
+    certificate); boxes that already share no interior come back unchanged, in their order."""
+    out: list[Box] = []
+    for box in boxes:
+        pieces = [list(box)]
+        for done in out:
+            pieces = [q for p in pieces for q in subtract(p, done)]
+        out += pieces
+    return out
+
+
+def domain_boxes(value: str, d: int) -> list[Box]:
+    """The boxes of U ⊆ [0, 1]^d, interiors disjoint: a preset of :data:`DOMAINS`, or the
+    union of boxes ``[lo,hi]x...;...`` (the parameter's canonical text), overlaps resolved."""
     if d not in (1, 2):
-        raise UserError(f"domain E={name!r} is defined for d = 1 or 2; got d={d}")
-    boxes = DOMAINS[name](d)
-    for k, box in enumerate(boxes):
-        assert all(0 <= a < b <= 1 for a, b in box), (name, box)
-        for other in boxes[k + 1:]:
-            common = intersect(box, other)
-            assert common is None or volume(common) == 0, (name, box, other)
-    return boxes
+        raise UserError(f"domain E={value[:60]!r} is defined for d = 1 or 2; got d={d}")
+    if value in DOMAINS:
+        boxes = DOMAINS[value](d)
+    else:
+        try:
+            given = parse_box_union(value, MAX_BOXES, MAX_DENOMINATOR)
+        except ValueError as why:
+            raise UserError(f"domain E={value[:60]!r} is not allowed ({why}); use one of "
+                            f"{', '.join(DOMAINS)} or boxes [lo,hi]x[lo,hi];... in [0,1]^d") from None
+        boxes = [[(fmpq(lo.numerator, lo.denominator), fmpq(hi.numerator, hi.denominator))
+                  for lo, hi in box] for box in given]
+    if any(len(box) != d for box in boxes):
+        raise UserError(f"domain E={value[:60]!r} has boxes of {len(boxes[0])} axes; d={d} needs {d}")
+    return disjoint_union(boxes)
 
 
 def in_domain(boxes: Sequence[Box], u: Sequence[fmpq]) -> bool:
@@ -265,6 +302,8 @@ def extension(target: Any, params: dict) -> Any:
     boxes = domain_boxes(str(params["E"]), d)
     if d == 1:
         return IntervalExtension(target, boxes)
+    if target.lam == 0:  # constant on the cube (its modulus is 0): its own extension, exactly
+        return target
     return McShaneExtension(target, boxes, grid_tolerance(target, d, N, L))
 
 
@@ -276,10 +315,10 @@ def domain_network(params: dict, g: Any, lp: bool) -> Any:
 
 
 def build_domain(params: dict, target: Any) -> Any:
-    """Theorem 2.5 (p = ∞) on the named E: Theorem 1.1's network for the extension of f|_E."""
+    """Theorem 2.5 (p = ∞) on E: Theorem 1.1's network for the extension of f|_E."""
     return domain_network(params, extension(target, params), lp=False)
 
 
 def build_domain_lp(params: dict, target: Any) -> Any:
-    """Theorem 2.5 (p < ∞) on the named E: Theorem 1.1's L^p network for the extension."""
+    """Theorem 2.5 (p < ∞) on E: Theorem 1.1's L^p network for the extension."""
     return domain_network(params, extension(target, params), lp=True)

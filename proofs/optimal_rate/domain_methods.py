@@ -1,4 +1,4 @@
-"""Certification of Theorem 2.5 on a named bounded domain E (:mod:`proofs.optimal_rate.domain`).
+"""Certification of Theorem 2.5 on a bounded domain E (a union of boxes) (:mod:`proofs.optimal_rate.domain`).
 
 Both methods first read the change of variables x ↦ (x + R)/(2R) back from the network (exactly,
 as ``syz-cells-mid-bounded``), so that sup_E |f − φ| = sup_U |t − ψ| and
@@ -13,7 +13,8 @@ cover).
   on the piece.  Witnesses are corners of pieces, so points of U.
 * ``syz-cells-lp-domain`` (p < ∞): the cells Q_β, shown constant as in ``syz-cells-lp``, are cut
   by the boxes of U (pieces of positive volume); the rest of U has the exact measure
-  vol(U) − Σ vol(pieces) (the boxes of U have disjoint interiors), on which |t − ψ| is at most
+  vol(U) − Σ vol(pieces) (the boxes of U have disjoint interiors: ``domain_boxes`` resolves
+  overlaps of a user's union), on which |t − ψ| is at most
   the target's enclosure on U's boxes against the network's whole output range.
 """
 

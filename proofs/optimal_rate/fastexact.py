@@ -45,6 +45,18 @@ def _int_matrix(entries: Sequence[fmpq], shape: tuple[int, int]) -> tuple[np.nda
     return arr, den
 
 
+def _floats(arr: np.ndarray) -> np.ndarray:
+    """The entries as floats, ±inf past float's range (a magnitude then only sends the affine
+    map to exact Python integers; no value is read from it)."""
+    if arr.dtype != object:
+        return arr.astype(float)
+    return np.array([_float(v) for v in arr.ravel()], dtype=float).reshape(arr.shape)
+
+
+def _float(v: int) -> float:
+    return float(v) if abs(v) < 2 ** 1000 else (math.inf if v > 0 else -math.inf)
+
+
 class _Block:
     """One affine block as integer (W, b) over a common denominator, with float magnitudes."""
 
@@ -54,23 +66,21 @@ class _Block:
         ent = [v for i in range(r) for v in (*W[i * c:(i + 1) * c], b[i])]  # rows [W_i | b_i]
         M, self.den = _int_matrix(ent, (r, c + 1)) if r else (np.zeros((0, c + 1), np.int64), 1)
         self.W, self.b = M[:, :c], M[:, c]
-        self.Wf = self.W.astype(float)
+        self.Wf = _floats(self.W)
         self.absW = np.abs(self.Wf)
-        self.absb = np.abs(self.b.astype(float))
+        self.absb = np.abs(_floats(self.b))
         self.rows, self.cols = r, c
 
 
 def _to_float_abs(X: np.ndarray) -> np.ndarray:
-    if X.dtype == object:
-        return np.abs(np.array([float(v) for v in X.ravel()]).reshape(X.shape))
-    return np.abs(X.astype(float))
+    return np.abs(_floats(X))
 
 
 def _affine(blk: _Block, X: np.ndarray, den: int) -> np.ndarray:
     """Numerators of W x + b over the denominator blk.den · den."""
     Xabs = _to_float_abs(X)
-    bound = (blk.absW @ Xabs).max(initial=0.0) + blk.absb.max(initial=0.0) * float(den)
-    if bound < SAFE and X.dtype != object and blk.W.dtype != object and float(den) < SAFE:
+    bound = (blk.absW @ Xabs).max(initial=0.0) + blk.absb.max(initial=0.0) * _float(den)
+    if bound < SAFE and X.dtype != object and blk.W.dtype != object and den < SAFE:
         if bound < EXACT_FLOAT:  # every partial sum is an integer below 2^52: BLAS is exact
             return (blk.Wf @ X.astype(float)).astype(np.int64) + blk.b[:, None] * den
         return blk.W @ X + blk.b[:, None] * den
@@ -156,7 +166,7 @@ class GroupEvaluator:
             for Y, dd in zip(outs, dens):
                 f = common // dd
                 if f != 1:
-                    if Y.dtype != object and float(np.abs(Y).max(initial=0)) * f < SAFE:
+                    if Y.dtype != object and float(np.abs(Y).max(initial=0)) * _float(f) < SAFE:
                         Y = Y * f
                     else:
                         Y = Y.astype(object) * f
