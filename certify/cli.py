@@ -124,11 +124,11 @@ def cmd_show(args: argparse.Namespace) -> int:
     console.print(f"[bold]{thm.id}[/]: {thm.title}")
     console.print(f"{thm.citation}\n{thm.number}, page {thm.page} ({thm.version})")
     for name, p in thm.parameters.items():
-        console.print(f"  parameter {name}: {p.domain} (default {p.default})")
+        console.print(f"  parameter {name}: {p.domain} (default {p.default})", markup=False)
     for key, val in thm.derived.items():
         console.print(f"  derived {key} = {val}")
     for h in thm.hypotheses:
-        console.print(f"  hypothesis: {h}")
+        console.print(f"  hypothesis: {h}", markup=False)
     console.print(f"  claim: {thm.claim.get('norm')} error on {thm.claim.get('region')} ≤ {thm.claim.get('bound')}")
     for name, spec in thm.claim.get("architecture", {}).items():
         rel, formula = next(iter(spec.items()))
@@ -140,7 +140,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     if thm.erratum:
         console.print(f"  [yellow]as printed, a known erratum (expected VIOLATED):[/] {thm.erratum}")
     if thm.notes:
-        console.print(f"  notes: {thm.notes}")
+        console.print(f"  notes: {thm.notes}", markup=False)
     return 0
 
 

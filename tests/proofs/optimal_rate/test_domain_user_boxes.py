@@ -151,3 +151,9 @@ def test_disjoint_union_keeps_the_union_with_disjoint_interiors(d, data):
             assert any(max(p, r) >= min(q, s) for (p, q), (r, s) in zip(a, b))
     text = format_box_union([[(Fraction(a, 6), Fraction(b, 6)) for a, b in box] for box in raw])
     assert parse_box_union(text, 16, 6) == [[(Fraction(a, 6), Fraction(b, 6)) for a, b in box] for box in raw]
+
+
+def test_show_prints_the_domain_of_E_as_written(capsys):
+    assert cli.main(["show", LINF]) == 0
+    out = "".join(capsys.readouterr().out.split())  # rich wraps long lines
+    assert "'[lo,hi]x[lo,hi];...'in[0,1]^d" in out and "boxes[lo,hi]x[lo,hi];...,overlapsallowed" in out
