@@ -21,7 +21,8 @@ modulus) on the whole cube and g = t on U:
   the upper end of a rigorous branch-and-bound enclosure [lo, hi] ∋ g(x_β) with
   hi − lo ≤ tol = ω̄(√d/K)/2 (:func:`grid_tolerance`), i.e. a value in [g, g + tol]: Theorem 1.1's
   cell error bound then gains at most tol (and ε at most tol), far inside its constant 131.  Every target of
-  dimension 2 is supported (the enclosures are the target's own).
+  dimension 2 is supported (the enclosures are the target's own).  A constant target (λ = 0)
+  is its own extension, read exactly: the bound is then 0 and no enclosure is tight enough.
 
 Soundness does not rest on the extension: the certificate measures |f − φ| on E only
 (:mod:`proofs.optimal_rate.domain_methods`), against the target itself.

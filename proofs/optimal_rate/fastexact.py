@@ -79,7 +79,8 @@ def _to_float_abs(X: np.ndarray) -> np.ndarray:
 def _affine(blk: _Block, X: np.ndarray, den: int) -> np.ndarray:
     """Numerators of W x + b over the denominator blk.den · den."""
     Xabs = _to_float_abs(X)
-    bound = (blk.absW @ Xabs).max(initial=0.0) + blk.absb.max(initial=0.0) * _float(den)
+    with np.errstate(over="ignore", invalid="ignore"):  # inf or nan: not < SAFE, exact path
+        bound = (blk.absW @ Xabs).max(initial=0.0) + blk.absb.max(initial=0.0) * _float(den)
     if bound < SAFE and X.dtype != object and blk.W.dtype != object and den < SAFE:
         if bound < EXACT_FLOAT:  # every partial sum is an integer below 2^52: BLAS is exact
             return (blk.Wf @ X.astype(float)).astype(np.int64) + blk.b[:, None] * den
@@ -166,7 +167,7 @@ class GroupEvaluator:
             for Y, dd in zip(outs, dens):
                 f = common // dd
                 if f != 1:
-                    if Y.dtype != object and float(np.abs(Y).max(initial=0)) * _float(f) < SAFE:
+                    if Y.dtype != object and float(np.abs(Y).max(initial=0)) < SAFE / _float(f):
                         Y = Y * f
                     else:
                         Y = Y.astype(object) * f

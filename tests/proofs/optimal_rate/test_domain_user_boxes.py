@@ -157,3 +157,22 @@ def test_show_prints_the_domain_of_E_as_written(capsys):
     assert cli.main(["show", LINF]) == 0
     out = "".join(capsys.readouterr().out.split())  # rich wraps long lines
     assert "'[lo,hi]x[lo,hi];...'in[0,1]^d" in out and "boxes[lo,hi]x[lo,hi];...,overlapsallowed" in out
+
+
+@pytest.mark.parametrize("tid", [LINF, LP])
+def test_a_constant_target_in_2d_is_its_own_extension(tmp_path, tid):
+    """ω = 0 makes the bound 0: off U the McShane enclosure's upper end (a hair above 1/3)
+    would be stored and the error would be > 0; the constant itself is stored instead."""
+    path = tmp_path / "cert.json"
+    assert cli.main(["run", tid, "-p", "d=2", "-p", "N=1", "-p", f"E={E2}", "--target", "const:v=1/3",
+                     "--json", str(path)]) == 0
+    cert = json.loads(path.read_text())
+    assert cert["verdict"] == "HOLDS" and cert["error"]["bound"] == "0", cert["reasons"]
+
+
+def test_huge_integers_of_the_group_evaluator_are_not_read_as_floats():
+    """p = 64, L = 3: weights whose numerators pass float's range (an OverflowError before)."""
+    from certify.certificate import run_theorem
+
+    cert = run_theorem(LP, {"N": "3", "L": "3", "p": "64"})
+    assert cert["verdict"] == "HOLDS", cert["reasons"]
