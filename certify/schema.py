@@ -44,7 +44,7 @@ TOP_LEVEL: dict[str, type | tuple] = {
 # a parameter table, per kind (min/max mean nothing to a choice or a bit string, choices nothing
 # to a number: such a key would be ignored, so it is refused)
 PARAMETER_KEYS = frozenset({"kind", "default", "min", "max", "choices", "description", "max_boxes",
-                            "max_denominator", "dim"})
+                            "max_denominator", "dim", "presets"})
 PARAMETER_KEYS_BY_KIND = {
     "int": frozenset({"kind", "default", "min", "max", "description"}),
     "rational": frozenset({"kind", "default", "min", "max", "description"}),
@@ -52,12 +52,12 @@ PARAMETER_KEYS_BY_KIND = {
     "bits": frozenset({"kind", "default", "description"}),
     # a union of boxes in [0,1]^dim, or one of the named choices (certify.registry.parse_box_union)
     "boxes": frozenset({"kind", "default", "choices", "max_boxes", "max_denominator", "dim",
-                        "description"}),
+                        "presets", "description"}),
 }
 
 TARGET_KEYS = frozenset({"dim", "default", "range"})
 CLAIM_KEYS = frozenset({"norm", "region", "bound", "p", "range", "architecture", "pieces",
-                        "strict", "check", "box", "data"})
+                        "strict", "check", "box", "rescale", "within", "data"})
 # one family of boxes on which an exact claim gives the network's value (see SCHEMA.md)
 PIECE_KEYS = frozenset({"index", "count", "lo", "hi", "value"})
 RELATIONS = frozenset({"le", "eq"})  # an architecture claim: exactly one of them
@@ -190,6 +190,11 @@ def check_entry(raw: Mapping, methods: Mapping[str, Any]) -> None:
             raise SchemaError(f"parameter {name} must be a table")
         _unknown(spec, PARAMETER_KEYS_BY_KIND.get(spec.get("kind"), PARAMETER_KEYS),
                  f"[parameters.{name}] (kind {spec.get('kind')!r})")
+        presets = spec.get("presets", {})
+        if spec.get("kind") == "boxes" and (set(presets) != set(spec.get("choices", ())) or not all(
+                isinstance(v, list) and v and all(isinstance(t, str) for t in v) for v in presets.values())):
+            raise SchemaError(f"parameter {name}: presets must give every choice its boxes, one "
+                              "text per dimension 1, 2, ...")
     for name in raw.get("derived", {}):
         _name(name, "derived")
         if name in raw.get("parameters", {}):
@@ -236,7 +241,8 @@ _TYPE_NAMES = {str: "a string", int: "an integer", list: "a list", dict: "a tabl
 
 
 def _kernel_keys(claim: dict) -> None:
-    """``check`` names one of the kernel's checks; ``box`` and ``range`` are [lo, hi] formulas;
+    """``check`` names one of the kernel's checks; ``box`` and ``range`` are [lo, hi] formulas
+    (``rescale``: the target of the cube read on ``box``);
     ``data`` names the details fields of the instance that the formulas subscript."""
     if "check" in claim and claim["check"] not in CHECKS:
         raise SchemaError(f"claim.check = {claim['check']!r}; the kernel checks "
@@ -245,6 +251,10 @@ def _kernel_keys(claim: dict) -> None:
         if key in claim and not (isinstance(claim[key], list) and len(claim[key]) == 2
                                  and all(isinstance(t, str) for t in claim[key])):
             raise SchemaError(f"claim.{key} must be [lo, hi]: two formulas (strings)")
+    if "rescale" in claim and (claim["rescale"] is not True or "box" not in claim):
+        raise SchemaError("claim.rescale must be true, beside a claim.box")
+    if "within" in claim and not isinstance(claim["within"], str):
+        raise SchemaError("claim.within must name a parameter of kind boxes")
     data = claim.get("data", [])
     if not isinstance(data, list):
         raise SchemaError("claim.data must be a list of names")

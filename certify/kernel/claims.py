@@ -70,8 +70,7 @@ class Statement:
                     raise KernelError(f"parameter {name}={text!r} is not one of its choices")
                 continue
             if kind == "boxes":  # a preset, or [lo,hi]x...;... in [0,1]^dim (the registry's canonical text)
-                if text not in [str(c) for c in spec.get("choices", ())]:
-                    _check_boxes(name, text, spec, params)
+                boxes_of(name, text, spec, params)
                 continue
             if kind == "bits":
                 if not text or set(text) - {"0", "1"} or len(text) > 10**5:
@@ -92,18 +91,30 @@ class Statement:
         return evaluate(str(text), env, f"{self.id}: {where}", modulus)
 
 
-def _check_boxes(name: str, text: str, spec: dict, params: dict[str, str]) -> None:
-    boxes = text.split(";")
-    if len(text) > 8000 or len(boxes) > int(spec.get("max_boxes", 0)):
+def boxes_of(name: str, text: str, spec: dict, params: dict[str, str]) -> list[list[tuple]]:
+    """The boxes of a parameter of kind ``boxes``: a preset of the statement (``presets``: per
+    preset one text per dimension 1, 2, ...) or the union ``[lo,hi]x...;...`` in [0, 1]^dim."""
+    dim = int(rational(params.get(spec.get("dim"), "0"), f"parameter {name}'s dim"))
+    presets = spec.get("presets", {})
+    if text in presets:
+        if not 1 <= dim <= len(presets[text]):
+            raise KernelError(f"parameter {name}={text!r} has no preset in dimension {dim}")
+        text = presets[text][dim - 1]
+    parts = text.split(";")
+    if len(text) > 8000 or len(parts) > int(spec.get("max_boxes", 0)):
         raise KernelError(f"parameter {name}: more boxes than max_boxes")
-    for box in boxes:
+    boxes = []
+    for box in parts:
         axes = [a.split(",") for a in box.removeprefix("[").removesuffix("]").split("]x[")]
-        if len(axes) != int(rational(params.get(spec.get("dim"), "0"), f"parameter {name}'s dim")) \
-                or any(len(a) != 2 for a in axes) or not (box.startswith("[") and box.endswith("]")):
+        if len(axes) != dim or any(len(a) != 2 for a in axes) or \
+                not (box.startswith("[") and box.endswith("]")):
             raise KernelError(f"parameter {name}={text[:60]!r}: a box has not {spec.get('dim')} axes")
-        for lo, hi in ((rational(a, name), rational(b, name)) for a, b in axes):
+        ends = [(rational(a, name), rational(b, name)) for a, b in axes]
+        for lo, hi in ends:
             if not 0 <= lo < hi <= 1 or max(lo.q, hi.q) > int(spec.get("max_denominator", 0)):
                 raise KernelError(f"parameter {name}={text[:60]!r}: [{lo},{hi}] is outside its domain")
+        boxes.append(ends)
+    return boxes
 
 
 @lru_cache(maxsize=4)

@@ -12,7 +12,7 @@ from typing import Any, Callable, Optional
 
 from flint import arb, fmpq
 
-from certify.kernel.claims import Statement, rational
+from certify.kernel.claims import Statement, boxes_of, rational
 from certify.kernel.errors import KernelError, Undecided
 from certify.kernel.formula import ball
 from certify.kernel.grid import TargetExpression, box_bounds, parse_cuts, same_signs, volume
@@ -32,6 +32,7 @@ class Bounds:
     trusted: tuple = ()
     inside: Optional[Callable[[list], bool]] = None  # the statement's region, for witnesses
     loose: int = 0  # boxes bounded by interval propagation only (the bound may not decide)
+    tighten: Optional[Callable[[], "Bounds"]] = None  # the same check, box by box, when undecided
 
 
 def _kind(evidence: dict, kind: str) -> None:
@@ -43,7 +44,7 @@ def _cube(d: int) -> list:
     return [(fmpq(0), fmpq(1))] * d
 
 
-def _region(stmt: Statement, env: dict, d: int) -> list:
+def region(stmt: Statement, env: dict, d: int) -> list:
     """The box the statement's norm is over: ``claim.box = [lo, hi]`` on every axis, else [0, 1]."""
     if "box" not in stmt.claim:
         return _cube(d)
@@ -129,11 +130,15 @@ def grid_sup(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpre
              evidence: dict, cert: dict) -> Bounds:
     """sup |f − φ| over the statement's box ([0, 1]^d unless ``claim.box`` says otherwise)."""
     _kind(evidence, "grid")
-    region = _region(stmt, env, target.dim)
-    boxes = box_bounds(net, target, parse_cuts(evidence.get("cuts"), region))
+    box = region(stmt, env, target.dim)
+    cuts = parse_cuts(evidence.get("cuts"), box)
+    keep = within(stmt, cert, box, cuts)
+    boxes = box_bounds(net, target, cuts, keep=keep)
+    if not boxes:
+        raise KernelError("the grid has no box inside the statement's region")
     return Bounds(_max(b.sup for b in boxes), _max(b.inf for b in boxes),
                   f"grid evidence ({len(boxes)} boxes, {sum(b.affine for b in boxes)} affine)",
-                  inside=_inside(region), loose=sum(not b.tight for b in boxes))
+                  inside=_inside(box) if keep is None else lambda x: keep([(v, v) for v in x]), loose=sum(not b.tight for b in boxes))
 
 
 def grid_lp(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,
@@ -144,7 +149,14 @@ def grid_lp(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpres
     p = _exact(p, "p")
     if p < 1:
         raise KernelError(f"p = {p} < 1")
-    boxes = box_bounds(net, target, parse_cuts(evidence.get("cuts"), _region(stmt, env, target.dim)))
+    box = region(stmt, env, target.dim)
+    cuts = parse_cuts(evidence.get("cuts"), box)
+    return _lp_sum(net, target, cuts, p, within(stmt, cert, box, cuts), coarse=True)
+
+
+def _lp_sum(net: StoredNetwork, target: TargetExpression, cuts: list, p: fmpq,
+            keep: Optional[Callable], coarse: bool) -> Bounds:
+    boxes = box_bounds(net, target, cuts, keep=keep, coarse=coarse)
     pp = arb(p)
     up, lo = arb(0), arb(0)
     for b in boxes:
@@ -157,7 +169,26 @@ def grid_lp(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpres
     lower = arb((lo ** (1 / pp)).lower()) if lo > 0 else arb(0)
     return Bounds(upper, lower, f"grid evidence ({len(boxes)} boxes, "
                                 f"{sum(b.affine for b in boxes)} affine; L^{p} sum)",
-                  loose=sum(not b.tight for b in boxes))
+                  loose=sum(not b.tight for b in boxes),
+                  tighten=(lambda: _lp_sum(net, target, cuts, p, keep, coarse=False)) if coarse else None)
+
+
+def within(stmt: Statement, cert: dict, box: list, cuts: list) -> Optional[Callable[[list], bool]]:
+    """``claim.within``: the region is the union of the boxes of a parameter of kind ``boxes``
+    (given in the cube's coordinates, mapped onto the statement's box).  Every mapped end must be
+    a cut, so each grid box lies inside the union or shares no interior point with it."""
+    name = stmt.claim.get("within")
+    if name is None:
+        return None
+    spec, params = stmt.parameters.get(name, {}), cert.get("params") or {}
+    if spec.get("kind") != "boxes":
+        raise KernelError(f"claim.within names {name!r}, not a parameter of kind boxes")
+    union = [[(lo + (hi - lo) * a, lo + (hi - lo) * b) for (a, b), (lo, hi) in zip(u, box)]
+             for u in boxes_of(name, str(params.get(name)), spec, params)]
+    for axis, c in enumerate(cuts):
+        if not {end for u in union for end in u[axis]} <= set(c):
+            raise KernelError(f"grid evidence axis {axis} does not cut at every end of {name}'s boxes")
+    return lambda g: any(all(a <= lo and hi <= b for (lo, hi), (a, b) in zip(g, u)) for u in union)
 
 
 def _line(net: StoredNetwork, cuts: list[fmpq]) -> tuple[list, bool]:

@@ -25,16 +25,26 @@ MAX_VERTICES = 400_000
 
 
 class TargetExpression:
-    """f from the certificate's target record, walked with exact points or boxes of balls."""
+    """f from the certificate's target record, walked with exact points or boxes of balls.
+    ``frame``: a box [lo, hi]^d whose points are mapped onto the cube first, f(x) = t((x − lo)/(hi − lo))
+    (a statement whose target is given on [0, 1]^d and whose region is that box)."""
 
-    def __init__(self, text: str, dim: int):
-        self.dim = dim
+    def __init__(self, text: str, dim: int, frame: Optional[Sequence[tuple[fmpq, fmpq]]] = None):
+        self.dim, self.text, self.frame = dim, text, frame
         self.names = [f"x{i + 1}" for i in range(dim)]
         self.tree = parse(text, set(self.names), "target expression")
 
+    def framed(self, frame: Sequence[tuple[fmpq, fmpq]]) -> "TargetExpression":
+        return TargetExpression(self.text, self.dim, frame)
+
+    def _to_cube(self, x: Sequence[fmpq]) -> list:
+        if self.frame is None:
+            return list(x)
+        return [(v - lo) / (hi - lo) for v, (lo, hi) in zip(x, self.frame)]
+
     def value(self, x: Sequence[fmpq]) -> object:
         """f(x): an exact fmpq when the expression stays rational at x, a ball otherwise."""
-        return Evaluator(dict(zip(self.names, x))).value(self.tree)
+        return Evaluator(dict(zip(self.names, self._to_cube(x)))).value(self.tree)
 
     def at(self, x: Sequence[fmpq]) -> arb:
         return ball(self.value(x))
@@ -42,7 +52,8 @@ class TargetExpression:
     def on(self, box: Sequence[tuple[fmpq, fmpq]]) -> tuple:
         """lo ≤ f ≤ hi on the box: balls, or exact rationals where f is constant there."""
         env = {}
-        for name, (a, b) in zip(self.names, box):
+        cube = zip(self._to_cube([a for a, _ in box]), self._to_cube([b for _, b in box]))
+        for name, (a, b) in zip(self.names, cube):  # the map onto the cube is increasing
             x = arb((a + b) / 2, (b - a) / 2) if a != b else arb(a)
             env[name] = x.nonnegative_part() if a >= 0 and a != b else x
         v = Evaluator(env).value(self.tree)
@@ -79,8 +90,10 @@ def parse_cuts(raw: object, region: Sequence[tuple[fmpq, fmpq]]) -> list[list[fm
 
 
 def box_bounds(net: StoredNetwork, target: TargetExpression, cuts: list[list[fmpq]],
-               keep: Optional[callable] = None) -> list[BoxBound]:
-    """|f − φ| bounded on every grid box (that ``keep`` accepts)."""
+               keep: Optional[callable] = None, coarse: bool = False) -> list[BoxBound]:
+    """|f − φ| bounded on every grid box (that ``keep`` accepts).  ``coarse``: where φ is not
+    affine, its range on the whole grid (one ``range_on``) stands for its range on the box —
+    enough for an L^p bound whose non-affine boxes are thin strips."""
     d = len(cuts)
     total = 1
     for c in cuts:
@@ -94,6 +107,7 @@ def box_bounds(net: StoredNetwork, target: TargetExpression, cuts: list[list[fmp
         strides[i] = strides[i - 1] * len(cuts[i - 1])
     corners = [sum(s for s, bit in zip(strides, bits) if bit)
                for bits in itertools.product((0, 1), repeat=d)]
+    whole = net.range_on([(c[0], c[-1]) for c in cuts])[:2] if coarse else None
     out = []
     for index in itertools.product(*[range(len(c) - 1) for c in reversed(cuts)]):
         index = tuple(reversed(index))
@@ -107,6 +121,8 @@ def box_bounds(net: StoredNetwork, target: TargetExpression, cuts: list[list[fmp
         if affine:
             ys = [outputs[v][0] for v in at]
             lo, hi = min(ys), max(ys)
+        elif coarse:
+            (lo, hi), tight = whole, False
         else:
             lo, hi, tight = net.range_on(box)
         flo, fhi = target.on(box)

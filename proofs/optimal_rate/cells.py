@@ -168,9 +168,10 @@ def method_cells_lp(thm: Any, params: dict, target: Any, net: Node) -> ErrorRepo
     cells = trifling_cells(d, K, delta)
     vals = _cell_values(net, cells)
     details = {"K": K, "delta": str(delta), "cells": len(cells), "p": str(p), "K_d_delta": str(K * d * delta)}
+    grid = cell_end_grid(d, K, delta)
     bad = sum(1 for v in vals if v is None)
     if bad:
-        return _inconclusive(f"{bad} cell(s) not shown constant", details)
+        return _inconclusive(f"{bad} cell(s) not shown constant", details)  # no upper bound shown
     rng = tail_range(net)
     if rng is None:
         return _inconclusive("no bounded output range for the trifling region", details)
@@ -178,7 +179,7 @@ def method_cells_lp(thm: Any, params: dict, target: Any, net: Node) -> ErrorRepo
     lower, upper, meas = trifling_lp(constant_cell_errors(target, cells, vals), d, K, delta, sup_omega, p)
     details.update(trifling_measure=str(meas), trifling_sup=str(sup_omega),
                    output_range=[str(rng[0]), str(rng[1])])
-    return ErrorReport(lower, upper, [], set(), details)
+    return ErrorReport(lower, upper, [], set(), details, evidence=grid)
 
 
 def mid_axis(K: int, delta: fmpq) -> list:

@@ -1,6 +1,6 @@
 """Theorem 2.5 of the optimal-rate paper on a bounded domain E ⊊ [−R, R]^d (txt p. 14–15).
 
-E is a finite union of closed axis-aligned boxes, a preset of :data:`DOMAINS` or the user's
+E is a finite union of closed axis-aligned boxes, a preset of :func:`presets` or the user's
 ``[lo,hi]x[lo,hi];...`` (rational ends, overlaps allowed: :func:`disjoint_union` rewrites the
 union with disjoint interiors), given in the coordinates u = (x + R)/(2R) of the unit cube, so
 E = {2Ru − R : u ∈ U}; f(x) = t(u) on E with
@@ -32,6 +32,9 @@ from __future__ import annotations
 
 import heapq
 import math
+import tomllib
+from functools import lru_cache
+from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from flint import arb, fmpq
@@ -51,38 +54,13 @@ MAX_BOXES, MAX_DENOMINATOR = 16, 2 ** 20  # as the parameter E of claims.toml
 MAX_SPLITS = 4000  # per grid point; past it the best value found so far is used (still ≥ g)
 
 
-def _q(a: int, b: int = 1) -> fmpq:
-    return fmpq(a, b)
-
-
-def _two_boxes(d: int) -> list[Box]:
-    lo = [(_q(1, 10), _q(2, 5))] * d
-    hi = [(_q(3, 5), _q(9, 10))] + [(_q(1, 2), _q(9, 10))] * (d - 1)
-    return [lo, hi]
-
-
-def _frame(d: int) -> list[Box]:
-    """The cube minus the open middle (3/10, 7/10)^d, as interior-disjoint boxes."""
-    a, b = _q(3, 10), _q(7, 10)
-    if d == 1:
-        return [[(_q(0), a)], [(b, _q(1))]]
-    return [[(_q(0), a), (_q(0), _q(1))], [(b, _q(1)), (_q(0), _q(1))],
-            [(a, b), (_q(0), a)], [(a, b), (b, _q(1))]]
-
-
-def _l_shape(d: int) -> list[Box]:
-    """{u : u_1 ≤ 11/20 or u_d ≤ 9/20} (in 1-D the interval [0, 11/20])."""
-    if d == 1:
-        return [[(_q(0), _q(11, 20))]]
-    return [[(_q(0), _q(11, 20)), (_q(0), _q(1))], [(_q(11, 20), _q(1)), (_q(0), _q(9, 20))]]
-
-
-def _cube(d: int) -> list[Box]:
-    return [[(_q(0), _q(1))] * d]
-
-
-#: the named domains, in the unit cube's coordinates; E is their image under u ↦ 2Ru − R
-DOMAINS = {"frame": _frame, "two-boxes": _two_boxes, "L-shape": _l_shape, "cube": _cube}
+@lru_cache(maxsize=1)
+def presets() -> dict[str, list[str]]:
+    """The named domains U ⊆ [0, 1]^d: parameter E's ``presets`` in claims.toml, per name one
+    union of boxes for d = 1 and one for d = 2 (the checker kernel reads the same table)."""
+    with open(Path(__file__).with_name("claims.toml"), "rb") as f:
+        entries = tomllib.load(f)["theorem"]
+    return next(t for t in entries if t["id"] == "syz-bounded-domain-boxes")["parameters"]["E"]["presets"]
 
 
 def volume(box: Sequence[tuple[fmpq, fmpq]]) -> fmpq:
@@ -127,24 +105,22 @@ def disjoint_union(boxes: Sequence[Box]) -> list[Box]:
     return out
 
 
-def domain_boxes(value: str, d: int) -> list[Box]:
-    """The boxes of U ⊆ [0, 1]^d, interiors disjoint: a preset of :data:`DOMAINS`, or the
+def domain_boxes(value: str, d: int, disjoint: bool = True) -> list[Box]:
+    """The boxes of U ⊆ [0, 1]^d, interiors disjoint: a preset of :func:`presets`, or the
     union of boxes ``[lo,hi]x...;...`` (the parameter's canonical text), overlaps resolved."""
     if d not in (1, 2):
         raise UserError(f"domain E={value[:60]!r} is defined for d = 1 or 2; got d={d}")
-    if value in DOMAINS:
-        boxes = DOMAINS[value](d)
-    else:
-        try:
-            given = parse_box_union(value, MAX_BOXES, MAX_DENOMINATOR)
-        except ValueError as why:
-            raise UserError(f"domain E={value[:60]!r} is not allowed ({why}); use one of "
-                            f"{', '.join(DOMAINS)} or boxes [lo,hi]x[lo,hi];... in [0,1]^d") from None
-        boxes = [[(fmpq(lo.numerator, lo.denominator), fmpq(hi.numerator, hi.denominator))
-                  for lo, hi in box] for box in given]
+    text = presets()[value][d - 1] if value in presets() else value
+    try:
+        given = parse_box_union(text, MAX_BOXES, MAX_DENOMINATOR)
+    except ValueError as why:
+        raise UserError(f"domain E={value[:60]!r} is not allowed ({why}); use one of "
+                        f"{', '.join(presets())} or boxes [lo,hi]x[lo,hi];... in [0,1]^d") from None
+    boxes = [[(fmpq(lo.numerator, lo.denominator), fmpq(hi.numerator, hi.denominator))
+              for lo, hi in box] for box in given]
     if any(len(box) != d for box in boxes):
         raise UserError(f"domain E={value[:60]!r} has boxes of {len(boxes[0])} axes; d={d} needs {d}")
-    return disjoint_union(boxes)
+    return disjoint_union(boxes) if disjoint else boxes  # as given: the kernel cuts at their ends
 
 
 def in_domain(boxes: Sequence[Box], u: Sequence[fmpq]) -> bool:

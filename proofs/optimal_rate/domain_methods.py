@@ -20,17 +20,19 @@ cover).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from flint import arb, fmpq
 
+from certify import evidence
 from certify.analysis.mid_repair import MidRepairShape
 from certify.analysis.trifling import constant_cell_errors, lp_bounds, strip_sup, trifling_cells
 from certify.method import ErrorReport, Method
 from constructive.ir import Node
 from constructive.numbers import as_fmpq, precision
-from proofs.optimal_rate.cells import (PREC, _cell_values, _inconclusive, _sup_over, median_intervals,
-                                       mid_boxes, tail_range)
+from proofs.optimal_rate.cells import (PREC, _cell_values, _inconclusive, _sup_over, cell_end_grid,
+                                       median_intervals, mid_axis, mid_boxes, tail_range)
 from proofs.optimal_rate.domain import domain_boxes, domain_in_E, extension, extension_kind, intersect, volume
 from proofs.optimal_rate.rate import delta_linf, delta_lp, to_cube
 from proofs.optimal_rate.rate_methods import _split_first
@@ -45,6 +47,18 @@ def _setup(params: dict, net: Node) -> tuple[int, list, Any, dict]:
                "E_volume_in_cube": str(sum((volume(b) for b in boxes), fmpq(0))),
                "extension": extension_kind(d)}
     return d, boxes, rest, details
+
+
+def _given(params: dict) -> list:
+    """U's boxes as the parameter gives them (overlaps kept): the kernel cuts at their ends."""
+    return domain_boxes(str(params["E"]), int(params["d"]), disjoint=False)
+
+
+def _grid_on_E(axes: list, boxes: list, R: fmpq) -> dict:
+    """Grid evidence for the kernel (``grid-sup``/``grid-lp`` with ``within = "E"``): the cube's
+    cuts plus every end of U's boxes, moved to x = 2Ru − R (the kernel runs the whole network)."""
+    cuts = [{fmpq(c) for c in axis} | {end for box in boxes for end in box[i]} for i, axis in enumerate(axes)]
+    return evidence.grid([[2 * R * c - R for c in axis] for axis in cuts])
 
 
 def _witness_in_E(w: dict, R: fmpq) -> dict:
@@ -68,10 +82,11 @@ def method_cells_mid_domain(thm: Any, params: dict, target: Any, net: Node) -> E
     K = step_counts(N, L, d)["K"]
     delta = delta_linf(target, d, N, L)
     details.update(K=K, delta=str(delta))
+    grid = _grid_on_E([mid_axis(K, delta)] * d, _given(params), as_fmpq(params["R"]))
     try:
         ivs = median_intervals(rest, d, mid_boxes(d, K, delta), details)
     except MidRepairShape as exc:
-        return _inconclusive(str(exc), details)
+        return replace(_inconclusive(str(exc), details), evidence=grid)
     pieces, values, unknown = [], [], 0
     for mbox, iv in zip(mid_boxes(d, K, delta), ivs):
         cut = [p for p in (intersect(mbox, ubox) for ubox in boxes) if p is not None]
@@ -84,9 +99,9 @@ def method_cells_mid_domain(thm: Any, params: dict, target: Any, net: Node) -> E
     upper, lower, wit = _sup_over(target, pieces, values)
     wit = [_witness_in_E(w, as_fmpq(params["R"])) for w in wit]
     if unknown:
-        return _inconclusive(f"{unknown} box(es) meeting E where the median is not determined",
-                             details, lower, {"mid"})
-    return ErrorReport(lower, upper, wit, {"mid"}, details)
+        return replace(_inconclusive(f"{unknown} box(es) meeting E where the median is not determined",
+                                     details, lower, {"mid"}), evidence=grid)
+    return ErrorReport(lower, upper, wit, {"mid"}, details, evidence=grid)
 
 
 def method_cells_lp_domain(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
@@ -101,9 +116,10 @@ def method_cells_lp_domain(thm: Any, params: dict, target: Any, net: Node) -> Er
     cells = trifling_cells(d, K, delta)
     vals = _cell_values(rest, cells)
     details.update(K=K, delta=str(delta), cells=len(cells), p=str(p))
+    grid = _grid_on_E(cell_end_grid(d, K, delta)["cuts"], _given(params), R)
     bad = sum(1 for v in vals if v is None)
     if bad:
-        return _inconclusive(f"{bad} cell(s) not shown constant", details)
+        return _inconclusive(f"{bad} cell(s) not shown constant", details)  # no upper bound shown
     pieces, piece_vals = [], []
     for cell, v in zip(cells, vals):
         for ubox in boxes:
@@ -123,7 +139,7 @@ def method_cells_lp_domain(thm: Any, params: dict, target: Any, net: Node) -> Er
     with precision(PREC):
         scale = arb(2 * R) ** (arb(d) / arb(p))
         details["volume_factor"] = f"(2R)^(d/p) = {scale.str(12)}"
-        return ErrorReport(arb(lower) * scale, arb(upper) * scale, [], set(), details)
+        return ErrorReport(arb(lower) * scale, arb(upper) * scale, [], set(), details, evidence=grid)
 
 
 DOMAIN_METHODS = (

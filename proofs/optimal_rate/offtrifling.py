@@ -27,6 +27,7 @@ from flint import arb, fmpq
 from constructive.gadgets.mid import mid_gadget
 from constructive.ir import Network, affine, gadget, network, parallel
 from constructive.numbers import precision
+from constructive.tuning import exact_constant
 from proofs.optimal_rate.pointfit import point_fit_network
 from proofs.optimal_rate.stepfn import step_counts, step_network
 
@@ -73,6 +74,8 @@ def index_of(beta: tuple, K: int) -> int:
 
 def grid_values(target: Any, d: int, K: int) -> tuple[list[fmpq], fmpq, fmpq]:
     """(y_0..y_{2K^d−1}, ε, b) as in the module docstring."""
+    if getattr(target, "lam", None) == 0:
+        exact_constant(target, d)  # the bound is 0: an irrational constant is refused (INCONCLUSIVE)
     with precision(BITS + 64):
         w = omega_up(target, arb(d).sqrt())
         eps_up = omega_up(target, arb(d).sqrt() / K)

@@ -10,6 +10,7 @@ Theorems (``syz-cells``, ``syz-cells-lp``, ``syz-cells-mid``): see :mod:`proofs.
 from __future__ import annotations
 
 import bisect
+from dataclasses import replace
 from typing import Any
 
 from flint import arb, fmpq
@@ -70,7 +71,23 @@ def method_cells_bounded(thm: Any, params: dict, target: Any, net: Node) -> Erro
         with precision(192):
             return ErrorReport(fmpq(0), arb("inf"), [], set(),
                                {"failure": "the first map is not x -> (x + R)/(2R)"})
-    return method_cells_linf(thm, params, target, rest)
+    return _cuts_to_E(method_cells_linf(thm, params, target, rest), as_fmpq(params["R"]))
+
+
+def _cuts_to_E(report: ErrorReport, R: fmpq) -> ErrorReport:
+    """The grid evidence of the cube's coordinates u moved to x = 2Ru − R: the kernel evaluates
+    the whole network (the first map included) on E = [−R, R]^d (``claim.box``, ``rescale``)."""
+    def to_E(c: Any) -> str:
+        return str(2 * R * fmpq(c) - R) if isinstance(c, str) else c
+
+    ev = report.evidence
+    wit = [dict(w, x=[to_E(v) for v in w["x"]],
+                **({"box": [[to_E(a), to_E(b)] for a, b in w["box"]]} if "box" in w else {}))
+           for w in report.witnesses]
+    if not ev or ev.get("kind") != "grid":
+        return replace(report, witnesses=wit)
+    return replace(report, witnesses=wit,
+                   evidence=evidence.grid([[fmpq(to_E(c)) for c in axis] for axis in ev["cuts"]]))
 
 
 def method_cells_lp_bounded(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
@@ -88,8 +105,8 @@ def method_cells_lp_bounded(thm: Any, params: dict, target: Any, net: Node) -> E
         scale = arb(2 * R) ** (arb(d) / arb(p))
         report = ErrorReport(arb(inner.lower) * scale, arb(inner.upper) * scale, [], inner.gadgets_used,
                              {**inner.details, "volume_factor": f"(2R)^(d/p) = {scale.str(12)}"},
-                             inner.range_ok, inner.hypothesis_ok)
-    return report
+                             inner.range_ok, inner.hypothesis_ok, evidence=inner.evidence)
+    return _cuts_to_E(report, R)
 
 
 def _split_first(net: Node, want: Affine) -> tuple[Any, Any]:

@@ -50,7 +50,10 @@ def test_constant_fitted_with_a_rounded_value_is_refused(tid, raw):
 
 @pytest.mark.parametrize("tid,raw", [("syz-intrinsic-linf", {"n": "1", "d": "2"}),
                                      ("nestnet-offtrifling", {"d": "1", "s": "1", "n": "4"}),
-                                     ("zlz-composition-offtrifling", {"d": "1", "r": "2"})])
+                                     ("zlz-composition-offtrifling", {"d": "1", "r": "2"}),
+                                     ("syz-rate-linf", {"d": "1", "N": "1", "L": "1"}),
+                                     ("syz-rate-lp", {"d": "2", "N": "1", "L": "1", "p": "2"}),
+                                     ("syz-bounded-domain-boxes", {"d": "2", "N": "1", "L": "1"})])
 def test_irrational_constant_is_inconclusive_not_violated(tid, raw):
     with pytest.raises(TuningError, match="not an exact rational"):
         run_theorem(tid, raw, "pi", lipschitz="0")

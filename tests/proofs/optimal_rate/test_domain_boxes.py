@@ -15,7 +15,7 @@ from certify.certificate import run_theorem
 from constructive.errors import UserError
 from constructive.evaluate import evaluate
 from constructive.targets import make_target
-from proofs.optimal_rate.domain import (DOMAINS, IntervalExtension, McShaneExtension, domain_boxes, in_domain,
+from proofs.optimal_rate.domain import (IntervalExtension, McShaneExtension, domain_boxes, in_domain, presets,
                                         volume)
 
 LINF, LP = "syz-bounded-domain-boxes", "syz-bounded-domain-boxes-lp"
@@ -43,7 +43,7 @@ class Recording:
         return self.t.enclose(box, prec)
 
 
-@pytest.mark.parametrize("name", list(DOMAINS))
+@pytest.mark.parametrize("name", list(presets()))
 @pytest.mark.parametrize("d", [1, 2])
 def test_domains_lie_in_the_cube_with_disjoint_interiors(name, d):
     boxes = domain_boxes(name, d)
