@@ -222,6 +222,15 @@ def derivative_setup(layers, box, act, k: int) -> tuple[fmpq, fmpq, fmpq]:
     return M, D, max(_prop_lip(layers, fmpq(1), D)[-1])
 
 
+def _may_leave(h: arb, e: fmpq, M: fmpq) -> bool:
+    """Might a pre-activation enclosed by h, perturbed by e, leave [−M, M]?  A ball that is not
+    finite (a large box overflows it) encloses nothing: it may."""
+    try:
+        return _q_upper(abs(h).upper()) + e > M
+    except ArithmeticError:
+        return True
+
+
 def read_derivative_gadget(body: Node, k: int) -> fmpq:
     """η of the Prop 11 gadget, with every weight checked: rows 1, biases ℓη, output weights
     (−1)^ℓ C(k, ℓ)/(−η)^k, output bias 0."""
@@ -274,7 +283,7 @@ def certify_derivative(net: Node, layers: list, box: list, act, k: int, witnesse
         ranges = _deriv_ranges(layers, box, act, k)
         errs = _prop_lip(layers, tau, D)
         for l, r in enumerate(ranges):
-            if any(_q_upper(abs(h).upper()) + e > M for h, e in zip(r, errs[l])):
+            if any(_may_leave(h, e, M) for h, e in zip(r, errs[l])):
                 problems.append(f"layer {l + 1}: perturbed pre-activations may leave [-{M}, {M}]")
         upper = max(errs[-1])
         lower, wit = fmpq(0), []

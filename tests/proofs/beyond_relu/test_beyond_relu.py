@@ -436,3 +436,16 @@ def test_derivative_emulation_with_no_finite_scale_is_inconclusive_not_a_crash(c
     out = capsys.readouterr()
     assert "INCONCLUSIVE, the analysis cannot proceed: no finite scale" in out.out + out.err
     assert code in (0, 1)
+
+
+def test_derivative_emulation_whose_checked_ranges_overflow_is_inconclusive_not_a_crash(capsys):
+    """Found by `certify fuzz` (arctan, A = 219/16): the scale is finite, but the certifier's
+    check of the perturbed pre-activations met a ball that is not finite; that range may leave
+    the gadget domain (a problem), never an ArithmeticError traceback."""
+    from certify.cli import main
+
+    code = main(["run", "zlz-thm6-derivative-emulation", "-p", "A=219/16", "-p", "k=1",
+                 "-p", "eps=1/1000", "-p", "rho=arctan"])
+    out = capsys.readouterr()
+    assert "INCONCLUSIVE, the analysis cannot proceed" in out.out + out.err
+    assert "Traceback" not in out.out + out.err and code in (0, 1)
