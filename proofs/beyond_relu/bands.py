@@ -119,8 +119,11 @@ def geometric_cuts(M: fmpq, smallest: fmpq) -> list:
 
 
 def q_upper(x: arb) -> fmpq:
-    """A rational ≥ every point of the ball."""
+    """A rational ≥ every point of the ball (ArithmeticError past 2^4096: flint aborts the
+    process, rather than raising, when asked for the integer of a far larger number)."""
     u = x.upper()
+    if not u.is_finite() or abs(u) > arb(2) ** 4096:
+        raise ArithmeticError("bound is not finite")
     e = 2 ** 200
     c = (u * e).ceil()
     if not c.is_exact():
