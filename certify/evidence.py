@@ -17,7 +17,7 @@ from certify.analysis.pl1d import enumerate_1d
 from constructive import architecture as arch
 from constructive.ir import Activation, Network, Node
 
-KERNEL_ACTIVATIONS = {"relu", "identity"}
+KERNEL_ACTIVATIONS = {"relu", "identity", "euaf"}
 MAX_STORED_ENTRIES = 2_000_000  # the kernel's own limit on dense entries
 MAX_STORED_NONZEROS = 300_000   # keeps a certificate below ~20 MB
 
@@ -39,7 +39,7 @@ def stored_network(net: Node) -> tuple[Optional[dict], str]:
     except (TypeError, ValueError) as exc:
         return None, f"no plain layered form ({exc})"
     except _Unfollowed as exc:
-        return None, f"activation {exc} is not one the kernel follows (relu, identity)"
+        return None, f"activation {exc} is not one the kernel follows (relu, identity, euaf)"
     dense = sum(W.nrows() * W.ncols() for W, _, _ in steps)
     if dense > MAX_STORED_ENTRIES:
         return None, f"{dense} dense entries exceed the stored limit {MAX_STORED_ENTRIES}"

@@ -411,9 +411,12 @@ def _load_entry(raw: dict, source: str) -> Theorem:
         for formula in spec.values():
             parse_formula(str(formula), names, where)
     for family in claim.get("pieces", ()):
+        # a sigma-identity value is a polynomial in the input x1
+        x1 = ("x1",) if claim.get("check") == "sigma-identity" else ()
         for key in ("count", "lo", "hi", "value"):
             for text in family[key] if key != "count" else [family[key]]:
-                _parse_claim(thm, text, names + (family["index"],), where)
+                _parse_claim(thm, text, names + (family["index"],) + (x1 if key == "value" else ()),
+                             where)
         if len(family["lo"]) != len(family["hi"]):
             raise RegistryError(f"{where}: claim.pieces lo and hi differ in length")
     for text in list(claim.get("range", ())) + list(claim.get("box", ())):

@@ -38,6 +38,7 @@ CHECKS: dict[str, tuple[Callable[..., ev.Bounds], set]] = {
     "pieces": (ev.constant_pieces, {"exact", "Linf"}),
     "bit-extraction": (ev.bit_extraction, {"exact"}),
     "stored-values": (ev.stored_values, {"exact"}),
+    "sigma-identity": (ev.sigma_identity, {"exact"}),
 }
 
 
@@ -290,10 +291,12 @@ def _bounds(cert: dict, stmt: Statement, env: dict, net: Optional[StoredNetwork]
             not isinstance(evidence, dict) and shown:
         raise KernelError(f"the statement's check {stmt.claim.get('check')} needs evidence, and this "
                           "certificate has none")
-    if checker is None or net is None or target is None or not isinstance(evidence, dict):
+    # grid, piece and line checks follow ReLU and identity neurons only
+    foreign = net is not None and not net.plain and checker not in (None, ev.sigma_identity)
+    if checker is None or foreign or net is None or target is None or not isinstance(evidence, dict):
         why = ("the statement names no kernel check" if checker is None else
-               "network or target not followed by the kernel" if net is None or target is None else
-               "no evidence: the certifier shows no upper bound")
+               "network or target not followed by the kernel" if net is None or target is None
+               or foreign else "no evidence: the certifier shows no upper bound")
         report.trusted.append(f"the error bounds ({stmt.method}: {why})")
     else:
         try:

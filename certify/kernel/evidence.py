@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
-from flint import arb, fmpq
+from flint import arb, fmpq, fmpq_poly
 
+from certify.kernel import sigma
 from certify.kernel.claims import Statement, boxes_of, rational
 from certify.kernel.errors import KernelError, Undecided
 from certify.kernel.formula import ball
@@ -333,7 +334,32 @@ def constant_pieces(stmt: Statement, env: dict, net: StoredNetwork, target: Targ
                   f"{len(boxes)} boxes, the network shown affine on each")
 
 
-def _statement_boxes(stmt: Statement, env: dict, d: int) -> list[tuple[list, list, list]]:
+def sigma_identity(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,
+                   evidence: dict, cert: dict) -> Bounds:
+    """φ = value on every interval of claim.pieces (value a polynomial in x1) for a one-input
+    network of σ (EUAF), ReLU and identity neurons: on each cell of the cuts inside an interval
+    every pre-activation is shown to stay in one piece of its activation, and φ's rational
+    function there is compared with the value (:mod:`certify.kernel.sigma`)."""
+    _kind(evidence, "line")
+    if net.input_dim != 1 or net.layers[-1].rows != 1:
+        raise KernelError("sigma-identity speaks about networks of one input and one output")
+    cuts, pieces = _real_cuts(evidence), _statement_boxes(stmt, env, 1, polynomial=True)
+    worst = fmpq(0)
+    for ((a,), (b,), (value,)) in pieces:
+        if not a < b:
+            raise KernelError(f"sigma-identity needs intervals, not the point {a}")
+        ends = [a] + [c for c in cuts if a < c < b] + [b]
+        worst = max(worst, sigma.difference(net.layers, list(zip(ends, ends[1:])), value))
+    if worst > 0:  # φ differs from the claim at an exact point: no upper bound, a lower one
+        return Bounds(arb("inf"), arb(worst), "an exact point where φ differs from the claim")
+    return Bounds(arb(0), arb(0), f"exact rational functions on the cells of the {len(pieces)} "
+                  "claimed intervals")
+
+
+def _statement_boxes(stmt: Statement, env: dict, d: int, polynomial: bool = False
+                     ) -> list[tuple[list, list, list]]:
+    """The boxes of claim.pieces with their values (``polynomial``: values are polynomials in x1,
+    exact rationals otherwise)."""
     families = stmt.claim.get("pieces") or []
     counts = [_count(stmt.formula(str(f["count"]), env, "pieces count")) for f in families]
     if sum(counts) > MAX_PIECES or sum(counts) * 2 ** d > MAX_PIECES * 2:
@@ -342,12 +368,23 @@ def _statement_boxes(stmt: Statement, env: dict, d: int) -> list[tuple[list, lis
     for family, count in zip(families, counts):
         for i in range(count):
             scope = dict(env, **{family["index"]: fmpq(i)})
-            lo, hi, value = ([_exact(stmt.formula(t, scope, f"pieces {key}"), f"pieces {key}")
-                              for t in family[key]] for key in ("lo", "hi", "value"))
+            lo, hi = ([_exact(stmt.formula(t, scope, f"pieces {key}"), f"pieces {key}")
+                       for t in family[key]] for key in ("lo", "hi"))
+            value = [_polynomial(stmt.formula(t, dict(scope, x1=sigma.X), "pieces value"))
+                     if polynomial else _exact(stmt.formula(t, scope, "pieces value"), "pieces value")
+                     for t in family["value"]]
             if len(lo) != d or len(hi) != d or any(a > b for a, b in zip(lo, hi)):
                 raise KernelError(f"piece {i}: [{lo}, {hi}] is not a box of dimension {d}")
             out.append((lo, hi, value))
     return out
+
+
+def _polynomial(v: Any) -> fmpq_poly:
+    if isinstance(v, fmpq):
+        return fmpq_poly([v])
+    if not isinstance(v, fmpq_poly):
+        raise KernelError(f"pieces value {v} is not a polynomial in x1 with rational coefficients")
+    return v
 
 
 def _count(v: Any) -> int:

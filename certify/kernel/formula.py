@@ -12,7 +12,7 @@ import ast
 from functools import lru_cache
 from typing import Any, Callable, Mapping, Optional
 
-from flint import arb, fmpq, fmpz
+from flint import arb, fmpq, fmpq_poly, fmpz
 
 from certify.kernel.errors import KernelError
 
@@ -75,6 +75,10 @@ def _exact_root(q: fmpq, k: int) -> Optional[fmpq]:
 
 
 def power(x: Value, y: Value) -> Value:
+    if isinstance(x, fmpq_poly):  # x1 of a sigma-identity value: natural powers only
+        if not (isinstance(y, fmpq) and y.q == 1 and 0 <= y.p <= 64):
+            raise KernelError(f"a polynomial to the power {y}")
+        return x ** int(y.p)
     if isinstance(x, fmpq) and isinstance(y, fmpq):
         if abs(y.p) > MAX_EXPONENT:
             raise KernelError(f"exponent {y} is too large")
@@ -260,8 +264,8 @@ class Evaluator:
             if isinstance(node.op, ast.Mult):
                 return a * b
             if isinstance(node.op, ast.Div):
-                if isinstance(b, fmpq) and b == 0:
-                    raise KernelError("division by zero")
+                if isinstance(b, fmpq) and b == 0 or isinstance(b, fmpq_poly):
+                    raise KernelError("division by zero or by a polynomial")
                 return a / b
             if isinstance(node.op, ast.Pow):
                 return power(a, b)

@@ -17,7 +17,7 @@ from flint import fmpq, fmpq_mat
 from certify.kernel.claims import rational
 from certify.kernel.errors import KernelError, Undecided
 
-ACTIVATIONS = {"relu", "identity"}
+ACTIVATIONS = {"relu", "identity", "euaf"}  # euaf: only the sigma-identity check follows it
 MAX_ENTRIES = 2_000_000
 
 
@@ -27,6 +27,7 @@ class Layer:
     b: fmpq_mat
     relu: tuple  # per output neuron: True for ReLU, False for the identity; () on the last layer
     nonzeros: int
+    acts: tuple = ()  # per output neuron: the activation's name; () on the last layer
 
     @property
     def rows(self) -> int:
@@ -37,6 +38,11 @@ class Layer:
 class StoredNetwork:
     input_dim: int
     layers: tuple
+
+    @property
+    def plain(self) -> bool:
+        """Only ReLU and identity neurons: what the grid, piece and line checks follow."""
+        return all(a in ("relu", "identity") for layer in self.layers for a in layer.acts)
 
     @property
     def widthvec(self) -> tuple:
@@ -293,18 +299,18 @@ def decode(data: Any) -> StoredNetwork:
             b[i, 0] = q
             nonzeros += 1
         relu: tuple = ()
+        flags: list = []
         if not last:
-            flags = []
             for run in _list(raw["act"], where):
                 if not (isinstance(run, list) and len(run) == 2 and run[0] in ACTIVATIONS
                         and isinstance(run[1], int) and not isinstance(run[1], bool) and run[1] > 0):
                     raise KernelError(f"{where}: activation runs are [name, count] with name in "
                                       f"{sorted(ACTIVATIONS)}")
-                flags += [run[0] == "relu"] * run[1]
+                flags += [run[0]] * run[1]
             if len(flags) != rows:
                 raise KernelError(f"{where}: {len(flags)} activations for {rows} neurons")
-            relu = tuple(flags)
-        layer = Layer(W, b, relu, nonzeros)
+            relu = tuple(a == "relu" for a in flags)
+        layer = Layer(W, b, relu, nonzeros, tuple(flags))
         pos, neg = _split(W)
         object.__setattr__(layer, "positive", pos)
         object.__setattr__(layer, "negative", neg)

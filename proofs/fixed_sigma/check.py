@@ -8,8 +8,9 @@ from typing import Any
 
 from flint import fmpq
 
-from certify.analysis.sigma_cells import (AnalysisFailed, exact_lower, half_intervals_error, half_layers,
-                                          half_range, identity_on, sole_gadget, target_sup_bound,
+from certify import evidence
+from certify.analysis.sigma_cells import (AnalysisFailed, cells, exact_lower, half_intervals_error,
+                                          half_layers, half_range, sole_gadget, target_sup_bound,
                                           unknown_upper)
 from certify.analysis.trifling import oscillation_hypothesis
 from certify.method import ErrorReport, Method, methods
@@ -29,6 +30,7 @@ def gadget_identity(thm: Any, params: dict, target: Any, net: Node) -> ErrorRepo
     # the claim is about ``net`` itself (stored or mutated), never a freshly built gadget
     spec = eg.identity_spec(thm.id, params, net=net)
     details: dict = {"statement": spec.statement}
+    cuts: set = set()  # the cells' ends: the kernel's sigma-identity check starts from them
     try:
         if thm.id == "euaf-product-exact" and sole_gadget(net, "euaf-product") is None:
             # the compositional proof reads the product gadget's body only
@@ -36,9 +38,10 @@ def gadget_identity(thm: Any, params: dict, target: Any, net: Node) -> ErrorRepo
         if spec.kind == "cells":
             ok_all, ncells = True, 0
             for (lo, hi, ref) in spec.pieces:
-                ok, n = identity_on(spec.network, ref, lo, hi)
-                ok_all &= ok
-                ncells += n
+                cs = cells(spec.network, lo, hi)
+                ok_all &= all(c.outputs[0].equals(ref) for c in cs)
+                ncells += len(cs)
+                cuts.update(end for c in cs for end in (c.lo, c.hi))
             details.update(cells=ncells, method="exact cell analysis (rational function identity "
                            "on every cell)")
         else:
@@ -59,7 +62,8 @@ def gadget_identity(thm: Any, params: dict, target: Any, net: Node) -> ErrorRepo
     # upper 0 only when the identity is proved on the whole set (a differing exact point would
     # then be a contradiction, reported as such); otherwise nothing is shown
     upper = fmpq(0) if ok_all else unknown_upper()
-    return ErrorReport(lower=worst, upper=upper, witnesses=wit[:5], details=details)
+    return ErrorReport(lower=worst, upper=upper, witnesses=wit[:5], details=details,
+                       evidence=evidence.line(cuts) if len(cuts) >= 2 else None)
 
 
 # ------------------------------------------------------------------------------------------

@@ -1,0 +1,136 @@
+"""Exact identities of one-input σ (EUAF) networks, cell by cell.
+
+σ(x) = x/(1 − x) on (−∞, 0] and |x − 2k| on [2k − 1, 2k + 1] for x ≥ 0: on an interval where each
+pre-activation stays in one of the pieces (−∞, 0], [n, n + 1] (n ≥ 0), σ is a Möbius or an affine
+map, so a network with rational weights is one rational function P/Q of its input there.  The
+evidence cuts each claimed interval into such cells; the kernel shows every pre-activation inside
+its piece on the whole cell (Sturm: no root of P − cQ strictly inside, the sign at the middle
+right; where one crosses, the cell is cut at the crossing, which must be rational) and compares
+P/Q with the claimed value, a polynomial in x1, as polynomials.  The cuts only save work: the
+kernel would find the same cells from the claimed intervals alone.
+"""
+
+from __future__ import annotations
+
+from flint import fmpq, fmpq_poly
+
+from certify.kernel.errors import KernelError, Undecided
+
+X = fmpq_poly([0, 1])
+ONE = fmpq_poly([1])
+MAX_DEGREE = 512
+MAX_CELLS = 4096
+
+
+def roots_inside(f: fmpq_poly, a: fmpq, b: fmpq) -> int:
+    """The number of distinct real roots of f in the open interval (a, b) (Sturm's theorem,
+    after dividing out the roots at a and b); f must not be zero."""
+    for end in (a, b):
+        while f(end) == 0:
+            f = f // fmpq_poly([-end, 1])
+    seq = [f, f.derivative()]
+    while seq[-1] != 0:
+        seq.append(-(seq[-2] % seq[-1]))
+    seq.pop()
+
+    def changes(t: fmpq) -> int:
+        signs = [s for s in (p(t) for p in seq) if s != 0]
+        return sum(1 for u, v in zip(signs, signs[1:]) if (u > 0) != (v > 0))
+
+    return changes(a) - changes(b)
+
+
+class _Split(Exception):
+    """A pre-activation crosses a piece end at these rational points inside the cell."""
+
+    def __init__(self, points: list[fmpq]):
+        super().__init__(points)
+        self.points = points
+
+
+def _inside(P: fmpq_poly, Q: fmpq_poly, lo, hi, a: fmpq, b: fmpq) -> bool:
+    """lo ≤ P/Q ≤ hi on [a, b] (None: no bound), Q without a root on [a, b]."""
+    m = (a + b) / 2
+    for end, sign in ((lo, 1), (hi, -1)):
+        if end is None:
+            continue
+        g = sign * (P - end * Q)
+        if g != 0 and (roots_inside(g, a, b) or g(m) * Q(m) < 0):
+            return False
+    return True
+
+
+def _crossings(P: fmpq_poly, Q: fmpq_poly, ends: list, a: fmpq, b: fmpq) -> list[fmpq]:
+    """Where P/Q meets a piece end strictly inside (a, b); every such point must be rational."""
+    out = set()
+    for c in ends:
+        g = P - c * Q
+        if g == 0 or not roots_inside(g, a, b):
+            continue
+        inside = {r for r, _ in g.roots() if a < r < b}
+        if len(inside) != roots_inside(g, a, b):
+            raise Undecided(f"a pre-activation crosses the piece end {c} at an irrational point "
+                            f"inside [{a}, {b}]")
+        out |= inside
+    return sorted(out)
+
+
+def _sigma(P: fmpq_poly, Q: fmpq_poly, a: fmpq, b: fmpq, relu: bool) -> tuple[fmpq_poly, fmpq_poly]:
+    """σ (or ReLU) of the pre-activation P/Q on the cell [a, b], as P'/Q'."""
+    v = P((a + b) / 2) / Q((a + b) / 2)
+    if v <= 0 and _inside(P, Q, None, fmpq(0), a, b):
+        return (0 * P, Q) if relu else (P, Q - P)  # x/(1 − x) with x = P/Q
+    if relu and _inside(P, Q, fmpq(0), None, a, b):
+        return P, Q
+    n = int(v.p // v.q)
+    for k in (n, n - 1):
+        if not relu and k >= 0 and _inside(P, Q, fmpq(k), fmpq(k + 1), a, b):
+            # |x − 2j| on [k, k + 1]: x − k for even k, k + 1 − x for odd k
+            return (P - k * Q, Q) if k % 2 == 0 else ((k + 1) * Q - P, Q)
+    ends = [fmpq(0)] if relu else [fmpq(k) for k in range(0, max(n, 0) + 3)]
+    raise _Split(_crossings(P, Q, ends, a, b))
+
+
+def outputs_on(layers: tuple, a: fmpq, b: fmpq) -> list[tuple[fmpq_poly, fmpq_poly]]:
+    """The network's outputs on the cell [a, b] as exact rational functions P/Q of x (_Split
+    where a pre-activation leaves its piece inside the cell)."""
+    values = [(X, ONE)]
+    for layer in layers:
+        out = []
+        for i in range(layer.rows):
+            P, Q = layer.b[i, 0] * ONE, ONE
+            for j, (Pj, Qj) in enumerate(values):
+                w = layer.W[i, j]
+                if w != 0:
+                    P, Q = (P * Qj + w * Pj * Q, Q * Qj) if Qj != Q else (P + w * Pj, Q)
+            if max(P.degree(), Q.degree()) > MAX_DEGREE:
+                raise Undecided(f"rational functions of degree above {MAX_DEGREE}")
+            if roots_inside(Q, a, b) or Q(a) == 0 or Q(b) == 0:
+                raise KernelError("a denominator vanishes on a cell")
+            act = layer.acts[i] if layer.acts else "identity"
+            out.append((P, Q) if act == "identity" else _sigma(P, Q, a, b, act == "relu"))
+        values = out
+    return values
+
+
+def difference(layers: tuple, cells: list[tuple[fmpq, fmpq]], value: fmpq_poly) -> fmpq:
+    """max |φ − value| over exact points of the cells: 0 when φ = value on every cell (shown as
+    rational functions), else the exact gap at a point where they differ.  A cell where a
+    pre-activation leaves its piece is cut at the rational crossing points (at most MAX_CELLS)."""
+    todo, done = list(reversed(cells)), 0
+    while todo:
+        a, b = todo.pop()
+        done += 1
+        if done > MAX_CELLS:
+            raise Undecided(f"more than {MAX_CELLS} cells")
+        try:
+            (P, Q), = outputs_on(layers, a, b)
+        except _Split as split:
+            pts = [a] + split.points + [b]
+            todo.extend(reversed(list(zip(pts, pts[1:]))))
+            continue
+        gap = P - value * Q
+        if gap != 0:  # two rational functions that differ differ at one of deg + 1 points
+            n = gap.degree() + 1
+            return max(abs(gap(t) / Q(t)) for t in (a + (b - a) * fmpq(i, n) for i in range(n + 1)))
+    return fmpq(0)

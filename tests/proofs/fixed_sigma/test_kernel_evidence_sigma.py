@@ -1,0 +1,84 @@
+"""The checker kernel re-derives the EUAF gadget identities (check ``sigma-identity``): on each
+cell every pre-activation stays in one piece of σ, the network is one rational function there,
+equal to the claimed polynomial; a weight moved by 2^-40 is refused with an exact witness, and
+the evidence's cuts only save work."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+from flint import fmpq, fmpq_poly
+
+from certify.certificate import content_hash
+from certify.kernel import check_certificate_data
+from certify.kernel.sigma import roots_inside
+from tests.kernel_certs import cert, moved
+
+IDS = ["euaf-identity-padding", "euaf-square-exact", "euaf-step-index",
+       "euaf-softsign-independent-index", "euaf-rounding-odd"]
+EPS = fmpq(1, 2 ** 40)
+
+
+@pytest.mark.parametrize("tid", IDS)
+def test_kernel_rederives_the_identity(tid):
+    c = cert(tid)
+    report = check_certificate_data(c)
+    assert report.ok, report.problems
+    assert report.verdict == c["verdict"] == "HOLDS" and report.upper == 0
+    assert not any("error bounds" in t for t in report.trusted)
+
+
+@pytest.mark.parametrize("tid,params", [("euaf-step-index", {"K": "13"}),
+                                        ("euaf-identity-padding", {"M": "7/3"}),
+                                        ("euaf-softsign-independent-index", {"K": "5", "alpha": "22/7"})])
+def test_other_instances(tid, params):
+    c = cert(tid, **params)
+    report = check_certificate_data(c)
+    assert report.ok and report.upper == 0, report.problems
+
+
+@pytest.mark.parametrize("tid", IDS)
+@pytest.mark.parametrize("key", ["W", "b"])
+def test_a_last_layer_weight_moved_by_2_to_the_minus_40_is_refused(tid, key):
+    c = cert(tid)
+    last = len(c["network"]["layers"]["layers"]) - 1
+    if not c["network"]["layers"]["layers"][last][key]:
+        pytest.skip("no such entry to move")
+    report = check_certificate_data(moved(c, last, key, EPS))
+    assert not report.ok and report.verdict == "VIOLATED"
+    assert report.lower is not None and report.lower > 0
+
+
+def test_a_first_layer_weight_moved_is_refused_or_shown_different():
+    """The square's first-layer weight moved: the cells move with it (the kernel cuts at the new
+    crossings itself) and the rational function is no longer x²."""
+    c = cert("euaf-square-exact")
+    report = check_certificate_data(moved(c, 0, "W", EPS))
+    assert not report.ok and report.verdict != "HOLDS"
+
+
+def test_the_cuts_only_save_work():
+    c = cert("euaf-rounding-odd")
+    bare = copy.deepcopy(c)
+    bare["evidence"]["cuts"] = [bare["evidence"]["cuts"][0], bare["evidence"]["cuts"][-1]]
+    bare["hash"] = content_hash(bare)
+    report = check_certificate_data(bare)
+    assert report.ok and report.upper == 0, report.problems
+
+
+def test_a_forged_holds_on_a_euaf_network_elsewhere_is_not_taken_by_a_relu_check():
+    """A stored EUAF network under a statement whose check follows ReLU only: the bound is
+    listed as trusted, never re-derived as if σ were the identity."""
+    c = cert("syz-fixed-sigma-1d")
+    report = check_certificate_data(c)
+    assert report.ok
+    assert any("error bounds" in t for t in report.trusted)
+
+
+def test_sturm_counts_roots_strictly_inside():
+    x = fmpq_poly([0, 1])
+    f = (x - fmpq(1, 3)) * (x - fmpq(1, 2)) ** 2 * (x * x - 2)
+    assert roots_inside(f, fmpq(0), fmpq(1)) == 2
+    assert roots_inside(f, fmpq(1, 3), fmpq(1, 2)) == 0
+    assert roots_inside(f, fmpq(1), fmpq(2)) == 1  # √2
