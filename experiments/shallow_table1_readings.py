@@ -209,8 +209,9 @@ def sampled_normal_equations(method: str, b: np.ndarray, samples: str, columns: 
 def fit(method: str, b: np.ndarray, dtype: str, gram: str = "sampled", samples: str = "midpoint:10",
         solver: str = "eigh:1", columns: str = "const", rhs_noise: float = 0.0, seed: int = 0) -> np.ndarray:
     """Coefficients (float64) of the least-squares fit of arctan(25x) in the working precision.
-    ``rhs_noise`` δ > 0 adds δ·max|r|·N(0, 1) (seeded) to the right-hand side: a model of the
-    rounding that an accumulation over many samples leaves in r, not a reading of the paper."""
+    ``rhs_noise`` δ > 0 multiplies every r_j by 1 + δ·ε·N(0, 1) (seeded; ε of the working
+    precision): a model of the rounding that an accumulation over many samples leaves in r, not a
+    reading of the paper."""
     dt = np.float32 if dtype == "float32" else np.float64
     bw = b.astype(dt).astype(np.float64)  # biases stored in the working precision
     if method == "NN" and columns == "offset":
@@ -233,8 +234,8 @@ def fit(method: str, b: np.ndarray, dtype: str, gram: str = "sampled", samples: 
         G, r = relu_gram_exact(bw, columns, xp) if method == "NN" else hat_gram_exact(bw, xp)
         G, r = G.astype(dt), r.astype(dt)
     if rhs_noise:
-        kick = rhs_noise * float(np.abs(r).max()) * np.random.default_rng(seed).standard_normal(len(r))
-        r = (r.astype(np.float64) + kick).astype(dt)
+        kick = rhs_noise * np.finfo(dt).eps * np.random.default_rng(seed).standard_normal(len(r))
+        r = (r.astype(np.float64) * (1 + kick)).astype(dt)
     return np.asarray(solve_gram(G, r, solver), dtype=np.float64)
 
 

@@ -76,9 +76,9 @@ def test_table1_rows_within_a_factor_two_of_the_paper_n100():
     assert not _far_rows(mod, [100], _reading(mod))
 
 
-def test_table1_default_sampled_reading_within_a_factor_two_n100():
+def test_table1_sampled_reading_within_a_factor_two_n100():
     mod = _module()
-    assert not _far_rows(mod, [100], mod.Reading())
+    assert not _far_rows(mod, [100], mod.Reading(gram="sampled"))
 
 
 @pytest.mark.slow
@@ -105,15 +105,15 @@ def test_table1_float32_adaptive_relu_row_is_the_documented_gap():
 
 
 def test_rhs_rounding_noise_moves_the_adaptive_row_not_the_uniform_one():
-    """A perturbation of r of 25 ε₃₂·max|r| lifts the float32 adaptive row by >10x in MSE (towards
-    the printed value) while the uniform row stays within a factor 2: the printed adaptive rows are
+    """A perturbation r_j·(1 + 50 ε₃₂ N(0, 1)) lifts the float32 adaptive row's MSE by >10x (towards
+    the printed value) while the uniform row's moves by <2x: the printed adaptive rows are
     noise-level numbers."""
     mod = _module()
-    noisy = _reading(mod, rhs_noise=3e-6, seed=0)
-    clean = {k: (mx, mse) for k, _, _, mx, mse, _ in mod.table1_rows(["float32"], [100], _reading(mod), ("NN",))}
-    rows = {k: (mx, mse, p) for k, _, _, mx, mse, p in mod.table1_rows(["float32"], [100], noisy, ("NN",))}
-    assert rows["NN adaptive"][1] > 10 * clean["NN adaptive"][1]
-    assert mod.factor(rows["NN uniform"][1], rows["NN uniform"][2][1]) < 2
+    clean = {k: mse for k, _, _, _, mse, _ in mod.table1_rows(["float32"], [100], _reading(mod), ("NN",))}
+    noisy = {k: mse for k, _, _, _, mse, _ in
+             mod.table1_rows(["float32"], [100], _reading(mod, rhs_noise=50, seed=0), ("NN",))}
+    assert noisy["NN adaptive"] > 10 * clean["NN adaptive"]
+    assert noisy["NN uniform"] < 2 * clean["NN uniform"]
 
 
 def test_exact_gram_matches_the_sampled_gram():
