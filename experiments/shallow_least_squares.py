@@ -43,12 +43,12 @@ column sets, sampled Grams on midpoint/grid/5 random sample sets × eigh/svd × 
 sample-matrix solvers): NO reading puts all 16 rows within a factor 2, nor all 8 rows of one n.
 Best: every ``eigh:1`` reading with nodes-resolving samples, 14 of 16 (default: 12 rows within
 1.22x, the float64 and FEM rows to ~3 digits); the two float32 ReLU rows with adaptive biases come
-out 17–37x (MAX) and 50–300x (MSE) better than printed: a clean ε λ₁ cut keeps the leading modes,
-which adapt to the jump.  ``svd`` puts those rows within 0.1–3x (MAX) / 0.06–97x (MSE) by sample
-set, but the float64 rows at n = 1000 break (adaptive MAX 29–1700x) and often the float32 uniform
+out 17–37x (MAX) and 53–300x (MSE) better than printed (4–38x / 17–300x over all eigh readings): a
+clean ε λ₁ cut keeps the leading modes, which adapt to the jump.  ``svd`` moves those rows to
+0.05–3.3x (MAX) / 0.03–100x (MSE) depending on the sample set, but the float64 rows at n = 1000 break (adaptive MAX 29–1700x) and often the float32 uniform
 n = 100 row; ``eigh:n`` and torch pinv/gelsd/gelss (rtol n ε) miss the float32 uniform rows by
 6–10x MAX / 110–420x MSE; numpy pinv (rcond 1e-15) and gelsy blow up; lstsq on the samples
-(κ(A) = √κ(G)) is 4–500x too good on the float32 uniform rows; 10⁴ grid or random samples leave
+(κ(A) = √κ(G)) misses the float32 uniform rows (numpy: 4–550x better MAX; torch pinv 2.2x/12x worse); 10⁴ grid or random samples leave
 adaptive n = 1000 node intervals empty (FEM adaptive breaks, 10³–10⁴x).  The printed float32
 adaptive rows are rounding-noise numbers: ``--rhs-noise 70`` lifts them to the printed size while
 the uniform rows barely move, yet over 10 seeds 11–14 of 16 rows agree (one seed gets the four
