@@ -38,7 +38,7 @@ Readings (the unstated parts; helper experiments/shallow_table1_readings.py, ``s
     numpy.linalg.pinv of G, |λ| against the cut (p. 17's footnote, "singular values"); ``--cut n``:
     p. 20's n ε λ₁; torch/numpy pinv and lstsq drivers on G; lstsq/pinv on the samples (A-*);
   * ``--rhs-noise δ``: r_j·(1 + δ ε N(0, 1)) — a model of accumulated rounding, not a reading.
-Survey (``survey --n 100`` and ``--n 1000``, 88 readings: 2 closed-form Grams × 8 solvers × 3
+Survey (``survey --n 100`` and ``--n 1000``, 84 readings: 2 closed-form Grams × 8 solvers × 3
 column sets, sampled Grams on midpoint/grid/5 random sample sets × eigh/svd × offset/const, 8
 sample-matrix solvers): NO reading puts all 16 rows within a factor 2, nor all 8 rows of one n.
 Best: every ``eigh:1`` reading with nodes-resolving samples, 14 of 16 (default: 12 rows within
