@@ -118,15 +118,7 @@ def relu_basis(x: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.hstack([np.ones((len(x), 1)), np.maximum(x[:, None] - b[None, :], 0.0)])
 
 
-def hat_basis(x: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Hat functions on the nodes b (dense; each column is non-zero on two intervals)."""
-    out = np.zeros((len(x), len(b)))
-    j = np.clip(np.searchsorted(b, x, side="right") - 1, 0, len(b) - 2)
-    t = (x - b[j]) / (b[j + 1] - b[j])
-    rows = np.arange(len(x))
-    out[rows, j] = 1 - t
-    out[rows, j + 1] = t
-    return out
+hat_basis = readings.hat_columns  # hat functions on the nodes b (dense; one module writes them)
 
 
 def samples(b: np.ndarray, per_interval: int = 10) -> tuple[np.ndarray, np.ndarray]:
