@@ -20,6 +20,7 @@ X = fmpq_poly([0, 1])
 ONE = fmpq_poly([1])
 MAX_DEGREE = 512
 MAX_CELLS = 4096
+MAX_ENDS = 64  # piece ends looked at for crossings on one cell
 
 
 def roots_inside(f: fmpq_poly, a: fmpq, b: fmpq) -> int:
@@ -83,12 +84,17 @@ def _sigma(P: fmpq_poly, Q: fmpq_poly, a: fmpq, b: fmpq, relu: bool) -> tuple[fm
     if relu and _inside(P, Q, fmpq(0), None, a, b):
         return P, Q
     n = int(v.p // v.q)
-    for k in (n, n - 1):
+    for k in (n, n - 1):  # v may sit on the end n of two pieces
         if not relu and k >= 0 and _inside(P, Q, fmpq(k), fmpq(k + 1), a, b):
             # |x − 2j| on [k, k + 1]: x − k for even k, k + 1 − x for odd k
             return (P - k * Q, Q) if k % 2 == 0 else ((k + 1) * Q - P, Q)
-    ends = [fmpq(0)] if relu else [fmpq(k) for k in range(0, max(n, 0) + 3)]
-    raise _Split(_crossings(P, Q, ends, a, b))
+    if relu:
+        raise _Split(_crossings(P, Q, [fmpq(0)], a, b))
+    seen = [P(t) / Q(t) for t in (a, (a + b) / 2, b)]
+    first, last = max(int(min(seen).p // min(seen).q) - 1, 0), int(max(seen).p // max(seen).q) + 2
+    if last - first > MAX_ENDS:
+        raise Undecided(f"a pre-activation sweeps more than {MAX_ENDS} pieces of σ inside [{a}, {b}]")
+    raise _Split(_crossings(P, Q, [fmpq(k) for k in range(first, last + 1)], a, b))
 
 
 def outputs_on(layers: tuple, a: fmpq, b: fmpq) -> list[tuple[fmpq_poly, fmpq_poly]]:
@@ -126,6 +132,8 @@ def difference(layers: tuple, cells: list[tuple[fmpq, fmpq]], value: fmpq_poly) 
         try:
             (P, Q), = outputs_on(layers, a, b)
         except _Split as split:
+            if not split.points:  # it leaves its piece between the ends looked at
+                raise Undecided(f"no rational crossing found inside [{a}, {b}]") from None
             pts = [a] + split.points + [b]
             todo.extend(reversed(list(zip(pts, pts[1:]))))
             continue

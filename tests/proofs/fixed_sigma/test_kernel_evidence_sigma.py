@@ -81,3 +81,14 @@ def test_sturm_counts_roots_strictly_inside():
     assert roots_inside(f, fmpq(0), fmpq(1)) == 2
     assert roots_inside(f, fmpq(1, 3), fmpq(1, 2)) == 0
     assert roots_inside(f, fmpq(1), fmpq(2)) == 1  # √2
+
+
+def test_a_huge_weight_is_not_followed_piece_by_piece():
+    """A first-layer weight scaled up by 2^200 makes a pre-activation sweep ~2^200 pieces of σ on
+    one cell: the kernel does not enumerate them (it would never finish); the bound it cannot
+    re-derive is listed as trusted, never re-derived."""
+    c = cert("euaf-square-exact")
+    entry = c["network"]["layers"]["layers"][0]["W"][0]
+    forged = moved(c, 0, "W", fmpq(2 ** 200) * fmpq(*map(int, (entry[-1] + "/1").split("/")[:2])))
+    report = check_certificate_data(forged)
+    assert any("error bounds" in t and "pieces of σ" in t for t in report.trusted), report.trusted
