@@ -414,7 +414,7 @@ def _load_entry(raw: dict, source: str) -> Theorem:
         # a sigma-identity value is a polynomial in the input x1
         x1 = ("x1",) if claim.get("check") == "sigma-identity" else ()
         for key in ("count", "lo", "hi", "value"):
-            for text in family[key] if key != "count" else [family[key]]:
+            for text in family.get(key, []) if key != "count" else [family[key]]:
                 _parse_claim(thm, text, names + (family["index"],) + (x1 if key == "value" else ()),
                              where)
         if len(family["lo"]) != len(family["hi"]):

@@ -210,12 +210,14 @@ def check_entry(raw: Mapping, methods: Mapping[str, Any]) -> None:
     pieces = claim.get("pieces", [])
     if not isinstance(pieces, list):
         raise SchemaError("claim.pieces must be a list of tables ([[theorem.claim.pieces]])")
+    # a sup claim over intervals (check sigma-sup) names the intervals only, no value
+    keys = PIECE_KEYS - {"value"} if claim.get("check") == "sigma-sup" else PIECE_KEYS
     for family in pieces:
-        if not isinstance(family, dict) or set(family) != PIECE_KEYS:
-            raise SchemaError(f"each claim.pieces table needs exactly the keys {_allowed(PIECE_KEYS)}")
+        if not isinstance(family, dict) or set(family) != keys:
+            raise SchemaError(f"each claim.pieces table needs exactly the keys {_allowed(keys)}")
         _name(family["index"], "claim.pieces index")
         if not all(isinstance(family[k], list) and all(isinstance(v, str) for v in family[k])
-                   for k in ("lo", "hi", "value")):
+                   for k in keys - {"index", "count"}):
             raise SchemaError("claim.pieces lo, hi and value must be lists of formulas (strings)")
     _kernel_keys(claim)
     method = methods.get(raw.get("method"))

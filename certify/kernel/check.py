@@ -39,6 +39,7 @@ CHECKS: dict[str, tuple[Callable[..., ev.Bounds], set]] = {
     "bit-extraction": (ev.bit_extraction, {"exact"}),
     "stored-values": (ev.stored_values, {"exact"}),
     "sigma-identity": (ev.sigma_identity, {"exact"}),
+    "sigma-sup": (ev.sigma_sup, {"Linf"}),
 }
 
 
@@ -292,7 +293,8 @@ def _bounds(cert: dict, stmt: Statement, env: dict, net: Optional[StoredNetwork]
         raise KernelError(f"the statement's check {stmt.claim.get('check')} needs evidence, and this "
                           "certificate has none")
     # grid, piece and line checks follow ReLU and identity neurons only
-    foreign = net is not None and not net.plain and checker not in (None, ev.sigma_identity)
+    foreign = net is not None and not net.plain and checker not in (None, ev.sigma_identity,
+                                                                     ev.sigma_sup)
     if checker is None or foreign or net is None or target is None or not isinstance(evidence, dict):
         why = ("the statement names no kernel check" if checker is None else
                "network or target not followed by the kernel" if net is None or target is None

@@ -356,6 +356,30 @@ def sigma_identity(stmt: Statement, env: dict, net: StoredNetwork, target: Targe
                   "claimed intervals")
 
 
+def sigma_sup(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,
+              evidence: dict, cert: dict) -> Bounds:
+    """sup |f − φ| over the intervals of claim.pieces (no values) for a one-input σ network: φ is
+    one rational function on each cell of the cuts (as ``sigma_identity``), its range there taken
+    at the cell's ends (the cell must hold no critical point), f enclosed with arb balls."""
+    _kind(evidence, "line")
+    if net.input_dim != 1 or net.layers[-1].rows != 1:
+        raise KernelError("sigma-sup speaks about networks of one input and one output")
+    cuts = _real_cuts(evidence)
+    intervals = [(lo[0], hi[0]) for lo, hi, _ in _statement_boxes(stmt, env, 1)]
+    sup, inf, cells = arb(0), arb(0), 0
+    for a, b in intervals:
+        ends = [a] + [c for c in cuts if a < c < b] + [b]
+        for c, d, P, Q in sigma.rational_cells(net.layers, list(zip(ends, ends[1:]))):
+            lo, hi = sigma.range_on(P, Q, c, d)
+            flo, fhi = (arb(v) for v in target.on([(c, d)]))
+            sup = sup.max(arb(((fhi - arb(lo)).max(arb(hi) - flo)).upper()))
+            gap = (flo - arb(hi)).max(arb(lo) - fhi)
+            inf = inf.max(arb(gap.lower())) if gap > 0 else inf
+            cells += 1
+    return Bounds(sup, inf, f"exact rational functions on {cells} cells of the {len(intervals)} "
+                  "claimed intervals, the target enclosed on each")
+
+
 def _statement_boxes(stmt: Statement, env: dict, d: int, polynomial: bool = False
                      ) -> list[tuple[list, list, list]]:
     """The boxes of claim.pieces with their values (``polynomial``: values are polynomials in x1,
@@ -372,7 +396,7 @@ def _statement_boxes(stmt: Statement, env: dict, d: int, polynomial: bool = Fals
                        for t in family[key]] for key in ("lo", "hi"))
             value = [_polynomial(stmt.formula(t, dict(scope, x1=sigma.X), "pieces value"))
                      if polynomial else _exact(stmt.formula(t, scope, "pieces value"), "pieces value")
-                     for t in family["value"]]
+                     for t in family.get("value", [])]
             if len(lo) != d or len(hi) != d or any(a > b for a, b in zip(lo, hi)):
                 raise KernelError(f"piece {i}: [{lo}, {hi}] is not a box of dimension {d}")
             out.append((lo, hi, value))

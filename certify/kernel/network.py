@@ -64,6 +64,8 @@ class StoredNetwork:
             ) -> tuple[list[list[fmpq]], list[list[tuple]]]:
         """Exact outputs at the points and, per point (when ``signs``), the (positive, negative)
         masks of the ReLU pre-activations of every hidden layer."""
+        if not self.plain:
+            raise KernelError("a network with σ neurons is followed by the sigma checks only")
         n = len(points)
         X = fmpq_mat(self.input_dim, n, [points[j][i] for i in range(self.input_dim) for j in range(n)])
         ones = fmpq_mat(1, n, [1] * n)

@@ -119,9 +119,8 @@ def outputs_on(layers: tuple, a: fmpq, b: fmpq) -> list[tuple[fmpq_poly, fmpq_po
     return values
 
 
-def difference(layers: tuple, cells: list[tuple[fmpq, fmpq]], value: fmpq_poly) -> fmpq:
-    """max |φ − value| over exact points of the cells: 0 when φ = value on every cell (shown as
-    rational functions), else the exact gap at a point where they differ.  A cell where a
+def rational_cells(layers: tuple, cells: list[tuple[fmpq, fmpq]]):
+    """(a, b, P, Q) for cells covering the given ones, φ = P/Q on each: a cell where a
     pre-activation leaves its piece is cut at the rational crossing points (at most MAX_CELLS)."""
     todo, done = list(reversed(cells)), 0
     while todo:
@@ -137,8 +136,24 @@ def difference(layers: tuple, cells: list[tuple[fmpq, fmpq]], value: fmpq_poly) 
             pts = [a] + split.points + [b]
             todo.extend(reversed(list(zip(pts, pts[1:]))))
             continue
+        yield a, b, P, Q
+
+
+def difference(layers: tuple, cells: list[tuple[fmpq, fmpq]], value: fmpq_poly) -> fmpq:
+    """max |φ − value| over exact points of the cells: 0 when φ = value on every cell (shown as
+    rational functions), else the exact gap at a point where they differ."""
+    for a, b, P, Q in rational_cells(layers, cells):
         gap = P - value * Q
         if gap != 0:  # two rational functions that differ differ at one of deg + 1 points
             n = gap.degree() + 1
             return max(abs(gap(t) / Q(t)) for t in (a + (b - a) * fmpq(i, n) for i in range(n + 1)))
     return fmpq(0)
+
+
+def range_on(P: fmpq_poly, Q: fmpq_poly, a: fmpq, b: fmpq) -> tuple[fmpq, fmpq]:
+    """The exact range of P/Q on [a, b] when it has no critical point inside (else Undecided)."""
+    slope = P.derivative() * Q - P * Q.derivative()
+    if slope != 0 and roots_inside(slope, a, b):
+        raise Undecided(f"φ has a critical point inside [{a}, {b}] (cut there)")
+    u, v = P(a) / Q(a), P(b) / Q(b)
+    return min(u, v), max(u, v)

@@ -92,3 +92,29 @@ def test_a_huge_weight_is_not_followed_piece_by_piece():
     forged = moved(c, 0, "W", fmpq(2 ** 200) * fmpq(*map(int, (entry[-1] + "/1").split("/")[:2])))
     report = check_certificate_data(forged)
     assert any("error bounds" in t and "pieces of σ" in t for t in report.trusted), report.trusted
+
+
+@pytest.mark.parametrize("params", [{}, {"K": "64", "eps": "1/10"}])
+def test_kernel_rederives_the_theorem_14_error(params):
+    """sigma-sup: φ is constant on every I_k (the kernel finds its cells), sin(6x) is enclosed on
+    64 parts of each; the bound decides the strict claim error < eps."""
+    c = cert("syz-fixed-sigma-1d-half", **params)
+    report = check_certificate_data(c)
+    assert report.ok and report.verdict == c["verdict"] == "HOLDS", report.problems
+    assert not any("error bounds" in t for t in report.trusted)
+    assert report.lower <= report.upper < fmpq(*map(int, c["error"]["bound"].split("/")))
+
+
+def test_theorem_14_output_moved_past_eps_is_refused():
+    c = cert("syz-fixed-sigma-1d-half")
+    report = check_certificate_data(moved(c, 2, "b", fmpq(1, 5)))
+    assert not report.ok and report.verdict == "VIOLATED"
+
+
+def test_theorem_14_frequency_moved_is_never_rederived_as_holds():
+    """w0 (575 bits at K = 64, 125 at K = 16) moved by 2^-40: φ is no longer constant on I_k and
+    its σ argument sweeps astronomically many pieces on every cell; the kernel does not follow
+    them and lists the bound as trusted (check --rebuild compares the network with the builder's)."""
+    c = cert("syz-fixed-sigma-1d-half")
+    report = check_certificate_data(moved(c, 1, "W", EPS))
+    assert report.upper is None and any("pieces of σ" in t for t in report.trusted)
