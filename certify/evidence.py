@@ -39,7 +39,7 @@ def stored_network(net: Node) -> tuple[Optional[dict], str]:
     except (TypeError, ValueError) as exc:
         return None, f"no plain layered form ({exc})"
     except _Unfollowed as exc:
-        return None, f"activation {exc} is not one the kernel follows (relu, identity, euaf)"
+        return None, f"activation {exc} is not one the kernel follows (relu, identity, euaf, peuaf)"
     dense = sum(W.nrows() * W.ncols() for W, _, _ in steps)
     if dense > MAX_STORED_ENTRIES:
         return None, f"{dense} dense entries exceed the stored limit {MAX_STORED_ENTRIES}"
@@ -89,6 +89,8 @@ def _steps(net: Node) -> list[Step]:
 
 
 def _name(f: object) -> str:
+    if f.name == "peuaf":  # its frequency w is part of the name the kernel reads
+        return f"peuaf:{dict(f.params)['w']}"
     if f.name not in KERNEL_ACTIVATIONS:
         raise _Unfollowed(f.name)
     return f.name

@@ -304,10 +304,10 @@ def decode(data: Any) -> StoredNetwork:
         flags: list = []
         if not last:
             for run in _list(raw["act"], where):
-                if not (isinstance(run, list) and len(run) == 2 and run[0] in ACTIVATIONS
+                if not (isinstance(run, list) and len(run) == 2 and _activation(run[0])
                         and isinstance(run[1], int) and not isinstance(run[1], bool) and run[1] > 0):
                     raise KernelError(f"{where}: activation runs are [name, count] with name in "
-                                      f"{sorted(ACTIVATIONS)}")
+                                      f"{sorted(ACTIVATIONS)} or peuaf:w (w > 0 rational)")
                 flags += [run[0]] * run[1]
             if len(flags) != rows:
                 raise KernelError(f"{where}: {len(flags)} activations for {rows} neurons")
@@ -319,6 +319,17 @@ def decode(data: Any) -> StoredNetwork:
         layers.append(layer)
         cols = rows
     return StoredNetwork(dim, tuple(layers))
+
+
+def _activation(name: Any) -> bool:
+    if not isinstance(name, str):
+        return False
+    if name.startswith("peuaf:"):
+        try:
+            return rational(name[6:], "peuaf frequency") > 0
+        except KernelError:
+            return False
+    return name in ACTIVATIONS
 
 
 def _list(v: Any, where: str) -> list:

@@ -1,4 +1,4 @@
-"""Exact identities of one-input σ (EUAF) networks, cell by cell.
+"""Exact identities and sup errors of one-input σ (EUAF, PEUAF_w) networks, cell by cell.
 
 σ(x) = x/(1 − x) on (−∞, 0] and |x − 2k| on [2k − 1, 2k + 1] for x ≥ 0: on an interval where each
 pre-activation stays in one of the pieces (−∞, 0], [n, n + 1] (n ≥ 0), σ is a Möbius or an affine
@@ -76,13 +76,20 @@ def _crossings(P: fmpq_poly, Q: fmpq_poly, ends: list, a: fmpq, b: fmpq) -> list
     return sorted(out)
 
 
-def _sigma(P: fmpq_poly, Q: fmpq_poly, a: fmpq, b: fmpq, relu: bool) -> tuple[fmpq_poly, fmpq_poly]:
-    """σ (or ReLU) of the pre-activation P/Q on the cell [a, b], as P'/Q'."""
+def _sigma(P: fmpq_poly, Q: fmpq_poly, a: fmpq, b: fmpq, act: str) -> tuple[fmpq_poly, fmpq_poly]:
+    """The activation (ReLU, σ, or PEUAF_w: σ(w·x) for x ≥ 0, x/(1 − x) below) of the
+    pre-activation P/Q on the cell [a, b], as P'/Q'."""
+    relu = act == "relu"
     v = P((a + b) / 2) / Q((a + b) / 2)
     if v <= 0 and _inside(P, Q, None, fmpq(0), a, b):
         return (0 * P, Q) if relu else (P, Q - P)  # x/(1 − x) with x = P/Q
     if relu and _inside(P, Q, fmpq(0), None, a, b):
         return P, Q
+    if act.startswith("peuaf:"):  # on x ≥ 0 the triangle wave of w·x
+        w = _frequency(act)
+        if v >= 0 and _inside(P, Q, fmpq(0), None, a, b):
+            return _sigma(w * P, Q, a, b, "euaf")
+        raise _Split(_crossings(P, Q, [fmpq(0)], a, b))
     n = int(v.p // v.q)
     for k in (n, n - 1):  # v may sit on the end n of two pieces
         if not relu and k >= 0 and _inside(P, Q, fmpq(k), fmpq(k + 1), a, b):
@@ -95,6 +102,11 @@ def _sigma(P: fmpq_poly, Q: fmpq_poly, a: fmpq, b: fmpq, relu: bool) -> tuple[fm
     if last - first > MAX_ENDS:
         raise Undecided(f"a pre-activation sweeps more than {MAX_ENDS} pieces of σ inside [{a}, {b}]")
     raise _Split(_crossings(P, Q, [fmpq(k) for k in range(first, last + 1)], a, b))
+
+
+def _frequency(act: str) -> fmpq:
+    p, _, q = act[len("peuaf:"):].partition("/")
+    return fmpq(int(p), int(q or 1))  # checked a positive rational when the network was decoded
 
 
 def outputs_on(layers: tuple, a: fmpq, b: fmpq) -> list[tuple[fmpq_poly, fmpq_poly]]:
@@ -114,7 +126,7 @@ def outputs_on(layers: tuple, a: fmpq, b: fmpq) -> list[tuple[fmpq_poly, fmpq_po
             if roots_inside(Q, a, b) or Q(a) == 0 or Q(b) == 0:
                 raise KernelError("a denominator vanishes on a cell")
             act = layer.acts[i] if layer.acts else "identity"
-            out.append((P, Q) if act == "identity" else _sigma(P, Q, a, b, act == "relu"))
+            out.append((P, Q) if act == "identity" else _sigma(P, Q, a, b, act))
         values = out
     return values
 

@@ -7,6 +7,7 @@ from typing import Any
 import sympy as sp
 from flint import arb, fmpq, fmpq_poly, fmpz_mat
 
+from certify import evidence
 from certify.analysis.sigma_cells import (Cell, Rat, X, cells, combine, find_gadgets, half_intervals_error,
                                           half_range, identity_on, monotone_range, sup_error)
 from certify.analysis.trifling import oscillation_hypothesis
@@ -204,8 +205,13 @@ def certify_half(thm: Any, params: dict, target: Any, net: Any) -> ErrorReport:
                        w0=str(body.nodes[2].W[0, 1] / K), w1_bits=abs(int(w1.p) // int(w1.q)).bit_length())
     wits = [{"x": [str(witness)], "error_lower": str(lower)}] if witness is not None else []
     hyp_ok, details["hypothesis"] = oscillation(target, fmpq(1, K), eps / 2)
+    # the kernel's sigma-sup: every I_k cut in HALF_CUTS parts (φ's cells it finds itself)
+    cuts = {fmpq(2 * k, 2 * K) + fmpq(j, 2 * K * HALF_CUTS) for k in range(K) for j in range(HALF_CUTS + 1)}
     return ErrorReport(lower=lower, upper=upper, witnesses=wits, details=details,
-                       hypothesis_ok=hyp_ok)
+                       hypothesis_ok=hyp_ok, evidence=evidence.line(cuts))
+
+
+HALF_CUTS = 64
 
 
 def _is_fan(node: Any, n: int) -> bool:
