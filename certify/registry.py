@@ -234,7 +234,7 @@ class Theorem:
                 raise RegistryError(f"{self.id}: claim.pieces formula is not rational: {expr}")
             return fmpq(int(expr.p), int(expr.q))
 
-        if self.claim.get("data"):
+        if self.claim.get("data") or self.claim.get("let"):
             raise RegistryError(f"{self.id}: claim.pieces over instance data are the kernel's "
                                 "to evaluate (certify.kernel.evidence.constant_pieces)")
 
@@ -410,6 +410,9 @@ def _load_entry(raw: dict, source: str) -> Theorem:
             raise RegistryError(f"{where}: architecture claim {key} needs 'le' or 'eq'")
         for formula in spec.values():
             parse_formula(str(formula), names, where)
+    for name, text in claim.get("let", {}).items():  # each may use the ones before it
+        _parse_claim(thm, text, names, where)
+        names += (name,)
     for family in claim.get("pieces", ()):
         # a sigma-identity value is a polynomial in the input x1
         x1 = ("x1",) if claim.get("check") == "sigma-identity" else ()

@@ -57,7 +57,7 @@ PARAMETER_KEYS_BY_KIND = {
 
 TARGET_KEYS = frozenset({"dim", "default", "range"})
 CLAIM_KEYS = frozenset({"norm", "region", "bound", "p", "range", "architecture", "pieces",
-                        "strict", "check", "box", "rescale", "within", "data"})
+                        "strict", "check", "box", "rescale", "within", "data", "let"})
 # one family of boxes on which an exact claim gives the network's value (see SCHEMA.md)
 PIECE_KEYS = frozenset({"index", "count", "lo", "hi", "value"})
 RELATIONS = frozenset({"le", "eq"})  # an architecture claim: exactly one of them
@@ -245,7 +245,8 @@ _TYPE_NAMES = {str: "a string", int: "an integer", list: "a list", dict: "a tabl
 def _kernel_keys(claim: dict) -> None:
     """``check`` names one of the kernel's checks; ``box`` and ``range`` are [lo, hi] formulas
     (``rescale``: the target of the cube read on ``box``);
-    ``data`` names the details fields of the instance that the formulas subscript."""
+    ``data`` names the details fields of the instance that the formulas subscript; ``let`` names
+    quantities of them, worked out once for every piece."""
     if "check" in claim and claim["check"] not in CHECKS:
         raise SchemaError(f"claim.check = {claim['check']!r}; the kernel checks "
                           f"{_allowed(frozenset(CHECKS))}")
@@ -262,3 +263,8 @@ def _kernel_keys(claim: dict) -> None:
         raise SchemaError("claim.data must be a list of names")
     for name in data:
         _name(name, "claim.data")
+    let = claim.get("let", {})
+    if not isinstance(let, dict) or not all(isinstance(t, str) for t in let.values()):
+        raise SchemaError("claim.let must be a table of name = formula (strings)")
+    for name in let:
+        _name(name, "claim.let")

@@ -36,8 +36,6 @@ CHECKS: dict[str, tuple[Callable[..., ev.Bounds], set]] = {
     "interpolant": (ev.interpolant_identity, {"Linf", "exact"}),
     "line-range": (ev.line_range, {"exact", "Linf"}),
     "pieces": (ev.constant_pieces, {"exact", "Linf"}),
-    "bit-extraction": (ev.bit_extraction, {"exact"}),
-    "stored-values": (ev.stored_values, {"exact"}),
     "sigma-identity": (ev.sigma_identity, {"exact"}),
     "sigma-sup": (ev.sigma_sup, {"Linf"}),
 }
@@ -129,6 +127,8 @@ def _check(cert: dict, report: KernelReport) -> None:
     data = ev.instance_data(stmt, cert)
     env.update(data)
     report.trusted.extend(f"{name}, the instance's data, as stored" for name in data)
+    for name, text in stmt.claim.get("let", {}).items():  # worked out once, not per piece
+        env[name] = stmt.formula(text, env, f"let {name}")
     bound = stmt.formula(stmt.claim.get("bound", "0"), env, "bound", (lam, alpha))
     error = _need(cert, "error", dict)
     for key, want in (("norm", stmt.claim.get("norm")), ("region", stmt.claim.get("region")),
@@ -318,6 +318,9 @@ def _bounds(cert: dict, stmt: Statement, env: dict, net: Optional[StoredNetwork]
             return None, None
         report.rederived.append(f"error upper bound from the {bounds.what}")
         report.trusted.extend(bounds.trusted)
+        if "range" in stmt.claim and checker is not ev.line_range:
+            report.trusted.append("the claimed output range over R (the certifier's gadget "
+                                  "certificates; this check does not follow it)")
         if bounds.range_ok is False:
             report.problems.append("the claimed output range does not hold")
         if bounds.range_ok is not None:

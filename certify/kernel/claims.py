@@ -87,8 +87,9 @@ class Statement:
             env[name] = self.formula(str(text), env, f"derived {name}")
         return env
 
-    def formula(self, text: str, env: dict, where: str, modulus: Optional[tuple] = None) -> Any:
-        return evaluate(str(text), env, f"{self.id}: {where}", modulus)
+    def formula(self, text: str, env: dict, where: str, modulus: Optional[tuple] = None,
+                lists: bool = False) -> Any:
+        return evaluate(str(text), env, f"{self.id}: {where}", modulus, lists)
 
 
 def boxes_of(name: str, text: str, spec: dict, params: dict[str, str]) -> list[list[tuple]]:

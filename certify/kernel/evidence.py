@@ -270,43 +270,6 @@ def line_range(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExp
     return Bounds(arb(worst), arb(worst), f"line evidence ({len(cuts)} cuts, rays constant)")
 
 
-def bit_extraction(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,
-                   evidence: dict, cert: dict) -> Bounds:
-    """φ(4^j a) = θ_j for a = Σ θ_j 4^(−j), evaluated exactly at the J points.
-
-    The claimed range over R is not re-derived: the sawtooth has about 4^J pieces, and the
-    certifier shows it compositionally from the gadgets' certified ranges."""
-    _kind(evidence, "points")
-    theta = (cert.get("details") or {}).get("theta")
-    J = _int(env["J"], "J")
-    if not isinstance(theta, str) or len(theta) != J or set(theta) - {"0", "1"}:
-        raise KernelError("details.theta is not a bit string of length J")
-    bits = [int(c) for c in theta]
-    a = sum((fmpq(t, 4 ** (j + 1)) for j, t in enumerate(bits)), fmpq(0))
-    outputs, _ = net.run([[4 ** j * a] for j in range(1, J + 1)])
-    worst = max(abs(o[0] - t) for o, t in zip(outputs, bits))
-    trusted = ("the output range over R (gadget certificates)",) if stmt.claim.get("range") else ()
-    return Bounds(arb(worst), arb(worst), f"exact values at the {J} points 4^j a",
-                  trusted=trusted + ("theta, the instance's bits, as stored",))
-
-
-def stored_values(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,
-                  evidence: dict, cert: dict) -> Bounds:
-    """φ(0) = (a_1, …, a_n): the n parameters recovered exactly from the one stored number."""
-    _kind(evidence, "points")
-    raw = (cert.get("details") or {}).get("a")
-    n = _int(env["n"], "n")
-    if not isinstance(raw, list) or len(raw) != n:
-        raise KernelError("details.a is not a list of the n stored values")
-    a = [rational(v, "details.a") for v in raw]
-    (out,), _ = net.run([[fmpq(0)]])
-    if len(out) != n:
-        return Bounds(arb(1), arb(1), f"exact outputs at 0 ({len(out)} outputs for {n} values)")
-    worst = max(abs(o - t) for o, t in zip(out, a))
-    return Bounds(arb(worst), arb(worst), "exact outputs at 0",
-                  trusted=("a, the instance's stored values, as stored",))
-
-
 def constant_pieces(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,
                     evidence: dict, cert: dict) -> Bounds:
     """An exact claim over the statement's boxes (claim.pieces): on a box where every ReLU has
@@ -394,9 +357,12 @@ def _statement_boxes(stmt: Statement, env: dict, d: int, polynomial: bool = Fals
             scope = dict(env, **{family["index"]: fmpq(i)})
             lo, hi = ([_exact(stmt.formula(t, scope, f"pieces {key}"), f"pieces {key}")
                        for t in family[key]] for key in ("lo", "hi"))
-            value = [_polynomial(stmt.formula(t, dict(scope, x1=sigma.X), "pieces value"))
-                     if polynomial else _exact(stmt.formula(t, scope, "pieces value"), "pieces value")
-                     for t in family.get("value", [])]
+            value = []
+            for t in family.get("value", []):  # a data list stands for as many outputs
+                v = stmt.formula(t, dict(scope, x1=sigma.X) if polynomial else scope,
+                                 "pieces value", lists=not polynomial)
+                value += [_polynomial(v)] if polynomial else \
+                    [_exact(u, "pieces value") for u in (v if isinstance(v, list) else [v])]
             if len(lo) != d or len(hi) != d or any(a > b for a, b in zip(lo, hi)):
                 raise KernelError(f"piece {i}: [{lo}, {hi}] is not a box of dimension {d}")
             out.append((lo, hi, value))

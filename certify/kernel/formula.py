@@ -345,10 +345,11 @@ class Evaluator:
 
 
 def evaluate(text: str, env: Mapping[str, Value], where: str,
-             modulus: Optional[tuple[fmpq, fmpq]] = None) -> Value:
+             modulus: Optional[tuple[fmpq, fmpq]] = None, lists: bool = False) -> Value:
+    """The value of a formula; ``lists``: a data list of rationals is a value too."""
     tree = _parsed(text, frozenset(env), where)
     value = number(Evaluator(env, modulus).value(tree))
-    if isinstance(value, list):
+    if isinstance(value, list) and not (lists and all(isinstance(v, fmpq) for v in value)):
         raise KernelError(f"{where}: {text!r} is a data list, not a number")
     return value
 

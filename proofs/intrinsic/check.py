@@ -112,7 +112,7 @@ def method_bit_extraction(thm: Any, params: dict, target: Any, net: Node) -> Err
     ok, used, ranges = range_check(net, thm.claim.get("range"))
     return ErrorReport(worst, worst, wit, used, {"J": J, "theta": "".join(map(str, theta)),
                                                  "output_range": ranges}, ok,
-                       evidence={"kind": "points"})
+                       evidence=evidence.PIECES)
 
 
 def method_store_params(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
@@ -124,7 +124,7 @@ def method_store_params(thm: Any, params: dict, target: Any, net: Node) -> Error
     if len(out) != len(a):
         worst = fmpq(1)
     return ErrorReport(worst, worst, [], set(), {"v": str(v), "a": [str(x) for x in a]},
-                       evidence={"kind": "points"})
+                       evidence=evidence.PIECES)
 
 
 CELL_BUDGET_ENV = "CERTIFY_MAX_CELLS"
