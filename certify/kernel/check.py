@@ -124,11 +124,8 @@ def _check(cert: dict, report: KernelReport) -> None:
         raise KernelError("target modulus needs lam >= 0 and 0 < alpha <= 1")
     env = stmt.values(_need(cert, "params", dict), lam, alpha)
     report.rederived.append("parameters inside the statement's domains")
-    data = ev.instance_data(stmt, cert)
-    env.update(data)
+    data = ev.with_instance(stmt, cert, env)
     report.trusted.extend(f"{name}, the instance's data, as stored" for name in data)
-    for name, text in stmt.claim.get("let", {}).items():  # worked out once, not per piece
-        env[name] = stmt.formula(text, env, f"let {name}")
     bound = stmt.formula(stmt.claim.get("bound", "0"), env, "bound", (lam, alpha))
     error = _need(cert, "error", dict)
     for key, want in (("norm", stmt.claim.get("norm")), ("region", stmt.claim.get("region")),

@@ -85,6 +85,16 @@ def instance_data(stmt: Statement, cert: dict) -> dict:
     return out
 
 
+def with_instance(stmt: Statement, cert: dict, env: dict) -> dict:
+    """``env`` with the instance's data and the statement's ``claim.let`` quantities of them
+    (worked out once here, not once per piece); returns the data."""
+    data = instance_data(stmt, cert)
+    env.update(data)
+    for name, text in stmt.claim.get("let", {}).items():
+        env[name] = stmt.formula(text, env, f"let {name}")
+    return data
+
+
 def _exact(v: Any, name: str) -> fmpq:
     if not isinstance(v, fmpq):
         raise KernelError(f"{name} = {v} is not an exact rational")

@@ -94,7 +94,7 @@ def test_non_default_instances():
 def _boxes(tid: str, cert: dict) -> list:
     stmt = statement(tid)
     env = stmt.values(cert["params"], fmpq(1), fmpq(1))
-    env.update(kernel_evidence.instance_data(stmt, cert))
+    kernel_evidence.with_instance(stmt, cert, env)
     return kernel_evidence._statement_boxes(stmt, env, cert["network"]["layers"]["input_dim"])
 
 
