@@ -24,6 +24,8 @@ from certify.kernel.network import StoredNetwork, decode
 
 PREC = 256
 DECIMAL = re.compile(r"^-?\d{1,400}\.\d{1,400}(e-?\d{1,6})?$")
+_RAD = r"\d{1,400}(\.\d{1,400})?(e[-+]?\d{1,6})?"
+BALL = re.compile(rf"^\[(-?{_RAD} )?\+/- {_RAD}\]$|^\[-?{_RAD}\]$")
 VERDICTS = {"HOLDS", "VIOLATED", "INCONCLUSIVE", "CONDITIONAL"}
 MEASURABLE = {"width", "depth", "params", "dense_params"}
 
@@ -64,23 +66,16 @@ UNKNOWN = "[+/- inf]"  # arb's text of an upper bound that was not shown
 
 
 def _number(text: Any, where: str, unknown_ok: bool = False) -> arb:
-    """A stored bound: an exact rational, a decimal, or arb's own ball text '[mid +/- rad]';
-    ``unknown_ok``: an upper bound (or ratio) may be UNKNOWN, i.e. nothing was shown."""
+    """A stored bound: an exact rational, a decimal, or arb's own ball text '[mid +/- rad]'
+    (read by arb, which rounds outward); ``unknown_ok``: an upper bound (or ratio) may be
+    UNKNOWN, i.e. nothing was shown."""
     if unknown_ok and text == UNKNOWN:
         return arb(0, arb("inf"))
-    if isinstance(text, str) and text.startswith("[") and text.endswith("]"):
-        body = text[1:-1]
-        mid, _, rad = body.partition("+/-")
-        try:
-            m = arb(mid.strip()) if mid.strip() else arb(0)
-            r = arb(rad.strip()) if rad.strip() else arb(0)
-        except (ValueError, TypeError):
-            raise KernelError(f"{where}: {text!r} is not a ball") from None
-        if not (m.is_finite() and r.is_finite()):
+    if isinstance(text, str) and (BALL.match(text) or DECIMAL.match(text.strip())):
+        v = arb(text.strip())
+        if not v.is_finite():
             raise KernelError(f"{where}: {text!r} is not finite")
-        return m + arb(0, r.upper())
-    if isinstance(text, str) and DECIMAL.match(text.strip()):
-        return arb(text.strip())  # arb reads a decimal into a ball that contains it
+        return v
     return arb(rational(text, where))
 
 

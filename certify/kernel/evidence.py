@@ -41,6 +41,11 @@ def _kind(evidence: dict, kind: str) -> None:
         raise KernelError(f"evidence kind {evidence.get('kind')!r}; this method needs {kind!r}")
 
 
+def _one_input(net: StoredNetwork, check: str) -> None:
+    if net.input_dim != 1 or net.layers[-1].rows != 1:
+        raise KernelError(f"{check} speaks about networks of one input and one output")
+
+
 def _cube(d: int) -> list:
     return [(fmpq(0), fmpq(1))] * d
 
@@ -53,10 +58,6 @@ def region(stmt: Statement, env: dict, d: int) -> list:
     if not lo < hi:
         raise KernelError(f"the statement's box [{lo}, {hi}] is empty")
     return [(lo, hi)] * d
-
-
-def _inside(region: list) -> Callable[[list], bool]:
-    return lambda x: all(a <= v <= b for v, (a, b) in zip(x, region))
 
 
 MAX_DATA = 10**6
@@ -121,20 +122,12 @@ def grid_offtrifling(stmt: Statement, env: dict, net: StoredNetwork, target: Tar
                      evidence: dict, cert: dict) -> Bounds:
     """sup |f − φ| over the union of the cells Q_β (the complement of the trifling region)."""
     _kind(evidence, "grid")
-    d = target.dim
     axis = _cell_axis(_int(env["K"], "K"), _exact(env["delta"], "delta"))
-    cuts = parse_cuts(evidence.get("cuts"), _cube(d))
+    cuts = parse_cuts(evidence.get("cuts"), _cube(target.dim))
     for i, c in enumerate(cuts):
         if not {a for iv in axis for a in iv} <= set(c):
             raise KernelError(f"grid evidence axis {i} does not cut at every cell end")
-    boxes = box_bounds(net, target, cuts, keep=lambda box: _in_cells(box, axis))
-    if not boxes:
-        raise KernelError("the grid has no box inside the cells")
-    return Bounds(_max(b.sup for b in boxes), _max(b.inf for b in boxes),
-                  f"grid evidence ({len(boxes)} boxes in the cells, "
-                  f"{sum(b.affine for b in boxes)} affine)",
-                  inside=lambda x: _in_cells([(v, v) for v in x], axis),
-                  loose=sum(not b.tight for b in boxes))
+    return _sup(net, target, cuts, lambda box: _in_cells(box, axis), "in the cells")
 
 
 def grid_sup(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,
@@ -143,13 +136,20 @@ def grid_sup(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpre
     _kind(evidence, "grid")
     box = region(stmt, env, target.dim)
     cuts = parse_cuts(evidence.get("cuts"), box)
-    keep = within(stmt, cert, box, cuts)
+    keep = within(stmt, cert, box, cuts) or (lambda g: True)
+    return _sup(net, target, cuts, keep, "in the statement's region")
+
+
+def _sup(net: StoredNetwork, target: TargetExpression, cuts: list, keep: Callable, where: str
+         ) -> Bounds:
     boxes = box_bounds(net, target, cuts, keep=keep)
     if not boxes:
-        raise KernelError("the grid has no box inside the statement's region")
+        raise KernelError(f"the grid has no box {where}")
+    # a witness counts only at a point of the region (the grid's span, kept by ``keep``)
+    inside = lambda x: all(c[0] <= v <= c[-1] for v, c in zip(x, cuts)) and keep([(v, v) for v in x])  # noqa: E731
     return Bounds(_max(b.sup for b in boxes), _max(b.inf for b in boxes),
-                  f"grid evidence ({len(boxes)} boxes, {sum(b.affine for b in boxes)} affine)",
-                  inside=_inside(box) if keep is None else lambda x: keep([(v, v) for v in x]), loose=sum(not b.tight for b in boxes))
+                  f"grid evidence ({len(boxes)} boxes {where}, {sum(b.affine for b in boxes)} affine)",
+                  inside=inside, loose=sum(not b.tight for b in boxes))
 
 
 def grid_lp(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,
@@ -267,8 +267,7 @@ def line_range(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExp
     """sup over R of the distance of φ from the claimed range [lo, hi] (``claim.range``): φ is
     affine between the cuts and beyond them, so the distance peaks at a cut or grows on a ray."""
     _kind(evidence, "line")
-    if net.input_dim != 1 or net.layers[-1].rows != 1:
-        raise KernelError("line evidence needs a network of one input and one output")
+    _one_input(net, "line-range")
     lo, hi = (_exact(stmt.formula(str(t), env, "range"), "range") for t in stmt.claim["range"])
     cuts = _real_cuts(evidence)
     ys, affine = _line(net, cuts)
@@ -314,8 +313,7 @@ def sigma_identity(stmt: Statement, env: dict, net: StoredNetwork, target: Targe
     every pre-activation is shown to stay in one piece of its activation, and φ's rational
     function there is compared with the value (:mod:`certify.kernel.sigma`)."""
     _kind(evidence, "line")
-    if net.input_dim != 1 or net.layers[-1].rows != 1:
-        raise KernelError("sigma-identity speaks about networks of one input and one output")
+    _one_input(net, "sigma-identity")
     cuts, pieces = _real_cuts(evidence), _statement_boxes(stmt, env, 1, polynomial=True)
     worst = fmpq(0)
     for ((a,), (b,), (value,)) in pieces:
@@ -335,8 +333,7 @@ def sigma_sup(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpr
     one rational function on each cell of the cuts (as ``sigma_identity``), its range there taken
     at the cell's ends (the cell must hold no critical point), f enclosed with arb balls."""
     _kind(evidence, "line")
-    if net.input_dim != 1 or net.layers[-1].rows != 1:
-        raise KernelError("sigma-sup speaks about networks of one input and one output")
+    _one_input(net, "sigma-sup")
     cuts = _real_cuts(evidence)
     intervals = [(lo[0], hi[0]) for lo, hi, _ in _statement_boxes(stmt, env, 1)]
     sup, inf, cells = arb(0), arb(0), 0
