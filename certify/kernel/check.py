@@ -40,6 +40,7 @@ CHECKS: dict[str, tuple[Callable[..., ev.Bounds], set]] = {
     "pieces": (ev.constant_pieces, {"exact", "Linf"}),
     "sigma-identity": (ev.sigma_identity, {"exact"}),
     "sigma-sup": (ev.sigma_sup, {"Linf"}),
+    "covering": (ev.covering, {"Linf"}),
 }
 
 

@@ -350,6 +350,31 @@ def sigma_sup(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpr
                   "claimed intervals, the target enclosed on each")
 
 
+def covering(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,
+             evidence: dict, cert: dict) -> Bounds:
+    """The covering radius sup_x min_p |x − p| of the codewords p of claim.pieces (points of
+    [0, 1)) on the interval [0, 1], or on the circle R/Z when the parameter ``domain`` says
+    ``torus``: exactly, from the sorted gaps.  The network must be the encoder's score layer
+    x ↦ (2p x − p²)_p of exactly these codewords (its argmax is the nearest codeword)."""
+    _kind(evidence, "pieces")
+    if net.input_dim != 1 or len(net.layers) != 1:
+        raise KernelError("covering speaks about one affine layer of one input (an encoder's scores)")
+    layer = net.layers[0]
+    code = sorted(layer.W[i, 0] / 2 for i in range(layer.rows))
+    if any(layer.b[i, 0] != -(layer.W[i, 0] / 2) ** 2 for i in range(layer.rows)):
+        raise KernelError("the score layer is not x ↦ 2p x − p² for its codewords p")
+    if code != sorted(lo[0] for lo, _, _ in _statement_boxes(stmt, env, 1)) or \
+            not 0 <= code[0] <= code[-1] < 1:
+        raise KernelError("the network's codewords are not the statement's points of [0, 1)")
+    gaps = [b - a for a, b in zip(code, code[1:])]
+    if (cert.get("params") or {}).get("domain") == "torus":
+        radius = max(gaps + [1 + code[0] - code[-1]]) / 2
+    else:
+        radius = max([code[0], 1 - code[-1]] + [g / 2 for g in gaps])
+    return Bounds(arb(radius), arb(radius), f"exact gaps of the statement's {len(code)} "
+                  "codewords, read from the network's score layer")
+
+
 def _statement_boxes(stmt: Statement, env: dict, d: int, polynomial: bool = False
                      ) -> list[tuple[list, list, list]]:
     """The boxes of claim.pieces with their values (``polynomial``: values are polynomials in x1,

@@ -16,6 +16,7 @@ from typing import Any
 
 from flint import arb, fmpq
 
+from certify import evidence
 from certify.method import ErrorReport, Method, methods
 from certify.progress import advance
 from constructive.errors import UserError
@@ -77,7 +78,7 @@ def covering_k1(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
         return _unknown(details, radius.radius)
     return ErrorReport(lower=radius.radius, upper=radius.radius,
                        witnesses=[{"x": [str(radius.worst)], "error_lower": str(radius.radius)}],
-                       details=details)
+                       details=details, evidence=evidence.PIECES)
 
 
 def covering_k2(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
