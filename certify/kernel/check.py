@@ -89,8 +89,11 @@ def _need(cert: dict, key: str, kind: type) -> Any:
 
 def check_certificate_data(cert: Any) -> KernelReport:
     """The kernel's verdict on a parsed certificate (a dict from JSON)."""
-    old = ctx.prec
-    ctx.prec = PREC
+    with ctx.workprec(PREC):
+        return _checked(cert)
+
+
+def _checked(cert: Any) -> KernelReport:
     try:
         if not isinstance(cert, dict):
             raise KernelError("a certificate is a JSON object")
@@ -104,8 +107,6 @@ def check_certificate_data(cert: Any) -> KernelReport:
         # untrusted data of an unexpected shape: refused, never a crash and never a pass
         report = locals().get("report") or KernelReport("?")
         report.problems.append(f"malformed certificate ({type(exc).__name__}: {exc})")
-    finally:
-        ctx.prec = old
     return report
 
 

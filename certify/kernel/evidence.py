@@ -12,6 +12,7 @@ from typing import Any, Callable, Optional
 
 from flint import arb, fmpq, fmpq_poly
 
+from certify.kernel import covering as cover
 from certify.kernel import sigma
 from certify.kernel.claims import Statement, boxes_of, rational
 from certify.kernel.errors import KernelError, Undecided
@@ -352,27 +353,38 @@ def sigma_sup(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpr
 
 def covering(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,
              evidence: dict, cert: dict) -> Bounds:
-    """The covering radius sup_x min_p |x − p| of the codewords p of claim.pieces (points of
-    [0, 1)) on the interval [0, 1], or on the circle R/Z when the parameter ``domain`` says
-    ``torus``: exactly, from the sorted gaps.  The network must be the encoder's score layer
-    x ↦ (2p x − p²)_p of exactly these codewords (its argmax is the nearest codeword)."""
-    _kind(evidence, "pieces")
-    if net.input_dim != 1 or len(net.layers) != 1:
-        raise KernelError("covering speaks about one affine layer of one input (an encoder's scores)")
-    layer = net.layers[0]
-    code = sorted(layer.W[i, 0] / 2 for i in range(layer.rows))
-    if any(layer.b[i, 0] != -(layer.W[i, 0] / 2) ** 2 for i in range(layer.rows)):
-        raise KernelError("the score layer is not x ↦ 2p x − p² for its codewords p")
-    if code != sorted(lo[0] for lo, _, _ in _statement_boxes(stmt, env, 1)) or \
-            not 0 <= code[0] <= code[-1] < 1:
-        raise KernelError("the network's codewords are not the statement's points of [0, 1)")
-    gaps = [b - a for a, b in zip(code, code[1:])]
-    if (cert.get("params") or {}).get("domain") == "torus":
-        radius = max(gaps + [1 + code[0] - code[-1]]) / 2
-    else:
-        radius = max([code[0], 1 - code[-1]] + [g / 2 for g in gaps])
-    return Bounds(arb(radius), arb(radius), f"exact gaps of the statement's {len(code)} "
-                  "codewords, read from the network's score layer")
+    """The covering radius sup_x min_p |x − p| (Euclidean) of the codewords p listed as points by
+    claim.pieces, on [0, 1]^k, or on the torus when the parameter ``domain`` says so, k = 1
+    (sorted gaps, exact) or 2 (clipped cells, :mod:`certify.kernel.covering`).  The network must
+    be the encoder's score layer x ↦ (2p·x − |p|²)_p of exactly these codewords, in order (its
+    argmax is the nearest codeword)."""
+    k = net.input_dim
+    _kind(evidence, {1: "pieces", 2: "cells"}.get(k, "boxes"))
+    if len(net.layers) != 1:
+        raise KernelError("covering speaks about one affine layer (an encoder's scores)")
+    W, b = net.layers[0].W, net.layers[0].b
+    code = [tuple(W[i, j] / 2 for j in range(k)) for i in range(W.nrows())]
+    if any(b[i, 0] != -sum(v * v for v in p) for i, p in enumerate(code)):
+        raise KernelError("the score layer is not x ↦ 2p·x − |p|² for its codewords p")
+    if code != [tuple(lo) for lo, _, _ in _statement_boxes(stmt, env, k)] or \
+            not all(0 <= v < 1 for p in code for v in p):
+        raise KernelError("the network's codewords are not the statement's points of [0, 1)^k")
+    torus = (cert.get("params") or {}).get("domain") == "torus"
+    if k == 1:
+        radius = arb(cover.radius_1d([p[0] for p in code], torus))
+        return Bounds(radius, radius, f"exact gaps of the statement's {len(code)} codewords, "
+                      "read from the network's score layer")
+    if k == 2:
+        upper, lower = (arb(v).sqrt() for v in cover.radius_2d_sq(code, evidence.get("neighbours"), torus))
+        how = "clipped cells"
+    elif torus:
+        raise KernelError("box evidence speaks about the cube, not the torus")
+    else:  # the witnesses' exact distances give the lower bound
+        lower = max((arb(cover.nearest_sq(code, x, False)).sqrt() for x in _points(cert, k)),
+                    key=lambda v: v.mid(), default=arb(0))
+        upper, how = arb(cover.boxes_upper_sq(code, evidence.get("leaves"))).sqrt(), "dyadic boxes"
+    return Bounds(arb(upper.upper()), arb(lower.lower()), f"{how} of the statement's "
+                  f"{len(code)} codewords, read from the network's score layer")
 
 
 def _statement_boxes(stmt: Statement, env: dict, d: int, polynomial: bool = False
@@ -420,6 +432,17 @@ def _vertices(lo: list, hi: list) -> list[list]:
     out = [[]]
     for a, b in zip(lo, hi):
         out = [v + [c] for v in out for c in ((a,) if a == b else (a, b))]
+    return out
+
+
+def _points(cert: dict, k: int) -> list:
+    """The witnesses' points, exact, in [0, 1]^k."""
+    out = []
+    for w in (cert.get("witnesses") or [])[:MAX_WITNESSES]:
+        x = [rational(v, "witness") for v in (w.get("x") if isinstance(w, dict) else None) or []]
+        if len(x) != k or not all(0 <= v <= 1 for v in x):
+            raise KernelError(f"witness {str(w)[:80]} is not a point of [0, 1]^{k}")
+        out.append(x)
     return out
 
 

@@ -39,6 +39,12 @@ class BoxBound:
     levels: list = field(default_factory=list)  # boxes examined per level
     deepest: int = 0  # the finest level used (box side den / 2^level)
     exact_rejections: int = 0  # float proposals the exact test refused
+    certified: list = field(default_factory=list)  # per leaf [level, i_1, ..., i_k, owner]
+
+    def evidence(self) -> dict:
+        """The checker kernel's evidence: the dyadic leaves (box ∏ [i/2^level, (i+1)/2^level])
+        with the codeword that covers each."""
+        return {"kind": "boxes", "leaves": self.certified}
 
 
 def _exact_nearest_sq(points: PointSet, x: tuple) -> Fraction:
@@ -129,6 +135,8 @@ def covering_upper_bound(points: PointSet, tol: Fraction, max_boxes: int, progre
             d = sum(max(abs(c - qi), abs(c + side - qi)) ** 2 for c, qi in zip(corner, q))
             if d <= radius_sq:
                 result.leaves += 1
+                result.certified.append([level] + [c // side for c in corner]
+                                        + [int(idx[row, choice[row]])])
             else:
                 result.exact_rejections += 1
                 refused.append(row)

@@ -98,7 +98,7 @@ def covering_k2(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
         return _unknown(details, lower)
     return ErrorReport(lower=lower, upper=upper,
                        witnesses=[{"x": [str(c) for c in result.worst], "error_lower": str(lower)}],
-                       details=details)
+                       details=details, evidence=result.evidence())
 
 
 def covering_bnb(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
@@ -121,7 +121,7 @@ def covering_bnb(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
         return _unknown(details, lower)
     return ErrorReport(lower=lower, upper=upper,
                        witnesses=[{"x": [str(c) for c in result.worst], "error_lower": str(lower)}],
-                       details=details)
+                       details=details, evidence=result.evidence())
 
 
 def roundtrip(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:

@@ -34,6 +34,12 @@ class Radius2D:
     vertices: int  # cell vertices examined
     clips: int  # half-plane clips made
     refinements: int  # cells clipped again because a neighbour was missing
+    neighbours: tuple = ()  # per point, the (index, translation) pairs its cell was clipped by
+
+    def evidence(self) -> dict:
+        """The checker kernel's evidence: each cell's neighbours (any set is sound, it clips)."""
+        return {"kind": "cells", "neighbours": [[[j, tx, ty] for j, (tx, ty) in cell]
+                                                for cell in self.neighbours]}
 
     @property
     def exact(self) -> bool:
@@ -166,4 +172,5 @@ def covering_radius_2d(points: PointSet, domain: str, progress=None) -> Radius2D
         cells[owner] = _farthest(poly, points.coords[owner])
         refinements += 1
     worst_unit = (worst[0] / points.den, worst[1] / points.den)
-    return Radius2D(upper / den2, lower / den2, worst_unit, owner, vertices, clips, refinements)
+    return Radius2D(upper / den2, lower / den2, worst_unit, owner, vertices, clips, refinements,
+                    tuple(tuple(sorted(cell)) for cell in neigh))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy
 
 import pytest
-from flint import fmpq
+from flint import arb, ctx, fmpq
 
 from certify.certificate import content_hash
 from certify.kernel import check_certificate_data
@@ -98,3 +98,140 @@ def test_a_bound_tightened_below_the_truth_is_not_holds(monkeypatch):
     c = cert(TID)
     report = check_certificate_data(c)
     assert report.verdict != "HOLDS" and not report.ok  # stored HOLDS no longer follows
+
+
+# k = 2: clipped cells -------------------------------------------------------------------------
+K2 = "hc-winding-covering-k2"
+
+
+@pytest.mark.parametrize("params", [{}, {"domain": "torus"}, {"n": "114"}, {"n": "5", "domain": "torus"}])
+def test_kernel_rederives_the_2d_radius_from_the_cells(params):
+    c = cert(K2, **params)
+    report = check_certificate_data(c)
+    assert report.ok, report.problems
+    assert report.trusted == ["the network digest names the builder's network (check --rebuild "
+                              "compares them)"]
+    exact = fmpq(*map(int, c["details"]["radius_squared"].split("/")))
+    with ctx.workprec(256):  # the radius is known exactly: a ball of 2^-200 around √exact
+        assert (report.upper - report.lower).upper() < arb(2) ** -200
+        assert (report.upper ** 2).contains(exact) or abs(report.upper ** 2 - exact) < arb(2) ** -200
+    assert report.verdict == "HOLDS"
+
+
+def _with_neighbours(c: dict, cells: list) -> dict:
+    forged = copy.deepcopy(c)
+    forged["evidence"]["neighbours"] = cells
+    forged["hash"] = content_hash(forged)
+    return forged
+
+
+def test_any_neighbour_set_is_sound_every_point_gives_the_same_radius():
+    c = cert(K2, n="9")
+    n = 9
+    every = [[[j, 0, 0] for j in range(n) if j != i] for i in range(n)]
+    assert check_certificate_data(_with_neighbours(c, every)).upper == check_certificate_data(c).upper
+
+
+def test_a_cell_left_unclipped_is_not_holds():
+    """Without its neighbours a cell is the whole square: the kernel's bound no longer meets the
+    claim, so the stored HOLDS does not follow."""
+    c = cert(K2)
+    cells = copy.deepcopy(c["evidence"]["neighbours"])
+    cells[0] = []
+    report = check_certificate_data(_with_neighbours(c, cells))
+    assert not report.ok and report.verdict != "HOLDS"
+
+
+@pytest.mark.parametrize("entry", [[10 ** 6, 0, 0], [1, 2, 0], [1, 1, 0], ["1", 0, 0], [1, 0]])
+def test_malformed_or_out_of_domain_neighbours_are_refused(entry):
+    """An index past the codebook, a translation beyond one period, any translation on the cube."""
+    c = cert(K2)
+    cells = copy.deepcopy(c["evidence"]["neighbours"])
+    cells[3].append(entry)
+    assert not check_certificate_data(_with_neighbours(c, cells)).ok
+
+
+def test_a_2d_codeword_moved_by_2_to_the_minus_40_is_refused():
+    c = cert(K2)
+    forged = copy.deepcopy(c)
+    layer = forged["network"]["layers"]["layers"][0]
+    i, j, w = layer["W"][0]
+    layer["W"][0][2] = str(fmpq(*map(int, (w + "/1").split("/")[:2])) + fmpq(1, 2 ** 39))
+    p = [fmpq(0), fmpq(0)]
+    for r, col, v in layer["W"]:
+        if r == i:
+            p[col] = fmpq(*map(int, (v + "/1").split("/")[:2])) / 2
+    for entry in layer["b"]:
+        if entry[0] == i:
+            entry[1] = str(-(p[0] ** 2 + p[1] ** 2))
+    report = check_certificate_data(forged)
+    assert not report.ok and any("codewords" in q for q in report.problems)
+
+
+# k = 3: dyadic boxes --------------------------------------------------------------------------
+K3 = "hc-winding-covering-k3"
+
+
+def _with_leaves(c: dict, leaves: list) -> dict:
+    forged = copy.deepcopy(c)
+    forged["evidence"]["leaves"] = leaves
+    forged["hash"] = content_hash(forged)
+    return forged
+
+
+@pytest.mark.parametrize("n", ["8", "512"])
+def test_kernel_rederives_the_3d_bound_from_the_boxes(n):
+    c = cert(K3, n=n)
+    report = check_certificate_data(c)
+    assert report.ok, report.problems
+    assert report.trusted == ["the network digest names the builder's network (check --rebuild "
+                              "compares them)"]
+    assert report.lower > 0 and report.verdict == "HOLDS"
+
+
+def test_splitting_a_leaf_into_its_eight_children_still_tiles():
+    c = cert(K3)
+    leaves = copy.deepcopy(c["evidence"]["leaves"])
+    level, i, j, k, owner = leaves.pop(0)
+    leaves += [[level + 1, 2 * i + a, 2 * j + b, 2 * k + e, owner]
+               for a in (0, 1) for b in (0, 1) for e in (0, 1)]
+    report = check_certificate_data(_with_leaves(c, leaves))
+    assert report.ok and report.upper <= check_certificate_data(c).upper
+
+
+@pytest.mark.parametrize("edit", ["drop", "duplicate", "nest", "far-owner", "outside"])
+def test_boxes_that_do_not_tile_or_do_not_cover_are_refused(edit):
+    c = cert(K3)
+    leaves = copy.deepcopy(c["evidence"]["leaves"])
+    level, i, j, k, owner = leaves[0]
+    if edit == "drop":
+        leaves.pop(0)
+    elif edit == "duplicate":
+        leaves.append(list(leaves[0]))
+    elif edit == "nest":
+        leaves.append([level + 1, 2 * i, 2 * j, 2 * k, owner])
+    elif edit == "far-owner":  # the codeword farthest from the box: its corner is far away
+        points = [(fmpq(t * 3518319155 % 2 ** 32, 2 ** 32), fmpq(t * 2882110345 % 2 ** 32, 2 ** 32))
+                  for t in range(512)]
+        leaves[0][-1] = max(range(512), key=lambda t: (points[t][0] - fmpq(i, 2 ** level)) ** 2
+                            + (points[t][1] - fmpq(j, 2 ** level)) ** 2)
+    else:
+        leaves[0][1] = 2 ** level
+    report = check_certificate_data(_with_leaves(c, leaves))
+    assert not report.ok and report.verdict != "HOLDS"
+
+
+def test_the_statement_directions_are_the_codecs():
+    """The directions the claims use: A_i = round(2^32 g^-i), g^(k+1) = g + 1, as the codec's."""
+    import mpmath
+
+    from certify.kernel.claims import load_statements
+    from proofs.hyper_compression.points import codec_direction
+    for tid, k in [(TID, 1), (K2, 2), (K3, 3)]:
+        stmt = load_statements()[tid]
+        env = stmt.values({name: str(spec["default"]) for name, spec in stmt.parameters.items()},
+                          fmpq(1), fmpq(1))
+        stated = tuple(int(env[f"A{i}"].p) for i in range(1, k + 1)) if k > 1 else (int(env["A"].p),)
+        g = mpmath.findroot(lambda x: x ** (k + 1) - x - 1, 1.3)
+        assert stated == codec_direction(k) == tuple(int(mpmath.nint(2 ** 32 / g ** i))
+                                                     for i in range(1, k + 1))
