@@ -149,3 +149,39 @@ def breakpoints_1d(net: Node, lo: Any = None, hi: Any = None) -> list[fmpq]:
     """Every kink of a 1-D piecewise-linear network (on [lo, hi], or R), exactly."""
 
     return list(enumerate_1d(net, lo, hi, minimal=False).points)
+
+
+MAX_SPLITS_TRIED = 8
+
+
+def split(net: Node, lo: fmpq, hi: fmpq) -> Optional[dict]:
+    """Split evidence for a claim that φ's values on all of R^d lie in [lo, hi]: a hidden layer of
+    one ReLU (φ = tail(u), u ≥ 0) whose tail's range on [0, ∞) comes closest to [lo, hi], and a
+    reach beyond the tail's last kink.  The search runs on the stored network the kernel will
+    read; any answer is only a proposal (the kernel follows the tail itself), None when the
+    network has no such layer or is not stored."""
+    from certify.kernel.errors import KernelError, Undecided
+    from certify.kernel.network import StoredNetwork, decode
+
+    stored, _ = stored_network(net)
+    if stored is None:
+        return None
+    layers = decode(stored).layers
+    best = None
+    candidates = [k for k in range(len(layers) - 1) if layers[k].relu == (True,)]
+    for k in reversed(candidates[-MAX_SPLITS_TRIED:]):
+        tail = StoredNetwork(1, layers[k + 1:])
+        reach = fmpq(1)
+        while not tail.slope_signs([reach], [reach + 1]) and reach < 2 ** 64:
+            reach *= 2  # past the last kink, every sign is fixed along the ray
+        try:
+            t_lo, t_hi = tail.walk([(fmpq(0), reach)], 0)
+        except (Undecided, KernelError):
+            continue
+        (at,), (beyond,) = tail.run([[reach], [reach + 1]], signs=False)[0]
+        excess = max(lo - t_lo, t_hi - hi, fmpq(0)) if at == beyond else None
+        if excess is not None and (best is None or excess < best[0]):
+            best = (excess, k, reach)
+        if excess == 0:
+            break
+    return None if best is None else {"kind": "split", "layer": best[1], "reach": str(best[2])}

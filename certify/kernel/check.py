@@ -41,6 +41,7 @@ CHECKS: dict[str, tuple[Callable[..., ev.Bounds], set]] = {
     "sigma-identity": (ev.sigma_identity, {"exact"}),
     "sigma-sup": (ev.sigma_sup, {"Linf"}),
     "covering": (ev.covering, {"Linf"}),
+    "split-range": (ev.split_range, {"exact", "Linf"}),
 }
 
 
@@ -312,7 +313,7 @@ def _bounds(cert: dict, stmt: Statement, env: dict, net: Optional[StoredNetwork]
             return None, None
         report.rederived.append(f"error upper bound from the {bounds.what}")
         report.trusted.extend(bounds.trusted)
-        if "range" in stmt.claim and checker is not ev.line_range:
+        if "range" in stmt.claim and checker not in (ev.line_range, ev.split_range):
             report.trusted.append("the claimed output range over R (the certifier's gadget "
                                   "certificates; this check does not follow it)")
         if bounds.range_ok is False:

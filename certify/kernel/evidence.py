@@ -280,6 +280,33 @@ def line_range(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExp
     return Bounds(arb(worst), arb(worst), f"line evidence ({len(cuts)} cuts, rays constant)")
 
 
+def split_range(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,
+                evidence: dict, cert: dict) -> Bounds:
+    """sup over R^d of the distance of φ from ``claim.range``, through the hidden layer of one
+    ReLU the evidence names: φ = tail(u) with u ≥ 0, so φ's range lies in the tail's range on
+    [0, ∞), followed exactly from kink to kink up to the evidence's reach and shown affine beyond.
+    That range may be larger than φ's, so a bound that misses the claim decides nothing (loose);
+    the lower bound is φ's exact distance at the witnesses, anywhere in R^d."""
+    _kind(evidence, "split")
+    k, reach = evidence.get("layer"), rational(evidence.get("reach"), "split evidence reach")
+    if not isinstance(k, int) or isinstance(k, bool) or not 0 <= k < len(net.layers) - 1 or \
+            net.layers[k].relu != (True,) or reach <= 0:
+        raise KernelError("split evidence needs a hidden layer of one ReLU and a reach > 0")
+    lo, hi = (_exact(stmt.formula(str(t), env, "range"), "range") for t in stmt.claim["range"])
+    tail = StoredNetwork(1, net.layers[k + 1:])
+    t_lo, t_hi = tail.walk([(fmpq(0), reach)], 0)
+    if not tail.slope_signs([reach], [reach + 1]):
+        raise Undecided(f"the tail after layer {k} has a kink beyond the reach {reach}")
+    (at,), (beyond,) = (o for o in tail.run([[reach], [reach + 1]], signs=False)[0])
+    upper = arb(max(lo - t_lo, t_hi - hi, fmpq(0))) if at == beyond else arb("inf")
+    points = [[rational(v, "witness") for v in w["x"]] for w in (cert.get("witnesses") or [])
+              if isinstance(w, dict) and isinstance(w.get("x"), list) and len(w["x"]) == net.input_dim]
+    ys = net.run(points[:MAX_WITNESSES], signs=False)[0] if points else []
+    lower = max([max(lo - y[0], y[0] - hi, fmpq(0)) for y in ys], default=fmpq(0))
+    return Bounds(upper, arb(lower), f"exact range of the network's tail after layer {k} "
+                  f"(one ReLU) on [0, {reach}], affine beyond", loose=1)
+
+
 def constant_pieces(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,
                     evidence: dict, cert: dict) -> Bounds:
     """An exact claim over the statement's boxes (claim.pieces): on a box where every ReLU has

@@ -615,7 +615,9 @@ def method_point_fit_range(thm: Any, params: dict, target: Any, net: Any) -> Err
         if excess is not None and excess > lower:
             lower, wit = excess, [{"x": [str(j)], "error": str(excess), "value": str(v)}]
     return ErrorReport(lower, upper, wit, used,
-                       {"output_range": [str(lo), str(hi)], "max_y": str(top), "points": len(ys)})
+                       {"output_range": [str(lo), str(hi)], "max_y": str(top), "points": len(ys),
+                        "y": [str(v) for v in ys]},
+                       evidence=evidence.split(net, fmpq(0), top))
 
 
 def method_offtrifling_range(thm: Any, params: dict, target: Any, net: Any) -> ErrorReport:

@@ -145,8 +145,11 @@ def method_increment_fit_range(thm: Any, params: dict, target: Any, net: Node) -
     values on the grid and at half-integer probes around it (range_checks)."""
     rows, eps, (M, n, Lhat) = _increment_instance(params)
     probes = [[fmpq(a, 2), fmpq(b, 2)] for a in range(-2, 2 * M + 3) for b in range(-2, 2 * Lhat + 3)]
-    upper, lower, wit, details = range_excess_probed(net, max(max(r) for r in rows), probes)
-    return ErrorReport(lower, upper, wit, set(), details)
+    y_max = max(max(r) for r in rows)
+    upper, lower, wit, details = range_excess_probed(net, y_max, probes)
+    details["y"] = [str(v) for r in rows for v in r]  # the samples, row by row (claim.data)
+    return ErrorReport(lower, upper, wit, set(), details,
+                       evidence=evidence.split(net, fmpq(0), y_max))
 
 
 def method_point_fit(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
