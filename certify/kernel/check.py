@@ -42,6 +42,9 @@ CHECKS: dict[str, tuple[Callable[..., ev.Bounds], set]] = {
     "sigma-sup": (ev.sigma_sup, {"Linf"}),
     "covering": (ev.covering, {"Linf"}),
     "split-range": (ev.split_range, {"exact", "Linf"}),
+    "numbers": (ev.numbers, {"exact"}),
+    "gram-rank": (ev.gram_rank, {"exact"}),
+    "gram-condition": (ev.gram_condition, {"exact"}),
 }
 
 

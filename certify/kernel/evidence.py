@@ -13,6 +13,7 @@ from typing import Any, Callable, Optional
 from flint import arb, fmpq, fmpq_poly
 
 from certify.kernel import covering as cover
+from certify.kernel import gram
 from certify.kernel import sigma
 from certify.kernel.claims import Statement, boxes_of, rational
 from certify.kernel.errors import KernelError, Undecided
@@ -305,6 +306,44 @@ def split_range(stmt: Statement, env: dict, net: StoredNetwork, target: TargetEx
     lower = max([max(lo - y[0], y[0] - hi, fmpq(0)) for y in ys], default=fmpq(0))
     return Bounds(upper, arb(lower), f"exact range of the network's tail after layer {k} "
                   f"(one ReLU) on [0, {reach}], affine beyond", loose=1)
+
+
+def numbers(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,
+            evidence: dict, cert: dict) -> Bounds:
+    """A claim about numbers (the network plays no part): every entry of claim.pieces computes
+    its ``lo`` from the statement and claims ``value``; the error is the largest difference."""
+    _kind(evidence, "pieces")
+    rows = _statement_boxes(stmt, env, 1)
+    worst = max((abs(lo[0] - v) for lo, _, value in rows for v in value[:1]), default=fmpq(0))
+    if any(len(value) != 1 for _, _, value in rows):
+        raise KernelError("a numbers claim gives one value per entry")
+    return Bounds(arb(worst), arb(worst), f"statement's {len(rows)} numbers, computed exactly")
+
+
+def gram_rank(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,
+              evidence: dict, cert: dict) -> Bounds:
+    """n − rank G for the Gram matrix on [−1, 1] of the network's hidden ReLU features."""
+    _kind(evidence, "gram")
+    G = gram.gram(gram.features(net.layers))
+    deficiency = arb(G.nrows() - G.rank())
+    return Bounds(deficiency, deficiency, f"exact Gram matrix of the {G.nrows()} features")
+
+
+def gram_condition(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,
+                   evidence: dict, cert: dict) -> Bounds:
+    """n³ λ_min/λ_max of that Gram matrix, its spectrum's ends bracketed at the evidence's
+    rationals by exact positive-definiteness tests."""
+    _kind(evidence, "gram")
+    feats = gram.features(net.layers)
+    if len(feats) > gram.MAX_FEATURES:
+        raise Undecided(f"more than {gram.MAX_FEATURES} features")
+    G = gram.gram(feats)
+    lo1, hi1, lon, hin = gram.extreme_eigenvalues(G, evidence)
+    n3 = fmpq(G.nrows()) ** 3
+    if lo1 <= 0 or lon < 0:
+        raise KernelError("the eigenvalue brackets do not bound the condition number")
+    return Bounds(arb(n3 * hin / lo1), arb(n3 * lon / hi1), "exact Gram matrix, λ_max and "
+                  "λ_min bracketed by positive-definiteness tests")
 
 
 def constant_pieces(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,

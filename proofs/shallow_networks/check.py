@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 from flint import arb, fmpq, fmpq_mat
 
+from certify import evidence
 from certify.method import ErrorReport, Method, methods
 from certify.progress import advance
 from constructive.ir import Node
@@ -138,7 +139,7 @@ def _slope(enc: spectrum.Enclosures, k_lo: int, k_hi: int) -> arb:
 
 
 def _evidence(f: gram.Features, enc: spectrum.Enclosures) -> dict:
-    return {"kind": "shallow-inertia-enclosures", "breakpoints": _bias_texts(f),
+    return {"kind": "gram", "breakpoints": _bias_texts(f),
             "lower": [str(v) for v in enc.lower], "upper": [str(v) for v in enc.upper],
             "argument": "T (G - sI) T^T = M - sN banded, Sylvester inertia counts (spectrum.py)"}
 
@@ -202,7 +203,7 @@ def method_gram_rank(thm: Any, params: dict, target: Any, net: Node) -> ErrorRep
             break
     return ErrorReport(fmpq(deficiency), fmpq(deficiency), wit, set(),
                        {"n": f.n, "rank": G.rank(), "largest_bias": str(max(f.breakpoints))},
-                       evidence={"kind": "shallow-gram-rank", "breakpoints": _bias_texts(f)})
+                       evidence={"kind": "gram", "breakpoints": _bias_texts(f)})
 
 
 def method_resolvable_modes(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
@@ -219,7 +220,7 @@ def method_resolvable_modes(thm: Any, params: dict, target: Any, net: Node) -> E
             wit = [{"x": [str(d), str(bits)], "error": str(worst), "nearest": nearest,
                     "printed": printed}]
     return ErrorReport(fmpq(worst), fmpq(worst), wit, set(), {"rows": rows},
-                       evidence={"kind": "shallow-modes-table", "rows": rows})
+                       evidence=evidence.PIECES)
 
 
 METHODS = methods(

@@ -1,0 +1,116 @@
+"""The checker kernel re-derives the exact shallow-network claims it can follow: the printed
+mode counts (check ``numbers``), the rank of the experiments' Gram matrix (``gram-rank``) and
+the condition number's scalar from λ_max, λ_min bracketed by exact positive-definiteness tests
+(``gram-condition``)."""
+
+from __future__ import annotations
+
+import copy
+import random
+
+import pytest
+from flint import fmpq, fmpq_mat
+
+from certify.certificate import content_hash
+from certify.kernel import check_certificate_data, gram
+from tests.kernel_certs import cert
+
+
+def _bounds_trusted(report) -> bool:
+    return any("error bounds" in t for t in report.trusted)
+
+
+@pytest.mark.parametrize("tid,params,verdict", [
+    ("shallow-resolvable-modes-precision", {}, "HOLDS"),
+    ("shallow-gram-experiments-grid-printed", {}, "VIOLATED"),
+    ("shallow-gram-experiments-grid-printed", {"n": "7"}, "VIOLATED"),
+    ("shallow-gram-condition-number", {}, "HOLDS"),
+    ("shallow-gram-condition-number", {"scheme": "jittered", "n": "40", "seed": "3"}, "HOLDS")])
+def test_kernel_rederives(tid, params, verdict):
+    c = cert(tid, **params)
+    report = check_certificate_data(c)
+    assert report.ok, report.problems
+    assert report.verdict == c["verdict"] == verdict and not _bounds_trusted(report)
+
+
+def test_a_printed_count_changed_in_the_statement_is_violated(monkeypatch):
+    from certify.kernel import claims
+    tid = "shallow-resolvable-modes-precision"
+    stmt = claims.load_statements()[tid]
+    pieces = copy.deepcopy(stmt.claim["pieces"])
+    pieces[0]["value"] = ["25"]  # 2^(23/5) = 24.25: the nearest integer is 24
+    monkeypatch.setitem(claims.load_statements(), tid, type(stmt)(
+        **{**stmt.__dict__, "claim": dict(stmt.claim, pieces=pieces)}))
+    report = check_certificate_data(cert(tid))
+    assert report.verdict == "VIOLATED" and not report.ok
+
+
+def _bias_moved(c: dict, row: int, amount: fmpq) -> dict:
+    forged = copy.deepcopy(c)
+    b = forged["network"]["layers"]["layers"][0]["b"]
+    old = next((fmpq(*map(int, (v + "/1").split("/")[:2])) for i, v in b if i == row), fmpq(0))
+    forged["network"]["layers"]["layers"][0]["b"] = [e for e in b if e[0] != row] + [[row, str(old + amount)]]
+    forged["hash"] = content_hash(forged)
+    return forged
+
+
+def test_the_zero_feature_moved_by_2_to_the_minus_40_makes_g_nonsingular():
+    """σ(x − 1) vanishes on [−1, 1]; moved to σ(x − 1 + 2^-40) it does not, G has full rank, and
+    the stored VIOLATED no longer follows."""
+    c = cert("shallow-gram-experiments-grid-printed")
+    last = c["network"]["layers"]["layers"][0]["rows"] - 1
+    report = check_certificate_data(_bias_moved(c, last, fmpq(1, 2 ** 40)))
+    assert not report.ok and report.verdict == "HOLDS"
+
+
+@pytest.mark.parametrize("which,index,scale", [("lower", 0, 2), ("upper", 0, fmpq(1, 2)),
+                                               ("lower", -1, 2), ("upper", -1, fmpq(1, 2))])
+def test_an_eigenvalue_bracket_that_does_not_hold_is_refused(which, index, scale):
+    c = cert("shallow-gram-condition-number")
+    forged = copy.deepcopy(c)
+    v = fmpq(*map(int, forged["evidence"][which][index].split("/")))
+    forged["evidence"][which][index] = str(v * scale)
+    report = check_certificate_data(forged)
+    assert not report.ok and any("bracket" in p for p in report.problems)
+
+
+def test_a_feature_moved_by_2_to_the_minus_40_breaks_the_tight_brackets():
+    report = check_certificate_data(_bias_moved(cert("shallow-gram-condition-number"), 3,
+                                                fmpq(1, 2 ** 40)))
+    assert not report.ok
+
+
+def test_positive_definiteness_agrees_with_plain_elimination():
+    def plain(M):
+        rows, n = M.tolist(), M.nrows()
+        for k in range(n):
+            if rows[k][k] <= 0:
+                return False
+            for i in range(k + 1, n):
+                f = rows[i][k] / rows[k][k]
+                rows[i] = [x - f * y for x, y in zip(rows[i], rows[k])]
+        return True
+
+    rng = random.Random(7)
+    for _ in range(300):
+        n = rng.randint(1, 6)
+        B = fmpq_mat(n, n, [fmpq(rng.randint(-3, 3), rng.randint(1, 3)) for _ in range(n * n)])
+        shift = fmpq_mat(n, n, [fmpq(rng.randint(-4, 4), 2) if i == j else 0
+                                for i in range(n) for j in range(n)])
+        M = B * B.transpose() + shift
+        assert gram.positive_definite(M) == plain(M)
+
+
+def test_the_gram_matrix_is_the_integral():
+    """Two features σ(x − a), σ(x − b) on [−1, 1]: ∫_m^1 (x − a)(x − b) dx, m = max(a, b)."""
+    a, b = fmpq(-1, 3), fmpq(1, 2)
+    G = gram.gram([(fmpq(1), -a), (fmpq(1), -b), (fmpq(-1), fmpq(0))])
+
+    def integral(p, q, lo, hi):  # ∫ (x − p)(x − q) over [lo, hi]
+        F = lambda x: x ** 3 / 3 - (p + q) * x ** 2 / 2 + p * q * x  # noqa: E731
+        return F(hi) - F(lo)
+
+    assert G[0, 1] == integral(a, b, b, fmpq(1))
+    assert G[0, 0] == integral(a, a, a, fmpq(1))
+    # σ(−x) lives on [−1, 0], σ(x + 1/3) on [−1/3, 1]: they overlap on [−1/3, 0]
+    assert G[2, 2] == fmpq(1, 3) and G[2, 0] == -integral(a, fmpq(0), a, fmpq(0)) == fmpq(1, 162)
