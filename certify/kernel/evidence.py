@@ -13,8 +13,7 @@ from typing import Any, Callable, Optional
 from flint import arb, fmpq, fmpq_poly
 
 from certify.kernel import covering as cover
-from certify.kernel import gram
-from certify.kernel import sigma
+from certify.kernel import gram, sigma
 from certify.kernel.claims import Statement, boxes_of, rational
 from certify.kernel.errors import KernelError, Undecided
 from certify.kernel.formula import ball
