@@ -45,6 +45,8 @@ CHECKS: dict[str, tuple[Callable[..., ev.Bounds], set]] = {
     "numbers": (ev.numbers, {"exact"}),
     "gram-rank": (ev.gram_rank, {"exact"}),
     "gram-condition": (ev.gram_condition, {"exact"}),
+    "root-intervals": (ev.root_intervals, {"exact"}),
+    "root-gaps": (ev.root_gaps, {"exact"}),
 }
 
 

@@ -13,7 +13,7 @@ from typing import Any, Callable, Optional
 from flint import arb, fmpq, fmpq_poly
 
 from certify.kernel import covering as cover
-from certify.kernel import gram, sigma
+from certify.kernel import gram, roots, sigma
 from certify.kernel.claims import Statement, boxes_of, rational
 from certify.kernel.errors import KernelError, Undecided
 from certify.kernel.formula import ball
@@ -343,6 +343,37 @@ def gram_condition(stmt: Statement, env: dict, net: StoredNetwork, target: Targe
         raise KernelError("the eigenvalue brackets do not bound the condition number")
     return Bounds(arb(n3 * hin / lo1), arb(n3 * lon / hi1), "exact Gram matrix, λ_max and "
                   "λ_min bracketed by positive-definiteness tests")
+
+
+def root_intervals(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,
+                   evidence: dict, cert: dict) -> Bounds:
+    """Exactly one root of tan w tanh w = s in each stated interval (claim.pieces: lo, hi in
+    units of π, value s = ±1); the scalar counts the intervals not shown (upper) and those
+    shown to hold another number of roots (lower)."""
+    _kind(evidence, "pieces")
+    counts = [roots.count(lo[0], hi[0], int(s[0])) for lo, hi, s in _root_claims(stmt, env)]
+    return Bounds(arb(sum(c != 1 for c, _ in counts)), arb(sum(c not in (1, None) for c, _ in counts)),
+                  f"root counts in the {len(counts)} stated intervals, in arb")
+
+
+def root_gaps(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,
+              evidence: dict, cert: dict) -> Bounds:
+    """The corollary's inequality at the one root of each stated interval, from the evidence's
+    point r beyond (s = 1) or before (s = −1) the root; the scalar counts the roots not shown."""
+    _kind(evidence, "brackets")
+    claims, points = _root_claims(stmt, env), evidence.get("r")
+    if not isinstance(points, list) or len(points) != len(claims):
+        raise KernelError("bracket evidence needs one point r per stated interval")
+    shown = [roots.corollary(lo[0], hi[0], int(s[0]), rational(r, "bracket evidence"))
+             for (lo, hi, s), r in zip(claims, points)]
+    return Bounds(arb(shown.count(False)), arb(0), f"inequality at {len(shown)} roots, in arb")
+
+
+def _root_claims(stmt: Statement, env: dict) -> list:
+    rows = _statement_boxes(stmt, env, 1)
+    if any(len(s) != 1 or s[0] not in (1, -1) or not 0 < lo[0] < hi[0] for lo, hi, s in rows):
+        raise KernelError("a root claim needs 0 < lo < hi and s = ±1 per interval")
+    return rows
 
 
 def constant_pieces(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,

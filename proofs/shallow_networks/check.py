@@ -60,11 +60,11 @@ def method_tan_tanh_roots(thm: Any, params: dict, target: Any, net: Node) -> Err
     """Lemma 1: exactly one root of tan w tanh w = ±1 in each stated interval, k ≤ k_max.
     The scalar is the number of k not shown (upper) / shown false (lower)."""
     k_max = int(params["k_max"])
-    unproven, refuted, wit, evidence = 0, 0, [], []
+    unproven, refuted, wit, intervals = 0, 0, [], []
     for k in range(1, k_max + 1):
         lo, hi, s = roots.stated_interval(k)
         r = roots.check_interval(k, lo, hi, s)
-        evidence.append([k, str(lo), str(hi), s, r.lo_sign, r.hi_sign, r.bits, r.verdict])
+        intervals.append([k, str(lo), str(hi), s, r.lo_sign, r.hi_sign, r.bits, r.verdict])
         if r.verdict != "one root":
             unproven += 1
             if r.verdict != "undecided":
@@ -73,8 +73,8 @@ def method_tan_tanh_roots(thm: Any, params: dict, target: Any, net: Node) -> Err
                                "roots_found": r.roots}]
     w_max = float(roots.stated_interval(k_max)[1]) * np.pi
     return ErrorReport(fmpq(refuted), fmpq(unproven), wit, set(),
-                       {"k_max": k_max, "largest_bits": roots.bits_for(w_max, 3.0)},
-                       evidence={"kind": "shallow-root-intervals", "rows": evidence})
+                       {"k_max": k_max, "largest_bits": roots.bits_for(w_max, 3.0),
+                        "intervals": intervals}, evidence=evidence.PIECES)
 
 
 def method_tan_tanh_gaps(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
@@ -88,7 +88,7 @@ def method_tan_tanh_gaps(thm: Any, params: dict, target: Any, net: Node) -> Erro
         rows.append(info)
     return ErrorReport(fmpq(0), fmpq(unproven), [], set(),
                        {"k_max": k_max, "margins_first": rows[:4], "margin_last": rows[-1]},
-                       evidence={"kind": "shallow-root-gaps", "rows": rows})
+                       evidence={"kind": "brackets", "r": [row.get("r", "0") for row in rows]})
 
 
 def method_leaky_leading(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:

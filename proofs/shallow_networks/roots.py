@@ -159,7 +159,8 @@ def corollary2(k: int) -> tuple[bool, dict]:
             r = arb(br[0])
             margin = (r - arb(hi) * pi) + (-2 * r).exp()   # > 0 proves the claim
         ok = bool(margin > 0)
-        return ok, {"k": k, "bits": bits, "margin": margin.str(5, radius=False)}
+        return ok, {"k": k, "bits": bits, "margin": margin.str(5, radius=False),
+                    "r": str(br[1] if s == 1 else br[0])}
 
 
 def mu_enclosure(k: int) -> tuple[arb, fmpq, fmpq]:

@@ -114,3 +114,52 @@ def test_the_gram_matrix_is_the_integral():
     assert G[0, 0] == integral(a, a, a, fmpq(1))
     # σ(−x) lives on [−1, 0], σ(x + 1/3) on [−1/3, 1]: they overlap on [−1/3, 0]
     assert G[2, 2] == fmpq(1, 3) and G[2, 0] == -integral(a, fmpq(0), a, fmpq(0)) == fmpq(1, 162)
+
+
+# Lemma 1 and Corollary 2: roots of tan w tanh w = ±1 ------------------------------------------
+ROOTS, GAPS = "shallow-lemma1-roots", "shallow-corollary2-root-gaps"
+
+
+@pytest.mark.parametrize("tid,params", [(ROOTS, {}), (ROOTS, {"k_max": "2"}), (GAPS, {}),
+                                        (GAPS, {"k_max": "1"})])
+def test_kernel_rederives_the_root_claims(tid, params):
+    c = cert(tid, **params)
+    report = check_certificate_data(c)
+    assert report.ok, report.problems
+    assert report.verdict == "HOLDS" and report.upper == 0 and not _bounds_trusted(report)
+
+
+def _statement_with(monkeypatch, tid, **family):
+    from certify.kernel import claims
+    stmt = claims.load_statements()[tid]
+    pieces = [dict(stmt.claim["pieces"][0], **family)]
+    monkeypatch.setitem(claims.load_statements(), tid, type(stmt)(
+        **{**stmt.__dict__, "claim": dict(stmt.claim, pieces=pieces)}))
+
+
+def test_an_interval_that_misses_its_root_is_violated(monkeypatch):
+    """w_1 = 0.2993π (tan w tanh w = 1): the interval [(1/4 + 1/16)π, π/2] holds no root."""
+    _statement_with(monkeypatch, ROOTS, lo=["floor(i/2) + 1/4 + 1/16 + (i - 2*floor(i/2))/4"])
+    report = check_certificate_data(cert(ROOTS, k_max="2"))
+    assert report.verdict == "VIOLATED" and report.lower >= 1 and not report.ok
+
+
+def test_the_wrong_sign_finds_no_root(monkeypatch):
+    _statement_with(monkeypatch, ROOTS, value=["-1 + 2*(i - 2*floor(i/2))"])
+    assert not check_certificate_data(cert(ROOTS, k_max="2")).ok
+
+
+@pytest.mark.parametrize("edit", ["other side", "outside", "short"])
+def test_a_bracket_point_that_does_not_place_the_root_is_refused(edit):
+    c = cert(GAPS, k_max="3")
+    forged = copy.deepcopy(c)
+    r = forged["evidence"]["r"]
+    if edit == "other side":  # k = 1: a point below the root says nothing about w_1 < r
+        r[0] = str(fmpq(1, 4) * fmpq(314159, 100000) + fmpq(1, 10 ** 6))
+    elif edit == "outside":
+        r[1] = "100"
+    else:
+        r.pop()
+    forged["hash"] = content_hash(forged)
+    report = check_certificate_data(forged)
+    assert not report.ok and report.verdict != "HOLDS"
