@@ -414,12 +414,17 @@ def _load_entry(raw: dict, source: str) -> Theorem:
         _parse_claim(thm, text, names, where)
         names += (name,)
     for family in claim.get("pieces", ()):
-        # a sigma-identity value is a polynomial in the input x1
+        # a sigma-identity value is a polynomial in the input x1; a pieces value may be affine in
+        # the input list x, per output (the kernel's parser: x is subscripted)
         x1 = ("x1",) if claim.get("check") == "sigma-identity" else ()
-        for key in ("count", "lo", "hi", "value"):
-            for text in family.get(key, []) if key != "count" else [family[key]]:
-                _parse_claim(thm, text, names + (family["index"],) + (x1 if key == "value" else ()),
-                             where)
+        index = (family["index"],)
+        axis = (family["axis"],) if "axis" in family else ()
+        output = (family["output"], "x") if "output" in family else ()
+        for key in ("count", "outputs", "lo", "hi", "value"):
+            extra = {"lo": axis, "hi": axis, "value": x1 + output}.get(key, ())
+            for text in (family.get(key, []) if key in ("lo", "hi", "value") else
+                         [family[key]] if key in family else []):
+                _parse_claim(thm, text, names + index + extra, where, kernel=bool(axis or output))
         if len(family["lo"]) != len(family["hi"]):
             raise RegistryError(f"{where}: claim.pieces lo and hi differ in length")
     for text in list(claim.get("range", ())) + list(claim.get("box", ())):
@@ -427,12 +432,12 @@ def _load_entry(raw: dict, source: str) -> Theorem:
     return thm
 
 
-def _parse_claim(thm: Theorem, text: str, names: tuple, where: str) -> None:
-    """A formula the kernel alone evaluates: with instance data (``claim.data``: subscripts)
-    or a ``Sum`` (sympy's Sum takes other limits) the kernel's own parser checks it, else
-    sympy's, like every other formula."""
+def _parse_claim(thm: Theorem, text: str, names: tuple, where: str, kernel: bool = False) -> None:
+    """A formula the kernel alone evaluates: with instance data (``claim.data``: subscripts),
+    a ``Sum`` (sympy's Sum takes other limits) or per axis or output (``kernel``) the kernel's
+    own parser checks it, else sympy's, like every other formula."""
     data = tuple(thm.claim.get("data", ()))
-    if not data and "Sum(" not in str(text):
+    if not data and "Sum(" not in str(text) and not kernel:
         parse_formula(str(text), names, where)
         return
     try:

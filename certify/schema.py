@@ -60,6 +60,8 @@ CLAIM_KEYS = frozenset({"norm", "region", "bound", "p", "range", "architecture",
                         "strict", "check", "box", "rescale", "within", "data", "let"})
 # one family of boxes on which an exact claim gives the network's value (see SCHEMA.md)
 PIECE_KEYS = frozenset({"index", "count", "lo", "hi", "value"})
+# optional: lo/hi one formula per input axis, value one formula per output (the kernel's, see SCHEMA.md)
+PIECE_OPTIONAL = frozenset({"axis", "output", "outputs"})
 RELATIONS = frozenset({"le", "eq"})  # an architecture claim: exactly one of them
 ANALYSIS_KEYS = frozenset({"slope", "axes", "columns", "cells"})
 ANALYSIS_VALUES = {"axes": frozenset({"loglog", "semilog"}),
@@ -82,7 +84,7 @@ SECTIONS: dict[str, frozenset] = {
     "`target`": TARGET_KEYS,
     "`claim`": CLAIM_KEYS,
     "`claim.architecture.NAME`": RELATIONS,
-    "`claim.pieces`": PIECE_KEYS,
+    "`claim.pieces`": PIECE_KEYS | PIECE_OPTIONAL,
     "`analysis`": ANALYSIS_KEYS,
     "`[[documentation]]`": frozenset(DOCUMENTATION),
 }
@@ -213,12 +215,21 @@ def check_entry(raw: Mapping, methods: Mapping[str, Any]) -> None:
     # a sup claim over intervals (check sigma-sup) or a codebook (covering) names no value
     keys = PIECE_KEYS - {"value"} if claim.get("check") in ("sigma-sup", "covering") else PIECE_KEYS
     for family in pieces:
-        if not isinstance(family, dict) or set(family) != keys:
-            raise SchemaError(f"each claim.pieces table needs exactly the keys {_allowed(keys)}")
+        if not isinstance(family, dict) or not keys <= set(family) <= keys | PIECE_OPTIONAL:
+            raise SchemaError(f"each claim.pieces table needs exactly the keys {_allowed(keys)} "
+                              f"(optionally {_allowed(PIECE_OPTIONAL)})")
         _name(family["index"], "claim.pieces index")
         if not all(isinstance(family[k], list) and all(isinstance(v, str) for v in family[k])
                    for k in keys - {"index", "count"}):
             raise SchemaError("claim.pieces lo, hi and value must be lists of formulas (strings)")
+        if ("output" in family) != ("outputs" in family) or any(
+                len(family[k]) != 1 for k, flag in (("lo", "axis"), ("hi", "axis"), ("value", "output"))
+                if flag in family):
+            raise SchemaError("claim.pieces: with axis, lo and hi are one formula each; output "
+                              "and outputs go together, with one value formula")
+        for k in ("axis", "output"):
+            if k in family:
+                _name(family[k], f"claim.pieces {k}")
     _kernel_keys(claim)
     method = methods.get(raw.get("method"))
     measured = measured_names(method.measure) if method is not None else None

@@ -10,13 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
-from flint import arb, fmpq, fmpq_poly
+from flint import arb, fmpq, fmpq_mpoly, fmpq_mpoly_ctx, fmpq_poly
 
 from certify.kernel import covering as cover
 from certify.kernel import gram, roots, sigma
 from certify.kernel.claims import Statement, boxes_of, rational
 from certify.kernel.errors import KernelError, Undecided
-from certify.kernel.formula import ball
+from certify.kernel.formula import ball, evaluate
 from certify.kernel.grid import TargetExpression, box_bounds, parse_cuts, same_signs, volume
 from certify.kernel.network import StoredNetwork
 
@@ -380,7 +380,8 @@ def constant_pieces(stmt: Statement, env: dict, net: StoredNetwork, target: Targ
                     evidence: dict, cert: dict) -> Bounds:
     """An exact claim over the statement's boxes (claim.pieces): on a box where every ReLU has
     one weak sign at all vertices φ is affine, so its largest distance to the claimed constant
-    is taken at a vertex; the boxes and values come from the installed statement only."""
+    (or affine) value is taken at a vertex; the boxes and values come from the installed
+    statement only."""
     _kind(evidence, "pieces")
     boxes = _statement_boxes(stmt, env, net.input_dim)
     worst = fmpq(0)
@@ -396,8 +397,8 @@ def constant_pieces(stmt: Statement, env: dict, net: StoredNetwork, target: Targ
                 raise Undecided(f"a ReLU changes sign inside the box [{lo}, {hi}]")
             if len(outputs[k]) != len(value):
                 raise KernelError(f"the network has {len(outputs[k])} outputs, the claim {len(value)}")
-            for y in outputs[k:k + len(vs)]:
-                worst = max(worst, max(abs(a - b) for a, b in zip(y, value)))
+            for y, x in zip(outputs[k:k + len(vs)], vs):  # φ − value is affine: extreme at a vertex
+                worst = max(worst, max(abs(a - _at(b, x)) for a, b in zip(y, value)))
             k += len(vs)
     return Bounds(arb(worst), arb(worst), f"exact values at the vertices of the statement's "
                   f"{len(boxes)} boxes, the network shown affine on each")
@@ -485,8 +486,10 @@ def covering(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpre
 
 def _statement_boxes(stmt: Statement, env: dict, d: int, polynomial: bool = False
                      ) -> list[tuple[list, list, list]]:
-    """The boxes of claim.pieces with their values (``polynomial``: values are polynomials in x1,
-    exact rationals otherwise)."""
+    """The boxes of claim.pieces with their values (``polynomial``: values are polynomials in x1;
+    else exact rationals or, for a family with ``output``, forms affine in the input list x).
+    A family with ``axis`` gives lo and hi as one formula per input axis; one with ``output``,
+    its value as one formula per output (``outputs`` of them)."""
     families = stmt.claim.get("pieces") or []
     counts = [_count(stmt.formula(str(f["count"]), env, "pieces count")) for f in families]
     if sum(counts) > MAX_PIECES or sum(counts) * 2 ** d > MAX_PIECES * 2:
@@ -495,18 +498,47 @@ def _statement_boxes(stmt: Statement, env: dict, d: int, polynomial: bool = Fals
     for family, count in zip(families, counts):
         for i in range(count):
             scope = dict(env, **{family["index"]: fmpq(i)})
-            lo, hi = ([_exact(stmt.formula(t, scope, f"pieces {key}"), f"pieces {key}")
-                       for t in family[key]] for key in ("lo", "hi"))
+            lo, hi = ([_exact(stmt.formula(t, s, f"pieces {key}"), f"pieces {key}")
+                       for t, s in _each(family, key, scope, d)] for key in ("lo", "hi"))
             value = []
-            for t in family.get("value", []):  # a data list stands for as many outputs
-                v = stmt.formula(t, dict(scope, x1=sigma.X) if polynomial else scope,
-                                 "pieces value", lists=not polynomial)
+            for t, s in _each(family, "value", scope, d):  # a data list stands for as many outputs
+                if "output" in family:
+                    value.append(_affine(stmt.formula(t, dict(s, x=_inputs(d)), "pieces value")))
+                    continue
+                v = stmt.formula(t, dict(s, x1=sigma.X) if polynomial else s, "pieces value",
+                                 lists=not polynomial)
                 value += [_polynomial(v)] if polynomial else \
                     [_exact(u, "pieces value") for u in (v if isinstance(v, list) else [v])]
             if len(lo) != d or len(hi) != d or any(a > b for a, b in zip(lo, hi)):
                 raise KernelError(f"piece {i}: [{lo}, {hi}] is not a box of dimension {d}")
             out.append((lo, hi, value))
     return out
+
+
+def _each(family: dict, key: str, scope: dict, d: int) -> list[tuple[str, dict]]:
+    """(formula, scope) pairs of a family's lo, hi or value: one per axis or output where the
+    family names one, else its list as written."""
+    name, n = ((family.get("axis"), d) if key in ("lo", "hi") else
+               (family.get("output"), family.get("outputs")))
+    if name is None:
+        return [(t, scope) for t in family.get(key, [])]
+    if key == "value":
+        n = _count(evaluate(str(n), scope, "pieces outputs"))
+    return [(family[key][0], dict(scope, **{name: fmpq(k)})) for k in range(n)]
+
+
+def _inputs(d: int) -> list:
+    return list(fmpq_mpoly_ctx.get(("x", d)).gens())  # the input x[0..d-1] as affine forms
+
+
+def _affine(v: Any) -> Any:
+    if isinstance(v, fmpq) or (isinstance(v, fmpq_mpoly) and v.total_degree() <= 1):
+        return v
+    raise KernelError(f"pieces value {v} is not affine in the input")
+
+
+def _at(value: Any, x: list) -> fmpq:
+    return value if isinstance(value, fmpq) else value(*x)
 
 
 def _polynomial(v: Any) -> fmpq_poly:

@@ -12,7 +12,7 @@ import ast
 from functools import lru_cache
 from typing import Any, Callable, Mapping, Optional
 
-from flint import arb, fmpq, fmpq_poly, fmpz
+from flint import arb, fmpq, fmpq_mpoly, fmpq_poly, fmpz
 
 from certify.kernel.errors import KernelError
 
@@ -264,7 +264,7 @@ class Evaluator:
             if isinstance(node.op, ast.Mult):
                 return a * b
             if isinstance(node.op, ast.Div):
-                if isinstance(b, fmpq) and b == 0 or isinstance(b, fmpq_poly):
+                if isinstance(b, fmpq) and b == 0 or isinstance(b, (fmpq_poly, fmpq_mpoly)):
                     raise KernelError("division by zero or by a polynomial")
                 return a / b
             if isinstance(node.op, ast.Pow):

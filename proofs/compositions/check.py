@@ -407,7 +407,8 @@ def method_selector(thm: Any, params: dict, target: Any, net: Node) -> ErrorRepo
                 if val > worst:
                     worst, wit = val, [{"x": [str(v) for v in corner], "error": str(val)}]
         boxes.append(f"[-M, M]^{2 * d} x [{t_lo}, {t_hi}]")
-    return ErrorReport(worst, worst, wit, set(), {"boxes": boxes, "method": "exact affine analysis"})
+    return ErrorReport(worst, worst, wit, set(), {"boxes": boxes, "method": "exact affine analysis"},
+                       evidence=evidence.PIECES)
 
 
 METHODS = methods(

@@ -125,3 +125,48 @@ def test_relu_kinks_are_the_exact_enumerations_breakpoints(tid, params):
     assert relu_kinks(net, ends) == sorted(set(breakpoints_1d(net, 0, 1)) | set(ends))
     left = relu_kinks(net, ends, inside=lambda a, b: b <= fmpq(1, 3))
     assert left == sorted({x for x in breakpoints_1d(net, 0, 1) if x <= fmpq(1, 3)} | set(ends))
+
+
+# Lemma E.2, the selector: an exact claim whose value is affine in the input -------------------
+SEL = "zlz-selector"
+
+
+@pytest.mark.parametrize("params", [{}, {"d": "3", "M": "1/3", "T": "5"}])
+def test_kernel_rederives_the_selector(params):
+    c = cert(SEL, **params)
+    report = check_certificate_data(c)
+    assert report.ok, report.problems
+    assert report.verdict == "HOLDS" and report.upper == 0
+    assert not any("error bounds" in t for t in report.trusted)
+
+
+def test_an_output_weight_or_bias_moved_by_2_to_the_minus_40_is_violated():
+    c = cert(SEL)
+    assert check_certificate_data(moved(c, 1, "W", EPS)).verdict == "VIOLATED"
+    lifted = copy.deepcopy(c)
+    lifted["network"]["layers"]["layers"][1]["b"] = [[0, str(EPS)]]  # the network has no biases
+    lifted["hash"] = content_hash(lifted)
+    report = check_certificate_data(lifted)
+    assert not report.ok and report.verdict == "VIOLATED" and report.lower == EPS
+
+
+def test_a_first_layer_weight_moved_is_not_rederived():
+    """u(1 + 2^-40) + M t dips below 0 at u = −M, t = 1: a ReLU changes sign inside the box, so
+    the kernel shows nothing (the bound stays trusted; the certifier's own run refuses it)."""
+    report = check_certificate_data(moved(cert(SEL), 0, "W", EPS))
+    assert report.upper is None and any("changes sign" in t for t in report.trusted)
+
+
+@pytest.mark.parametrize("value,problem", [
+    ("Piecewise((x[o] + 1/2**40, o < d), (x[2*d], True))", "VIOLATED"),
+    ("Piecewise((x[o]*x[o], o < d), (x[2*d], True))", "not affine")])
+def test_a_claimed_value_changed_or_not_affine_is_refused(monkeypatch, value, problem):
+    from certify.kernel import claims
+    stmt = claims.load_statements()[SEL]
+    pieces = [dict(stmt.claim["pieces"][0], value=[value])] + stmt.claim["pieces"][1:]
+    monkeypatch.setitem(claims.load_statements(), SEL, type(stmt)(
+        **{**stmt.__dict__, "claim": dict(stmt.claim, pieces=pieces)}))
+    report = check_certificate_data(cert(SEL))
+    assert not report.ok
+    assert report.verdict == "VIOLATED" if problem == "VIOLATED" else \
+        any(problem in p for p in report.problems)
