@@ -16,6 +16,7 @@ from typing import Any, Callable, Optional
 from flint import arb, ctx, fmpq
 
 from certify.kernel import evidence as ev
+from certify.kernel import scalars as sc
 from certify.kernel.claims import Statement, rational, statement
 from certify.kernel.errors import KernelError
 from certify.kernel.formula import ball, evaluate
@@ -40,13 +41,13 @@ CHECKS: dict[str, tuple[Callable[..., ev.Bounds], set]] = {
     "pieces": (ev.constant_pieces, {"exact", "Linf"}),
     "sigma-identity": (ev.sigma_identity, {"exact"}),
     "sigma-sup": (ev.sigma_sup, {"Linf"}),
-    "covering": (ev.covering, {"Linf"}),
+    "covering": (sc.covering, {"Linf"}),
     "split-range": (ev.split_range, {"exact", "Linf"}),
-    "numbers": (ev.numbers, {"exact"}),
-    "gram-rank": (ev.gram_rank, {"exact"}),
-    "gram-condition": (ev.gram_condition, {"exact"}),
-    "root-intervals": (ev.root_intervals, {"exact"}),
-    "root-gaps": (ev.root_gaps, {"exact"}),
+    "numbers": (sc.numbers, {"exact"}),
+    "gram-rank": (sc.gram_rank, {"exact"}),
+    "gram-condition": (sc.gram_condition, {"exact"}),
+    "root-intervals": (sc.root_intervals, {"exact"}),
+    "root-gaps": (sc.root_gaps, {"exact"}),
 }
 
 

@@ -12,8 +12,7 @@ from typing import Any, Callable, Optional
 
 from flint import arb, fmpq, fmpq_mpoly, fmpq_mpoly_ctx, fmpq_poly
 
-from certify.kernel import covering as cover
-from certify.kernel import gram, roots, sigma
+from certify.kernel import sigma
 from certify.kernel.claims import Statement, boxes_of, rational
 from certify.kernel.errors import KernelError, Undecided
 from certify.kernel.formula import ball, evaluate
@@ -37,7 +36,7 @@ class Bounds:
     tighten: Optional[Callable[[], "Bounds"]] = None  # the same check, box by box, when undecided
 
 
-def _kind(evidence: dict, kind: str) -> None:
+def need_kind(evidence: dict, kind: str) -> None:
     if evidence.get("kind") != kind:
         raise KernelError(f"evidence kind {evidence.get('kind')!r}; this method needs {kind!r}")
 
@@ -122,7 +121,7 @@ def _in_cells(box: list, axis: list) -> bool:
 def grid_offtrifling(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,
                      evidence: dict, cert: dict) -> Bounds:
     """sup |f − φ| over the union of the cells Q_β (the complement of the trifling region)."""
-    _kind(evidence, "grid")
+    need_kind(evidence, "grid")
     axis = _cell_axis(_int(env["K"], "K"), _exact(env["delta"], "delta"))
     cuts = parse_cuts(evidence.get("cuts"), _cube(target.dim))
     for i, c in enumerate(cuts):
@@ -134,7 +133,7 @@ def grid_offtrifling(stmt: Statement, env: dict, net: StoredNetwork, target: Tar
 def grid_sup(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,
              evidence: dict, cert: dict) -> Bounds:
     """sup |f − φ| over the statement's box ([0, 1]^d unless ``claim.box`` says otherwise)."""
-    _kind(evidence, "grid")
+    need_kind(evidence, "grid")
     box = region(stmt, env, target.dim)
     cuts = parse_cuts(evidence.get("cuts"), box)
     keep = within(stmt, cert, box, cuts) or (lambda g: True)
@@ -156,7 +155,7 @@ def _sup(net: StoredNetwork, target: TargetExpression, cuts: list, keep: Callabl
 def grid_lp(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,
             evidence: dict, cert: dict) -> Bounds:
     """‖f − φ‖_{L^p(box)} ≤ (Σ_boxes vol · sup^p)^(1/p); the grid's boxes partition the box."""
-    _kind(evidence, "grid")
+    need_kind(evidence, "grid")
     p = stmt.formula(str(stmt.claim.get("p", "p")), env, "p")
     p = _exact(p, "p")
     if p < 1:
@@ -230,7 +229,7 @@ def _real_cuts(evidence: dict) -> list[fmpq]:
 def interpolant_identity(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,
                          evidence: dict, cert: dict) -> Bounds:
     """φ equals the CPwL interpolant of f at i/(n−1) (constant beyond [0, 1]) on all of R."""
-    _kind(evidence, "line")
+    need_kind(evidence, "line")
     n = _int(env["n"], "n")
     nodes = [fmpq(i, n - 1) for i in range(n)]
     values = []
@@ -267,7 +266,7 @@ def line_range(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExp
                evidence: dict, cert: dict) -> Bounds:
     """sup over R of the distance of φ from the claimed range [lo, hi] (``claim.range``): φ is
     affine between the cuts and beyond them, so the distance peaks at a cut or grows on a ray."""
-    _kind(evidence, "line")
+    need_kind(evidence, "line")
     _one_input(net, "line-range")
     lo, hi = (_exact(stmt.formula(str(t), env, "range"), "range") for t in stmt.claim["range"])
     cuts = _real_cuts(evidence)
@@ -287,7 +286,7 @@ def split_range(stmt: Statement, env: dict, net: StoredNetwork, target: TargetEx
     [0, ∞), followed exactly from kink to kink up to the evidence's reach and shown affine beyond.
     That range may be larger than φ's, so a bound that misses the claim decides nothing (loose);
     the lower bound is φ's exact distance at the witnesses, anywhere in R^d."""
-    _kind(evidence, "split")
+    need_kind(evidence, "split")
     k, reach = evidence.get("layer"), rational(evidence.get("reach"), "split evidence reach")
     if not isinstance(k, int) or isinstance(k, bool) or not 0 <= k < len(net.layers) - 1 or \
             net.layers[k].relu != (True,) or reach <= 0:
@@ -307,83 +306,14 @@ def split_range(stmt: Statement, env: dict, net: StoredNetwork, target: TargetEx
                   f"(one ReLU) on [0, {reach}], affine beyond", loose=1)
 
 
-def numbers(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,
-            evidence: dict, cert: dict) -> Bounds:
-    """A claim about numbers (the network plays no part): every entry of claim.pieces computes
-    its ``lo`` from the statement and claims ``value``; the error is the largest difference."""
-    _kind(evidence, "pieces")
-    rows = _statement_boxes(stmt, env, 1)
-    worst = max((abs(lo[0] - v) for lo, _, value in rows for v in value[:1]), default=fmpq(0))
-    if any(len(value) != 1 for _, _, value in rows):
-        raise KernelError("a numbers claim gives one value per entry")
-    return Bounds(arb(worst), arb(worst), f"statement's {len(rows)} numbers, computed exactly")
-
-
-def gram_rank(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,
-              evidence: dict, cert: dict) -> Bounds:
-    """n − rank G for the Gram matrix on [−1, 1] of the network's hidden ReLU features."""
-    _kind(evidence, "gram")
-    G = gram.gram(gram.features(net.layers))
-    deficiency = arb(G.nrows() - G.rank())
-    return Bounds(deficiency, deficiency, f"exact Gram matrix of the {G.nrows()} features")
-
-
-def gram_condition(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,
-                   evidence: dict, cert: dict) -> Bounds:
-    """n³ λ_min/λ_max of that Gram matrix, its spectrum's ends bracketed at the evidence's
-    rationals by exact positive-definiteness tests."""
-    _kind(evidence, "gram")
-    feats = gram.features(net.layers)
-    if len(feats) > gram.MAX_FEATURES:
-        raise Undecided(f"more than {gram.MAX_FEATURES} features")
-    G = gram.gram(feats)
-    lo1, hi1, lon, hin = gram.extreme_eigenvalues(G, evidence)
-    n3 = fmpq(G.nrows()) ** 3
-    if lo1 <= 0 or lon < 0:
-        raise KernelError("the eigenvalue brackets do not bound the condition number")
-    return Bounds(arb(n3 * hin / lo1), arb(n3 * lon / hi1), "exact Gram matrix, λ_max and "
-                  "λ_min bracketed by positive-definiteness tests")
-
-
-def root_intervals(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,
-                   evidence: dict, cert: dict) -> Bounds:
-    """Exactly one root of tan w tanh w = s in each stated interval (claim.pieces: lo, hi in
-    units of π, value s = ±1); the scalar counts the intervals not shown (upper) and those
-    shown to hold another number of roots (lower)."""
-    _kind(evidence, "pieces")
-    counts = [roots.count(lo[0], hi[0], int(s[0])) for lo, hi, s in _root_claims(stmt, env)]
-    return Bounds(arb(sum(c != 1 for c, _ in counts)), arb(sum(c not in (1, None) for c, _ in counts)),
-                  f"root counts in the {len(counts)} stated intervals, in arb")
-
-
-def root_gaps(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,
-              evidence: dict, cert: dict) -> Bounds:
-    """The corollary's inequality at the one root of each stated interval, from the evidence's
-    point r beyond (s = 1) or before (s = −1) the root; the scalar counts the roots not shown."""
-    _kind(evidence, "brackets")
-    claims, points = _root_claims(stmt, env), evidence.get("r")
-    if not isinstance(points, list) or len(points) != len(claims):
-        raise KernelError("bracket evidence needs one point r per stated interval")
-    shown = [roots.corollary(lo[0], hi[0], int(s[0]), rational(r, "bracket evidence"))
-             for (lo, hi, s), r in zip(claims, points)]
-    return Bounds(arb(shown.count(False)), arb(0), f"inequality at {len(shown)} roots, in arb")
-
-
-def _root_claims(stmt: Statement, env: dict) -> list:
-    rows = _statement_boxes(stmt, env, 1)
-    if any(len(s) != 1 or s[0] not in (1, -1) or not 0 < lo[0] < hi[0] for lo, hi, s in rows):
-        raise KernelError("a root claim needs 0 < lo < hi and s = ±1 per interval")
-    return rows
-
-
 def constant_pieces(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,
                     evidence: dict, cert: dict) -> Bounds:
     """An exact claim over the statement's boxes (claim.pieces): on a box where every ReLU has
     one weak sign at all vertices φ is affine, so its largest distance to the claimed constant
     (or affine) value is taken at a vertex; the boxes and values come from the installed
     statement only."""
-    _kind(evidence, "pieces")
-    boxes = _statement_boxes(stmt, env, net.input_dim)
+    need_kind(evidence, "pieces")
+    boxes = statement_boxes(stmt, env, net.input_dim)
     worst = fmpq(0)
     for start in range(0, len(boxes), CHUNK):
         chunk = boxes[start:start + CHUNK]
@@ -410,9 +340,9 @@ def sigma_identity(stmt: Statement, env: dict, net: StoredNetwork, target: Targe
     network of σ (EUAF), ReLU and identity neurons: on each cell of the cuts inside an interval
     every pre-activation is shown to stay in one piece of its activation, and φ's rational
     function there is compared with the value (:mod:`certify.kernel.sigma`)."""
-    _kind(evidence, "line")
+    need_kind(evidence, "line")
     _one_input(net, "sigma-identity")
-    cuts, pieces = _real_cuts(evidence), _statement_boxes(stmt, env, 1, polynomial=True)
+    cuts, pieces = _real_cuts(evidence), statement_boxes(stmt, env, 1, polynomial=True)
     worst = fmpq(0)
     for ((a,), (b,), (value,)) in pieces:
         if not a < b:
@@ -430,10 +360,10 @@ def sigma_sup(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpr
     """sup |f − φ| over the intervals of claim.pieces (no values) for a one-input σ network: φ is
     one rational function on each cell of the cuts (as ``sigma_identity``), its range there taken
     at the cell's ends (the cell must hold no critical point), f enclosed with arb balls."""
-    _kind(evidence, "line")
+    need_kind(evidence, "line")
     _one_input(net, "sigma-sup")
     cuts = _real_cuts(evidence)
-    intervals = [(lo[0], hi[0]) for lo, hi, _ in _statement_boxes(stmt, env, 1)]
+    intervals = [(lo[0], hi[0]) for lo, hi, _ in statement_boxes(stmt, env, 1)]
     sup, inf, cells = arb(0), arb(0), 0
     for a, b in intervals:
         ends = [a] + [c for c in cuts if a < c < b] + [b]
@@ -448,43 +378,7 @@ def sigma_sup(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpr
                   "claimed intervals, the target enclosed on each")
 
 
-def covering(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,
-             evidence: dict, cert: dict) -> Bounds:
-    """The covering radius sup_x min_p |x − p| (Euclidean) of the codewords p listed as points by
-    claim.pieces, on [0, 1]^k, or on the torus when the parameter ``domain`` says so, k = 1
-    (sorted gaps, exact) or 2 (clipped cells, :mod:`certify.kernel.covering`).  The network must
-    be the encoder's score layer x ↦ (2p·x − |p|²)_p of exactly these codewords, in order (its
-    argmax is the nearest codeword)."""
-    k = net.input_dim
-    _kind(evidence, {1: "pieces", 2: "cells"}.get(k, "boxes"))
-    if len(net.layers) != 1:
-        raise KernelError("covering speaks about one affine layer (an encoder's scores)")
-    W, b = net.layers[0].W, net.layers[0].b
-    code = [tuple(W[i, j] / 2 for j in range(k)) for i in range(W.nrows())]
-    if any(b[i, 0] != -sum(v * v for v in p) for i, p in enumerate(code)):
-        raise KernelError("the score layer is not x ↦ 2p·x − |p|² for its codewords p")
-    if code != [tuple(lo) for lo, _, _ in _statement_boxes(stmt, env, k)] or \
-            not all(0 <= v < 1 for p in code for v in p):
-        raise KernelError("the network's codewords are not the statement's points of [0, 1)^k")
-    torus = (cert.get("params") or {}).get("domain") == "torus"
-    if k == 1:
-        radius = arb(cover.radius_1d([p[0] for p in code], torus))
-        return Bounds(radius, radius, f"exact gaps of the statement's {len(code)} codewords, "
-                      "read from the network's score layer")
-    if k == 2:
-        upper, lower = (arb(v).sqrt() for v in cover.radius_2d_sq(code, evidence.get("neighbours"), torus))
-        how = "clipped cells"
-    elif torus:
-        raise KernelError("box evidence speaks about the cube, not the torus")
-    else:  # the witnesses' exact distances give the lower bound
-        lower = max((arb(cover.nearest_sq(code, x, False)).sqrt() for x in _points(cert, k)),
-                    key=lambda v: v.mid(), default=arb(0))
-        upper, how = arb(cover.boxes_upper_sq(code, evidence.get("leaves"))).sqrt(), "dyadic boxes"
-    return Bounds(arb(upper.upper()), arb(lower.lower()), f"{how} of the statement's "
-                  f"{len(code)} codewords, read from the network's score layer")
-
-
-def _statement_boxes(stmt: Statement, env: dict, d: int, polynomial: bool = False
+def statement_boxes(stmt: Statement, env: dict, d: int, polynomial: bool = False
                      ) -> list[tuple[list, list, list]]:
     """The boxes of claim.pieces with their values (``polynomial``: values are polynomials in x1;
     else exact rationals or, for a family with ``output``, forms affine in the input list x).
@@ -560,17 +454,6 @@ def _vertices(lo: list, hi: list) -> list[list]:
     out = [[]]
     for a, b in zip(lo, hi):
         out = [v + [c] for v in out for c in ((a,) if a == b else (a, b))]
-    return out
-
-
-def _points(cert: dict, k: int) -> list:
-    """The witnesses' points, exact, in [0, 1]^k."""
-    out = []
-    for w in (cert.get("witnesses") or [])[:MAX_WITNESSES]:
-        x = [rational(v, "witness") for v in (w.get("x") if isinstance(w, dict) else None) or []]
-        if len(x) != k or not all(0 <= v <= 1 for v in x):
-            raise KernelError(f"witness {str(w)[:80]} is not a point of [0, 1]^{k}")
-        out.append(x)
     return out
 
 

@@ -105,7 +105,7 @@ def test_bitsum_statement_lists_every_point_and_sum(r):
     """The claim's points are the (r + 1) 2^r pairs (k, bin0.θ) with the value Σ_{ℓ≤k} θ_ℓ."""
     stmt = statement("zlz-bitsum-by-iteration")
     env = stmt.values({"r": str(r)}, fmpq(1), fmpq(1))
-    boxes = kernel_evidence._statement_boxes(stmt, env, 2)
+    boxes = kernel_evidence.statement_boxes(stmt, env, 2)
     assert all(lo == hi for lo, hi, _ in boxes)
     got = sorted((tuple(lo), tuple(v)) for lo, _, v in boxes)
     want = sorted(((fmpq(k), pack(bits)), (fmpq(sum(bits[:k])),))

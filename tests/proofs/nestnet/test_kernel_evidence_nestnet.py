@@ -95,7 +95,7 @@ def _boxes(tid: str, cert: dict) -> list:
     stmt = statement(tid)
     env = stmt.values(cert["params"], fmpq(1), fmpq(1))
     kernel_evidence.with_instance(stmt, cert, env)
-    return kernel_evidence._statement_boxes(stmt, env, cert["network"]["layers"]["input_dim"])
+    return kernel_evidence.statement_boxes(stmt, env, cert["network"]["layers"]["input_dim"])
 
 
 @pytest.mark.parametrize("n", [1, 3, 6])
@@ -103,7 +103,7 @@ def test_lemma_d6_statement_lists_every_point_and_sum(n):
     """The eleven families of the claim are the (n + 1) 2^n points (bin0.θ, k) and Σ_{ℓ≤k} θ_ℓ."""
     stmt = statement("nestnet-lemma-d6")
     env = stmt.values({"n": str(n)}, fmpq(1), fmpq(1))
-    got = sorted((tuple(lo), tuple(v)) for lo, hi, v in kernel_evidence._statement_boxes(stmt, env, 2)
+    got = sorted((tuple(lo), tuple(v)) for lo, hi, v in kernel_evidence.statement_boxes(stmt, env, 2)
                  if lo == hi)
     want = sorted(((G.bin0(bits), fmpq(k)), (fmpq(sum(bits[:k])),))
                   for bits in itertools.product((0, 1), repeat=n) for k in range(n + 1))

@@ -1,0 +1,134 @@
+"""Checks of claims about numbers the kernel computes from the statement and the stored network:
+the covering radius of a codebook (:mod:`certify.kernel.covering`), the Gram matrix of ReLU
+features and its spectrum's ends (:mod:`certify.kernel.gram`), roots of tan w tanh w = ±1
+(:mod:`certify.kernel.roots`), and tables of numbers.  Each has the signature of the checks in
+:mod:`certify.kernel.evidence` and returns its :class:`~certify.kernel.evidence.Bounds`.
+"""
+
+from __future__ import annotations
+
+from flint import arb, fmpq
+
+from certify.kernel import covering as cover
+from certify.kernel import gram, roots
+from certify.kernel.claims import Statement, rational
+from certify.kernel.errors import KernelError, Undecided
+from certify.kernel.evidence import MAX_WITNESSES, Bounds, need_kind, statement_boxes
+from certify.kernel.grid import TargetExpression
+from certify.kernel.network import StoredNetwork
+
+
+def covering(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,
+             evidence: dict, cert: dict) -> Bounds:
+    """The covering radius sup_x min_p |x − p| (Euclidean) of the codewords p listed as points by
+    claim.pieces, on [0, 1]^k, or on the torus when the parameter ``domain`` says so, k = 1
+    (sorted gaps, exact) or 2 (clipped cells, :mod:`certify.kernel.covering`).  The network must
+    be the encoder's score layer x ↦ (2p·x − |p|²)_p of exactly these codewords, in order (its
+    argmax is the nearest codeword)."""
+    k = net.input_dim
+    need_kind(evidence, {1: "pieces", 2: "cells"}.get(k, "boxes"))
+    if len(net.layers) != 1:
+        raise KernelError("covering speaks about one affine layer (an encoder's scores)")
+    W, b = net.layers[0].W, net.layers[0].b
+    code = [tuple(W[i, j] / 2 for j in range(k)) for i in range(W.nrows())]
+    if any(b[i, 0] != -sum(v * v for v in p) for i, p in enumerate(code)):
+        raise KernelError("the score layer is not x ↦ 2p·x − |p|² for its codewords p")
+    if code != [tuple(lo) for lo, _, _ in statement_boxes(stmt, env, k)] or \
+            not all(0 <= v < 1 for p in code for v in p):
+        raise KernelError("the network's codewords are not the statement's points of [0, 1)^k")
+    torus = (cert.get("params") or {}).get("domain") == "torus"
+    if k == 1:
+        radius = arb(cover.radius_1d([p[0] for p in code], torus))
+        return Bounds(radius, radius, f"exact gaps of the statement's {len(code)} codewords, "
+                      "read from the network's score layer")
+    if k == 2:
+        upper, lower = (arb(v).sqrt() for v in cover.radius_2d_sq(code, evidence.get("neighbours"), torus))
+        how = "clipped cells"
+    elif torus:
+        raise KernelError("box evidence speaks about the cube, not the torus")
+    else:  # the witnesses' exact distances give the lower bound
+        lower = max((arb(cover.nearest_sq(code, x, False)).sqrt() for x in _points(cert, k)),
+                    key=lambda v: v.mid(), default=arb(0))
+        upper, how = arb(cover.boxes_upper_sq(code, evidence.get("leaves"))).sqrt(), "dyadic boxes"
+    return Bounds(arb(upper.upper()), arb(lower.lower()), f"{how} of the statement's "
+                  f"{len(code)} codewords, read from the network's score layer")
+
+
+def numbers(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,
+            evidence: dict, cert: dict) -> Bounds:
+    """A claim about numbers (the network plays no part): every entry of claim.pieces computes
+    its ``lo`` from the statement and claims ``value``; the error is the largest difference."""
+    need_kind(evidence, "pieces")
+    rows = statement_boxes(stmt, env, 1)
+    worst = max((abs(lo[0] - v) for lo, _, value in rows for v in value[:1]), default=fmpq(0))
+    if any(len(value) != 1 for _, _, value in rows):
+        raise KernelError("a numbers claim gives one value per entry")
+    return Bounds(arb(worst), arb(worst), f"statement's {len(rows)} numbers, computed exactly")
+
+
+def gram_rank(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,
+              evidence: dict, cert: dict) -> Bounds:
+    """n − rank G for the Gram matrix on [−1, 1] of the network's hidden ReLU features."""
+    need_kind(evidence, "gram")
+    G = gram.gram(gram.features(net.layers))
+    deficiency = arb(G.nrows() - G.rank())
+    return Bounds(deficiency, deficiency, f"exact Gram matrix of the {G.nrows()} features")
+
+
+def gram_condition(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,
+                   evidence: dict, cert: dict) -> Bounds:
+    """n³ λ_min/λ_max of that Gram matrix, its spectrum's ends bracketed at the evidence's
+    rationals by exact positive-definiteness tests."""
+    need_kind(evidence, "gram")
+    feats = gram.features(net.layers)
+    if len(feats) > gram.MAX_FEATURES:
+        raise Undecided(f"more than {gram.MAX_FEATURES} features")
+    G = gram.gram(feats)
+    lo1, hi1, lon, hin = gram.extreme_eigenvalues(G, evidence)
+    n3 = fmpq(G.nrows()) ** 3
+    if lo1 <= 0 or lon < 0:
+        raise KernelError("the eigenvalue brackets do not bound the condition number")
+    return Bounds(arb(n3 * hin / lo1), arb(n3 * lon / hi1), "exact Gram matrix, λ_max and "
+                  "λ_min bracketed by positive-definiteness tests")
+
+
+def root_intervals(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,
+                   evidence: dict, cert: dict) -> Bounds:
+    """Exactly one root of tan w tanh w = s in each stated interval (claim.pieces: lo, hi in
+    units of π, value s = ±1); the scalar counts the intervals not shown (upper) and those
+    shown to hold another number of roots (lower)."""
+    need_kind(evidence, "pieces")
+    counts = [roots.count(lo[0], hi[0], int(s[0])) for lo, hi, s in _root_claims(stmt, env)]
+    return Bounds(arb(sum(c != 1 for c, _ in counts)), arb(sum(c not in (1, None) for c, _ in counts)),
+                  f"root counts in the {len(counts)} stated intervals, in arb")
+
+
+def root_gaps(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,
+              evidence: dict, cert: dict) -> Bounds:
+    """The corollary's inequality at the one root of each stated interval, from the evidence's
+    point r beyond (s = 1) or before (s = −1) the root; the scalar counts the roots not shown."""
+    need_kind(evidence, "brackets")
+    claims, points = _root_claims(stmt, env), evidence.get("r")
+    if not isinstance(points, list) or len(points) != len(claims):
+        raise KernelError("bracket evidence needs one point r per stated interval")
+    shown = [roots.corollary(lo[0], hi[0], int(s[0]), rational(r, "bracket evidence"))
+             for (lo, hi, s), r in zip(claims, points)]
+    return Bounds(arb(shown.count(False)), arb(0), f"inequality at {len(shown)} roots, in arb")
+
+
+def _root_claims(stmt: Statement, env: dict) -> list:
+    rows = statement_boxes(stmt, env, 1)
+    if any(len(s) != 1 or s[0] not in (1, -1) or not 0 < lo[0] < hi[0] for lo, hi, s in rows):
+        raise KernelError("a root claim needs 0 < lo < hi and s = ±1 per interval")
+    return rows
+
+
+def _points(cert: dict, k: int) -> list:
+    """The witnesses' points, exact, in [0, 1]^k."""
+    out = []
+    for w in (cert.get("witnesses") or [])[:MAX_WITNESSES]:
+        x = [rational(v, "witness") for v in (w.get("x") if isinstance(w, dict) else None) or []]
+        if len(x) != k or not all(0 <= v <= 1 for v in x):
+            raise KernelError(f"witness {str(w)[:80]} is not a point of [0, 1]^{k}")
+        out.append(x)
+    return out
