@@ -154,18 +154,20 @@ def breakpoints_1d(net: Node, lo: Any = None, hi: Any = None) -> list[fmpq]:
 MAX_SPLITS_TRIED = 8
 
 
-def split(net: Node, lo: fmpq, hi: fmpq) -> Optional[dict]:
+def split(net: Node, lo: fmpq, hi: fmpq) -> dict:
     """Split evidence for a claim that φ's values on all of R^d lie in [lo, hi]: a hidden layer of
     one ReLU (φ = tail(u), u ≥ 0) whose tail's range on [0, ∞) comes closest to [lo, hi], and a
     reach beyond the tail's last kink.  The search runs on the stored network the kernel will
-    read; any answer is only a proposal (the kernel follows the tail itself), None when the
-    network has no such layer or is not stored."""
+    read; any answer is only a proposal (the kernel follows the tail itself).  Without such a
+    layer (or a stored network) the evidence says so (layer None): the kernel then lists the
+    bound as trusted."""
     from certify.kernel.errors import KernelError, Undecided
     from certify.kernel.network import StoredNetwork, decode
 
     stored, _ = stored_network(net)
+    none = {"kind": "split", "layer": None, "reach": "1"}
     if stored is None:
-        return None
+        return none
     layers = decode(stored).layers
     best = None
     candidates = [k for k in range(len(layers) - 1) if layers[k].relu == (True,)]
@@ -184,4 +186,4 @@ def split(net: Node, lo: fmpq, hi: fmpq) -> Optional[dict]:
             best = (excess, k, reach)
         if excess == 0:
             break
-    return None if best is None else {"kind": "split", "layer": best[1], "reach": str(best[2])}
+    return none if best is None else {"kind": "split", "layer": best[1], "reach": str(best[2])}

@@ -288,6 +288,8 @@ def split_range(stmt: Statement, env: dict, net: StoredNetwork, target: TargetEx
     the lower bound is φ's exact distance at the witnesses, anywhere in R^d."""
     need_kind(evidence, "split")
     k, reach = evidence.get("layer"), rational(evidence.get("reach"), "split evidence reach")
+    if k is None:
+        raise Undecided("the network has no hidden layer of one ReLU to split at")
     if not isinstance(k, int) or isinstance(k, bool) or not 0 <= k < len(net.layers) - 1 or \
             net.layers[k].relu != (True,) or reach <= 0:
         raise KernelError("split evidence needs a hidden layer of one ReLU and a reach > 0")

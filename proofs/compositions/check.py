@@ -396,7 +396,8 @@ def method_selector(thm: Any, params: dict, target: Any, net: Node) -> ErrorRepo
             Y = Engine().apply(net, X, True, True)
         except StepFailure as exc:
             return ErrorReport(fmpq(0), fmpq(1), [], set(),
-                               {"method": "exact affine analysis", "failure": str(exc)})
+                               {"method": "exact affine analysis", "failure": str(exc)},
+                               evidence=evidence.PIECES)
         want = [eye[pick + i] for i in range(d)] + [eye[2 * d]]
         for i in range(d + 1):
             diff = [a - b for a, b in zip(form_row(Y, i), want[i])]

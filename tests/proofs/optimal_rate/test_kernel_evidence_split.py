@@ -79,3 +79,9 @@ def test_a_claimed_range_tightened_below_the_truth_is_not_holds(monkeypatch):
     report = check_certificate_data(cert(tid))
     assert report.verdict != "HOLDS" or _bounds_trusted(report)
     assert not (report.upper is not None and report.upper == 0)
+
+
+def test_evidence_without_a_split_layer_leaves_the_bound_trusted():
+    c = cert("syz-increment-fit-range")
+    report = check_certificate_data(_with(c, layer=None))
+    assert report.ok and _bounds_trusted(report) and report.verdict == "HOLDS"
