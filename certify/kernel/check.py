@@ -352,6 +352,11 @@ def _verdict(cert: dict, stmt: Statement, bound: Any, lower: Optional[arb], uppe
     strict = stmt.claim.get("strict", False) is True
     below = (u < b) if strict else (u <= b)
     above = (lower >= b) if strict else (lower > b)
+    # the stored numbers must carry the stored word too (a reader takes them as the result)
+    stored_lower = _number(cert["error"].get("lower"), "error.lower")
+    if stored in ("HOLDS", "CONDITIONAL") and not ((stored_upper < b) if strict else (stored_upper <= b)) \
+            or stored == "VIOLATED" and claims_ok and not ((stored_lower >= b) if strict else (stored_lower > b)):
+        report.problems.append(f"the stored bounds do not give the stored verdict {stored}")
     # a bound that rests on a declared, unverified modulus: meeting it is conditional, and
     # exceeding it shows nothing about the theorem
     assumption = str(cert["target"].get("certified", "")).startswith("assumption")

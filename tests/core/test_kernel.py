@@ -157,3 +157,17 @@ def test_nested_activations_are_stored_as_the_same_function():
     pts = [[fmpq(rng.randint(-40, 600), rng.randint(1, 50))] for _ in range(25)]
     outputs, _ = decode(data).run(pts)
     assert [o[0] for o in outputs] == evaluate(net, [[p[0] for p in pts]])[0]
+
+
+@pytest.mark.parametrize("tid,field,value", [
+    ("syz-increment-fit-range", "upper", "1"),           # HOLDS re-derived by the kernel, upper edited
+    ("syz-increment-fit-range", "upper", "[+/- inf]"),
+    ("shallow-gram-experiments-grid-printed", "lower", "0")])  # VIOLATED with no excess shown
+def test_the_stored_bounds_must_give_the_stored_verdict(tid, field, value):
+    """The kernel's own bounds decide its verdict, but a reader takes the stored numbers as the
+    result: a HOLDS whose stored upper bound misses the claim, or a VIOLATED whose stored lower
+    bound does not exceed it, is refused."""
+    forged = copy.deepcopy(_cert(tid, {}))
+    forged["error"][field] = value
+    report = check_certificate_data(forged)
+    assert not report.ok and any("stored bounds do not give" in p for p in report.problems)
