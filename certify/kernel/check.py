@@ -43,6 +43,7 @@ CHECKS: dict[str, tuple[Callable[..., ev.Bounds], set]] = {
     "sigma-sup": (ev.sigma_sup, {"Linf"}),
     "covering": (sc.covering, {"Linf"}),
     "split-range": (ev.split_range, {"exact", "Linf"}),
+    "split-sup": (ev.split_sup, {"Linf"}),
     "numbers": (sc.numbers, {"exact"}),
     "gram-rank": (sc.gram_rank, {"exact"}),
     "gram-condition": (sc.gram_condition, {"exact"}),

@@ -286,6 +286,29 @@ def split_range(stmt: Statement, env: dict, net: StoredNetwork, target: TargetEx
     [0, ∞), followed exactly from kink to kink up to the evidence's reach and shown affine beyond.
     That range may be larger than φ's, so a bound that misses the claim decides nothing (loose);
     the lower bound is φ's exact distance at the witnesses, anywhere in R^d."""
+    lo, hi = (_exact(stmt.formula(str(t), env, "range"), "range") for t in stmt.claim["range"])
+    (t_lo, t_hi), k, ys = _tail_range(net, evidence, cert)
+    upper = arb("inf") if t_lo is None else arb(max(lo - t_lo, t_hi - hi, fmpq(0)))
+    lower = max([max(lo - y, y - hi, fmpq(0)) for y in ys], default=fmpq(0))
+    return Bounds(upper, arb(lower), f"exact range of the network's tail after layer {k} "
+                  "(one ReLU) on [0, ∞)", loose=1)
+
+
+def split_sup(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,
+              evidence: dict, cert: dict) -> Bounds:
+    """sup over R^d of |φ| minus |f(0)|, φ's range taken through a hidden layer of one ReLU as
+    in :func:`split_range` (loose, for the same reason)."""
+    (t_lo, t_hi), k, ys = _tail_range(net, evidence, cert)
+    f0 = abs(target.at([fmpq(0)] * target.dim))
+    upper = arb("inf") if t_lo is None else arb((max(abs(t_lo), abs(t_hi)) - f0).upper())
+    lower = max([arb((abs(y) - f0).lower()) for y in ys] + [arb((-f0).lower())], key=lambda v: v.mid())
+    return Bounds(upper, lower, f"exact range of the network's tail after layer {k} (one ReLU) "
+                  "on [0, ∞), |f(0)| enclosed", loose=1)
+
+
+def _tail_range(net: StoredNetwork, evidence: dict, cert: dict) -> tuple[tuple, int, list]:
+    """The tail's exact range on [0, ∞) ((None, None) when a ray is not flat), the split layer,
+    and φ's exact values at the witnesses."""
     need_kind(evidence, "split")
     k, reach = evidence.get("layer"), rational(evidence.get("reach"), "split evidence reach")
     if k is None:
@@ -293,19 +316,17 @@ def split_range(stmt: Statement, env: dict, net: StoredNetwork, target: TargetEx
     if not isinstance(k, int) or isinstance(k, bool) or not 0 <= k < len(net.layers) - 1 or \
             net.layers[k].relu != (True,) or reach <= 0:
         raise KernelError("split evidence needs a hidden layer of one ReLU and a reach > 0")
-    lo, hi = (_exact(stmt.formula(str(t), env, "range"), "range") for t in stmt.claim["range"])
     tail = StoredNetwork(1, net.layers[k + 1:])
+    if tail.layers[-1].rows != 1:
+        raise KernelError("a split speaks about networks of one output")
     t_lo, t_hi = tail.walk([(fmpq(0), reach)], 0)
     if not tail.slope_signs([reach], [reach + 1]):
         raise Undecided(f"the tail after layer {k} has a kink beyond the reach {reach}")
-    (at,), (beyond,) = (o for o in tail.run([[reach], [reach + 1]], signs=False)[0])
-    upper = arb(max(lo - t_lo, t_hi - hi, fmpq(0))) if at == beyond else arb("inf")
+    (at,), (beyond,) = tail.run([[reach], [reach + 1]], signs=False)[0]
     points = [[rational(v, "witness") for v in w["x"]] for w in (cert.get("witnesses") or [])
               if isinstance(w, dict) and isinstance(w.get("x"), list) and len(w["x"]) == net.input_dim]
-    ys = net.run(points[:MAX_WITNESSES], signs=False)[0] if points else []
-    lower = max([max(lo - y[0], y[0] - hi, fmpq(0)) for y in ys], default=fmpq(0))
-    return Bounds(upper, arb(lower), f"exact range of the network's tail after layer {k} "
-                  f"(one ReLU) on [0, {reach}], affine beyond", loose=1)
+    ys = [y[0] for y in net.run(points[:MAX_WITNESSES], signs=False)[0]] if points else []
+    return ((t_lo, t_hi) if at == beyond else (None, None)), k, ys
 
 
 def constant_pieces(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,

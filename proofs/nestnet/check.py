@@ -649,7 +649,7 @@ def method_offtrifling_range(thm: Any, params: dict, target: Any, net: Any) -> E
                                      "error_lower": cand.str(20, radius=True)}]
     return ErrorReport(lower, upper, wit, used,
                        {"output_range": [str(lo), str(hi)], "abs_f0": f0.str(20, radius=True),
-                        "points": len(pts)})
+                        "points": len(pts)}, evidence=evidence.split(net, *((lo, hi) if lo is not None else (fmpq(0), fmpq(0)))))
 
 
 def precheck(params: dict) -> None:

@@ -85,3 +85,28 @@ def test_evidence_without_a_split_layer_leaves_the_bound_trusted():
     c = cert("syz-increment-fit-range")
     report = check_certificate_data(_with(c, layer=None))
     assert report.ok and _bounds_trusted(report) and report.verdict == "HOLDS"
+
+
+# sup |φ| − |f(0)| over R^d (NestNet Theorem A's range part), through the same split ----------
+OFF = "nestnet-offtrifling-range"
+
+
+@pytest.mark.parametrize("params", [{}, {"d": "2", "n": "2"}])
+def test_kernel_rederives_sup_phi_minus_f0(params):
+    c = cert(OFF, **params)
+    report = check_certificate_data(c)
+    assert report.ok, report.problems
+    assert report.verdict == "HOLDS" and not _bounds_trusted(report)
+    assert report.upper is not None and report.upper.is_finite() and report.lower <= report.upper
+
+
+def test_sup_phi_with_the_output_lifted_far_is_not_holds():
+    """The last bias moved by 10: sup |φ| grows by 10, past ω(√d) + |f(0)|, and the stored HOLDS
+    no longer follows from anything the kernel can show."""
+    forged = copy.deepcopy(cert(OFF))
+    last = forged["network"]["layers"]["layers"][-1]
+    old = next((fmpq(*map(int, (v + "/1").split("/")[:2])) for i, v in last["b"] if i == 0), fmpq(0))
+    last["b"] = [[0, str(old + 10)]] + [e for e in last["b"] if e[0] != 0]
+    forged["hash"] = content_hash(forged)
+    report = check_certificate_data(forged)
+    assert report.upper is None and _bounds_trusted(report)
