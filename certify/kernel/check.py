@@ -47,6 +47,7 @@ CHECKS: dict[str, tuple[Callable[..., ev.Bounds], set]] = {
     "numbers": (sc.numbers, {"exact"}),
     "gram-rank": (sc.gram_rank, {"exact"}),
     "gram-condition": (sc.gram_condition, {"exact"}),
+    "gram-entries": (sc.gram_entries, {"exact"}),
     "root-intervals": (sc.root_intervals, {"exact"}),
     "root-gaps": (sc.root_gaps, {"exact"}),
 }

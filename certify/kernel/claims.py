@@ -65,9 +65,11 @@ class Statement:
             if not isinstance(text, str):
                 raise KernelError(f"parameter {name} is not a string")
             kind = spec.get("kind")
-            if kind == "choice":
-                if text not in [str(c) for c in spec.get("choices", ())]:
+            if kind == "choice":  # stands for its position among the choices (0, 1, …)
+                choices = [str(c) for c in spec.get("choices", ())]
+                if text not in choices:
                     raise KernelError(f"parameter {name}={text!r} is not one of its choices")
+                env[name] = fmpq(choices.index(text))
                 continue
             if kind == "boxes":  # a preset, or [lo,hi]x...;... in [0,1]^dim (the registry's canonical text)
                 boxes_of(name, text, spec, params)

@@ -181,6 +181,15 @@ def _sqrt(x: Value) -> Value:
     return (x.nonnegative_part() if x.upper() >= 0 else x).sqrt()
 
 
+def _factorial(n: Value) -> fmpq:
+    if not (isinstance(n, fmpq) and n.q == 1 and 0 <= n <= 1000):
+        raise KernelError(f"factorial of {n}: a natural number up to 1000 only")
+    out = 1
+    for k in range(2, int(n.p) + 1):
+        out *= k
+    return fmpq(out)
+
+
 def _ball_fn(name: str) -> Callable[[Value], arb]:
     return lambda x: getattr(ball(x), name)()
 
@@ -188,7 +197,7 @@ def _ball_fn(name: str) -> Callable[[Value], arb]:
 FUNCTIONS: dict[str, Callable[..., Value]] = {
     "sqrt": _sqrt, "log": _log, "Abs": _abs, "Min": _extreme("min"), "Max": _extreme("max"),
     "floor": lambda x: _integer_part(x, False), "ceiling": lambda x: _integer_part(x, True),
-    "Rational": lambda p, q: p / q,
+    "Rational": lambda p, q: p / q, "factorial": lambda n: _factorial(n),
     "sin": _ball_fn("sin"), "cos": _ball_fn("cos"), "exp": _ball_fn("exp"),
     "tanh": _ball_fn("tanh"), "atan": _ball_fn("atan"),
     "Piecewise": None,  # handled in the walker: its arguments are (value, condition) pairs

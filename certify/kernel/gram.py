@@ -9,9 +9,10 @@ elimination positive) of G − tI or tI − G at the evidence's rational t.
 
 from __future__ import annotations
 
+from math import factorial
 from typing import Any
 
-from flint import fmpq, fmpq_mat, fmpz_mat
+from flint import fmpq, fmpq_mat, fmpq_poly, fmpz_mat
 
 from certify.kernel.claims import rational
 from certify.kernel.errors import KernelError
@@ -27,15 +28,26 @@ def features(layers: tuple) -> list[tuple[fmpq, fmpq]]:
     return [(first.W[i, 0], first.b[i, 0]) for i in range(first.rows)]
 
 
-def gram(feats: list[tuple[fmpq, fmpq]]) -> fmpq_mat:
+def gram(feats: list[tuple[fmpq, fmpq]], power: int = 1) -> fmpq_mat:
+    """G_ij = ∫_{−1}^{1} f_i f_j for f_i = σ(w_i x + c_i)^power / power!."""
     n = len(feats)
     ends = sorted({fmpq(-1), fmpq(1)} | {-c / w for w, c in feats if w != 0 and -1 < -c / w < 1})
     G = fmpq_mat(n, n)
     for a, b in zip(ends, ends[1:]):
-        m = (a + b) / 2  # each feature is 0 or w x + c on the whole segment
-        P = fmpq_mat(n, 2, [v for w, c in feats for v in ((w, c) if w * m + c > 0 else (0, 0))])
-        A = fmpq_mat(2, 2, [(b ** 3 - a ** 3) / 3, (b ** 2 - a ** 2) / 2, (b ** 2 - a ** 2) / 2, b - a])
-        G += P * A * P.transpose()
+        m = (a + b) / 2  # each feature is 0 or (w x + c)^power/power! on the whole segment
+        if power == 1:
+            P = fmpq_mat(n, 2, [v for w, c in feats for v in ((w, c) if w * m + c > 0 else (0, 0))])
+            A = fmpq_mat(2, 2, [(b ** 3 - a ** 3) / 3, (b ** 2 - a ** 2) / 2, (b ** 2 - a ** 2) / 2, b - a])
+            G += P * A * P.transpose()
+            continue
+        scale = fmpq(1, factorial(power))
+        polys = [fmpq_poly([c, w]) ** power * scale if w * m + c > 0 else None for w, c in feats]
+        for i in range(n):
+            for j in range(i, n):
+                if polys[i] is not None and polys[j] is not None:
+                    F = (polys[i] * polys[j]).integral()
+                    G[i, j] += F(b) - F(a)
+                    G[j, i] = G[i, j]
     return G
 
 

@@ -132,3 +132,33 @@ def _points(cert: dict, k: int) -> list:
             raise KernelError(f"witness {str(w)[:80]} is not a point of [0, 1]^{k}")
         out.append(x)
     return out
+
+
+MAX_POWER_FEATURES = 64  # features raised to a power are integrated polynomial by polynomial
+
+
+def gram_entries(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,
+                 evidence: dict, cert: dict) -> Bounds:
+    """A closed form of the Gram matrix on [−1, 1] (``claim.gram.entry``, a formula of two
+    features' breakpoints x, y and input weights wx, wy = ±1) against the exact integrals of the
+    stored network's ReLU features raised to ``claim.gram.power`` over its factorial; the error
+    is the largest difference over all entries."""
+    need_kind(evidence, "gram")
+    spec, feats = stmt.claim.get("gram") or {}, gram.features(net.layers)
+    power = stmt.formula(str(spec.get("power", "1")), env, "gram power")
+    if not (isinstance(power, fmpq) and power.q == 1 and 1 <= power <= 16):
+        raise KernelError(f"gram power {power} is not an integer in [1, 16]")
+    if power > 1 and len(feats) > MAX_POWER_FEATURES:
+        raise Undecided(f"more than {MAX_POWER_FEATURES} features raised to a power")
+    points = [(-c / w, w) for w, c in feats]
+    if any(abs(w) != 1 or not -1 <= t <= 1 for t, w in points):
+        raise KernelError("the closed forms speak about input weights ±1 and breakpoints in [−1, 1]")
+    G, worst = gram.gram(feats, int(power.p)), fmpq(0)
+    for i, (x, wx) in enumerate(points):
+        for j, (y, wy) in enumerate(points):
+            closed = stmt.formula(spec["entry"], dict(env, x=x, y=y, wx=wx, wy=wy), "gram entry")
+            if not isinstance(closed, fmpq):
+                raise KernelError(f"the closed form at ({x}, {y}) is not an exact rational")
+            worst = max(worst, abs(closed - G[i, j]))
+    return Bounds(arb(worst), arb(worst), f"closed form against the {len(points)}² exact "
+                  "integrals of the stored features")

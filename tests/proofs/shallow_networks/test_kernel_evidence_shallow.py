@@ -163,3 +163,49 @@ def test_a_bracket_point_that_does_not_place_the_root_is_refused(edit):
     forged["hash"] = content_hash(forged)
     report = check_certificate_data(forged)
     assert not report.ok and report.verdict != "HOLDS"
+
+
+# the closed forms of the Gram matrix (eq. (4), App. E.1, ReLU^m/m!) -------------------------
+CLOSED = "shallow-gram-closed-form"
+
+
+@pytest.mark.parametrize("params", [{"kernel": "relu"}, {"kernel": "signed"},
+                                    {"kernel": "power", "m": "4", "n": "9"}])
+def test_kernel_rederives_the_closed_forms(params):
+    c = cert(CLOSED, **params)
+    report = check_certificate_data(c)
+    assert report.ok and report.upper == 0 and not _bounds_trusted(report), report.problems
+
+
+def test_the_leaky_kernel_is_not_followed():
+    report = check_certificate_data(cert(CLOSED, kernel="leaky"))
+    assert report.ok and _bounds_trusted(report)
+
+
+@pytest.mark.parametrize("kernel", ["relu", "signed", "power"])
+def test_a_breakpoint_moved_by_2_to_the_minus_40_breaks_the_identity(kernel):
+    """Both sides move with the breakpoint (the kernel reads it off the network): the identity
+    still holds, so the moved certificate is re-derived (its digest no longer names the
+    builder's network, which check --rebuild refuses)."""
+    report = check_certificate_data(_bias_moved(cert(CLOSED, kernel=kernel), 2, fmpq(1, 2 ** 40)))
+    assert report.ok and report.upper == 0
+
+
+def test_a_closed_form_changed_in_the_statement_is_violated(monkeypatch):
+    """Eq. (4) with 1/25 for 1/24: every entry misses its integral."""
+    from certify.kernel import claims
+    stmt = claims.load_statements()[CLOSED]
+    gram_spec = dict(stmt.claim["gram"], entry=stmt.claim["gram"]["entry"].replace("/24", "/25"))
+    monkeypatch.setitem(claims.load_statements(), CLOSED, type(stmt)(
+        **{**stmt.__dict__, "claim": dict(stmt.claim, gram=gram_spec)}))
+    report = check_certificate_data(cert(CLOSED, kernel="relu"))
+    assert report.verdict == "VIOLATED" and not report.ok
+
+
+def test_a_weight_other_than_plus_or_minus_one_is_refused():
+    c = cert(CLOSED, kernel="relu")
+    forged = copy.deepcopy(c)
+    forged["network"]["layers"]["layers"][0]["W"][0][2] = "2"
+    forged["hash"] = content_hash(forged)
+    report = check_certificate_data(forged)
+    assert not report.ok and any("±1" in p for p in report.problems)
