@@ -48,6 +48,7 @@ CHECKS: dict[str, tuple[Callable[..., ev.Bounds], set]] = {
     "gram-rank": (sc.gram_rank, {"exact"}),
     "gram-condition": (sc.gram_condition, {"exact"}),
     "gram-entries": (sc.gram_entries, {"exact"}),
+    "smooth-sup": (sc.smooth_sup, {"Linf"}),
     "root-intervals": (sc.root_intervals, {"exact"}),
     "root-gaps": (sc.root_gaps, {"exact"}),
 }
@@ -297,7 +298,7 @@ def _bounds(cert: dict, stmt: Statement, env: dict, net: Optional[StoredNetwork]
                           "certificate has none")
     # grid, piece and line checks follow ReLU and identity neurons only
     foreign = net is not None and not net.plain and checker not in (None, ev.sigma_identity,
-                                                                     ev.sigma_sup)
+                                                                     ev.sigma_sup, sc.smooth_sup)
     if checker is None or foreign or net is None or target is None or not isinstance(evidence, dict):
         why = ("the statement names no kernel check" if checker is None else
                "network or target not followed by the kernel" if net is None or target is None

@@ -17,7 +17,8 @@ from flint import fmpq, fmpq_mat
 from certify.kernel.claims import rational
 from certify.kernel.errors import KernelError, Undecided
 
-ACTIVATIONS = {"relu", "identity", "euaf"}  # euaf: only the sigma-identity check follows it
+# euaf (and peuaf:w) only the sigma checks follow; the smooth ones only smooth-sup
+ACTIVATIONS = {"relu", "identity", "euaf", "sigmoid", "tanh", "arctan", "softplus", "silu", "gelu"}
 MAX_ENTRIES = 2_000_000
 
 

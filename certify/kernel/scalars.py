@@ -10,10 +10,11 @@ from __future__ import annotations
 from flint import arb, fmpq
 
 from certify.kernel import covering as cover
-from certify.kernel import gram, roots
+from certify.kernel import gram, roots, smooth
 from certify.kernel.claims import Statement, rational
 from certify.kernel.errors import KernelError, Undecided
 from certify.kernel.evidence import MAX_WITNESSES, Bounds, need_kind, statement_boxes
+from certify.kernel.formula import ball
 from certify.kernel.grid import TargetExpression
 from certify.kernel.network import StoredNetwork
 
@@ -162,3 +163,21 @@ def gram_entries(stmt: Statement, env: dict, net: StoredNetwork, target: TargetE
             worst = max(worst, abs(closed - G[i, j]))
     return Bounds(arb(worst), arb(worst), f"closed form against the {len(points)}² exact "
                   "integrals of the stored features")
+
+
+def smooth_sup(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,
+               evidence: dict, cert: dict) -> Bounds:
+    """sup |φ − value| over the intervals of claim.pieces (value affine in x[0], per output) for
+    a one-input network of smooth activations, by Taylor forms in arb (:mod:`certify.kernel.smooth`)."""
+    need_kind(evidence, "pieces")
+    if net.input_dim != 1 or net.layers[-1].rows != 1:
+        raise KernelError("smooth-sup speaks about networks of one input and one output")
+    bound = ball(stmt.formula(str(stmt.claim.get("bound", "0")), env, "bound"))
+    upper, lower, boxes = arb(0), arb(0), 0
+    for (a,), (b,), (value,) in statement_boxes(stmt, env, 1):
+        at = (lambda t: value) if isinstance(value, fmpq) else value  # noqa: E731
+        c0 = at(fmpq(0))
+        c1 = at(fmpq(1)) - c0  # value is affine
+        up, low, n = smooth.sup_error(net.layers, c0, c1, a, b, bound)
+        upper, lower, boxes = upper.max(up), lower.max(low), boxes + n
+    return Bounds(upper, lower, f"second-order Taylor forms in arb on {boxes} boxes")

@@ -126,6 +126,8 @@ def outputs_on(layers: tuple, a: fmpq, b: fmpq) -> list[tuple[fmpq_poly, fmpq_po
             if roots_inside(Q, a, b) or Q(a) == 0 or Q(b) == 0:
                 raise KernelError("a denominator vanishes on a cell")
             act = layer.acts[i] if layer.acts else "identity"
+            if act not in ("identity", "relu", "euaf") and not act.startswith("peuaf:"):
+                raise KernelError(f"activation {act!r} is not one the sigma checks follow")
             out.append((P, Q) if act == "identity" else _sigma(P, Q, a, b, act))
         values = out
     return values

@@ -1,0 +1,75 @@
+"""The checker kernel re-derives Lemma 15's identity gadget (check ``smooth-sup``): the stored
+one-neuron network of a smooth activation against x on [−M, M], by second-order Taylor forms in
+arb; a weight moved, an activation swapped or the bound tightened is refused."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+from flint import arb, fmpq
+
+from certify.certificate import content_hash
+from certify.kernel import check_certificate_data, smooth
+from certify.kernel.network import decode
+from tests.kernel_certs import cert
+
+TID = "zlz-lemma15-identity-gadget"
+RHOS = ["sigmoid", "tanh", "arctan", "softplus", "silu", "gelu"]
+
+
+def _bounds_trusted(report) -> bool:
+    return any("error bounds" in t for t in report.trusted)
+
+
+@pytest.mark.parametrize("rho", RHOS)
+def test_kernel_rederives_the_identity_gadget(rho):
+    c = cert(TID, rho=rho)
+    report = check_certificate_data(c)
+    assert report.ok, report.problems
+    assert report.verdict == "HOLDS" and not _bounds_trusted(report)
+    assert report.lower <= report.upper <= arb(fmpq(1, 10 ** 6))
+
+
+def _forged(c: dict, edit) -> dict:
+    forged = copy.deepcopy(c)
+    edit(forged["network"]["layers"]["layers"])
+    forged["hash"] = content_hash(forged)
+    return forged
+
+
+def test_the_output_weight_scaled_by_1_plus_2_to_the_minus_10_is_refused():
+    def scale(layers):
+        entry = layers[-1]["W"][0]
+        entry[2] = str(fmpq(*map(int, (entry[2] + "/1").split("/")[:2])) * (1 + fmpq(1, 1024)))
+    report = check_certificate_data(_forged(cert(TID), scale))
+    assert not report.ok and report.verdict != "HOLDS"
+
+
+@pytest.mark.parametrize("other", ["tanh", "euaf", "relu"])
+def test_an_activation_swapped_is_refused(other):
+    def swap(layers):
+        layers[0]["act"] = [[other, 1]]
+    report = check_certificate_data(_forged(cert(TID), swap))
+    assert not report.ok and report.verdict != "HOLDS"
+
+
+def test_a_bound_tightened_below_the_truth_is_not_holds(monkeypatch):
+    from certify.kernel import claims
+    stmt = claims.load_statements()[TID]
+    monkeypatch.setitem(claims.load_statements(), TID, type(stmt)(
+        **{**stmt.__dict__, "claim": dict(stmt.claim, bound="eps/1000")}))
+    report = check_certificate_data(cert(TID))
+    assert not report.ok and report.verdict != "HOLDS"
+
+
+def test_the_taylor_form_encloses_the_function():
+    """sigmoid(x) against the affine 1/4 x + 1/2 on [−1, 1]: the sup is at the ends,
+    |σ(1) − 3/4| = 0.0189…, inside [lower, upper]."""
+    net = decode({"input_dim": 1, "layers": [
+        {"rows": 1, "cols": 1, "W": [[0, 0, "1"]], "b": [], "act": [["sigmoid", 1]]},
+        {"rows": 1, "cols": 1, "W": [[0, 0, "1"]], "b": []}]})
+    upper, lower, boxes = smooth.sup_error(net.layers, fmpq(1, 2), fmpq(1, 4), fmpq(-1), fmpq(1),
+                                           arb("0.0195"))
+    true = abs(1 / (1 + arb(-1).exp()) - arb("0.75"))
+    assert lower <= true <= upper <= arb("0.0195") and boxes > 1
