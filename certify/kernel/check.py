@@ -313,9 +313,10 @@ def _bounds(cert: dict, stmt: Statement, env: dict, net: Optional[StoredNetwork]
         if bounds.loose and bounds.tighten is not None and not bounds.upper <= ball(bound):
             bounds = bounds.tighten()  # the cheap pass did not decide: box by box
         upper, lower = bounds.upper, bounds.lower
-        if bounds.loose and not upper <= ball(bound):
+        if bounds.loose and not upper <= ball(bound) and not (lower is not None and lower > ball(bound)):
             # interval propagation alone on some boxes: a bound that does not decide the claim
-            # says nothing against it (nor for it), so the certifier's bound stays trusted
+            # says nothing against it (nor for it, unless an exact lower bound exceeds it), so
+            # the certifier's bound stays trusted
             report.trusted.append(f"the error bounds ({stmt.method}: the kernel's bound {upper} "
                                   f"rests on interval propagation on {bounds.loose} box(es) and "
                                   "does not decide the claim)")

@@ -401,10 +401,11 @@ def sigma_sup(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpr
                   "claimed intervals, the target enclosed on each")
 
 
-def statement_boxes(stmt: Statement, env: dict, d: int, polynomial: bool = False
-                     ) -> list[tuple[list, list, list]]:
+def statement_boxes(stmt: Statement, env: dict, d: int, polynomial: bool = False, degree: int = 1
+                    ) -> list[tuple[list, list, list]]:
     """The boxes of claim.pieces with their values (``polynomial``: values are polynomials in x1;
-    else exact rationals or, for a family with ``output``, forms affine in the input list x).
+    else exact rationals or, for a family with ``output``, polynomials in the input list x of at
+    most ``degree``: affine for the ReLU checks).
     A family with ``axis`` gives lo and hi as one formula per input axis; one with ``output``,
     its value as one formula per output (``outputs`` of them)."""
     families = stmt.claim.get("pieces") or []
@@ -420,7 +421,8 @@ def statement_boxes(stmt: Statement, env: dict, d: int, polynomial: bool = False
             value = []
             for t, s in _each(family, "value", scope, d):  # a data list stands for as many outputs
                 if "output" in family:
-                    value.append(_affine(stmt.formula(t, dict(s, x=_inputs(d)), "pieces value")))
+                    value.append(_of_degree(stmt.formula(t, dict(s, x=_inputs(d)), "pieces value"),
+                                            degree))
                     continue
                 v = stmt.formula(t, dict(s, x1=sigma.X) if polynomial else s, "pieces value",
                                  lists=not polynomial)
@@ -448,10 +450,10 @@ def _inputs(d: int) -> list:
     return list(fmpq_mpoly_ctx.get(("x", d)).gens())  # the input x[0..d-1] as affine forms
 
 
-def _affine(v: Any) -> Any:
-    if isinstance(v, fmpq) or (isinstance(v, fmpq_mpoly) and v.total_degree() <= 1):
+def _of_degree(v: Any, degree: int) -> Any:
+    if isinstance(v, fmpq) or (isinstance(v, fmpq_mpoly) and v.total_degree() <= degree):
         return v
-    raise KernelError(f"pieces value {v} is not affine in the input")
+    raise KernelError(f"pieces value {v} is not a polynomial of degree ≤ {degree} in the input")
 
 
 def _at(value: Any, x: list) -> fmpq:

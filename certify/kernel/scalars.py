@@ -167,17 +167,18 @@ def gram_entries(stmt: Statement, env: dict, net: StoredNetwork, target: TargetE
 
 def smooth_sup(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,
                evidence: dict, cert: dict) -> Bounds:
-    """sup |φ − value| over the intervals of claim.pieces (value affine in x[0], per output) for
-    a one-input network of smooth activations, by Taylor forms in arb (:mod:`certify.kernel.smooth`)."""
+    """sup |φ − value| over the boxes of claim.pieces (value a polynomial of degree ≤ 2 in the
+    input x, per output) for a network of smooth activations, by second-order Taylor forms in
+    arb (:mod:`certify.kernel.smooth`)."""
     need_kind(evidence, "pieces")
-    if net.input_dim != 1 or net.layers[-1].rows != 1:
-        raise KernelError("smooth-sup speaks about networks of one input and one output")
+    d = net.input_dim
+    if net.layers[-1].rows != 1 or d > 4:
+        raise KernelError("smooth-sup speaks about networks of at most 4 inputs and one output")
     bound = ball(stmt.formula(str(stmt.claim.get("bound", "0")), env, "bound"))
-    upper, lower, boxes = arb(0), arb(0), 0
-    for (a,), (b,), (value,) in statement_boxes(stmt, env, 1):
-        at = (lambda t: value) if isinstance(value, fmpq) else value  # noqa: E731
-        c0 = at(fmpq(0))
-        c1 = at(fmpq(1)) - c0  # value is affine
-        up, low, n = smooth.sup_error(net.layers, c0, c1, a, b, bound)
-        upper, lower, boxes = upper.max(up), lower.max(low), boxes + n
-    return Bounds(upper, lower, f"second-order Taylor forms in arb on {boxes} boxes")
+    upper, lower, boxes, above = arb(0), arb(0), 0, 0
+    for lo, hi, (value,) in statement_boxes(stmt, env, d, degree=2):
+        up, low, n, a = smooth.sup_error(net.layers, smooth.polynomial(value, d), list(zip(lo, hi)),
+                                         bound)
+        upper, lower, boxes, above = upper.max(up), lower.max(low), boxes + n, above + a
+    # boxes left above the bound at the limit: the Taylor form there may just be too coarse
+    return Bounds(upper, lower, f"second-order Taylor forms in arb on {boxes} boxes", loose=above)

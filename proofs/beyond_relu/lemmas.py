@@ -157,16 +157,38 @@ def _report(r: dict) -> ErrorReport:
     return ErrorReport(r["lower"], r["upper"], wit, set(), details)
 
 
-def _shape_failure(exc: Exception) -> ErrorReport:
-    """A network that is not of the lemma's shape has no bound (a mutant or a builder bug)."""
-    return ErrorReport(fmpq(0), fmpq(10) ** 9, [], set(), {"problems": [str(exc)]})
+def _shape_failure(exc: Exception, net: Node = None, A: fmpq = None, dim: int = 1) -> ErrorReport:
+    """A network that is not of the lemma's shape has no upper bound (a mutant or a builder
+    bug); its error at the grid points of [−A, A]^dim, evaluated in balls, is still a lower
+    bound (the claimed function: x, or xy)."""
+    lower, wit = fmpq(0), []
+    if net is not None:
+        grid = [A * fmpq(j - 4, 4) for j in range(9)]
+        pts = [(x,) for x in grid] if dim == 1 else [(x, y) for x in grid for y in grid]
+        with precision(256):
+            vals = evaluate(net, [list(c) for c in zip(*pts)], Ball(256))[0]
+            for p, v in zip(pts, vals):
+                err = abs(v - arb(p[0] * (p[1] if dim == 2 else 1)))
+                if err.lower() > lower:
+                    lower = fmpq(*_as_ratio(err.lower()))
+                    wit = [{"x": [str(c) for c in p], "error": err.str(10, radius=True)}]
+    return ErrorReport(lower, fmpq(10) ** 9, wit, set(), {"problems": [str(exc)]})
+
+
+def _as_ratio(x: arb) -> tuple[int, int]:
+    """An exact rational no larger than the (exact, binary) arb value x."""
+    m, e = x.mid().man_exp()
+    return (int(m) * 2 ** int(e), 1) if e >= 0 else (int(m), 2 ** int(-e))
 
 
 def method_product(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
+    # the kernel re-derives the sup over the statement's square by Taylor forms (smooth-sup)
     try:
-        return _report(product_bound(net, as_fmpq(params["A"])))
+        report = _report(product_bound(net, as_fmpq(params["A"])))
     except UserError as exc:
-        return _shape_failure(exc)
+        report = _shape_failure(exc, net, as_fmpq(params["A"]), 2)
+    report.evidence = evidence.PIECES
+    return report
 
 
 def method_identity(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
@@ -174,7 +196,7 @@ def method_identity(thm: Any, params: dict, target: Any, net: Node) -> ErrorRepo
     try:
         report = _report(identity_bound(net, as_fmpq(params["M"])))
     except UserError as exc:
-        report = _shape_failure(exc)
+        report = _shape_failure(exc, net, as_fmpq(params["M"]), 1)
     report.evidence = evidence.PIECES
     return report
 

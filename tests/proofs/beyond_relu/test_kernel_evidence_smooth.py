@@ -69,7 +69,9 @@ def test_the_taylor_form_encloses_the_function():
     net = decode({"input_dim": 1, "layers": [
         {"rows": 1, "cols": 1, "W": [[0, 0, "1"]], "b": [], "act": [["sigmoid", 1]]},
         {"rows": 1, "cols": 1, "W": [[0, 0, "1"]], "b": []}]})
-    upper, lower, boxes = smooth.sup_error(net.layers, fmpq(1, 2), fmpq(1, 4), fmpq(-1), fmpq(1),
-                                           arb("0.0195"))
+    from flint import fmpq_mpoly_ctx
+    x, = fmpq_mpoly_ctx.get(("x", 1)).gens()
+    value = smooth.polynomial(x / 4 + fmpq(1, 2), 1)
+    upper, lower, boxes, above = smooth.sup_error(net.layers, value, [(fmpq(-1), fmpq(1))], arb("0.0195"))
     true = abs(1 / (1 + arb(-1).exp()) - arb("0.75"))
-    assert lower <= true <= upper <= arb("0.0195") and boxes > 1
+    assert lower <= true <= upper <= arb("0.0195") and boxes > 1 and above == 0
