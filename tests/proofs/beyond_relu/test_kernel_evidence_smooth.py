@@ -75,3 +75,38 @@ def test_the_taylor_form_encloses_the_function():
     upper, lower, boxes, above = smooth.sup_error(net.layers, value, [(fmpq(-1), fmpq(1))], arb("0.0195"))
     true = abs(1 / (1 + arb(-1).exp()) - arb("0.75"))
     assert lower <= true <= upper <= arb("0.0195") and boxes > 1 and above == 0
+
+
+# xy on [−A, A]²: Lemma 16 (3 neurons) and v1 Lemma 7.1 (6 neurons) --------------------------
+PRODUCTS = ["zlz-lemma16-product-3neuron", "zlz-v1-lemma71-product-6neuron"]
+
+
+@pytest.mark.parametrize("tid,rho", [(t, r) for t in PRODUCTS for r in ("sigmoid", "tanh", "gelu")])
+def test_kernel_rederives_the_product_gadgets(tid, rho):
+    c = cert(tid, rho=rho)
+    report = check_certificate_data(c)
+    assert report.ok, report.problems
+    assert report.verdict == "HOLDS" and not _bounds_trusted(report)
+    assert report.upper <= arb(fmpq(1, 10 ** 6))
+
+
+@pytest.mark.parametrize("tid", PRODUCTS)
+def test_one_product_output_weight_moved_by_2_to_the_minus_40_is_violated(tid):
+    """c(1 + 2^-40) on one neuron: Γ − xy picks up c 2^-40 ϱ(x0 + …) ≈ 10^-4 everywhere, far
+    above eps; the kernel's midpoint values show it."""
+    def nudge(layers):
+        entry = layers[-1]["W"][0]
+        entry[2] = str(fmpq(*map(int, (entry[2] + "/1").split("/")[:2])) * (1 + fmpq(1, 2 ** 40)))
+    report = check_certificate_data(_forged(cert(tid), nudge))
+    assert report.verdict == "VIOLATED" and report.lower > arb(fmpq(1, 10 ** 6)) and not report.ok
+
+
+def test_a_value_of_degree_three_is_refused(monkeypatch):
+    from certify.kernel import claims
+    tid = PRODUCTS[0]
+    stmt = claims.load_statements()[tid]
+    pieces = [dict(stmt.claim["pieces"][0], value=["x[0]*x[1]*x[1]"])]
+    monkeypatch.setitem(claims.load_statements(), tid, type(stmt)(
+        **{**stmt.__dict__, "claim": dict(stmt.claim, pieces=pieces)}))
+    report = check_certificate_data(cert(tid))
+    assert not report.ok and any("degree" in p for p in report.problems)
