@@ -174,6 +174,8 @@ def smooth_sup(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExp
     d = net.input_dim
     if net.layers[-1].rows != 1 or d > 4:
         raise KernelError("smooth-sup speaks about networks of at most 4 inputs and one output")
+    if sum(layer.nonzeros for layer in net.layers) > smooth.MAX_WEIGHTS:
+        raise Undecided(f"more than {smooth.MAX_WEIGHTS} weights for the Taylor forms")
     bound = ball(stmt.formula(str(stmt.claim.get("bound", "0")), env, "bound"))
     upper, lower, boxes, above = arb(0), arb(0), 0, 0
     for lo, hi, (value,) in statement_boxes(stmt, env, d, degree=2):

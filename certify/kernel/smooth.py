@@ -16,6 +16,7 @@ from flint import arb, arb_series, fmpq
 from certify.kernel.errors import KernelError
 
 MAX_BOXES = 4096
+MAX_WEIGHTS = 512  # each box carries every neuron's Hessian: keep the network small
 
 FUNCTIONS = {
     "sigmoid": lambda s: 1 / (1 + (-s).exp()),
