@@ -3,8 +3,9 @@
     python experiments/forgery_census.py [EDITS_PER_CERTIFICATE]
 
 Every meaning-carrying field (all but timings, notes, reasons, tool version, source text,
-details and gadget prose) of six certificates is edited at random, the hash recomputed, and the
-file checked twice: by the kernel alone, and with --rebuild.  Prints the counts per field.
+details and gadget prose) of the forgery test's certificates, and of one certificate for each
+kernel check they do not reach, is edited at random, the hash recomputed, and the file checked
+twice: by the kernel alone, and with --rebuild.  Prints the counts per field.
 """
 
 from __future__ import annotations
@@ -19,8 +20,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "core"
 
 from test_forgery import INSTANCES, MEANINGLESS, apply, certificate, leaves  # noqa: E402
 
+from certify.certificate import run_theorem  # noqa: E402
 from certify.checker import check_data  # noqa: E402
 from constructive.errors import UserError  # noqa: E402
+
+# one small instance per kernel check the forgery test's certificates do not reach
+OTHER_CHECKS = [("hc-winding-gaps-k1", {}), ("hc-winding-covering-k2", {"n": "64"}),
+                ("hc-winding-covering-k3", {"n": "64"}), ("syz-increment-fit-range", {}),
+                ("nestnet-offtrifling-range", {}), ("shallow-gram-condition-number", {"n": "20"}),
+                ("shallow-gram-experiments-grid-printed", {"n": "8"}),
+                ("shallow-gram-closed-form", {"n": "6"}), ("shallow-lemma1-roots", {"k_max": "10"}),
+                ("shallow-corollary2-root-gaps", {"k_max": "6"}),
+                ("shallow-resolvable-modes-precision", {}), ("zlz-selector", {}),
+                ("zlz-lemma15-identity-gadget", {}), ("zlz-lemma16-product-3neuron", {}),
+                ("syz-fixed-sigma-1d-half", {"K": "4"})]
 
 
 def accepted(cert: dict, rebuild: bool) -> bool:
@@ -33,10 +46,12 @@ def accepted(cert: dict, rebuild: bool) -> bool:
 def main(per: int = 200) -> None:
     rng = random.Random(0)
     counts: dict = collections.defaultdict(lambda: [0, 0, 0])  # total, kernel-rejected, rebuild-rejected
-    for index, (tid, _) in enumerate(INSTANCES):
-        cert = json.loads(certificate(index))
+    certificates = [(tid, json.loads(certificate(i)), per) for i, (tid, _) in enumerate(INSTANCES)]
+    certificates += [(tid, json.loads(json.dumps(run_theorem(tid, params))), per // 4)
+                     for tid, params in OTHER_CHECKS]  # fewer: every rebuild re-certifies
+    for tid, cert, edits in certificates:
         paths = [p for p in leaves(cert) if not p or p[0] not in MEANINGLESS + ("hash",)]
-        for _ in range(per):
+        for _ in range(edits):
             path, kind = rng.choice(paths), rng.randrange(4)
             forged = apply(cert, path, kind)
             if {k: v for k, v in forged.items() if k != "hash"} == \
