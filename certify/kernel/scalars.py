@@ -22,10 +22,11 @@ from certify.kernel.network import StoredNetwork
 def covering(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,
              evidence: dict, cert: dict) -> Bounds:
     """The covering radius sup_x min_p |x − p| (Euclidean) of the codewords p listed as points by
-    claim.pieces, on [0, 1]^k, or on the torus when the parameter ``domain`` says so, k = 1
-    (sorted gaps, exact) or 2 (clipped cells, :mod:`certify.kernel.covering`).  The network must
-    be the encoder's score layer x ↦ (2p·x − |p|²)_p of exactly these codewords, in order (its
-    argmax is the nearest codeword)."""
+    claim.pieces, on [0, 1]^k, or on the torus when the parameter ``domain`` says so: k = 1
+    sorted gaps (exact), k = 2 clipped cells, k ≥ 3 dyadic boxes tiling the cube with the
+    witnesses for the lower bound (:mod:`certify.kernel.covering`).  The network must be the
+    encoder's score layer x ↦ (2p·x − |p|²)_p of exactly these codewords, in order (its argmax is
+    the nearest codeword)."""
     k = net.input_dim
     need_kind(evidence, {1: "pieces", 2: "cells"}.get(k, "boxes"))
     if len(net.layers) != 1:
