@@ -53,3 +53,14 @@ def corollary(lo: fmpq, hi: fmpq, s: int, r: fmpq) -> bool:
             return False
         margin = (-2 * x).exp() - (x - a) if s == 1 else (x - b) + (-2 * x).exp()
         return bool(margin > 0)
+
+
+def bracket(lo: fmpq, hi: fmpq, s: int, r_lo: fmpq, r_hi: fmpq) -> bool:
+    """Is the one root of [lo π, hi π] inside (r_lo, r_hi)?  Exactly one root there, both
+    points inside, and strict opposite signs at them."""
+    if count(lo, hi, s)[0] != 1:
+        return False
+    with ctx.workprec(128 + 3 * int(hi * 4)):
+        a, b = arb(lo) * arb.pi(), arb(hi) * arb.pi()
+        u, v = _sign(_phi(s, arb(r_lo))), _sign(_phi(s, arb(r_hi)))
+        return bool(a < arb(r_lo) and arb(r_hi) < b and u * v == -1)

@@ -185,3 +185,39 @@ def smooth_sup(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExp
         upper, lower, boxes, above = upper.max(up), lower.max(low), boxes + n, above + a
     # boxes left above the bound at the limit: the Taylor form there may just be too coarse
     return Bounds(upper, lower, f"second-order Taylor forms in arb on {boxes} boxes", loose=above)
+
+
+def gram_spectrum(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,
+                  evidence: dict, cert: dict) -> Bounds:
+    """max_k |λ_k − (n/2)μ_k| (Theorem 3): every eigenvalue λ_k of the Gram matrix of the stored
+    ReLU features bracketed at the evidence's rationals by exact negative counts, and
+    μ_k = w_k^(−4) with w_k the one root of tan w tanh w = ±1 in the statement's k-th interval,
+    placed inside the evidence's bracket by its signs."""
+    need_kind(evidence, "gram")
+    feats = gram.features(net.layers)
+    n = len(feats)
+    if n > gram.MAX_FEATURES:
+        raise Undecided(f"more than {gram.MAX_FEATURES} features")
+    if any(w != 1 for w, _ in feats):
+        raise KernelError("the spectrum's kernel speaks about features σ(x − b), input weight 1")
+    try:
+        lows, highs = ([rational(v, "eigenvalue bracket") for v in evidence[key]] for key in ("lower", "upper"))
+        brackets = [(rational(a, "root bracket"), rational(b, "root bracket")) for a, b in evidence["roots"]]
+    except (KeyError, TypeError, ValueError):
+        raise KernelError("the evidence needs lower, upper and roots brackets") from None
+    intervals = _root_claims(stmt, env)
+    if not len(lows) == len(highs) == len(brackets) == len(intervals) == n:
+        raise KernelError("the evidence needs one bracket per eigenvalue and per root")
+    below = gram.negative_counts(feats, gram.gram(feats), lows + highs)
+    upper, lower, half = arb(0), arb(0), arb(n) / 2
+    for k, (l, u, (r_lo, r_hi), (lo, hi, s)) in enumerate(zip(lows, highs, brackets, intervals), 1):
+        if below[l] is None or below[l] > n - k or below[u] is None or below[u] < n - k + 1:
+            raise KernelError(f"the bracket [{l}, {u}] of λ_{k} does not hold")
+        if not roots.bracket(lo[0], hi[0], int(s[0]), r_lo, r_hi):
+            raise KernelError(f"the bracket of w_{k} does not hold")
+        mu_lo, mu_hi = half * arb(r_hi) ** -4, half * arb(r_lo) ** -4  # (n/2) μ_k lies between
+        upper = upper.max(arb((arb(u) - mu_lo).max(mu_hi - arb(l)).upper()))
+        gap = (arb(l) - mu_hi).max(mu_lo - arb(u))
+        lower = lower.max(arb(gap.lower())) if gap > 0 else lower
+    return Bounds(upper, lower, f"{n} eigenvalues bracketed by exact negative counts, {n} roots "
+                  "bracketed in arb")

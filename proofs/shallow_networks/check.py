@@ -143,10 +143,11 @@ def method_gram_kernel_spectrum(thm: Any, params: dict, target: Any, net: Node) 
     μ_k = w_k^(−4) (certified root brackets)."""
     f, enc = _spectrum(net, every=True)
     n = f.n
-    worst_up, worst_lo, arg, first = arb(0), arb(0), 1, []
+    worst_up, worst_lo, arg, first, brackets = arb(0), arb(0), 1, [], []
     for k in range(1, n + 1):
         advance("roots w_k", k, n)
-        mu = roots.mu_enclosure(k)[0]
+        mu, r_lo, r_hi = roots.mu_enclosure(k)
+        brackets.append([str(r_lo), str(r_hi)])
         lam = _ball(enc.lower[k - 1], enc.upper[k - 1])
         diff = abs(lam - mu * n / 2)
         if k <= 4:
@@ -164,7 +165,7 @@ def method_gram_kernel_spectrum(thm: Any, params: dict, target: Any, net: Node) 
         cut = enc.upper[0] * n * eps  # λ_k ≥ nελ₁ for sure when lower_k ≥ n ε upper_1
         details[f"modes_above_n_eps_lambda1_{name}"] = sum(1 for v in enc.lower if v >= cut)
     return ErrorReport(worst_lo.lower(), worst_up.upper(), [], set(), details,
-                       evidence=_evidence(f, enc))
+                       evidence=dict(_evidence(f, enc), roots=brackets))
 
 
 def method_gram_condition(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:

@@ -209,3 +209,58 @@ def test_a_weight_other_than_plus_or_minus_one_is_refused():
     forged["hash"] = content_hash(forged)
     report = check_certificate_data(forged)
     assert not report.ok and any("±1" in p for p in report.problems)
+
+
+# Theorem 3: |λ_k − (n/2)μ_k| for every k ---------------------------------------------------
+SPECTRUM = "shallow-gram-kernel-spectrum"
+
+
+@pytest.mark.parametrize("params", [{}, {"scheme": "jittered", "n": "24", "seed": "3"}])
+def test_kernel_rederives_the_spectrum_deviation(params):
+    c = cert(SPECTRUM, **params)
+    report = check_certificate_data(c)
+    assert report.ok and report.verdict == "HOLDS" and not _bounds_trusted(report), report.problems
+    assert 1 < report.lower <= report.upper < 2  # the observed maximum is about 1.3
+
+
+def test_negative_counts_agree_with_the_eigenvalues():
+    """Exact negative counts of T(G − tI)Tᵀ against a float eigensolver, far from any eigenvalue."""
+    import numpy as np
+
+    from certify.kernel.network import decode
+    c = cert(SPECTRUM, n="30")
+    feats = gram.features(decode(c["network"]["layers"]).layers)
+    G = gram.gram(feats)
+    E = np.linalg.eigvalsh(np.array([[float(G[i, j]) for j in range(30)] for i in range(30)]))
+    shifts = [fmpq(1, 10 ** k) for k in range(1, 8)] + [fmpq(k, 2) for k in range(1, 20, 3)]
+    counts = gram.negative_counts(feats, G, shifts)
+    assert all(counts[s] == int((E < float(s)).sum()) for s in shifts)
+
+
+@pytest.mark.parametrize("which,index", [("lower", 0), ("upper", 0), ("lower", 7), ("upper", -1)])
+def test_an_eigenvalue_bracket_moved_past_its_eigenvalue_is_refused(which, index):
+    c = cert(SPECTRUM, n="24")
+    forged = copy.deepcopy(c)
+    lo, hi = (fmpq(*map(int, (forged["evidence"][k][index] + "/1").split("/")[:2])) for k in ("lower", "upper"))
+    forged["evidence"][which][index] = str(hi + (hi - lo) + fmpq(1, 10 ** 9) if which == "lower"
+                                           else lo - (hi - lo) - fmpq(1, 10 ** 9))
+    report = check_certificate_data(forged)
+    assert not report.ok and any("bracket" in p for p in report.problems)
+
+
+def test_a_root_bracket_that_misses_the_root_is_refused():
+    c = cert(SPECTRUM, n="24")
+    forged = copy.deepcopy(c)
+    r_lo, r_hi = forged["evidence"]["roots"][2]
+    forged["evidence"]["roots"][2] = [r_hi, str(fmpq(*map(int, (r_hi + "/1").split("/")[:2])) * 2)]
+    report = check_certificate_data(forged)
+    assert not report.ok and any("w_3" in p for p in report.problems)
+
+
+def test_a_constant_tightened_below_the_deviation_is_violated(monkeypatch):
+    from certify.kernel import claims
+    stmt = claims.load_statements()[SPECTRUM]
+    monkeypatch.setitem(claims.load_statements(), SPECTRUM, type(stmt)(
+        **{**stmt.__dict__, "claim": dict(stmt.claim, bound="6/5")}))
+    report = check_certificate_data(cert(SPECTRUM, n="24"))
+    assert report.verdict == "VIOLATED" and not report.ok
