@@ -429,6 +429,8 @@ def _load_entry(raw: dict, source: str) -> Theorem:
             raise RegistryError(f"{where}: claim.pieces lo and hi differ in length")
     for text in list(claim.get("range", ())) + list(claim.get("box", ())):
         _parse_claim(thm, text, names, where)
+    if "operator" in claim:  # a kernel on [-1, 1]^2 below the diagonal, per entry's a
+        _parse_claim(thm, claim["operator"], names + ("x", "y", "a"), where, kernel=True)
     for key, text in claim.get("gram", {}).items():  # the entry speaks of two features
         _parse_claim(thm, text, names + (("x", "y", "wx", "wy") if key == "entry" else ()), where,
                      kernel=True)

@@ -49,6 +49,7 @@ CHECKS: dict[str, tuple[Callable[..., ev.Bounds], set]] = {
     "gram-condition": (sc.gram_condition, {"exact"}),
     "gram-entries": (sc.gram_entries, {"exact"}),
     "gram-spectrum": (sc.gram_spectrum, {"exact"}),
+    "operator-norm": (sc.operator_norm, {"exact"}),
     "smooth-sup": (sc.smooth_sup, {"Linf"}),
     "root-intervals": (sc.root_intervals, {"exact"}),
     "root-gaps": (sc.root_gaps, {"exact"}),

@@ -75,7 +75,7 @@ def _exact_root(q: fmpq, k: int) -> Optional[fmpq]:
 
 
 def power(x: Value, y: Value) -> Value:
-    if isinstance(x, fmpq_poly):  # x1 of a sigma-identity value: natural powers only
+    if isinstance(x, (fmpq_poly, fmpq_mpoly)):  # a polynomial in the input: natural powers only
         if not (isinstance(y, fmpq) and y.q == 1 and 0 <= y.p <= 64):
             raise KernelError(f"a polynomial to the power {y}")
         return x ** int(y.p)

@@ -7,7 +7,7 @@ features and its spectrum's ends (:mod:`certify.kernel.gram`), roots of tan w ta
 
 from __future__ import annotations
 
-from flint import arb, fmpq
+from flint import arb, fmpq, fmpq_mpoly_ctx
 
 from certify.kernel import covering as cover
 from certify.kernel import gram, roots, smooth
@@ -221,3 +221,39 @@ def gram_spectrum(stmt: Statement, env: dict, net: StoredNetwork, target: Target
         lower = lower.max(arb(gap.lower())) if gap > 0 else lower
     return Bounds(upper, lower, f"{n} eigenvalues bracketed by exact negative counts, {n} roots "
                   "bracketed in arb")
+
+
+def operator_norm(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,
+                  evidence: dict, cert: dict) -> Bounds:
+    """The leading eigenvalue μ of a symmetric kernel G on [−1, 1]², given below the diagonal by
+    ``claim.operator`` (a polynomial in x, y and the entry's parameter a = lo of each entry of
+    claim.pieces), claimed in [value₀, value₁]: μ = ‖K‖ ≥ ‖K1‖/‖1‖ and μ ≤ (∫∫G²)^(1/2), both
+    squares exact integrals; the scalar per entry is max(value₀² − ‖K1‖²/2, ∫∫G² − value₁²)
+    (≤ 0: the claim holds there), its lower end max(value₀² − ∫∫G², ‖K1‖²/2 − value₁²)."""
+    need_kind(evidence, "pieces")
+    x, y = fmpq_mpoly_ctx.get(("x", 2)).gens()
+    one = x - x + 1
+
+    def across(F, lo, hi):  # ∫_lo^hi F dy, lo and hi polynomials in x
+        G = F.integral(1)
+        return G.compose(x, hi) - G.compose(x, lo)
+
+    def total(F):  # ∫_{-1}^{1} F dx of a polynomial in x alone
+        G = F.integral(0)
+        return G(fmpq(1), fmpq(0)) - G(fmpq(-1), fmpq(0))
+
+    upper = lower = None
+    for (a,), _, claimed in statement_boxes(stmt, env, 1):
+        if len(claimed) != 2:
+            raise KernelError("an operator claim gives the interval [lower, upper] per entry")
+        below = stmt.formula(stmt.claim["operator"], dict(env, x=x, y=y, a=a), "operator")
+        below = below * one if isinstance(below, fmpq) else below
+        above = below.compose(y, x)  # the symmetric kernel above the diagonal
+        v = across(below, -one, x) + across(above, x, one)
+        lower_sq, hs_sq = total(v * v) / 2, 2 * total(across(below * below, -one, x))
+        lo2, hi2 = claimed[0] ** 2, claimed[1] ** 2
+        u, low = max(lo2 - lower_sq, hs_sq - hi2), max(lo2 - hs_sq, lower_sq - hi2)
+        upper, lower = (u, low) if upper is None else (max(upper, u), max(lower, low))
+    if upper is None:
+        raise KernelError("an operator claim needs at least one entry")
+    return Bounds(arb(upper), arb(lower), "exact integrals of the kernel and of its square")

@@ -104,8 +104,8 @@ def method_leaky_leading(thm: Any, params: dict, target: Any, net: Node) -> Erro
     as_q = (lambda r: fmpq(int(r.p), int(r.q)))
     details = {"points": points, "grid": rows[:: max(1, points // 5)],
                "whole_interval": leaky.holds_on_unit_interval()}
-    return ErrorReport(as_q(lower), as_q(upper), [], set(), details,
-                       evidence={"kind": "shallow-leaky-bounds", "rows": rows})
+    # the kernel integrates the statement's G_alpha itself (check operator-norm)
+    return ErrorReport(as_q(lower), as_q(upper), [], set(), details, evidence=evidence.PIECES)
 
 
 def _spectrum(net: Node, every: bool) -> tuple[gram.Features, spectrum.Enclosures]:

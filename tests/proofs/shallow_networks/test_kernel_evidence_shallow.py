@@ -9,7 +9,7 @@ import copy
 import random
 
 import pytest
-from flint import fmpq, fmpq_mat
+from flint import arb, ctx, fmpq, fmpq_mat
 
 from certify.certificate import content_hash
 from certify.kernel import check_certificate_data, gram
@@ -264,3 +264,42 @@ def test_a_constant_tightened_below_the_deviation_is_violated(monkeypatch):
         **{**stmt.__dict__, "claim": dict(stmt.claim, bound="6/5")}))
     report = check_certificate_data(cert(SPECTRUM, n="24"))
     assert report.verdict == "VIOLATED" and not report.ok
+
+
+# Corollary 42: the LeakyReLU kernel's leading eigenvalue in [0.941, 2.754] ---------------------
+LEAKY = "shallow-leaky-leading-eigenvalue"
+
+
+@pytest.mark.parametrize("points", ["1", "20"])
+def test_kernel_rederives_the_leaky_eigenvalue_bounds_exactly(points):
+    c = cert(LEAKY, points=points)
+    report = check_certificate_data(c)
+    assert report.ok and report.verdict == "HOLDS" and not _bounds_trusted(report), report.problems
+    stored = fmpq(*map(int, c["error"]["upper"].split("/")))
+    with ctx.workprec(256):  # the kernel's ball around sympy's exact rational
+        assert report.upper.contains(stored) and report.upper.rad() < arb(2) ** -200
+
+
+@pytest.mark.parametrize("interval,verdict", [(["99/100", "2754/1000"], "INCONCLUSIVE"),
+                                              (["941/1000", "9/10"], "VIOLATED")])
+def test_an_interval_tightened_below_the_truth_is_not_holds(monkeypatch, interval, verdict):
+    """0.99 is above the lower bound ‖K1‖/‖1‖ at some α (nothing shown either way); 0.9 is below
+    ‖K1‖/‖1‖ ≤ μ everywhere, so μ ∈ [0.941, 0.9] is refuted."""
+    from certify.kernel import claims
+    stmt = claims.load_statements()[LEAKY]
+    pieces = [dict(stmt.claim["pieces"][0], value=interval)]
+    monkeypatch.setitem(claims.load_statements(), LEAKY, type(stmt)(
+        **{**stmt.__dict__, "claim": dict(stmt.claim, pieces=pieces)}))
+    report = check_certificate_data(cert(LEAKY))
+    assert report.verdict == verdict and not report.ok
+
+
+def test_at_alpha_one_the_squares_are_the_closed_forms():
+    """G_1 = 2/3 + 2xy: ∫∫ G_1² = 32/9 and v = K1 = 4/3, so ‖v‖²/2 = 16/9."""
+    from flint import fmpq_mpoly_ctx
+
+    from certify.kernel.claims import load_statements
+    stmt = load_statements()[LEAKY]
+    x, y = fmpq_mpoly_ctx.get(("x", 2)).gens()
+    below = stmt.formula(stmt.claim["operator"], {"x": x, "y": y, "a": fmpq(1)}, "operator")
+    assert below == 2 * x * y + fmpq(2, 3)
