@@ -18,7 +18,7 @@ from constructive import architecture as arch
 from constructive.ir import Activation, Network, Node
 
 KERNEL_ACTIVATIONS = {"relu", "identity", "euaf"}
-SMOOTH_ACTIVATIONS = {"sigmoid", "tanh", "arctan", "softplus", "silu", "gelu"}
+SMOOTH_ACTIVATIONS = {"sigmoid", "tanh", "arctan", "softplus", "silu", "gelu", "softsign"}
 MAX_STORED_ENTRIES = 2_000_000  # the kernel's own limit on dense entries
 MAX_STORED_NONZEROS = 300_000   # keeps a certificate below ~20 MB
 

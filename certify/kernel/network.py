@@ -17,8 +17,9 @@ from flint import fmpq, fmpq_mat
 from certify.kernel.claims import rational
 from certify.kernel.errors import KernelError, Undecided
 
-# euaf (and peuaf:w) only the sigma checks follow; the smooth ones only smooth-sup
-ACTIVATIONS = {"relu", "identity", "euaf", "sigmoid", "tanh", "arctan", "softplus", "silu", "gelu"}
+# euaf (and peuaf:w) the sigma checks follow (smooth-sup on (−∞, 0] only); the smooth ones smooth-sup
+ACTIVATIONS = {"relu", "identity", "euaf", "sigmoid", "tanh", "arctan", "softplus", "silu", "gelu",
+               "softsign"}
 MAX_ENTRIES = 2_000_000
 
 

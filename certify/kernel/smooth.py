@@ -7,6 +7,11 @@ e(m) and ∇e(m) for the error e = φ − value (value a polynomial of degree �
 are exact); over the whole box (balls) it encloses the Hessian, so
 |e(x)| ≤ |e(m)| + Σ |∂_i e(m)| r_i + ½ Σ |∂_ij e(box)| r_i r_j.  Boxes that do not meet the
 claim's bound are halved along their widest side.
+
+ReLU, softsign, σ (EUAF) and PEUAF_w are smooth on one side of 0 only (σ's softsign part s/(1 − s) on
+(−∞, 0]): on a box where such a pre-activation crosses 0, |φ − value| is bounded by interval
+arithmetic instead (φ's enclosure and the polynomial's exact spread), and the box halved as
+any other.
 """
 
 from __future__ import annotations
@@ -27,15 +32,72 @@ FUNCTIONS = {
     "gelu": lambda s: s * (1 + (s * arb(2).rsqrt()).erf()) / 2,  # the standard one (μ 0, σ 1)
 }
 
+# the formulas on (−∞, 0] and on [0, ∞) (None: not smooth there)
+ONE_SIDED = {
+    "softsign": (lambda s: s / (1 - s), lambda s: s / (1 + s)),  # s/(1 + |s|)
+    "euaf": (lambda s: s / (1 - s), None),  # also PEUAF_w; above 0 see _one_side
+    "relu": (lambda s: 0 * s, lambda s: s),
+}
+
+
+class _Kink(Exception):
+    """A pre-activation of a one-sided activation straddles 0 on the box."""
+
+
+def _one_side(act: str, v: arb):
+    """The formula of a one-sided activation on the side of 0 the ball v is on (_Kink if both);
+    above 0, σ (and PEUAF_w) is the triangle wave of w·v, followed on one unit piece at a time."""
+    below, above = ONE_SIDED.get(act, ONE_SIDED["euaf"])
+    if v <= 0:
+        return below
+    if v >= 0 and above is not None:
+        return above
+    if v >= 0:
+        w = arb(_frequency(act))
+        n = (w * v).lower().floor().unique_fmpz()
+        if w * v <= n + 1:  # |t − 2j| on [n, n + 1]
+            return (lambda s: w * s - n) if n % 2 == 0 else (lambda s: n + 1 - w * s)
+    raise _Kink(act)
+
+
+def _frequency(act: str) -> fmpq:
+    p, _, q = act.partition(":")[2].partition("/")
+    return fmpq(int(p or 1), int(q or 1))  # euaf: w = 1; peuaf:w checked when decoded
+
 
 def _derivatives(act: str, v: arb) -> tuple[arb, arb, arb]:
     """f(v), f'(v), f''(v) for a ball v."""
     if act == "identity":
         return v, arb(1), arb(0)
-    if act not in FUNCTIONS:
+    f = _one_side(act, v) if act in ONE_SIDED or act.startswith("peuaf:") else FUNCTIONS.get(act)
+    if f is None:
         raise KernelError(f"activation {act!r} is not one the smooth check follows")
-    c = (list(FUNCTIONS[act](arb_series([v, 1], prec=3)).coeffs()) + [arb(0)] * 3)[:3]
+    c = (list(f(arb_series([v, 1], prec=3)).coeffs()) + [arb(0)] * 3)[:3]
     return c[0], c[1], 2 * c[2]  # flint drops trailing zero terms
+
+
+def _value(act: str, v: arb) -> arb:
+    """An enclosure of f(v) for a ball v, also across the kink of a one-sided activation: the
+    side formulas are monotone (ReLU, softsign) or σ's triangle wave above 0, which lies in [0, 1]."""
+    try:
+        return _derivatives(act, v)[0]
+    except _Kink:
+        below, above = ONE_SIDED.get(act, ONE_SIDED["euaf"])
+        lo, hi = arb(v.lower()), arb(v.upper())
+        low = below(lo) if lo < 0 else arb(0)
+        high = above(hi) if above is not None else arb(1)  # the triangle wave lies in [0, 1]
+        return low.union(arb(0)).union(high)
+
+
+def enclose(layers: tuple, x: list) -> arb:
+    """The network's one output over the balls x, by interval arithmetic (no derivatives)."""
+    units = x
+    for layer in layers:
+        units = [_value(layer.acts[i] if layer.acts else "identity",
+                        sum((arb(layer.W[i, j]) * u for j, u in enumerate(units) if layer.W[i, j] != 0),
+                            arb(layer.b[i, 0])))
+                 for i in range(layer.rows)]
+    return units[0]
 
 
 def jet(layers: tuple, x: list) -> tuple[arb, list, list]:
@@ -69,9 +131,16 @@ def _box(layers: tuple, value, box: list) -> tuple[arb, arb]:
     d = len(box)
     m = [(a + b) / 2 for a, b in box]
     r = [arb((b - a) / 2) for a, b in box]
-    v, g, _ = jet(layers, [arb(c) for c in m])
-    _, _, H = jet(layers, [arb((a + b) / 2, (b - a) / 2) for a, b in box])
     pv, pg, pH = value(m)
+    try:
+        v, g, _ = jet(layers, [arb(c) for c in m])
+        _, _, H = jet(layers, [arb((a + b) / 2, (b - a) / 2) for a, b in box])
+    except _Kink:  # a kink inside the box: φ's enclosure there, the polynomial's exact spread
+        e0 = abs(enclose(layers, [arb(c) for c in m]) - arb(pv))
+        spread = sum((abs(arb(pg[i])) * r[i] for i in range(d)), arb(0)) + \
+            sum((abs(arb(pH[i][j])) * r[i] * r[j] for i in range(d) for j in range(d)), arb(0)) / 2
+        phi = enclose(layers, [arb((a + b) / 2, (b - a) / 2) for a, b in box]) - arb(pv)
+        return arb((abs(phi) + spread).upper()), arb(e0.lower())
     e0 = abs(v - arb(pv))
     upper = e0 + sum((abs(g[i] - arb(pg[i])) * r[i] for i in range(d)), arb(0)) + \
         sum((abs(H[i][j] - arb(pH[i][j])) * r[i] * r[j] for i in range(d) for j in range(d)), arb(0)) / 2

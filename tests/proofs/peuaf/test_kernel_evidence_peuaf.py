@@ -56,3 +56,90 @@ def test_an_output_moved_past_eps_is_refused():
     last = len(c["network"]["layers"]["layers"]) - 1
     report = check_certificate_data(moved(c, last, "b", fmpq(1, 5)))
     assert not report.ok and report.verdict == "VIOLATED"
+
+
+# --- peuaf-def: the witness x -> PEUAF_w(x/w) is the triangle wave (check sigma-identity)
+
+
+def _acts(c: dict, name: str) -> dict:
+    forged = copy.deepcopy(c)
+    forged["network"]["layers"]["layers"][0]["act"] = [[name, 1]]
+    forged["hash"] = content_hash(forged)
+    return forged
+
+
+@pytest.mark.parametrize("params", [{}, {"w": "7/3", "periods": "9"}])
+def test_kernel_rederives_the_triangle_wave_identity(params):
+    c = cert("peuaf-def", **params)
+    report = check_certificate_data(c)
+    assert report.ok and report.verdict == c["verdict"] == "HOLDS", report.problems
+    assert report.upper == 0 and not any("error bounds" in t for t in report.trusted)
+
+
+@pytest.mark.parametrize("layer,key", [(0, "W"), (1, "W")])
+def test_the_witness_moved_by_2_to_the_minus_40_is_refused(layer, key):
+    report = check_certificate_data(moved(cert("peuaf-def"), layer, key, fmpq(1, 2 ** 40)))
+    assert not report.ok and report.verdict == "VIOLATED" and report.lower > 0
+
+
+def test_the_witness_with_another_frequency_is_refused():
+    """PEUAF_1 in place of PEUAF_{1/2}: x -> PEUAF_1(2x) is the triangle wave of 2x."""
+    report = check_certificate_data(_acts(cert("peuaf-def"), "peuaf:1"))
+    assert not report.ok and report.verdict == "VIOLATED"
+
+
+# --- peuaf-second-difference-product: |Γ_δ − xy| by Taylor forms (check smooth-sup), PEUAF_w
+# followed as its softsign part, every pre-activation shown ≤ 0 on every box
+
+
+@pytest.mark.parametrize("params", [{}, {"M": "7", "x0": "-3", "delta": "1/64", "w": "1000"},
+                                    {"delta": "1/1000000", "M": "1000", "x0": "-1000"}])
+def test_kernel_rederives_the_second_difference_bound(params):
+    c = cert("peuaf-second-difference-product", **params)
+    report = check_certificate_data(c)
+    assert report.ok and report.verdict == c["verdict"] == "HOLDS", report.problems
+    assert not any("error bounds" in t for t in report.trusted)
+    assert report.lower <= report.upper <= fmpq(*map(int, (c["error"]["bound"] + "/1").split("/")[:2]))
+
+
+def test_an_output_weight_scaled_by_2_to_the_minus_10_is_refused():
+    c = cert("peuaf-second-difference-product")
+    report = check_certificate_data(moved(c, 1, "W", fmpq(40000, 2 ** 10)))
+    assert not report.ok and report.verdict == "VIOLATED"
+
+
+def test_relu_in_place_of_peuaf_is_followed_and_refused():
+    """Every pre-activation is about −1, where ReLU is 0: Γ ≡ 0, |xy| reaches 1 > 1/20."""
+    c = cert("peuaf-second-difference-product")
+    forged = copy.deepcopy(c)
+    forged["network"]["layers"]["layers"][0]["act"] = [["relu", 4]]
+    forged["hash"] = content_hash(forged)
+    report = check_certificate_data(forged)
+    assert not report.ok and report.verdict == "VIOLATED"
+
+
+def test_a_pre_activation_in_the_triangle_part_is_followed_and_refused():
+    """A bias moved to +1/2: the argument is in the triangle part of PEUAF_w, linear on the
+    unit piece it stays in, so that neuron's second difference vanishes and Γ is far from xy."""
+    report = check_certificate_data(moved(cert("peuaf-second-difference-product"), 0, "b", fmpq(3, 2)))
+    assert not report.ok and report.verdict == "VIOLATED"
+
+
+@pytest.mark.parametrize("act", ["relu", "peuaf:1", "softsign"])
+def test_a_kink_inside_the_boxes_is_bounded_by_intervals(act):
+    """A bias moved to 1/100: ρ(1/100 + δx + δy) kinks on the line x + y = −1, in the boxes it meets;
+    there φ is enclosed by interval arithmetic (no Taylor form across a kink), and the bound
+    stays finite."""
+    forged = moved(cert("peuaf-second-difference-product"), 0, "b", fmpq(101, 100))
+    forged["network"]["layers"]["layers"][0]["act"] = [[act, 4]]
+    forged["hash"] = content_hash(forged)
+    report = check_certificate_data(forged)
+    assert report.upper is not None and report.upper < 10 ** 6
+    assert not report.ok and report.verdict == "VIOLATED"
+
+
+def test_softsign_products_of_the_beyond_relu_paper_are_rederived():
+    c = cert("zlz-lemma16-product-3neuron", rho="softsign")
+    report = check_certificate_data(c)
+    assert report.ok and report.verdict == c["verdict"] == "HOLDS", report.problems
+    assert not any("error bounds" in t for t in report.trusted)
