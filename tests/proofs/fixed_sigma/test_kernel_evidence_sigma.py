@@ -16,8 +16,10 @@ from certify.kernel.sigma import roots_inside
 from tests.kernel_certs import cert, moved
 
 IDS = ["euaf-identity-padding", "euaf-square-exact", "euaf-step-index",
-       "euaf-softsign-independent-index", "euaf-rounding-odd"]
+       "euaf-softsign-independent-index", "euaf-rounding-odd", "euaf-partition-of-unity",
+       "euaf-psi-hat-zero"]
 EPS = fmpq(1, 2 ** 40)
+NO_LAST_BIAS = ("euaf-square-exact", "euaf-partition-of-unity", "euaf-psi-hat-zero")
 
 
 @pytest.mark.parametrize("tid", IDS)
@@ -38,15 +40,22 @@ def test_other_instances(tid, params):
     assert report.ok and report.upper == 0, report.problems
 
 
-# every last-layer W, and every last-layer bias there is (the square's output has none)
-@pytest.mark.parametrize("tid,key", [(t, "W") for t in IDS] + [(t, "b") for t in IDS
-                                                             if t != "euaf-square-exact"])
+# every last-layer W, and every last-layer bias there is (some outputs have none)
+@pytest.mark.parametrize("tid,key", [(t, "W") for t in IDS if t != "euaf-psi-hat-zero"] + [(t, "b") for t in IDS
+                                                             if t not in NO_LAST_BIAS])
 def test_a_last_layer_weight_moved_by_2_to_the_minus_40_is_refused(tid, key):
     c = cert(tid)
     last = len(c["network"]["layers"]["layers"]) - 1
     report = check_certificate_data(moved(c, last, key, EPS))
     assert not report.ok and report.verdict == "VIOLATED"
     assert report.lower is not None and report.lower > 0
+
+
+def test_psi_hat_moved_under_its_last_sigma_is_refused():
+    """ψ̂'s output weight only scales a value that is 0 on the bad halves (harmless there); the
+    weight 2K + 1 before the last σ moved by 2^-40 lifts its argument above 2k + 2, so σ ≠ 0."""
+    report = check_certificate_data(moved(cert("euaf-psi-hat-zero"), 1, "W", EPS))
+    assert not report.ok and report.verdict == "VIOLATED" and report.lower > 0
 
 
 def test_a_first_layer_weight_moved_is_refused_or_shown_different():
