@@ -12,7 +12,7 @@ from typing import Any, Callable, Optional
 
 from flint import arb, fmpq, fmpq_mpoly, fmpq_mpoly_ctx, fmpq_poly
 
-from certify.kernel import sigma
+from certify.kernel import ridge, sigma
 from certify.kernel.claims import Statement, boxes_of, rational
 from certify.kernel.errors import KernelError, Undecided
 from certify.kernel.formula import ball, evaluate
@@ -20,6 +20,7 @@ from certify.kernel.grid import TargetExpression, box_bounds, parse_cuts, same_s
 from certify.kernel.network import StoredNetwork
 
 MAX_WITNESSES = 4096
+MAX_RIDGE_DEGREE = 8  # claimed values of sums of ridge functions
 MAX_PIECES = 2 ** 17   # boxes of a claim.pieces statement (certify.registry has the same limit)
 CHUNK = 2048           # boxes evaluated in one exact batch
 
@@ -362,7 +363,18 @@ def sigma_identity(stmt: Statement, env: dict, net: StoredNetwork, target: Targe
     """φ = value on every interval of claim.pieces (value a polynomial in x1) for a one-input
     network of σ (EUAF), ReLU and identity neurons: on each cell of the cuts inside an interval
     every pre-activation is shown to stay in one piece of its activation, and φ's rational
-    function there is compared with the value (:mod:`certify.kernel.sigma`)."""
+    function there is compared with the value (:mod:`certify.kernel.sigma`).  A network of
+    several inputs must be a sum of ridge functions (:mod:`certify.kernel.ridge`); its values
+    are polynomials in the input list x, one output."""
+    if net.input_dim > 1 and net.layers[-1].rows == 1:
+        need_kind(evidence, "pieces")  # the kernel finds every cell itself
+        pieces = statement_boxes(stmt, env, net.input_dim, degree=MAX_RIDGE_DEGREE)
+        worst = max((ridge.difference(net.layers, list(zip(lo, hi)), value)
+                     for lo, hi, (value,) in pieces), default=fmpq(0))
+        if worst > 0:
+            return Bounds(arb("inf"), arb(worst), "an exact point where φ differs from the claim")
+        return Bounds(arb(0), arb(0), f"exact rational functions of the ridge directions on the "
+                      f"{len(pieces)} claimed boxes")
     need_kind(evidence, "line")
     _one_input(net, "sigma-identity")
     cuts, pieces = _real_cuts(evidence), statement_boxes(stmt, env, 1, polynomial=True)

@@ -62,8 +62,9 @@ def gadget_identity(thm: Any, params: dict, target: Any, net: Node) -> ErrorRepo
     # upper 0 only when the identity is proved on the whole set (a differing exact point would
     # then be a contradiction, reported as such); otherwise nothing is shown
     upper = fmpq(0) if ok_all else unknown_upper()
-    return ErrorReport(lower=worst, upper=upper, witnesses=wit[:5], details=details,
-                       evidence=evidence.line(cuts) if len(cuts) >= 2 else None)
+    # one input: the cells' ends; several: nothing, the kernel finds the ridge functions' cells
+    ev = evidence.line(cuts) if len(cuts) >= 2 else evidence.PIECES if net.in_dim > 1 else None
+    return ErrorReport(lower=worst, upper=upper, witnesses=wit[:5], details=details, evidence=ev)
 
 
 # ------------------------------------------------------------------------------------------

@@ -127,3 +127,56 @@ def test_theorem_14_frequency_moved_is_never_rederived_as_holds():
     c = cert("syz-fixed-sigma-1d-half")
     report = check_certificate_data(moved(c, 1, "W", EPS))
     assert report.upper is None and any("pieces of σ" in t for t in report.trusted)
+
+
+# --- Lemma 16's product on [-M, M]^2: a sum of three ridge functions (certify.kernel.ridge)
+
+
+@pytest.mark.parametrize("params", [{}, {"M": "7/3"}, {"M": "1/1000"}])
+def test_kernel_rederives_the_product_as_a_sum_of_ridge_functions(params):
+    c = cert("euaf-product-exact", **params)
+    report = check_certificate_data(c)
+    assert report.ok and report.verdict == c["verdict"] == "HOLDS", report.problems
+    assert report.upper == 0 and not any("error bounds" in t for t in report.trusted)
+
+
+def test_the_product_splits_into_groups_of_one_direction_each():
+    """Each square 12σ(1 − 12σ(−u−1) + 12σ(−u−2)) + 11σ(1 − (10/11)σ((u+1)/2)) is two groups
+    that share no weight: six groups, reading x + y, x and y twice each."""
+    from certify.kernel.network import decode
+    from certify.kernel.ridge import _direction, groups
+    net = decode(cert("euaf-product-exact")["network"]["layers"])
+    found = groups(net.layers)
+    assert sorted(len(g[0]) for g in found) == [1, 1, 1, 2, 2, 2]
+    directions = sorted(tuple(c / max(v, key=abs) for c in v)
+                        for v, _ in (_direction(net.layers[0], g[0], 2) for g in found))
+    assert directions == sorted([(0, 1), (1, 0), (1, 1)] * 2)
+
+
+@pytest.mark.parametrize("layer", [1, 2])
+def test_a_product_weight_moved_by_2_to_the_minus_40_is_refused(layer):
+    """The output weight, or the 12 inside a square: the ridge functions are no longer
+    (x+y)², x², y² up to the factors, so the difference is a non-zero polynomial; its exact
+    value at a grid point is the lower bound."""
+    report = check_certificate_data(moved(cert("euaf-product-exact"), layer, "W", EPS))
+    assert not report.ok and report.verdict == "VIOLATED" and report.lower > 0
+
+
+def test_a_product_kink_moved_along_its_direction_is_refused():
+    """Both first-layer weights of one neuron moved by the same 2^-40: still a ridge of x + y,
+    but its square is no longer x² on the cell."""
+    c = moved(cert("euaf-product-exact"), 0, "W", EPS)
+    entry = c["network"]["layers"]["layers"][0]["W"][1]
+    entry[-1] = str(fmpq(*map(int, (entry[-1] + "/1").split("/")[:2])) + EPS)
+    c["hash"] = content_hash(c)
+    report = check_certificate_data(c)
+    assert not report.ok and report.verdict == "VIOLATED"
+
+
+def test_a_product_neuron_turned_away_from_its_direction_is_not_rederived():
+    """One weight of a neuron reading x + y moved: that group reads two directions, which the
+    ridge check does not follow; the bound is listed as trusted (check --rebuild compares the
+    network with the builder's)."""
+    report = check_certificate_data(moved(cert("euaf-product-exact"), 0, "W", EPS))
+    assert report.upper is None
+    assert any("more than one direction" in t for t in report.trusted), report.trusted
