@@ -41,6 +41,7 @@ CHECKS: dict[str, tuple[Callable[..., ev.Bounds], set]] = {
     "pieces": (ev.constant_pieces, {"exact", "Linf"}),
     "sigma-identity": (ev.sigma_identity, {"exact"}),
     "sigma-sup": (ev.sigma_sup, {"Linf"}),
+    "sigma-range": (ev.sigma_range, {"Linf"}),
     "covering": (sc.covering, {"Linf"}),
     "split-range": (ev.split_range, {"exact", "Linf"}),
     "split-sup": (ev.split_sup, {"Linf"}),
@@ -299,8 +300,8 @@ def _bounds(cert: dict, stmt: Statement, env: dict, net: Optional[StoredNetwork]
         raise KernelError(f"the statement's check {stmt.claim.get('check')} needs evidence, and this "
                           "certificate has none")
     # grid, piece and line checks follow ReLU and identity neurons only
-    foreign = net is not None and not net.plain and checker not in (None, ev.sigma_identity,
-                                                                     ev.sigma_sup, sc.smooth_sup)
+    foreign = net is not None and not net.plain and checker not in (None, ev.sigma_identity, ev.sigma_sup,
+                                                                     ev.sigma_range, sc.smooth_sup)
     if checker is None or foreign or net is None or target is None or not isinstance(evidence, dict):
         why = ("the statement names no kernel check" if checker is None else
                "network or target not followed by the kernel" if net is None or target is None

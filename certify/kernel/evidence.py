@@ -413,6 +413,34 @@ def sigma_sup(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpr
                   "claimed intervals, the target enclosed on each")
 
 
+def sigma_range(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,
+                evidence: dict, cert: dict) -> Bounds:
+    """sup |φ| minus sup |f| over the intervals of claim.pieces for a one-input σ network: φ
+    enclosed cell by cell, exactly where its pre-activations stay in pieces the kernel follows,
+    else through σ's range over its argument's exact range (:func:`sigma.enclosed_cells`);
+    sup |f| bounded below by |f| at the evidence's cuts and the intervals' ends, above by its
+    enclosures on the cells; the lower bound is |φ| at the witnesses, exactly."""
+    need_kind(evidence, "line")
+    _one_input(net, "sigma-range")
+    intervals = [(lo[0], hi[0]) for lo, hi, _ in statement_boxes(stmt, env, 1)]
+    cuts = [c for c in _real_cuts(evidence) if any(a <= c <= b for a, b in intervals)]
+    phi, f_hi, cells = fmpq(0), arb(0), 0
+    for a, b in intervals:
+        ends = [a] + [c for c in cuts if a < c < b] + [b]
+        for c, d, lo, hi in sigma.enclosed_cells(net.layers, list(zip(ends, ends[1:]))):
+            phi = max(phi, abs(lo), abs(hi))
+            f_hi = _max([f_hi] + [abs(arb(v)) for v in target.on([(c, d)])])
+            cells += 1
+    f_lo = _max([arb(abs(target.at([x])).lower()) for x in cuts + [a for a, _ in intervals]])
+    points = [w["x"][0] for w in (cert.get("witnesses") or [])[:MAX_WITNESSES]
+              if isinstance(w, dict) and isinstance(w.get("x"), list) and len(w["x"]) == 1]
+    values = [abs(sigma.at(net.layers, x)) for x in (rational(v, "witness") for v in points)
+              if any(a <= x <= b for a, b in intervals)]
+    lower = arb((arb(max(values, default=fmpq(0))) - f_hi).lower())
+    return Bounds(arb((arb(phi) - f_lo).upper()), lower, f"φ enclosed on {cells} cells of the "
+                  f"{len(intervals)} claimed intervals, |f| at {len(cuts)} points")
+
+
 def statement_boxes(stmt: Statement, env: dict, d: int, polynomial: bool = False, degree: int = 1
                     ) -> list[tuple[list, list, list]]:
     """The boxes of claim.pieces with their values (``polynomial``: values are polynomials in x1;

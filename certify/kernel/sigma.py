@@ -12,6 +12,8 @@ kernel would find the same cells from the claimed intervals alone.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flint import fmpq, fmpq_poly
 
 from certify.kernel.errors import KernelError, Undecided
@@ -39,6 +41,17 @@ def roots_inside(f: fmpq_poly, a: fmpq, b: fmpq) -> int:
         return sum(1 for u, v in zip(signs, signs[1:]) if (u > 0) != (v > 0))
 
     return changes(a) - changes(b)
+
+
+class _Sweep(Undecided):
+    """A pre-activation sweeps more pieces of σ on a cell than the kernel follows one by one."""
+
+
+@dataclass(frozen=True)
+class Range:
+    """A neuron known only to lie in [lo, hi] on a cell (after a sweep, see ``outputs_on``)."""
+    lo: fmpq
+    hi: fmpq
 
 
 class _Split(Exception):
@@ -100,7 +113,7 @@ def _sigma(P: fmpq_poly, Q: fmpq_poly, a: fmpq, b: fmpq, act: str) -> tuple[fmpq
     seen = [P(t) / Q(t) for t in (a, (a + b) / 2, b)]
     first, last = max(int(min(seen).p // min(seen).q) - 1, 0), int(max(seen).p // max(seen).q) + 2
     if last - first > MAX_ENDS:
-        raise Undecided(f"a pre-activation sweeps more than {MAX_ENDS} pieces of σ inside [{a}, {b}]")
+        raise _Sweep(f"a pre-activation sweeps more than {MAX_ENDS} pieces of σ inside [{a}, {b}]")
     raise _Split(_crossings(P, Q, [fmpq(k) for k in range(first, last + 1)], a, b))
 
 
@@ -109,33 +122,67 @@ def _frequency(act: str) -> fmpq:
     return fmpq(int(p), int(q or 1))  # checked a positive rational when the network was decoded
 
 
-def outputs_on(layers: tuple, a: fmpq, b: fmpq) -> list[tuple[fmpq_poly, fmpq_poly]]:
+def outputs_on(layers: tuple, a: fmpq, b: fmpq, enclose: bool = False) -> list:
     """The network's outputs on the cell [a, b] as exact rational functions P/Q of x (_Split
-    where a pre-activation leaves its piece inside the cell)."""
-    values = [(X, ONE)]
+    where a pre-activation leaves its piece inside the cell).  With ``enclose``, a neuron whose
+    pre-activation sweeps more pieces than are followed is replaced by a Range (σ's range over
+    the pre-activation's exact range), and the neurons it feeds by rational interval arithmetic."""
+    values: list = [(X, ONE)]
     for layer in layers:
-        out = []
+        out: list = []
         for i in range(layer.rows):
+            act = layer.acts[i] if layer.acts else "identity"
+            if act not in ("identity", "relu", "euaf") and not act.startswith("peuaf:"):
+                raise KernelError(f"activation {act!r} is not one the sigma checks follow")
+            terms = [(layer.W[i, j], v) for j, v in enumerate(values) if layer.W[i, j] != 0]
+            if any(isinstance(v, Range) for _, v in terms):
+                out.append(_range_of(act, *_affine_range(layer.b[i, 0], terms, a, b)))
+                continue
             P, Q = layer.b[i, 0] * ONE, ONE
-            for j, (Pj, Qj) in enumerate(values):
-                w = layer.W[i, j]
-                if w != 0:
-                    P, Q = (P * Qj + w * Pj * Q, Q * Qj) if Qj != Q else (P + w * Pj, Q)
+            for w, (Pj, Qj) in terms:
+                P, Q = (P * Qj + w * Pj * Q, Q * Qj) if Qj != Q else (P + w * Pj, Q)
             if max(P.degree(), Q.degree()) > MAX_DEGREE:
                 raise Undecided(f"rational functions of degree above {MAX_DEGREE}")
             if roots_inside(Q, a, b) or Q(a) == 0 or Q(b) == 0:
                 raise KernelError("a denominator vanishes on a cell")
-            act = layer.acts[i] if layer.acts else "identity"
-            if act not in ("identity", "relu", "euaf") and not act.startswith("peuaf:"):
-                raise KernelError(f"activation {act!r} is not one the sigma checks follow")
-            out.append((P, Q) if act == "identity" else _sigma(P, Q, a, b, act))
+            try:
+                out.append((P, Q) if act == "identity" else _sigma(P, Q, a, b, act))
+            except _Sweep:
+                if not enclose:
+                    raise
+                out.append(_range_of(act, *range_on(P, Q, a, b)))
         values = out
     return values
 
 
-def rational_cells(layers: tuple, cells: list[tuple[fmpq, fmpq]]):
-    """(a, b, P, Q) for cells covering the given ones, φ = P/Q on each: a cell where a
-    pre-activation leaves its piece is cut at the rational crossing points (at most MAX_CELLS)."""
+def _affine_range(bias: fmpq, terms: list, a: fmpq, b: fmpq) -> tuple[fmpq, fmpq]:
+    lo = hi = bias
+    for w, v in terms:
+        vlo, vhi = (v.lo, v.hi) if isinstance(v, Range) else range_on(*v, a, b)
+        lo, hi = lo + min(w * vlo, w * vhi), hi + max(w * vlo, w * vhi)
+    return lo, hi
+
+
+def _range_of(act: str, lo: fmpq, hi: fmpq) -> Range:
+    """An enclosure of the activation's values on [lo, hi]."""
+    if act == "identity":
+        return Range(lo, hi)
+    if act == "relu":
+        return Range(max(lo, fmpq(0)), max(hi, fmpq(0)))
+    ends = []
+    if lo <= 0:  # x/(1 − x), increasing
+        ends += [lo / (1 - lo), min(hi, fmpq(0)) / (1 - min(hi, fmpq(0)))]
+    if hi > 0:  # the triangle wave of w·x: linear on one unit piece, else all of [0, 1]
+        w = _frequency(act) if act.startswith("peuaf:") else fmpq(1)
+        u, v = w * max(lo, fmpq(0)), w * hi
+        n = u.p // u.q
+        ends += [abs(u - n - n % 2), abs(v - n - n % 2)] if v <= n + 1 else [fmpq(0), fmpq(1)]
+    return Range(min(ends), max(ends))
+
+
+def _cells(layers: tuple, cells: list[tuple[fmpq, fmpq]], enclose: bool = False):
+    """(a, b, output) for cells covering the given ones: a cell where a pre-activation leaves
+    its piece is cut at the rational crossing points (at most MAX_CELLS)."""
     todo, done = list(reversed(cells)), 0
     while todo:
         a, b = todo.pop()
@@ -143,14 +190,33 @@ def rational_cells(layers: tuple, cells: list[tuple[fmpq, fmpq]]):
         if done > MAX_CELLS:
             raise Undecided(f"more than {MAX_CELLS} cells")
         try:
-            (P, Q), = outputs_on(layers, a, b)
+            out, = outputs_on(layers, a, b, enclose)
         except _Split as split:
             if not split.points:  # it leaves its piece between the ends looked at
                 raise Undecided(f"no rational crossing found inside [{a}, {b}]") from None
             pts = [a] + split.points + [b]
             todo.extend(reversed(list(zip(pts, pts[1:]))))
             continue
+        yield a, b, out
+
+
+def rational_cells(layers: tuple, cells: list[tuple[fmpq, fmpq]]):
+    """(a, b, P, Q) for cells covering the given ones, φ = P/Q on each."""
+    for a, b, (P, Q) in _cells(layers, cells):
         yield a, b, P, Q
+
+
+def enclosed_cells(layers: tuple, cells: list[tuple[fmpq, fmpq]]):
+    """(a, b, lo, hi) for cells covering the given ones, φ's values on each within [lo, hi]
+    (exact where no pre-activation sweeps, see ``outputs_on``)."""
+    for a, b, out in _cells(layers, cells, enclose=True):
+        yield (a, b, out.lo, out.hi) if isinstance(out, Range) else (a, b, *range_on(*out, a, b))
+
+
+def at(layers: tuple, x: fmpq) -> fmpq:
+    """φ(x) exactly (the cell [x, x])."""
+    (P, Q), = outputs_on(layers, x, x)
+    return P(x) / Q(x)
 
 
 def difference(layers: tuple, cells: list[tuple[fmpq, fmpq]], value: fmpq_poly) -> fmpq:

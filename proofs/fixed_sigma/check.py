@@ -17,6 +17,7 @@ from certify.method import ErrorReport, Method, methods
 from constructive.evaluate import evaluate
 from constructive.ir import Node
 from constructive.numbers import as_fmpq
+from constructive.targets import arb_to_fmpq_bounds
 from proofs.fixed_sigma import specs as eg
 from proofs.fixed_sigma.chain import certify_chain
 from proofs.fixed_sigma.kst_check import certify_classification, certify_kst
@@ -142,7 +143,11 @@ def certify_half_range(thm: Any, params: dict, target: Any, net: Node) -> ErrorR
             rng = half_range(half.body, fmpq(0), fmpq(1))
         except AnalysisFailed as exc:
             details["range_failed"] = str(exc)
-    f_lo, f_hi = target_sup_bound(target), target_sup_upper(target)
+    # ‖f‖ from below at the 65 points j/64 and at the fit's samples, the midpoints of the I_k,
+    # whose largest |f| sets M − 1: then the bound is met whatever K is
+    points = sorted({fmpq(j, 64) for j in range(65)} | {fmpq(4 * k + 1, 4 * K) for k in range(K)})
+    f_lo = max(max(lo, -hi) for lo, hi in (arb_to_fmpq_bounds(target.ball([x])) for x in points))
+    f_hi = target_sup_upper(target)
     upper: Any = unknown_upper() if rng is None else max(abs(rng[0]), abs(rng[1])) - f_lo
     xs = [fmpq(j, 16 * K) for j in range(16 * K + 1)]
     values = evaluate(net, [xs])[0]
@@ -150,7 +155,9 @@ def certify_half_range(thm: Any, params: dict, target: Any, net: Node) -> ErrorR
     lower = abs(values[j]) - f_hi
     details.update(output_range=[str(v) for v in rng] if rng else None, norm_f=[str(f_lo), str(f_hi)])
     wits = [{"x": [str(xs[j])], "value": str(values[j]), "error_lower": str(lower)}]
-    return ErrorReport(lower=lower, upper=upper, witnesses=wits, details=details)
+    # the kernel's sigma-range bounds ‖f‖ below at the same points
+    return ErrorReport(lower=lower, upper=upper, witnesses=wits, details=details,
+                       evidence=evidence.line(points))
 
 
 METHODS = methods(

@@ -180,3 +180,47 @@ def test_a_product_neuron_turned_away_from_its_direction_is_not_rederived():
     report = check_certificate_data(moved(cert("euaf-product-exact"), 0, "W", EPS))
     assert report.upper is None
     assert any("more than one direction" in t for t in report.trusted), report.trusted
+
+
+# --- Theorem 14's range part: sup |φ| − sup |f| on [0, 1] (check sigma-range)
+
+
+@pytest.mark.parametrize("params", [{}, {"K": "40"}, {"K": "5", "eps": "1/2"}])
+def test_kernel_rederives_the_theorem_14_range(params):
+    """On the other halves the last σ's argument sweeps ~2^100 pieces: the kernel encloses that
+    neuron by σ's range over its argument's exact range instead of following them."""
+    c = cert("syz-fixed-sigma-1d-half-range", **params)
+    report = check_certificate_data(c)
+    assert report.ok and report.verdict == c["verdict"] == "HOLDS", report.problems
+    assert not any("error bounds" in t for t in report.trusted)
+    assert report.lower <= report.upper <= 1
+
+
+@pytest.mark.parametrize("amount", [fmpq(1, 5), EPS])
+def test_theorem_14_output_lifted_is_refused(amount):
+    """The output bias moved up: |φ| reaches M + amount with M − 1 = the lower bound of ‖f‖ the
+    kernel finds at the same points, so its upper bound exceeds 1 (by 1/5 the exact witness
+    shows the claim false)."""
+    c = cert("syz-fixed-sigma-1d-half-range")
+    last = len(c["network"]["layers"]["layers"]) - 1
+    report = check_certificate_data(moved(c, last, "b", amount))
+    assert not report.ok and report.verdict != "HOLDS"
+    assert report.verdict == ("VIOLATED" if amount == fmpq(1, 5) else "INCONCLUSIVE")
+
+
+def test_the_range_of_sigma_over_an_interval_encloses_its_values():
+    from certify.kernel.sigma import _range_of
+    xs = [fmpq(k, 7) for k in range(-30, 40)]
+
+    def sigma(t, w=fmpq(1)):
+        if t <= 0:
+            return t / (1 - t)
+        u = w * t
+        n = u.p // u.q
+        return abs(u - n - n % 2)
+    for w, act in ((fmpq(1), "euaf"), (fmpq(3, 2), "peuaf:3/2")):
+        for a in xs:
+            for b in xs:
+                if a <= b:
+                    r = _range_of(act, a, b)
+                    assert all(r.lo <= sigma(t, w) <= r.hi for t in xs if a <= t <= b)
