@@ -303,13 +303,14 @@ def _range_rec(r: Rat, a: fmpq, b: fmpq, depth: int) -> tuple[fmpq, fmpq]:
 
 def sup_error(net: Node, target: Any, lo: fmpq, hi: fmpq, to_unit: Callable[[fmpq], fmpq],
               goal: Optional[fmpq] = None, max_depth: int = 10, cell_list=None,
-              max_cells: int = 200000):
+              max_cells: int = 200000, leaves: Optional[set] = None):
     """Rigorous (lower, upper) of sup |F − φ| over [lo, hi], F(x) = f(to_unit(x)).
 
     ``to_unit`` is an increasing affine map into [0, 1] (the target's cube).  On each exact cell
     φ = P/Q; where it is monotone its exact range on a sub-interval and the target's rigorous
     enclosure bound the error; sub-intervals are bisected while the bound exceeds ``goal``.
-    Returns (lower, upper, witness x, number of cells, worst cell).
+    Returns (lower, upper, witness x, number of cells, worst cell); ``leaves`` collects the ends
+    of the final sub-intervals (the kernel's cuts).
     """
     cs = cell_list if cell_list is not None else cells(net, lo, hi, max_cells)
     upper = fmpq(0)
@@ -333,6 +334,8 @@ def sup_error(net: Node, target: Any, lo: fmpq, hi: fmpq, to_unit: Callable[[fmp
             if ub is None:
                 raise AnalysisFailed(f"non-monotone piece on [{a}, {b}]")
             upper = max(upper, ub)
+            if leaves is not None:
+                leaves.update((a, b))
             m = (a + b) / 2
             fb = target.ball([to_unit(m)])
 

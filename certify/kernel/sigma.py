@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flint import fmpq, fmpq_poly
+from flint import arb, arb_poly, fmpq, fmpq_poly
 
 from certify.kernel.errors import KernelError, Undecided
 
@@ -122,12 +122,28 @@ def _frequency(act: str) -> fmpq:
     return fmpq(int(p), int(q or 1))  # checked a positive rational when the network was decoded
 
 
+@dataclass(frozen=True)
+class Free:
+    """A neuron that is P/Q of a free variable t ∈ [lo, hi] on the cell: t stands for the value
+    of a neuron that swept (see ``outputs_on``), so this is exact whatever t is at each x."""
+    var: int
+    lo: fmpq
+    hi: fmpq
+    P: fmpq_poly
+    Q: fmpq_poly
+
+
 def outputs_on(layers: tuple, a: fmpq, b: fmpq, enclose: bool = False) -> list:
     """The network's outputs on the cell [a, b] as exact rational functions P/Q of x (_Split
-    where a pre-activation leaves its piece inside the cell).  With ``enclose``, a neuron whose
-    pre-activation sweeps more pieces than are followed is replaced by a Range (σ's range over
-    the pre-activation's exact range), and the neurons it feeds by rational interval arithmetic."""
+    where a pre-activation leaves its piece inside the cell).
+
+    With ``enclose``, a neuron whose pre-activation sweeps more pieces than are followed becomes
+    a free variable t over σ's range on the pre-activation's exact range.  A neuron fed by one
+    free variable and by inputs constant on the cell is followed exactly in t (and is a constant
+    again when t cancels, as in Γ(t, 0) = 0); any other mixture is a Range, by rational interval
+    arithmetic."""
     values: list = [(X, ONE)]
+    fresh = 0
     for layer in layers:
         out: list = []
         for i in range(layer.rows):
@@ -135,14 +151,17 @@ def outputs_on(layers: tuple, a: fmpq, b: fmpq, enclose: bool = False) -> list:
             if act not in ("identity", "relu", "euaf") and not act.startswith("peuaf:"):
                 raise KernelError(f"activation {act!r} is not one the sigma checks follow")
             terms = [(layer.W[i, j], v) for j, v in enumerate(values) if layer.W[i, j] != 0]
-            if any(isinstance(v, Range) for _, v in terms):
-                out.append(_range_of(act, *_affine_range(layer.b[i, 0], terms, a, b)))
+            bias, parts = _free_parts(layer.b[i, 0], terms)
+            P, Q = _combine(bias, [(w, v) for w, v in terms if isinstance(v, tuple)])
+            boxed = [(w, v) for w, v in terms if isinstance(v, Range)]
+            if boxed or len(parts) > 1 or (parts and max(P.degree(), Q.degree()) > 0):
+                lo, hi = _affine_range(fmpq(0), boxed + [(1, f) for f in parts] + [(1, (P, Q))], a, b)
+                out.append(_range_of(act, lo, hi))
                 continue
-            P, Q = layer.b[i, 0] * ONE, ONE
-            for w, (Pj, Qj) in terms:
-                P, Q = (P * Qj + w * Pj * Q, Q * Qj) if Qj != Q else (P + w * Pj, Q)
-            if max(P.degree(), Q.degree()) > MAX_DEGREE:
-                raise Undecided(f"rational functions of degree above {MAX_DEGREE}")
+            if parts:  # one free variable, the rest constant on the cell
+                f = parts[0]
+                out.append(_free(act, f, *_combine(P(0) / Q(0), [(1, (f.P, f.Q))])))
+                continue
             if roots_inside(Q, a, b) or Q(a) == 0 or Q(b) == 0:
                 raise KernelError("a denominator vanishes on a cell")
             try:
@@ -150,17 +169,64 @@ def outputs_on(layers: tuple, a: fmpq, b: fmpq, enclose: bool = False) -> list:
             except _Sweep:
                 if not enclose:
                     raise
-                out.append(_range_of(act, *range_on(P, Q, a, b)))
+                r = _range_of(act, *range_on(P, Q, a, b))
+                fresh += 1
+                out.append(Free(fresh, r.lo, r.hi, X, ONE) if r.lo < r.hi else (r.lo * ONE, ONE))
         values = out
     return values
+
+
+def _free_parts(bias: fmpq, terms: list) -> tuple[fmpq, list]:
+    """Σ w·v over the free values of ``terms``, one Free per variable; a variable that cancels
+    (its sum is constant in t) is added to the bias instead."""
+    parts = []
+    for var in sorted({v.var for _, v in terms if isinstance(v, Free)}):
+        fs = [(w, v) for w, v in terms if isinstance(v, Free) and v.var == var]
+        P, Q = _combine(fmpq(0), [(w, (v.P, v.Q)) for w, v in fs])
+        f = fs[0][1]
+        if P * Q.derivative() == P.derivative() * Q:
+            bias += P(f.lo) / Q(f.lo)
+        else:
+            parts.append(Free(var, f.lo, f.hi, P, Q))
+    return bias, parts
+
+
+def _combine(bias: fmpq, terms: list) -> tuple[fmpq_poly, fmpq_poly]:
+    """bias + Σ w·P_j/Q_j as one P/Q."""
+    P, Q = bias * ONE, ONE
+    for w, (Pj, Qj) in terms:
+        P, Q = (P * Qj + w * Pj * Q, Q * Qj) if Qj != Q else (P + w * Pj, Q)
+    if max(P.degree(), Q.degree()) > MAX_DEGREE:
+        raise Undecided(f"rational functions of degree above {MAX_DEGREE}")
+    return P, Q
+
+
+def _free(act: str, f: Free, P: fmpq_poly, Q: fmpq_poly):
+    """act(P/Q) for P/Q a function of f's free variable, exact in it where the pre-activation
+    stays in one piece over the variable's whole range (else a Range)."""
+    if roots_inside(Q, f.lo, f.hi) or Q(f.lo) == 0 or Q(f.hi) == 0:
+        raise KernelError("a denominator vanishes on a free variable's range")
+    try:
+        if act != "identity":
+            P, Q = _sigma(P, Q, f.lo, f.hi, act)
+    except (_Split, _Sweep):  # it leaves a piece for some t: enclosed instead
+        return _range_of(act, *range_on(P, Q, f.lo, f.hi))
+    if P * Q.derivative() == P.derivative() * Q:  # t cancels
+        return P(f.lo) / Q(f.lo) * ONE, ONE
+    return Free(f.var, f.lo, f.hi, P, Q)
 
 
 def _affine_range(bias: fmpq, terms: list, a: fmpq, b: fmpq) -> tuple[fmpq, fmpq]:
     lo = hi = bias
     for w, v in terms:
-        vlo, vhi = (v.lo, v.hi) if isinstance(v, Range) else range_on(*v, a, b)
+        vlo, vhi = (v.lo, v.hi) if isinstance(v, Range) else _span(v, a, b)
         lo, hi = lo + min(w * vlo, w * vhi), hi + max(w * vlo, w * vhi)
     return lo, hi
+
+
+def _span(v, a: fmpq, b: fmpq) -> tuple[fmpq, fmpq]:
+    """The exact range of an exact or free value on the cell [a, b]."""
+    return range_on(v.P, v.Q, v.lo, v.hi) if isinstance(v, Free) else range_on(*v, a, b)
 
 
 def _range_of(act: str, lo: fmpq, hi: fmpq) -> Range:
@@ -207,10 +273,12 @@ def rational_cells(layers: tuple, cells: list[tuple[fmpq, fmpq]]):
 
 
 def enclosed_cells(layers: tuple, cells: list[tuple[fmpq, fmpq]]):
-    """(a, b, lo, hi) for cells covering the given ones, φ's values on each within [lo, hi]
-    (exact where no pre-activation sweeps, see ``outputs_on``)."""
+    """(a, b, lo, hi, exact) for cells covering the given ones, φ's values on each within
+    [lo, hi]: its exact range where φ is a rational function of x there (``exact``), else a
+    superset (see ``outputs_on``)."""
     for a, b, out in _cells(layers, cells, enclose=True):
-        yield (a, b, out.lo, out.hi) if isinstance(out, Range) else (a, b, *range_on(*out, a, b))
+        exact = isinstance(out, tuple)
+        yield (a, b, out.lo, out.hi, False) if isinstance(out, Range) else (a, b, *_span(out, a, b), exact)
 
 
 def at(layers: tuple, x: fmpq) -> fmpq:
@@ -231,9 +299,25 @@ def difference(layers: tuple, cells: list[tuple[fmpq, fmpq]], value: fmpq_poly) 
 
 
 def range_on(P: fmpq_poly, Q: fmpq_poly, a: fmpq, b: fmpq) -> tuple[fmpq, fmpq]:
-    """The exact range of P/Q on [a, b] when it has no critical point inside (else Undecided)."""
-    slope = P.derivative() * Q - P * Q.derivative()
-    if slope != 0 and roots_inside(slope, a, b):
-        raise Undecided(f"φ has a critical point inside [{a}, {b}] (cut there)")
+    """The range of P/Q on [a, b]: exact when it has no critical point inside, else widened by
+    its values at the critical points (every root of the slope's numerator that may be real
+    and in [a, b], enclosed in arb), rounded outwards to rationals."""
     u, v = P(a) / Q(a), P(b) / Q(b)
-    return min(u, v), max(u, v)
+    lo, hi = min(u, v), max(u, v)
+    slope = P.derivative() * Q - P * Q.derivative()
+    if slope == 0 or not roots_inside(slope, a, b):
+        return lo, hi
+    cell = arb((a + b) / 2, (b - a) / 2)
+    num, den = (arb_poly([arb(c) for c in f.coeffs()]) for f in (P, Q))
+    for z, _ in slope.complex_roots():
+        if z.imag.contains(0) and z.real.overlaps(cell):
+            y = num(z.real) / den(z.real)
+            if not y.is_finite():
+                raise Undecided(f"φ is not enclosed at a critical point inside [{a}, {b}]")
+            lo, hi = min(lo, _dyadic(y.lower())), max(hi, _dyadic(y.upper()))
+    return lo, hi
+
+
+def _dyadic(x: arb) -> fmpq:
+    m, e = x.mid().man_exp()
+    return fmpq(int(m)) * fmpq(2) ** int(e)

@@ -11,6 +11,7 @@ from typing import Any, Optional
 
 from flint import fmpq
 
+from certify import evidence
 from certify.analysis.sigma_cells import (CELLS_PER_PIECE, AnalysisFailed, Cell, Rat, cells, combine,
                                           exact_lower, gadget_param, half_range, is_affine, is_scalar_affine,
                                           sup_error, unknown_upper)
@@ -156,13 +157,17 @@ def analyse_chain(params: dict, target: Any, net: Node, proved: Optional[dict] =
         copies.append(pieces)
     weights = [out.W[0, j] for j in range(4)]
     merged = _merge_pieces(copies, weights, out.b[0, 0])
-    lower, upper, witness, _ = sup_error(None, target, lo, hi, to_unit, goal=eps, cell_list=merged)
+    leaves: set = set()
+    lower, upper, witness, _ = sup_error(None, target, lo, hi, to_unit, goal=eps, cell_list=merged,
+                                         leaves=leaves)
     if "a" in params:
         wx = None if witness is None else a + (b - a) * witness * 10 / 9
     else:
         wx = witness
     wits = [{"x": [str(wx)], "error_lower": str(lower)}] if wx is not None else []
-    return ErrorReport(lower=lower, upper=upper, witnesses=wits,
+    # the kernel's sigma-sup cuts the network's input interval where the enclosures were taken
+    cuts = leaves if "a" not in params else {a + (b - a) * x * 10 / 9 for x in leaves}
+    return ErrorReport(lower=lower, upper=upper, witnesses=wits, evidence=evidence.line(cuts),
                        details={"K": K, "product_gadgets": products, "cells": len(merged),
                                 "copy_cells": ncells,
                                 "method": "compositional exact cells (good halves), ψ̂ ≡ 0 and "

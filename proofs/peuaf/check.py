@@ -359,7 +359,9 @@ def chain_error(net: Any, params: dict, target: Any, goal: fmpq) -> tuple[fmpq, 
     merged, gaps = _merge(copies, weights, out.b[0, 0])
     maxgap = _dyadic_up(max(gaps))
     to_unit = lambda z: 2 * z  # noqa: E731  F(t) = f((t − a)/(b − a)) = f(2z)
-    _, up_tilde, wz, _ = sup_error(None, target, lo, hi, to_unit, goal=goal - maxgap, cell_list=merged)
+    leaves: set = set()
+    _, up_tilde, wz, _ = sup_error(None, target, lo, hi, to_unit, goal=goal - maxgap, cell_list=merged,
+                                   leaves=leaves)
     upper = up_tilde + maxgap
     pts = [a + (b - a) * fmpq(j, 32) for j in range(33)]
     if wz is not None:
@@ -378,6 +380,8 @@ def chain_error(net: Any, params: dict, target: Any, goal: fmpq) -> tuple[fmpq, 
                          "psi_hat = 0 on the bad halves (Gamma(x, 0) = 0 exactly), products kept "
                          "exactly and the certified Gamma_delta gap added per cell; lower bound "
                          "from exact evaluation of the network"}
+    # the kernel's sigma-sup cuts [a, b] where the target was enclosed (z = (t − a)/(2(b − a)))
+    details["cuts"] = [a + (b - a) * 2 * z for z in sorted(leaves)]
     return lower, upper, wit, details
 
 
@@ -394,7 +398,8 @@ def _failed(net: Any, params: dict, target: Any, exc: Exception) -> tuple:
         e = max(v - fh, fl - v, fmpq(0))
         if e > lower:
             lower, wit = e, x
-    return lower, fmpq(10) ** 9, wit, {"analysis_failed": str(exc)}
+    # the kernel's sigma-sup finds its own cells between these points
+    return lower, fmpq(10) ** 9, wit, {"analysis_failed": str(exc), "cuts": pts}
 
 
 def certify_uniform(thm: Any, params: dict, target: Any, net: Any) -> ErrorReport:
@@ -414,8 +419,9 @@ def certify_uniform(thm: Any, params: dict, target: Any, net: Any) -> ErrorRepor
     hyp_ok = None
     if K:
         hyp_ok, details["hypothesis"] = oscillation(target, fmpq(2, K), eps / 10)
+    cuts = details.pop("cuts", None)
     return ErrorReport(lower=lower, upper=upper, witnesses=wits, details=details,
-                       hypothesis_ok=hyp_ok)
+                       hypothesis_ok=hyp_ok, evidence=evidence.line(cuts) if cuts else None)
 
 
 # ------------------------------------------------------------------------------------------

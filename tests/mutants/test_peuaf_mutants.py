@@ -52,13 +52,15 @@ KILLED = [
                                   "W", 0, 0, relative=True), target=HALF_TARGET),
     Mutant("peuaf-half-output-negated", *HALF, "Thm 2: output layer × (−1)",
            mutate=lambda i: scale_output(i.net, -1), target=HALF_TARGET),
+    # (the same two moves by 2^-40 change the error by ~10^-9, inside the slack of eps = 1/10:
+    # the checker kernel, which follows Γ_δ(φ_i, ψ̂) on the bad halves in φ_i, shows them HOLDS)
     Mutant("peuaf-uniform-gamma-copy", *UNIFORM, "Thm 3: copy 1's Γ_δ gadget (spec kept): "
-           "first-layer weight × (1+2^-40)",
+           "first-layer weight × (1+2^-10)",
            mutate=_copy1("peuaf-gamma", lambda b: nudge(b, affine_sites(b)[0].node, "W", 0, 0,
-                                                        relative=True))),
+                                                        delta=fmpq(1, 2 ** 10), relative=True))),
     Mutant("peuaf-uniform-psi-hat-copy", *UNIFORM, "Thm 3: copy 1's ψ̂ gadget (spec kept): last "
-           "bias +2^-40 (ψ̂ ≠ 0 on the bad halves)",
-           mutate=_copy1("peuaf-psi-hat", lambda b: shift_last_bias(b, EPS))),
+           "bias +1/4 (ψ̂ ≠ 0 on the bad halves)",
+           mutate=_copy1("peuaf-psi-hat", lambda b: shift_last_bias(b, fmpq(1, 4)))),
     Mutant("peuaf-uniform-bound-tightened", *UNIFORM, "bound eps replaced by half the certified "
            "lower bound", restate=below_lower),
 ]

@@ -76,12 +76,13 @@ def test_the_cuts_only_save_work():
 
 
 def test_a_forged_holds_on_a_euaf_network_elsewhere_is_not_taken_by_a_relu_check():
-    """A stored EUAF network under a statement whose check follows ReLU only: the bound is
-    listed as trusted, never re-derived as if σ were the identity."""
-    c = cert("syz-fixed-sigma-1d")
+    """A stored network whose ReLUs were renamed σ, under a statement whose check follows ReLU
+    only: the bound is listed as trusted, never re-derived as if σ were ReLU."""
+    c = cert("syz-cpwl-one-layer")
+    c["network"]["layers"]["layers"][0]["act"] = [["euaf", n] for _, n in c["network"]["layers"]["layers"][0]["act"]]
+    c["hash"] = content_hash(c)
     report = check_certificate_data(c)
-    assert report.ok
-    assert any("error bounds" in t for t in report.trusted)
+    assert any("error bounds" in t and "not followed" in t for t in report.trusted), report.trusted
 
 
 def test_sturm_counts_roots_strictly_inside():
@@ -123,10 +124,13 @@ def test_theorem_14_output_moved_past_eps_is_refused():
 def test_theorem_14_frequency_moved_is_never_rederived_as_holds():
     """w0 (575 bits at K = 64, 125 at K = 16) moved by 2^-40: φ is no longer constant on I_k and
     its σ argument sweeps astronomically many pieces on every cell; the kernel does not follow
-    them and lists the bound as trusted (check --rebuild compares the network with the builder's)."""
+    them but encloses that neuron by σ's range, a bound (about 3) that does not decide the claim,
+    so the certifier's is listed as trusted (check --rebuild compares the network with the
+    builder's)."""
     c = cert("syz-fixed-sigma-1d-half")
     report = check_certificate_data(moved(c, 1, "W", EPS))
-    assert report.upper is None and any("pieces of σ" in t for t in report.trusted)
+    assert report.upper is None and report.verdict != "VIOLATED"
+    assert any("error bounds" in t and "does not decide" in t for t in report.trusted)
 
 
 # --- Lemma 16's product on [-M, M]^2: a sum of three ridge functions (certify.kernel.ridge)
@@ -224,3 +228,65 @@ def test_the_range_of_sigma_over_an_interval_encloses_its_values():
                 if a <= b:
                     r = _range_of(act, a, b)
                     assert all(r.lo <= sigma(t, w) <= r.hi for t in xs if a <= t <= b)
+
+
+# --- Theorems 15 and 6 (the four-copy chain) and PEUAF's Theorem 3 (check sigma-sup): on the
+# bad halves φ_i's last σ sweeps ~2^100 pieces; the kernel follows the product in φ_i's value t,
+# where Γ(t, 0) cancels exactly
+
+
+@pytest.mark.parametrize("tid,params", [("syz-fixed-sigma-1d-nine-tenths", {}),
+                                        ("syz-fixed-sigma-1d-nine-tenths", {"eps": "1/20"}),
+                                        ("syz-fixed-sigma-1d", {}),
+                                        ("syz-fixed-sigma-1d", {"a": "3", "b": "7/2", "eps": "1/20"}),
+                                        ("peuaf-1d", {}),
+                                        ("peuaf-1d", {"K": "64", "eps": "1/20"})])
+def test_kernel_rederives_the_four_copy_chains(tid, params):
+    c = cert(tid, **params)
+    report = check_certificate_data(c)
+    assert report.ok and report.verdict == c["verdict"] == "HOLDS", report.problems
+    assert not any("error bounds" in t for t in report.trusted)
+    stored = fmpq(*map(int, (c["error"]["upper"] + "/1").split("/")[:2]))
+    assert report.upper <= stored * (1 + fmpq(1, 10 ** 6))  # the products exact: never looser
+
+
+@pytest.mark.parametrize("tid", ["syz-fixed-sigma-1d-nine-tenths", "peuaf-1d"])
+def test_a_chain_output_moved_past_eps_is_refused(tid):
+    """An output bias of 1/5 added (the stored output has none): φ − f > eps on whole cells."""
+    c = cert(tid)
+    c["network"]["layers"]["layers"][-1]["b"] = [[0, "1/5"]]
+    c["hash"] = content_hash(c)
+    report = check_certificate_data(c)
+    assert not report.ok and report.verdict == "VIOLATED"
+
+
+def _net(*layers):
+    from certify.kernel.network import decode
+    return decode({"input_dim": 1, "layers": [
+        {"rows": len(W), "cols": len(W[0]), "b": [],
+         "W": [[i, j, str(w)] for i, row in enumerate(W) for j, w in enumerate(row) if w != 0],
+         **({"act": [[act, len(W)]]} if act else {})} for W, act in layers]})
+
+
+def test_a_swept_neuron_is_followed_as_a_free_variable():
+    """σ(2^100 x) sweeps ~2^100 pieces on [0, 1]: it becomes a variable t ∈ [0, 1]; t − t is 0
+    exactly, t + x only enclosed."""
+    from certify.kernel import sigma
+    big = 2 ** 100
+    cancel = _net(([[big]], "euaf"), ([[1], [1]], "identity"), ([[1, -1]], None))
+    (value,) = sigma.outputs_on(cancel.layers, fmpq(0), fmpq(1), enclose=True)
+    assert isinstance(value, tuple) and value[0] == 0
+    mixed = _net(([[big], [1]], "euaf"), ([[1, 1]], None))  # σ(x) = x on [0, 1]
+    (value,) = sigma.outputs_on(mixed.layers, fmpq(0), fmpq(1), enclose=True)
+    assert isinstance(value, sigma.Range) and (value.lo, value.hi) == (0, 2)
+    with pytest.raises(sigma.Undecided):
+        sigma.outputs_on(cancel.layers, fmpq(0), fmpq(1))  # without enclose: not followed
+
+
+def test_the_range_at_critical_points_is_enclosed():
+    from certify.kernel.sigma import range_on
+    x = fmpq_poly([0, 1])
+    lo, hi = range_on(x * x - 2 * x, fmpq_poly([1]), fmpq(0), fmpq(3))  # (x − 1)² − 1
+    assert lo <= -1 < lo + fmpq(1, 10 ** 12) and hi == 3
+    lo, hi = range_on(x * x * x - 2 * x, fmpq_poly([1]), fmpq(-1), fmpq(1))  # critical ±√(2/3)
+    assert hi >= fmpq(1088662107903635, 10 ** 15) and hi - lo < fmpq(2178, 1000)
