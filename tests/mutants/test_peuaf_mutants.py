@@ -9,7 +9,7 @@ from constructive.activations import RELU
 from constructive.activations.euaf import peuaf
 
 from .harness import Mutant, assert_dies, assert_harmless, cases
-from .mutate import (EPS, activation_sites, affine_sites, change_one_copy, final_affine, gadgets_named, nudge,
+from .mutate import (activation_sites, affine_sites, change_one_copy, final_affine, gadgets_named, nudge,
                      parallels, replace_gadget_body, scale_output, shift_last_bias, swap_activation)
 from .statements import below_lower
 
