@@ -58,7 +58,7 @@ PARAMETER_KEYS_BY_KIND = {
 TARGET_KEYS = frozenset({"dim", "default", "range"})
 CLAIM_KEYS = frozenset({"norm", "region", "bound", "p", "range", "architecture", "pieces",
                         "strict", "check", "box", "rescale", "within", "data", "let", "gram",
-                        "operator"})
+                        "operator", "relation"})
 # one family of boxes on which an exact claim gives the network's value (see SCHEMA.md)
 PIECE_KEYS = frozenset({"index", "count", "lo", "hi", "value"})
 # optional: lo/hi one formula per input axis, value one formula per output (the kernel's, see SCHEMA.md)
@@ -281,6 +281,10 @@ def _kernel_keys(claim: dict) -> None:
     if not isinstance(gram, dict) or not set(gram) <= {"entry", "power"} or \
             not all(isinstance(t, str) for t in gram.values()) or (gram and "entry" not in gram):
         raise SchemaError("claim.gram must be a table with the formula entry (and optionally power)")
+    relation = claim.get("relation", {})
+    if not isinstance(relation, dict) or (relation and set(relation) != {"index", "count", "value", "height"}) \
+            or not all(isinstance(t, str) for t in relation.values()):
+        raise SchemaError("claim.relation must be a table of the formulas index, count, value and height")
     let = claim.get("let", {})
     if not isinstance(let, dict) or not all(isinstance(t, str) for t in let.values()):
         raise SchemaError("claim.let must be a table of name = formula (strings)")

@@ -46,6 +46,7 @@ CHECKS: dict[str, tuple[Callable[..., ev.Bounds], set]] = {
     "split-range": (ev.split_range, {"exact", "Linf"}),
     "split-sup": (ev.split_sup, {"Linf"}),
     "numbers": (sc.numbers, {"exact"}),
+    "no-relation": (sc.no_relation, {"exact"}),
     "gram-rank": (sc.gram_rank, {"exact"}),
     "gram-condition": (sc.gram_condition, {"exact"}),
     "gram-entries": (sc.gram_entries, {"exact"}),
@@ -299,9 +300,9 @@ def _bounds(cert: dict, stmt: Statement, env: dict, net: Optional[StoredNetwork]
             not isinstance(evidence, dict) and shown:
         raise KernelError(f"the statement's check {stmt.claim.get('check')} needs evidence, and this "
                           "certificate has none")
-    # grid, piece and line checks follow ReLU and identity neurons only
-    foreign = net is not None and not net.plain and checker not in (None, ev.sigma_identity, ev.sigma_sup,
-                                                                     ev.sigma_range, sc.smooth_sup)
+    # grid, piece and line checks follow ReLU and identity neurons only (no-relation no network)
+    foreign = net is not None and not net.plain and checker not in (
+        None, ev.sigma_identity, ev.sigma_sup, ev.sigma_range, sc.smooth_sup, sc.no_relation)
     if checker is None or foreign or net is None or target is None or not isinstance(evidence, dict):
         why = ("the statement names no kernel check" if checker is None else
                "network or target not followed by the kernel" if net is None or target is None

@@ -7,7 +7,7 @@ features and its spectrum's ends (:mod:`certify.kernel.gram`), roots of tan w ta
 
 from __future__ import annotations
 
-from flint import arb, fmpq, fmpq_mpoly_ctx
+from flint import arb, ctx, fmpq, fmpq_mpoly_ctx, fmpz_mat
 
 from certify.kernel import covering as cover
 from certify.kernel import gram, roots, smooth
@@ -257,3 +257,57 @@ def operator_norm(stmt: Statement, env: dict, net: StoredNetwork, target: Target
     if upper is None:
         raise KernelError("an operator claim needs at least one entry")
     return Bounds(arb(upper), arb(lower), "exact integrals of the kernel and of its square")
+
+
+MAX_RELATION_BITS = 8192
+MAX_RELATION_COUNT = 64
+
+
+def no_relation(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,
+                evidence: dict, cert: dict) -> Bounds:
+    """No integer relation Σ c_k a_k = 0, 0 < max|c_k| ≤ H, among the statement's real numbers
+    a_k (claim.relation; the network plays no part): 0 when shown, else undecided.
+
+    With N = 2^bits (the evidence's) and integers r_k, |N a_k − r_k| ≤ 1, a relation c gives the
+    vector (c, Σ c_k r_k) of the lattice spanned by the rows (e_k, r_k), of squared length at most
+    K H² + K² H² (|Σ c_k r_k| = |Σ c_k (r_k − N a_k)| ≤ K H).  Every non-zero lattice vector is at
+    least as long as the shortest Gram–Schmidt vector of any basis: flint's LLL basis, its
+    Gram–Schmidt vectors computed exactly.  Where that does not exclude every relation nothing is
+    shown (upper bound ∞)."""
+    need_kind(evidence, "relation")
+    spec = stmt.claim["relation"]
+    K = int(_whole(stmt.formula(spec["count"], env, "relation count")))
+    H = _whole(stmt.formula(spec["height"], env, "relation height"))
+    bits = evidence.get("bits")
+    if not (isinstance(bits, int) and 1 <= bits <= MAX_RELATION_BITS and 1 <= K <= MAX_RELATION_COUNT):
+        raise KernelError(f"relation evidence needs bits in [1, {MAX_RELATION_BITS}] for at most "
+                          f"{MAX_RELATION_COUNT} numbers")
+    N, rows = 2 ** bits, []
+    with ctx.workprec(bits + 64):
+        for k in range(K):
+            a = ball(stmt.formula(spec["value"], dict(env, **{spec["index"]: fmpq(k)}), "relation value"))
+            r = (a * N).mid().floor().unique_fmpz()
+            if not abs(a * N - r) <= 1:
+                raise Undecided(f"the number a_{k} is not known to 2^-{bits}")
+            rows.append([int(j == k) for j in range(K)] + [int(r)])
+    basis = fmpz_mat(rows).lll()
+    gs, norms = [], []
+    for i in range(K):
+        v = [fmpq(int(basis[i, j])) for j in range(K + 1)]
+        for g, n in zip(gs, norms):
+            mu = sum((x * y for x, y in zip(v, g)), fmpq(0)) / n
+            v = [x - mu * y for x, y in zip(v, g)]
+        gs.append(v)
+        norms.append(sum((x * x for x in v), fmpq(0)))
+    if not min(norms) > K * H * H + K * K * H * H:  # nothing shown, nor a relation found
+        return Bounds(arb("inf"), arb(0), f"the lattice at 2^{bits}: relations of height ≤ {H} "
+                      "not excluded")
+    return Bounds(arb(0), arb(0), f"LLL and exact Gram–Schmidt: no relation of height ≤ {H} among "
+                  f"the statement's {K} numbers")
+
+
+def _whole(v) -> int:
+    v = rational(str(v), "relation")
+    if v.q != 1 or v < 1:
+        raise KernelError(f"{v} is not a positive integer")
+    return int(v.p)
