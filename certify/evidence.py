@@ -18,7 +18,7 @@ from constructive import architecture as arch
 from constructive.ir import Activation, Network, Node
 
 KERNEL_ACTIVATIONS = {"relu", "identity", "euaf"}
-SMOOTH_ACTIVATIONS = {"sigmoid", "tanh", "arctan", "softplus", "silu", "gelu", "softsign"}
+SMOOTH_ACTIVATIONS = {"sigmoid", "tanh", "arctan", "softplus", "silu", "gelu", "softsign", "xsoftsign"}
 MAX_STORED_ENTRIES = 2_000_000  # the kernel's own limit on dense entries
 MAX_STORED_NONZEROS = 300_000   # keeps a certificate below ~20 MB
 
@@ -41,7 +41,8 @@ def stored_network(net: Node) -> tuple[Optional[dict], str]:
         return None, f"no plain layered form ({exc})"
     except _Unfollowed as exc:
         return None, (f"activation {exc} is not one the kernel follows (relu, identity, euaf, "
-                      "peuaf, and sigmoid, tanh, arctan, softplus, silu, standard gelu)")
+                      "peuaf, softsign, xsoftsign, leaky_relu, elu, and sigmoid, tanh, arctan, "
+                      "softplus, silu, standard gelu)")
     dense = sum(W.nrows() * W.ncols() for W, _, _ in steps)
     if dense > MAX_STORED_ENTRIES:
         return None, f"{dense} dense entries exceed the stored limit {MAX_STORED_ENTRIES}"
@@ -93,6 +94,8 @@ def _steps(net: Node) -> list[Step]:
 def _name(f: object) -> str:
     if f.name == "peuaf":  # its frequency w is part of the name the kernel reads
         return f"peuaf:{dict(f.params)['w']}"
+    if f.name in ("leaky_relu", "elu"):  # so is the slope or scale alpha
+        return f"{f.name}:{dict(f.params)['alpha']}"
     if f.name in SMOOTH_ACTIVATIONS and dict(f.params) in ({}, {"mu": "0", "sigma": "1"}):
         return f.name  # the kernel's smooth check knows these (GELU: the standard one only)
     if f.name not in KERNEL_ACTIVATIONS:

@@ -53,6 +53,7 @@ CHECKS: dict[str, tuple[Callable[..., ev.Bounds], set]] = {
     "gram-spectrum": (sc.gram_spectrum, {"exact"}),
     "operator-norm": (sc.operator_norm, {"exact"}),
     "smooth-sup": (sc.smooth_sup, {"Linf"}),
+    "emulation-sup": (sc.emulation_sup, {"Linf"}),
     "root-intervals": (sc.root_intervals, {"exact"}),
     "root-gaps": (sc.root_gaps, {"exact"}),
 }
@@ -302,7 +303,8 @@ def _bounds(cert: dict, stmt: Statement, env: dict, net: Optional[StoredNetwork]
                           "certificate has none")
     # grid, piece and line checks follow ReLU and identity neurons only (no-relation no network)
     foreign = net is not None and not net.plain and checker not in (
-        None, ev.sigma_identity, ev.sigma_sup, ev.sigma_range, sc.smooth_sup, sc.no_relation)
+        None, ev.sigma_identity, ev.sigma_sup, ev.sigma_range, sc.smooth_sup, sc.no_relation,
+        sc.emulation_sup)
     if checker is None or foreign or net is None or target is None or not isinstance(evidence, dict):
         why = ("the statement names no kernel check" if checker is None else
                "network or target not followed by the kernel" if net is None or target is None

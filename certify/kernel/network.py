@@ -19,7 +19,7 @@ from certify.kernel.errors import KernelError, Undecided
 
 # euaf (and peuaf:w) the sigma checks follow (smooth-sup on (−∞, 0] only); the smooth ones smooth-sup
 ACTIVATIONS = {"relu", "identity", "euaf", "sigmoid", "tanh", "arctan", "softplus", "silu", "gelu",
-               "softsign"}
+               "softsign", "xsoftsign"}
 MAX_ENTRIES = 2_000_000
 
 
@@ -309,7 +309,7 @@ def decode(data: Any) -> StoredNetwork:
                 if not (isinstance(run, list) and len(run) == 2 and _activation(run[0])
                         and isinstance(run[1], int) and not isinstance(run[1], bool) and run[1] > 0):
                     raise KernelError(f"{where}: activation runs are [name, count] with name in "
-                                      f"{sorted(ACTIVATIONS)} or peuaf:w (w > 0 rational)")
+                                      f"{sorted(ACTIVATIONS)} or peuaf:w, leaky_relu:a, elu:a (w, a > 0 rational)")
                 flags += [run[0]] * run[1]
             if len(flags) != rows:
                 raise KernelError(f"{where}: {len(flags)} activations for {rows} neurons")
@@ -323,12 +323,17 @@ def decode(data: Any) -> StoredNetwork:
     return StoredNetwork(dim, tuple(layers))
 
 
+# activations with one rational parameter after ':' (PEUAF's frequency, the negative slope or scale)
+PARAMETRIZED = ("peuaf", "leaky_relu", "elu")
+
+
 def _activation(name: Any) -> bool:
     if not isinstance(name, str):
         return False
-    if name.startswith("peuaf:"):
+    base, colon, param = name.partition(":")
+    if colon:
         try:
-            return rational(name[6:], "peuaf frequency") > 0
+            return base in PARAMETRIZED and rational(param, f"{base} parameter") > 0
         except KernelError:
             return False
     return name in ACTIVATIONS

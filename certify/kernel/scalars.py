@@ -10,10 +10,10 @@ from __future__ import annotations
 from flint import arb, ctx, fmpq, fmpq_mpoly_ctx, fmpz_mat
 
 from certify.kernel import covering as cover
-from certify.kernel import gram, roots, smooth
+from certify.kernel import emulation, gram, roots, smooth
 from certify.kernel.claims import Statement, rational
 from certify.kernel.errors import KernelError, Undecided
-from certify.kernel.evidence import MAX_WITNESSES, Bounds, need_kind, statement_boxes
+from certify.kernel.evidence import MAX_WITNESSES, Bounds, need_kind, region, statement_boxes
 from certify.kernel.formula import ball
 from certify.kernel.grid import TargetExpression
 from certify.kernel.network import StoredNetwork
@@ -311,3 +311,34 @@ def _whole(v) -> int:
     if v.q != 1 or v < 1:
         raise KernelError(f"{v} is not a positive integer")
     return int(v.p)
+
+
+def emulation_sup(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,
+                  evidence: dict, cert: dict) -> Bounds:
+    """sup |φ − R| over the statement's box, φ the stored ρ-network and R the ReLU network the
+    evidence names, φ shown to be R with each neuron replaced by the evidence's gadget
+    (:mod:`certify.kernel.emulation`); the lower bound from |φ − R| at the witnesses, φ in arb."""
+    need_kind(evidence, "emulation")
+    relu, gadget, M, aim = emulation.parts(evidence)
+    if (relu.input_dim, relu.layers[-1].rows) != (net.input_dim, net.layers[-1].rows):
+        raise KernelError("the ReLU network and the stored network differ in their inputs or outputs")
+    box = region(stmt, env, net.input_dim)
+    # a network that is not R with each neuron replaced by the gadget gets no upper bound
+    if gadget is None or not emulation.same(net, emulation.expected_layers(relu, gadget)):
+        upper, what = arb("inf"), "the stored network is not the ReLU network with its gadgets"
+    else:
+        tau, boxes = emulation.band(gadget, M, aim)
+        upper = arb(emulation.propagate(relu, box, tau, M).upper())
+        what = (f"band τ ≤ {arb(tau.upper()).str(3)} of the gadget ({boxes} Taylor intervals) "
+                "propagated through the ReLU network")
+    points = [[rational(v, "witness") for v in w["x"]] for w in (cert.get("witnesses") or [])[:64]
+              if isinstance(w, dict) and isinstance(w.get("x"), list) and len(w["x"]) == net.input_dim]
+    points = [x for x in points if all(a <= v <= b for v, (a, b) in zip(x, box))]
+    lower = arb(0)
+    if points and net.layers[-1].rows == 1:
+        exact = [y[0] for y in relu.run(points, signs=False)[0]]
+        for x, y in zip(points, exact):
+            gap = abs(smooth.enclose(net.layers, [arb(v) for v in x]) - arb(y))
+            lower = lower.max(arb(gap.lower())) if gap > 0 else lower
+    return Bounds(upper, lower, what, trusted=("the emulated ReLU network is the one the evidence stores (check --rebuild "
+                           "compares it with the builder's)",))

@@ -22,67 +22,94 @@ from certify.kernel.errors import KernelError
 
 MAX_BOXES = 4096
 MAX_WEIGHTS = 512  # each box carries every neuron's Hessian: keep the network small
+WHOLE = arb("[+/- inf]")
 
+# (the form used where s ≤ 0, the form used elsewhere): exp's argument kept ≤ 0 wherever it can
+# be, so that a ball over a long box stays narrow (e^s over s ∈ [−10⁶, −10⁵] is tiny, 1/(1 + e^−s)
+# there is not computable from a ball of e^−s)
 FUNCTIONS = {
-    "sigmoid": lambda s: 1 / (1 + (-s).exp()),
-    "tanh": lambda s: 1 - 2 / ((2 * s).exp() + 1),
-    "arctan": lambda s: s.atan(),
-    "softplus": lambda s: (1 + s.exp()).log(),
-    "silu": lambda s: s / (1 + (-s).exp()),
-    "gelu": lambda s: s * (1 + (s * arb(2).rsqrt()).erf()) / 2,  # the standard one (μ 0, σ 1)
+    "sigmoid": (lambda s: s.exp() / (1 + s.exp()), lambda s: 1 / (1 + (-s).exp())),
+    "tanh": (lambda s: ((2 * s).exp() - 1) / ((2 * s).exp() + 1),
+             lambda s: (1 - (-2 * s).exp()) / (1 + (-2 * s).exp())),
+    "arctan": (lambda s: s.atan(),) * 2,
+    "softplus": (lambda s: (1 + s.exp()).log(), lambda s: s + (1 + (-s).exp()).log()),
+    "silu": (lambda s: s * s.exp() / (1 + s.exp()), lambda s: s / (1 + (-s).exp())),
+    "gelu": (lambda s: s * (1 + (s * arb(2).rsqrt()).erf()) / 2,) * 2,  # the standard one (μ 0, σ 1)
 }
 
-# the formulas on (−∞, 0] and on [0, ∞) (None: not smooth there)
+# the formulas on (−∞, 0] and on [0, ∞) (None: not smooth there), given the activation's one
+# rational parameter (its name's part after ':'; 1 when it has none); each is 0 at 0 and
+# monotone on each side, or a square there (xsoftsign)
+# (written with s once in each quotient: s/(1 − s) as 1/(1 − s) − 1, which a ball of s over a
+# long box encloses closely)
 ONE_SIDED = {
-    "softsign": (lambda s: s / (1 - s), lambda s: s / (1 + s)),  # s/(1 + |s|)
-    "euaf": (lambda s: s / (1 - s), None),  # also PEUAF_w; above 0 see _one_side
-    "relu": (lambda s: 0 * s, lambda s: s),
+    "softsign": lambda a: (lambda s: 1 / (1 - s) - 1, lambda s: 1 - 1 / (1 + s)),  # s/(1 + |s|)
+    "euaf": lambda a: (lambda s: 1 / (1 - s) - 1, None),  # also PEUAF_w; above 0 see _one_side
+    "relu": lambda a: (lambda s: 0 * s, lambda s: s),
+    "leaky_relu": lambda a: (lambda s: arb(a) * s, lambda s: s),
+    "elu": lambda a: (lambda s: arb(a) * (s.exp() - 1), lambda s: s),
+    "xsoftsign": lambda a: (lambda s: 1 / (1 - s) - s - 1, lambda s: s - 1 + 1 / (1 + s)),  # s²/(1 + |s|)
 }
+
+
+def _sides(act: str):
+    """(below, above) of a one-sided activation, or None."""
+    name = "euaf" if act.startswith("peuaf:") else act.partition(":")[0]
+    return ONE_SIDED[name](_frequency(act)) if name in ONE_SIDED else None
 
 
 class _Kink(Exception):
     """A pre-activation of a one-sided activation straddles 0 on the box."""
 
 
-def _one_side(act: str, v: arb):
+def _one_side(act: str, v: arb, exact: tuple = None):
     """The formula of a one-sided activation on the side of 0 the ball v is on (_Kink if both);
-    above 0, σ (and PEUAF_w) is the triangle wave of w·v, followed on one unit piece at a time."""
-    below, above = ONE_SIDED.get(act, ONE_SIDED["euaf"])
-    if v <= 0:
+    above 0, σ (and PEUAF_w) is the triangle wave of w·v, followed on one unit piece at a time.
+    ``exact``: the pre-activation's exact range where known, which decides instead of the ball
+    (a ball over a box that ends at a kink always reaches a little past it)."""
+    below, above = _sides(act)
+    lo, hi = exact if exact is not None else (v, v)
+    if hi <= 0:
         return below
-    if v >= 0 and above is not None:
+    if lo >= 0 and above is not None:
         return above
-    if v >= 0:
-        w = arb(_frequency(act))
-        n = (w * v).lower().floor().unique_fmpz()
-        if w * v <= n + 1:  # |t − 2j| on [n, n + 1]
-            return (lambda s: w * s - n) if n % 2 == 0 else (lambda s: n + 1 - w * s)
+    if lo >= 0:
+        w = _frequency(act)
+        u = w * lo if exact is not None else arb(w) * v
+        n = u.p // u.q if exact is not None else u.lower().floor().unique_fmpz()
+        if (w * hi if exact is not None else arb(w) * v) <= n + 1:  # |t − 2j| on [n, n + 1]
+            return (lambda s: arb(w) * s - n) if n % 2 == 0 else (lambda s: n + 1 - arb(w) * s)
     raise _Kink(act)
 
 
 def _frequency(act: str) -> fmpq:
     p, _, q = act.partition(":")[2].partition("/")
-    return fmpq(int(p or 1), int(q or 1))  # euaf: w = 1; peuaf:w checked when decoded
+    return fmpq(int(p or 1), int(q or 1))  # no parameter: 1; peuaf:w etc. checked when decoded
 
 
 def _derivatives(act: str, v: arb) -> tuple[arb, arb, arb]:
     """f(v), f'(v), f''(v) for a ball v."""
     if act == "identity":
         return v, arb(1), arb(0)
-    f = _one_side(act, v) if act in ONE_SIDED or act.startswith("peuaf:") else FUNCTIONS.get(act)
+    forms = FUNCTIONS.get(act)
+    f = _one_side(act, v) if _sides(act) is not None else \
+        None if forms is None else forms[0] if v <= 0 else forms[1]
     if f is None:
         raise KernelError(f"activation {act!r} is not one the smooth check follows")
-    c = (list(f(arb_series([v, 1], prec=3)).coeffs()) + [arb(0)] * 3)[:3]
+    try:
+        c = (list(f(arb_series([v, 1], prec=3)).coeffs()) + [arb(0)] * 3)[:3]
+    except ValueError:  # a ball too wide to divide by (e.g. 1 + e^(−s) over a long box): unbounded
+        return WHOLE, WHOLE, WHOLE
     return c[0], c[1], 2 * c[2]  # flint drops trailing zero terms
 
 
 def _value(act: str, v: arb) -> arb:
-    """An enclosure of f(v) for a ball v, also across the kink of a one-sided activation: the
-    side formulas are monotone (ReLU, softsign) or σ's triangle wave above 0, which lies in [0, 1]."""
+    """An enclosure of f(v) for a ball v, also across the kink of a one-sided activation: each
+    side's formula is 0 at 0 and monotone away from it, or σ's triangle wave, which lies in [0, 1]."""
     try:
         return _derivatives(act, v)[0]
     except _Kink:
-        below, above = ONE_SIDED.get(act, ONE_SIDED["euaf"])
+        below, above = _sides(act)
         lo, hi = arb(v.lower()), arb(v.upper())
         low = below(lo) if lo < 0 else arb(0)
         high = above(hi) if above is not None else arb(1)  # the triangle wave lies in [0, 1]
@@ -177,3 +204,70 @@ def polynomial(p, d: int):
     grad = [p.derivative(i) for i in range(d)]
     hess = [[gi.derivative(j) for j in range(d)] for gi in grad]
     return lambda m: (p(*m), [gi(*m) for gi in grad], [[h(*m) for h in row] for row in hess])
+
+
+# ---------------------------------------------------------------------------------------------
+# one input: Taylor forms of any order (arb_series), where second-order ones need too many boxes
+
+
+def series(layers: tuple, a: fmpq, b: fmpq, order: int) -> arb_series:
+    """The network's one output as a series in (t − m) to ``order`` terms, over the ball of
+    [a, b] (a = b: at the point): coefficient k encloses φ^(k)(ξ)/k! for every ξ in [a, b]."""
+    units = [arb_series([arb((a + b) / 2, (b - a) / 2) if a < b else arb(a), 1], prec=order)]
+    for k, layer in enumerate(layers):
+        out = []
+        for i in range(layer.rows):
+            s = arb_series([arb(layer.b[i, 0])], prec=order)
+            for j, u in enumerate(units):
+                if layer.W[i, j] != 0:
+                    s += arb(layer.W[i, j]) * u
+            act = layer.acts[i] if layer.acts else "identity"
+            # the first layer is affine in t: its exact range decides a one-sided activation's side
+            ends = None if k else sorted(layer.b[i, 0] + layer.W[i, 0] * t for t in (a, b))
+            out.append(s if act == "identity" else _apply(act, s, ends))
+        units = out
+    return units[0]
+
+
+def _apply(act: str, s: arb_series, exact: tuple = None) -> arb_series:
+    v = s.coeffs()[0] if s.coeffs() else arb(0)
+    forms = FUNCTIONS.get(act)
+    f = _one_side(act, v, exact) if _sides(act) is not None else \
+        None if forms is None else forms[0] if v <= 0 else forms[1]
+    if f is None:
+        raise KernelError(f"activation {act!r} is not one the smooth check follows")
+    try:
+        return f(s)
+    except ValueError:  # a ball too wide to divide by: unbounded
+        return arb_series([WHOLE] * s.prec, prec=s.prec)
+
+
+def series_sup(layers: tuple, value: tuple, lo: fmpq, hi: fmpq, enough: arb, order: int = 6
+               ) -> tuple[arb, int]:
+    """sup |φ(t) − (value₀ + value₁ t)| on [lo, hi] for a one-input network: on each interval,
+    Σ_{k<n} |e_k(m)| r^k + |e_n(box)| r^n with the coefficients of φ's series at the midpoint m
+    and over the interval; intervals halved until each meets ``enough`` (at most MAX_BOXES).
+    Returns (upper, intervals); [lo, hi] is first cut where a first-layer one-sided activation
+    kinks (no interval then straddles it), a kink straddled deeper leaves its interval unbounded."""
+    first = layers[0]
+    kinks = {-first.b[i, 0] / first.W[i, 0] for i in range(first.rows)
+             if first.W[i, 0] != 0 and first.acts and _sides(first.acts[i]) is not None}
+    ends = [lo] + sorted(k for k in kinks if lo < k < hi) + [hi]
+    todo, upper, boxes = list(zip(ends, ends[1:])), arb(0), 0
+    while todo:
+        a, b = todo.pop()
+        boxes += 1
+        m, r = (a + b) / 2, arb((b - a) / 2)
+        try:
+            at = (series(layers, m, m, order).coeffs() + [arb(0)] * order)[:order]
+            top = (series(layers, a, b, order + 1).coeffs() + [arb(0)] * (order + 1))[order]
+            at[0] -= value[0] + value[1] * m
+            at[1] -= value[1]
+            up = sum((abs(c) * r ** k for k, c in enumerate(at)), arb(0)) + abs(top) * r ** order
+        except _Kink:
+            up = WHOLE
+        if up <= enough or boxes + len(todo) >= MAX_BOXES:
+            upper = upper.max(arb(up.upper()) if up.is_finite() else WHOLE)
+            continue
+        todo += [(a, m), (m, b)]
+    return upper, boxes

@@ -36,6 +36,7 @@ from typing import Any, Optional
 
 from flint import arb, fmpq
 
+from certify import evidence
 from certify.method import ErrorReport, Method, methods
 from constructive.activations.catalogue import parse_activation, witness
 from constructive.evaluate import evaluate
@@ -149,7 +150,21 @@ def method_emulation(thm: Any, params: dict, target: Any, net: Node) -> ErrorRep
         "domain_M": str(res.M), "max_abs_preactivation": str(res.M_needed),
         "error_upper_approx": f"{float(res.error_upper):.6g}", "problems": res.reasons,
     }  # no timings here: details must come out equal when the certificate is rebuilt
-    return ErrorReport(res.error_lower if res.ok else fmpq(0), upper, res.witnesses, set(), details)
+    return ErrorReport(res.error_lower if res.ok else fmpq(0), upper, res.witnesses, set(), details,
+                       evidence=_emulation_evidence(layers, res))
+
+
+def _emulation_evidence(layers: list, res: EmulationBound) -> Optional[dict]:
+    """What the kernel's emulation-sup reads: the ReLU network, the gadget body, its domain M
+    and the band τ the certifier found (only the kernel's aim when it halves boxes); no gadget
+    where none was read (the kernel then shows no bound either)."""
+    relu, _ = evidence.stored_network(relu_net_from_layers(layers))
+    if relu is None:
+        return None
+    gadget = None if res.plan is None or res.band is None else evidence.stored_network(res.plan.body())[0]
+    if gadget is None:
+        return {"kind": "emulation", "relu": relu}
+    return {"kind": "emulation", "relu": relu, "gadget": gadget, "M": str(res.M), "tau": str(res.tau)}
 
 
 

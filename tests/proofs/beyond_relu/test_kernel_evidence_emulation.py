@@ -1,0 +1,103 @@
+"""The checker kernel re-derives the ReLU emulations (check ``emulation-sup``): the stored
+ρ-network must be the evidence's ReLU network with each neuron replaced by the evidence's gadget
+(composed by the kernel itself), the gadget's band against ReLU is bounded by Taylor forms of
+order 8 on [−M, M] and propagated through the ReLU network (Proposition 10)."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+from flint import arb, ctx, fmpq
+
+from certify.certificate import content_hash
+from certify.kernel import check_certificate_data, emulation, smooth
+from certify.kernel.check import PREC
+from certify.kernel.network import decode
+from tests.kernel_certs import cert, moved
+
+EMULATIONS = ["zlz-relu-emulation-3n2l", "zlz-relu-emulation-6n2l", "zlz-thm7-kink-class-emulation",
+              "zlz-thm7-kink-class-emulation-k1", "zlz-thm8-a2-emulation-2n",
+              "zlz-thm9-a2tilde-emulation-1n", "zlz-cor4-cpwl-architecture",
+              "zlz-v1-cor14-cpwl-architecture"]
+
+
+def _forged(c: dict, edit) -> dict:
+    forged = copy.deepcopy(c)
+    edit(forged)
+    forged["hash"] = content_hash(forged)
+    return forged
+
+
+@pytest.mark.parametrize("tid", EMULATIONS)
+def test_kernel_rederives_the_emulation_bound(tid):
+    c = cert(tid)
+    report = check_certificate_data(c)
+    assert report.ok and report.verdict == c["verdict"] == "HOLDS", report.problems
+    assert not any("error bounds" in t for t in report.trusted)
+    assert any("ReLU network is the one the evidence stores" in t for t in report.trusted)
+    assert report.lower <= report.upper < fmpq(1, 1000)
+
+
+@pytest.mark.parametrize("params", [{"rho": "tanh", "eps": "1/100000"}, {"rho": "arctan", "A": "5"},
+                                    {"rho": "softplus"}, {"rho": "gelu"}])
+def test_other_activations_and_instances(params):
+    c = cert("zlz-relu-emulation-3n2l", **params)
+    report = check_certificate_data(c)
+    assert report.ok and report.verdict == c["verdict"] == "HOLDS", report.problems
+    assert not any("error bounds" in t for t in report.trusted)
+
+
+@pytest.mark.parametrize("layer", [0, 1, 2, 6])
+def test_a_weight_moved_by_2_to_the_minus_40_leaves_no_bound(layer):
+    """Any stored weight moved: the network is no longer the ReLU network with its gadgets, so
+    the kernel shows no upper bound and refuses the stored HOLDS."""
+    c = cert("zlz-relu-emulation-3n2l")
+    report = check_certificate_data(moved(c, layer, "W", fmpq(1, 2 ** 40)))
+    assert not report.ok and report.verdict == "INCONCLUSIVE"
+
+
+def test_the_emulated_network_moved_with_the_stored_one_is_checked_against_each_other():
+    """The ReLU network's first weight moved in the evidence only: the stored ρ-network no
+    longer emulates it (no bound); the ReLU network is what the kernel trusts by name only."""
+    c = cert("zlz-relu-emulation-3n2l")
+
+    def edit(f):
+        entry = f["evidence"]["relu"]["layers"][0]["W"][0]
+        entry[-1] = str(fmpq(*map(int, (entry[-1] + "/1").split("/")[:2])) + fmpq(1, 8))
+    report = check_certificate_data(_forged(c, edit))
+    assert not report.ok and report.verdict == "INCONCLUSIVE"
+
+
+def test_a_claim_tightened_below_the_band_is_refused(monkeypatch):
+    from certify.kernel import claims
+    tid = "zlz-relu-emulation-3n2l"
+    stmt = claims.load_statements()[tid]
+    claim = dict(stmt.claim, bound="eps/1000")
+    monkeypatch.setitem(claims.load_statements(), tid, type(stmt)(**{**vars(stmt), "claim": claim}))
+    report = check_certificate_data(cert(tid))
+    assert not report.ok and report.verdict != "HOLDS"
+
+
+def test_the_band_is_the_gadget_against_relu():
+    """The sigmoid gadget's band on [−M, M] from the Taylor forms lies above its exact error at
+    sample points (evaluated as a series at each point) and below the certifier's τ."""
+    c = cert("zlz-relu-emulation-3n2l")
+    relu, gadget, M, aim = emulation.parts(c["evidence"])
+    with ctx.workprec(PREC):  # the kernel's working precision
+        tau, _ = emulation.band(gadget, M, aim)
+        for t in [fmpq(k, 64) * M for k in range(-64, 65, 7)] + [fmpq(1, 10 ** 5), fmpq(-1, 10 ** 5)]:
+            value = smooth.series(gadget.layers, t, t, 1).coeffs()[0]
+            assert abs(value - arb(max(t, fmpq(0)))) <= tau
+        assert tau <= arb(aim)
+
+
+def test_a_gadget_with_its_kink_inside_is_cut_there():
+    """ELU's gadget kinks at −2^-17 (its first layer t/2^21 + 2^-38): the kernel cuts [−M, 0]
+    there first, so no interval straddles the kink."""
+    c = cert("zlz-thm7-kink-class-emulation-k1")
+    gadget = decode(c["evidence"]["gadget"])
+    first = gadget.layers[0]
+    assert any(-first.b[i, 0] / first.W[i, 0] == -fmpq(1, 2 ** 17) for i in range(first.rows) if first.W[i, 0])
+    report = check_certificate_data(c)
+    assert report.ok and report.upper is not None
