@@ -33,7 +33,12 @@ OTHER_CHECKS = [("hc-winding-gaps-k1", {}), ("hc-winding-covering-k2", {"n": "64
                 ("shallow-corollary2-root-gaps", {"k_max": "6"}),
                 ("shallow-resolvable-modes-precision", {}), ("zlz-selector", {}),
                 ("zlz-lemma15-identity-gadget", {}), ("zlz-lemma16-product-3neuron", {}),
-                ("syz-fixed-sigma-1d-half", {"K": "4"})]
+                ("syz-fixed-sigma-1d-half", {"K": "4"}), ("peuaf-def", {}),
+                ("peuaf-second-difference-product", {}), ("euaf-product-exact", {}),
+                ("syz-fixed-sigma-1d-half-range", {"K": "4"}),
+                ("syz-fixed-sigma-1d-nine-tenths", {}),
+                ("peuaf-analytic-independence", {"K": "4", "H": "100"}),
+                ("zlz-relu-emulation-3n2l", {})]
 
 
 def accepted(cert: dict, rebuild: bool) -> bool:

@@ -42,6 +42,7 @@ CHECKS: dict[str, tuple[Callable[..., ev.Bounds], set]] = {
     "sigma-identity": (ev.sigma_identity, {"exact"}),
     "sigma-sup": (ev.sigma_sup, {"Linf"}),
     "sigma-range": (ev.sigma_range, {"Linf"}),
+    "sigma-sup-levels": (sc.sigma_sup_levels, {"Linf"}),
     "covering": (sc.covering, {"Linf"}),
     "split-range": (ev.split_range, {"exact", "Linf"}),
     "split-sup": (ev.split_sup, {"Linf"}),
@@ -303,8 +304,8 @@ def _bounds(cert: dict, stmt: Statement, env: dict, net: Optional[StoredNetwork]
                           "certificate has none")
     # grid, piece and line checks follow ReLU and identity neurons only (no-relation no network)
     foreign = net is not None and not net.plain and checker not in (
-        None, ev.sigma_identity, ev.sigma_sup, ev.sigma_range, sc.smooth_sup, sc.no_relation,
-        sc.emulation_sup)
+        None, ev.sigma_identity, ev.sigma_sup, ev.sigma_range, sc.sigma_sup_levels, sc.smooth_sup,
+        sc.no_relation, sc.emulation_sup)
     if checker is None or foreign or net is None or target is None or not isinstance(evidence, dict):
         why = ("the statement names no kernel check" if checker is None else
                "network or target not followed by the kernel" if net is None or target is None

@@ -13,10 +13,10 @@ from certify.kernel import covering as cover
 from certify.kernel import emulation, gram, roots, smooth
 from certify.kernel.claims import Statement, rational
 from certify.kernel.errors import KernelError, Undecided
-from certify.kernel.evidence import MAX_WITNESSES, Bounds, need_kind, region, statement_boxes
+from certify.kernel.evidence import MAX_WITNESSES, Bounds, need_kind, region, sigma_sup, statement_boxes
 from certify.kernel.formula import ball
 from certify.kernel.grid import TargetExpression
-from certify.kernel.network import StoredNetwork
+from certify.kernel.network import StoredNetwork, decode
 
 
 def covering(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,
@@ -342,3 +342,32 @@ def emulation_sup(stmt: Statement, env: dict, net: StoredNetwork, target: Target
             lower = lower.max(arb(gap.lower())) if gap > 0 else lower
     return Bounds(upper, lower, what, trusted=("the emulated ReLU network is the one the evidence stores (check --rebuild "
                            "compares it with the builder's)",))
+
+
+MAX_LEVELS = 16
+
+
+def sigma_sup_levels(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,
+                     evidence: dict, cert: dict) -> Bounds:
+    """eps · max_j upper_j/eps_j over the networks of the evidence's levels, eps_j = eps·2^(n−1−j)
+    (n = the parameter ``levels``): each level's network of the same width and depth as the
+    stored one (the finest level), its sup error bounded as ``sigma-sup`` with that level's cuts."""
+    need_kind(evidence, "levels")
+    eps, n = rational(str(env["eps"]), "eps"), int(rational(str(env["levels"]), "levels"))
+    rows = evidence.get("levels")
+    if not isinstance(rows, list) or len(rows) != n or not 1 <= n <= MAX_LEVELS:
+        raise KernelError(f"levels evidence needs one entry per level ({n})")
+    shape = net.measure()
+    upper, lower, loose = arb(0), arb(0), 0
+    for j, row in enumerate(rows):
+        level = decode(row.get("network") if isinstance(row, dict) else None)
+        e = eps * 2 ** (n - 1 - j)
+        if (level.measure()["width"], level.measure()["depth"]) != (shape["width"], shape["depth"]):
+            raise KernelError(f"level {j} has another architecture than the stored network")
+        if j == n - 1 and level.layers != net.layers:
+            raise KernelError("the finest level is not the stored network")
+        b = sigma_sup(stmt, env, level, target, {"kind": "line", "cuts": row.get("cuts")}, cert)
+        upper, lower = upper.max(b.upper * eps / e), lower.max(b.lower * eps / e)
+        loose += b.loose
+    return Bounds(upper, lower, f"exact cells of the {n} levels' networks (as sigma-sup), each "
+                  "error scaled by eps/eps_j", loose=loose)

@@ -439,7 +439,7 @@ def certify_super(thm: Any, params: dict, target: Any, net: Any) -> ErrorReport:
 
     eps = as_fmpq(params["eps"])
     levels = int(params["levels"])
-    rows, shapes = [], set()
+    rows, shapes, kept = [], set(), []  # kept: the kernel's evidence, one network per level
     up_ratio, low_ratio, wit = fmpq(0), fmpq(0), []
     failed = False
     for j in range(levels):
@@ -453,6 +453,8 @@ def certify_super(thm: Any, params: dict, target: Any, net: Any) -> ErrorReport:
         except AnalysisFailed as exc:
             lo, up, x, det = _failed(n, pj, target, exc)
             failed = True
+        stored, _ = evidence.stored_network(n)
+        kept.append({"eps": str(e), "network": stored, "cuts": [str(c) for c in det.get("cuts", [])]})
         up_ratio = max(up_ratio, up / e)
         if lo / e > low_ratio:
             low_ratio = lo / e
@@ -470,7 +472,8 @@ def certify_super(thm: Any, params: dict, target: Any, net: Any) -> ErrorReport:
         "not_verified": "d >= 2 (the paper's KST assembly with (d+1)(2d+1) blocks, whose inner "
                         "functions are not constructive), rho in the closure of A (Lemma 1), and "
                         "eps below the listed levels (the construction is the same for every eps; "
-                        "only its certification is finite)"})
+                        "only its certification is finite)"},
+        evidence={"kind": "levels", "levels": kept})
 
 
 METHODS = methods(

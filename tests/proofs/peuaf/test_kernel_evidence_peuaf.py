@@ -144,3 +144,36 @@ def test_softsign_products_of_the_beyond_relu_paper_are_rederived():
     report = check_certificate_data(c)
     assert report.ok and report.verdict == c["verdict"] == "HOLDS", report.problems
     assert not any("error bounds" in t for t in report.trusted)
+
+
+# --- Theorem 1's levels (check sigma-sup-levels): every level's network in the evidence
+
+
+def test_kernel_rederives_every_level():
+    c = cert("peuaf-super-expressive")
+    report = check_certificate_data(c)
+    assert report.ok and report.verdict == c["verdict"] == "HOLDS", report.problems
+    assert not any("error bounds" in t for t in report.trusted)
+    assert len(c["evidence"]["levels"]) == 3
+
+
+def _level_edit(edit) -> dict:
+    forged = copy.deepcopy(cert("peuaf-super-expressive"))
+    edit(forged["evidence"]["levels"])
+    forged["hash"] = content_hash(forged)
+    return forged
+
+
+def test_a_coarse_level_lifted_past_its_eps_is_refused():
+    """Level 0 (eps_0 = 4 eps) with an output bias of 1/2: its error exceeds eps_0 on whole cells."""
+    report = check_certificate_data(_level_edit(
+        lambda levels: levels[0]["network"]["layers"][-1].__setitem__("b", [[0, "1/2"]])))
+    assert not report.ok and report.verdict == "VIOLATED"
+
+
+@pytest.mark.parametrize("edit", [lambda levels: levels.pop(0),
+                                  lambda levels: levels.__setitem__(2, levels[1]),
+                                  lambda levels: levels[0]["network"]["layers"].pop(1)])
+def test_levels_that_do_not_fit_the_statement_are_refused(edit):
+    """A level missing, the finest level not the stored network, a level of another depth."""
+    assert not check_certificate_data(_level_edit(edit)).ok
