@@ -55,6 +55,7 @@ CHECKS: dict[str, tuple[Callable[..., ev.Bounds], set]] = {
     "operator-norm": (sc.operator_norm, {"exact"}),
     "smooth-sup": (sc.smooth_sup, {"Linf"}),
     "emulation-sup": (sc.emulation_sup, {"Linf"}),
+    "relu-identity": (sc.relu_identity, {"exact"}),
     "root-intervals": (sc.root_intervals, {"exact"}),
     "root-gaps": (sc.root_gaps, {"exact"}),
 }

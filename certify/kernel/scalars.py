@@ -10,7 +10,7 @@ from __future__ import annotations
 from flint import arb, ctx, fmpq, fmpq_mpoly_ctx, fmpz_mat
 
 from certify.kernel import covering as cover
-from certify.kernel import emulation, gram, roots, smooth
+from certify.kernel import emulation, gram, normal, roots, smooth
 from certify.kernel.claims import Statement, rational
 from certify.kernel.errors import KernelError, Undecided
 from certify.kernel.evidence import MAX_WITNESSES, Bounds, need_kind, region, sigma_sup, statement_boxes
@@ -371,3 +371,28 @@ def sigma_sup_levels(stmt: Statement, env: dict, net: StoredNetwork, target: Tar
         loose += b.loose
     return Bounds(upper, lower, f"exact cells of the {n} levels' networks (as sigma-sup), each "
                   "error scaled by eps/eps_j", loose=loose)
+
+
+def relu_identity(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,
+                  evidence: dict, cert: dict) -> Bounds:
+    """φ = the ReLU network the evidence stores, on all of R^d: both outputs have the same normal
+    form (:mod:`certify.kernel.normal`); otherwise nothing is shown but the exact differences at
+    the witnesses (a lower bound)."""
+    need_kind(evidence, "network")
+    other = decode(evidence.get("network"))
+    if (other.input_dim, other.layers[-1].rows) != (net.input_dim, net.layers[-1].rows):
+        raise KernelError("the two networks differ in their inputs or outputs")
+    forms = normal.Forms()
+    same = forms.outputs(net) == forms.outputs(other)
+    points = [[rational(v, "witness") for v in w["x"]] for w in (cert.get("witnesses") or [])[:MAX_WITNESSES]
+              if isinstance(w, dict) and isinstance(w.get("x"), list) and len(w["x"]) == net.input_dim]
+    gap = fmpq(0)
+    if points:
+        mine, theirs = net.run(points, signs=False)[0], other.run(points, signs=False)[0]
+        gap = max(abs(u - v) for a, b in zip(mine, theirs) for u, v in zip(a, b))
+    trusted = ("the other network is the one the evidence stores (check --rebuild compares it with "
+               "the builder's)",)
+    if same:
+        return Bounds(arb(0), arb(gap), f"one normal form of both networks ({len(forms.atoms)} ReLU atoms)",
+                      trusted=trusted)
+    return Bounds(arb("inf"), arb(gap), "different normal forms (nothing shown)", trusted=trusted)

@@ -87,12 +87,14 @@ def method_deepen_identity(thm: Any, params: dict, target: Any, net: Node) -> Er
     d, N, L, seed = (int(params[k]) for k in ("d", "N", "L", "seed"))
     shallow = shallow_network(*random_shallow(d, N, L, seed))
     result = check_identity(net, shallow)
+    # the kernel's relu-identity compares the two networks' normal forms
+    other = {"kind": "network", "network": evidence.stored_network(shallow)[0]}
     if result.holds:
         return ErrorReport(fmpq(0), fmpq(0), [], set(), {"regions": result.regions,
-                                                         "shallow_widthvec": [N, N * L]})
+                                                         "shallow_widthvec": [N, N * L]}, evidence=other)
     err = abs(result.difference)
     wit = [{"x": [str(v) for v in result.witness], "error": str(err)}]
-    return ErrorReport(err, arb("inf"), wit, set(), {"regions": result.regions})
+    return ErrorReport(err, arb("inf"), wit, set(), {"regions": result.regions}, evidence=other)
 
 
 def method_partial_bitsums_deep(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
