@@ -58,7 +58,7 @@ PARAMETER_KEYS_BY_KIND = {
 TARGET_KEYS = frozenset({"dim", "default", "range"})
 CLAIM_KEYS = frozenset({"norm", "region", "bound", "p", "range", "architecture", "pieces",
                         "strict", "check", "box", "rescale", "within", "data", "let", "gram",
-                        "operator", "relation"})
+                        "operator", "relation", "reference"})
 # one family of boxes on which an exact claim gives the network's value (see SCHEMA.md)
 PIECE_KEYS = frozenset({"index", "count", "lo", "hi", "value"})
 # optional: lo/hi one formula per input axis, value one formula per output (the kernel's, see SCHEMA.md)
@@ -276,6 +276,8 @@ def _kernel_keys(claim: dict) -> None:
         raise SchemaError("claim.data must be a list of names")
     for name in data:
         _name(name, "claim.data")
+    if "reference" in claim and not isinstance(claim["reference"], str):
+        raise SchemaError("claim.reference must be a formula (a string) in x1, x2, ...")
     if "operator" in claim and not isinstance(claim["operator"], str):
         raise SchemaError("claim.operator must be a formula (a string) in x, y and a")
     gram = claim.get("gram", {})

@@ -18,6 +18,8 @@ an exact point.
 
 from __future__ import annotations
 
+import ast
+
 from flint import fmpq
 
 from certify.kernel.errors import KernelError, Undecided
@@ -74,6 +76,41 @@ class Forms:
                 signs.append(act == "relu")
             units, relus = out, signs
         return units
+
+
+    def of_formula(self, node: ast.AST) -> dict:
+        """A parsed formula in x1, x2, … made of integers, +, −, products and quotients by
+        constants, Max, Min and Abs, in normal form: max(a, b) = b + relu(a − b),
+        min(a, b) = a − relu(a − b), |a| = relu(a) + relu(−a)."""
+        if isinstance(node, ast.Expression):
+            return self.of_formula(node.body)
+        if isinstance(node, ast.Constant) and isinstance(node.value, int):
+            return combine([(fmpq(node.value), {ONE: fmpq(1)})])
+        if isinstance(node, ast.Name) and node.id[:1] == "x" and node.id[1:].isdigit():
+            return {("x", int(node.id[1:]) - 1): fmpq(1)}
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            return combine([(fmpq(-1 if isinstance(node.op, ast.USub) else 1), self.of_formula(node.operand))])
+        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.Div)):
+            a, b = self.of_formula(node.left), self.of_formula(node.right)
+            if isinstance(node.op, (ast.Add, ast.Sub)):
+                return combine([(fmpq(1), a), (fmpq(1 if isinstance(node.op, ast.Add) else -1), b)])
+            if isinstance(node.op, ast.Div) and set(b) == {ONE}:
+                return combine([(1 / b[ONE], a)])
+            if isinstance(node.op, ast.Mult) and set(a) <= {ONE} or set(b) <= {ONE}:
+                k, F = (a, b) if set(a) <= {ONE} else (b, a)
+                return combine([(k.get(ONE, fmpq(0)), F)])
+        if isinstance(node, ast.Call) and getattr(node.func, "id", "") in ("Max", "Min", "Abs") and node.args:
+            args = [self.of_formula(a) for a in node.args]
+            if node.func.id == "Abs" and len(args) == 1:
+                return combine([(fmpq(1), self.relu(args[0])), (fmpq(1), self.relu(combine([(-1, args[0])])))])
+            out = args[0]
+            for b in args[1:]:
+                gap = self.relu(combine([(fmpq(1), out), (fmpq(-1), b)]))
+                out = combine([(fmpq(1), b), (fmpq(1), gap)] if node.func.id == "Max" else
+                              [(fmpq(1), out), (fmpq(-1), gap)])
+            return out
+        raise KernelError(f"{ast.unparse(node)!r} is not a ReLU expression (integers, x1, …, +, −, "
+                          "products by constants, Max, Min, Abs)")
 
 
 def combine(terms: list) -> dict:

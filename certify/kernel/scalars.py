@@ -14,7 +14,7 @@ from certify.kernel import emulation, gram, normal, roots, smooth
 from certify.kernel.claims import Statement, rational
 from certify.kernel.errors import KernelError, Undecided
 from certify.kernel.evidence import MAX_WITNESSES, Bounds, need_kind, region, sigma_sup, statement_boxes
-from certify.kernel.formula import ball
+from certify.kernel.formula import Evaluator, ball, parse
 from certify.kernel.grid import TargetExpression
 from certify.kernel.network import StoredNetwork, decode
 
@@ -375,24 +375,33 @@ def sigma_sup_levels(stmt: Statement, env: dict, net: StoredNetwork, target: Tar
 
 def relu_identity(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,
                   evidence: dict, cert: dict) -> Bounds:
-    """φ = the ReLU network the evidence stores, on all of R^d: both outputs have the same normal
-    form (:mod:`certify.kernel.normal`); otherwise nothing is shown but the exact differences at
-    the witnesses (a lower bound)."""
-    need_kind(evidence, "network")
-    other = decode(evidence.get("network"))
-    if (other.input_dim, other.layers[-1].rows) != (net.input_dim, net.layers[-1].rows):
-        raise KernelError("the two networks differ in their inputs or outputs")
+    """φ = the ReLU network the evidence stores, or the statement's ``claim.reference`` formula,
+    on all of R^d: both have the same normal form (:mod:`certify.kernel.normal`); otherwise
+    nothing is shown but the exact differences at the witnesses (a lower bound)."""
     forms = normal.Forms()
-    same = forms.outputs(net) == forms.outputs(other)
     points = [[rational(v, "witness") for v in w["x"]] for w in (cert.get("witnesses") or [])[:MAX_WITNESSES]
               if isinstance(w, dict) and isinstance(w.get("x"), list) and len(w["x"]) == net.input_dim]
-    gap = fmpq(0)
-    if points:
-        mine, theirs = net.run(points, signs=False)[0], other.run(points, signs=False)[0]
-        gap = max(abs(u - v) for a, b in zip(mine, theirs) for u, v in zip(a, b))
-    trusted = ("the other network is the one the evidence stores (check --rebuild compares it with "
-               "the builder's)",)
+    mine = net.run(points, signs=False)[0] if points else []
+    if "reference" in stmt.claim:  # a formula of the statement, one output
+        names = {f"x{i + 1}" for i in range(net.input_dim)}
+        tree = parse(stmt.claim["reference"], names, "claim.reference")
+        if net.layers[-1].rows != 1:
+            raise KernelError("a reference formula speaks about networks of one output")
+        same = forms.outputs(net) == [forms.of_formula(tree)]
+        theirs = [[Evaluator({f"x{i + 1}": v for i, v in enumerate(x)}).value(tree)] for x in points]
+        trusted, other_name = (), "the statement's formula"
+    else:
+        need_kind(evidence, "network")
+        other = decode(evidence.get("network"))
+        if (other.input_dim, other.layers[-1].rows) != (net.input_dim, net.layers[-1].rows):
+            raise KernelError("the two networks differ in their inputs or outputs")
+        same = forms.outputs(net) == forms.outputs(other)
+        theirs = other.run(points, signs=False)[0] if points else []
+        trusted = ("the other network is the one the evidence stores (check --rebuild compares it "
+                   "with the builder's)",)
+        other_name = "the other network"
+    gap = max((abs(u - v) for a, b in zip(mine, theirs) for u, v in zip(a, b)), default=fmpq(0))
     if same:
-        return Bounds(arb(0), arb(gap), f"one normal form of both networks ({len(forms.atoms)} ReLU atoms)",
-                      trusted=trusted)
+        return Bounds(arb(0), arb(gap), f"one normal form of the network and {other_name} "
+                      f"({len(forms.atoms)} ReLU atoms)", trusted=trusted)
     return Bounds(arb("inf"), arb(gap), "different normal forms (nothing shown)", trusted=trusted)

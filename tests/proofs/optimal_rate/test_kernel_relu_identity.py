@@ -62,3 +62,42 @@ def test_the_three_rules():
     assert forms.relu(combine([(-1, r), (-2, {ONE: fmpq(1)})])) == {}  # −relu(x) − 2 ≤ 0
     assert forms.outputs(_one_input(([[1]], [0], True), ([[1]], [0], False))) != \
         forms.outputs(_one_input(([[1]], [1], True), ([[1]], [-1], False)))  # relu(x) vs relu(x+1) − 1
+
+
+# --- the mid gadget against the statement's formula (claim.reference)
+
+
+def test_kernel_rederives_the_mid_gadget_against_the_formula():
+    c = cert("syz-mid-gadget")
+    report = check_certificate_data(c)
+    assert report.ok and report.verdict == "HOLDS" and report.upper == 0, report.problems
+    assert not any("error bounds" in t for t in report.trusted)
+
+
+@pytest.mark.parametrize("layer,key", [(0, "W"), (1, "W"), (2, "W")])
+def test_a_mid_weight_moved_is_refused(layer, key):
+    report = check_certificate_data(moved(cert("syz-mid-gadget"), layer, key, fmpq(1, 2 ** 40)))
+    assert not report.ok and report.verdict != "HOLDS"
+
+
+def test_a_wrong_reference_is_never_shown(monkeypatch):
+    from certify.kernel import claims
+    stmt = claims.load_statements()["syz-mid-gadget"]
+    claim = dict(stmt.claim, reference="Max(Max(x1, x2), x3)")
+    monkeypatch.setitem(claims.load_statements(), "syz-mid-gadget", type(stmt)(**{**vars(stmt), "claim": claim}))
+    report = check_certificate_data(cert("syz-mid-gadget"))
+    assert not report.ok and report.verdict != "HOLDS"
+
+
+def test_formulas_in_normal_form():
+    import ast
+    forms = Forms()
+
+    def nf(text):
+        return forms.of_formula(ast.parse(text, mode="eval"))
+    assert nf("Max(x1, x2)") == nf("Max(x2, x1)") == nf("x1 + Max(0, x2 - x1)")
+    assert nf("Min(x1, x2)") == nf("-Max(-x1, -x2)")
+    assert nf("Abs(x1 - x2)") == nf("2*Max(x1, x2) - x1 - x2")
+    assert nf("Max(x1, x2)") == nf("(x1 + x2)/2 + Abs(x1 - x2)/2")
+    with pytest.raises(Exception):
+        nf("x1*x2")
