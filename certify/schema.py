@@ -213,8 +213,9 @@ def check_entry(raw: Mapping, methods: Mapping[str, Any]) -> None:
     pieces = claim.get("pieces", [])
     if not isinstance(pieces, list):
         raise SchemaError("claim.pieces must be a list of tables ([[theorem.claim.pieces]])")
-    # a sup claim over intervals (the sigma checks) or a codebook (covering) names no value
-    no_value = ("sigma-sup", "sigma-range", "sigma-sup-levels", "covering")
+    # a sup claim over intervals (the sigma checks), an identity of two networks or a codebook
+    # (covering) names no value
+    no_value = ("sigma-sup", "sigma-range", "sigma-sup-levels", "covering", "line-identity")
     keys = PIECE_KEYS - {"value"} if claim.get("check") in no_value else PIECE_KEYS
     for family in pieces:
         if not isinstance(family, dict) or not keys <= set(family) <= keys | PIECE_OPTIONAL:

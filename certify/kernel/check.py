@@ -38,6 +38,7 @@ CHECKS: dict[str, tuple[Callable[..., ev.Bounds], set]] = {
     "grid-offtrifling": (ev.grid_offtrifling, {"Linf"}),
     "interpolant": (ev.interpolant_identity, {"Linf", "exact"}),
     "line-range": (ev.line_range, {"exact", "Linf"}),
+    "line-identity": (ev.line_identity, {"exact"}),
     "pieces": (ev.constant_pieces, {"exact", "Linf"}),
     "sigma-identity": (ev.sigma_identity, {"exact"}),
     "sigma-sup": (ev.sigma_sup, {"Linf"}),

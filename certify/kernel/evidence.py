@@ -17,7 +17,7 @@ from certify.kernel.claims import Statement, boxes_of, rational
 from certify.kernel.errors import KernelError, Undecided
 from certify.kernel.formula import ball, evaluate
 from certify.kernel.grid import TargetExpression, box_bounds, parse_cuts, same_signs, volume
-from certify.kernel.network import StoredNetwork
+from certify.kernel.network import StoredNetwork, decode
 
 MAX_WITNESSES = 4096
 MAX_RIDGE_DEGREE = 8  # claimed values of sums of ridge functions
@@ -225,6 +225,34 @@ def _real_cuts(evidence: dict) -> list[fmpq]:
     if any(a >= b for a, b in zip(cuts, cuts[1:])):
         raise KernelError("line evidence cuts must increase")
     return cuts
+
+
+def line_identity(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,
+                  evidence: dict, cert: dict) -> Bounds:
+    """φ = the evidence's (one-input ReLU) network on the intervals of claim.pieces: both affine
+    between consecutive cuts (every neuron keeps one weak sign at the two ends, the test of
+    ``line-range``), so comparing them at the cuts decides it; a cut where they differ gives
+    the exact gap."""
+    need_kind(evidence, "line")
+    _one_input(net, "line-identity")
+    other = decode(evidence.get("network"))
+    if other.input_dim != 1 or other.layers[-1].rows != 1 or not other.plain:
+        raise KernelError("line-identity compares with a one-input, one-output ReLU network")
+    cuts, worst = _real_cuts(evidence), fmpq(0)
+    intervals = [(lo[0], hi[0]) for lo, hi, _ in statement_boxes(stmt, env, 1)]
+    for a, b in intervals:
+        points = [[t] for t in [a] + [c for c in cuts if a < c < b] + [b]]
+        values = []
+        for side in (net, other):
+            outputs, masks = side.run(points)
+            if not all(same_signs([masks[k], masks[k + 1]]) for k in range(len(points) - 1)):
+                raise KernelError("a network is not affine between the cuts (every kink is a cut)")
+            values.append([y[0] for y in outputs])
+        worst = max([worst] + [abs(u - v) for u, v in zip(*values)])
+    return Bounds(arb(worst), arb(worst), f"both networks exact at the cuts of the "
+                  f"{len(intervals)} claimed intervals, affine between them",
+                  trusted=("the other network is the one the evidence stores (check --rebuild "
+                           "compares it with the builder's)",))
 
 
 def interpolant_identity(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,

@@ -373,9 +373,14 @@ def method_merge_iterations(thm: Any, params: dict, target: Any, net: Node) -> E
     for x, u, v in zip(pts, a, b):
         if abs(u - v) > worst:
             worst, wit = abs(u - v), [{"x": [str(x)], "error": str(abs(u - v))}]
+    # the kernel's line-identity: the left side as a network, cut at every neuron's kink of
+    # either side (its sign test needs them all, not only where the slope changes)
+    kinks = set(enumerate_1d(lhs, -A, A, minimal=False).points) | set(enumerate_1d(net, -A, A, minimal=False).points)
+    ev = dict(evidence.line(kinks | set(pts)), network=evidence.stored_network(lhs)[0])
     return ErrorReport(worst, worst, wit, set(),
                        {"A": str(A), "breakpoints_lhs": len(pl_l.points), "breakpoints_rhs": len(pl_r.points),
-                        "compared_points": len(pts), "method": "exact 1-D enumeration of both sides"})
+                        "compared_points": len(pts), "method": "exact 1-D enumeration of both sides"},
+                       evidence=ev)
 
 
 def method_selector(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
