@@ -320,6 +320,7 @@ def emulation_sup(stmt: Statement, env: dict, net: StoredNetwork, target: Target
     (:mod:`certify.kernel.emulation`); the lower bound from |φ − R| at the witnesses, φ in arb."""
     need_kind(evidence, "emulation")
     relu, gadget, M, aim = emulation.parts(evidence)
+    h = emulation.target(evidence)
     if (relu.input_dim, relu.layers[-1].rows) != (net.input_dim, net.layers[-1].rows):
         raise KernelError("the ReLU network and the stored network differ in their inputs or outputs")
     box = region(stmt, env, net.input_dim)
@@ -327,21 +328,21 @@ def emulation_sup(stmt: Statement, env: dict, net: StoredNetwork, target: Target
     if gadget is None or not emulation.same(net, emulation.expected_layers(relu, gadget)):
         upper, what = arb("inf"), "the stored network is not the ReLU network with its gadgets"
     else:
-        tau, boxes = emulation.band(gadget, M, aim)
-        upper = arb(emulation.propagate(relu, box, tau, M).upper())
+        tau, boxes = emulation.band(gadget, M, aim, h)
+        upper = arb(emulation.propagate(relu, box, tau, M, h).upper())
         what = (f"band τ ≤ {arb(tau.upper()).str(3)} of the gadget ({boxes} Taylor intervals) "
-                "propagated through the ReLU network")
+                f"propagated through the {'ReLU' if h is None else f'{h[0]}^({h[1]})'} network")
     points = [[rational(v, "witness") for v in w["x"]] for w in (cert.get("witnesses") or [])[:64]
               if isinstance(w, dict) and isinstance(w.get("x"), list) and len(w["x"]) == net.input_dim]
     points = [x for x in points if all(a <= v <= b for v, (a, b) in zip(x, box))]
-    lower = arb(0)
-    if points and net.layers[-1].rows == 1:
+    lower = arb(0)  # (against ρ^(k) neurons no exact value: the lower bound stays 0)
+    if points and net.layers[-1].rows == 1 and h is None:
         exact = [y[0] for y in relu.run(points, signs=False)[0]]
         for x, y in zip(points, exact):
             gap = abs(smooth.enclose(net.layers, [arb(v) for v in x]) - arb(y))
             lower = lower.max(arb(gap.lower())) if gap > 0 else lower
-    return Bounds(upper, lower, what, trusted=("the emulated ReLU network is the one the evidence stores (check --rebuild "
-                           "compares it with the builder's)",))
+    return Bounds(upper, lower, what, trusted=("the emulated network's affine maps are the ones the evidence "
+                                               "stores (check --rebuild compares them with the builder's)",))
 
 
 MAX_LEVELS = 16

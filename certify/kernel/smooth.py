@@ -242,11 +242,32 @@ def _apply(act: str, s: arb_series, exact: tuple = None) -> arb_series:
         return arb_series([WHOLE] * s.prec, prec=s.prec)
 
 
-def series_sup(layers: tuple, value: tuple, lo: fmpq, hi: fmpq, enough: arb, order: int = 6
+def linear(v0: fmpq, v1: fmpq):
+    """The reference t ↦ v0 + v1·t for :func:`series_sup`."""
+    def reference(a: fmpq, b: fmpq, order: int) -> arb_series:
+        c = arb((a + b) / 2, (b - a) / 2) if a < b else arb(a)
+        return arb_series([arb(v0) + arb(v1) * c, arb(v1)], prec=order)
+    return reference
+
+
+def derivative(act: str, k: int):
+    """The reference t ↦ ρ^(k)(t) for :func:`series_sup`, ρ one of FUNCTIONS: ρ's series
+    differentiated k times."""
+    def reference(a: fmpq, b: fmpq, order: int) -> arb_series:
+        c = arb((a + b) / 2, (b - a) / 2) if a < b else arb(a)
+        f = _apply(act, arb_series([c, 1], prec=order + k))
+        for _ in range(k):
+            f = f.derivative()
+        return f
+    return reference
+
+
+def series_sup(layers: tuple, reference, lo: fmpq, hi: fmpq, enough: arb, order: int = 6
                ) -> tuple[arb, int]:
-    """sup |φ(t) − (value₀ + value₁ t)| on [lo, hi] for a one-input network: on each interval,
-    Σ_{k<n} |e_k(m)| r^k + |e_n(box)| r^n with the coefficients of φ's series at the midpoint m
-    and over the interval; intervals halved until each meets ``enough`` (at most MAX_BOXES).
+    """sup |φ(t) − ψ(t)| on [lo, hi] for a one-input network φ and ψ = ``reference`` (its series
+    over [a, b] from reference(a, b, order)): on each interval, Σ_{k<n} |e_k(m)| r^k +
+    |e_n(box)| r^n with the coefficients of e = φ − ψ at the midpoint m and over the interval;
+    intervals halved until each meets ``enough`` (at most MAX_BOXES).
     Returns (upper, intervals); [lo, hi] is first cut where a first-layer one-sided activation
     kinks (no interval then straddles it), a kink straddled deeper leaves its interval unbounded."""
     first = layers[0]
@@ -259,10 +280,8 @@ def series_sup(layers: tuple, value: tuple, lo: fmpq, hi: fmpq, enough: arb, ord
         boxes += 1
         m, r = (a + b) / 2, arb((b - a) / 2)
         try:
-            at = (series(layers, m, m, order).coeffs() + [arb(0)] * order)[:order]
-            top = (series(layers, a, b, order + 1).coeffs() + [arb(0)] * (order + 1))[order]
-            at[0] -= value[0] + value[1] * m
-            at[1] -= value[1]
+            at = _coeffs(series(layers, m, m, order) - reference(m, m, order), order)
+            top = _coeffs(series(layers, a, b, order + 1) - reference(a, b, order + 1), order + 1)[order]
             up = sum((abs(c) * r ** k for k, c in enumerate(at)), arb(0)) + abs(top) * r ** order
         except _Kink:
             up = WHOLE
@@ -271,3 +290,7 @@ def series_sup(layers: tuple, value: tuple, lo: fmpq, hi: fmpq, enough: arb, ord
             continue
         todo += [(a, m), (m, b)]
     return upper, boxes
+
+
+def _coeffs(f: arb_series, n: int) -> list:
+    return (list(f.coeffs()) + [arb(0)] * n)[:n]  # flint drops trailing zero terms

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any
+from typing import Any, Optional
 
 from flint import arb, fmpq
 
@@ -23,7 +23,7 @@ from proofs.beyond_relu.bands import hull as _hull
 from proofs.beyond_relu.bands import order_key as _key
 from proofs.beyond_relu.bands import q_upper as _q_upper
 from proofs.beyond_relu.plans import plan_from_gadget
-from proofs.beyond_relu.source import input_box, layers_from_params, lemma_activation
+from proofs.beyond_relu.source import input_box, layers_from_params, lemma_activation, relu_net_from_layers
 from proofs.beyond_relu.structure import check_structure as _check_structure
 from proofs.beyond_relu.structure import relu_digest as _relu_digest
 from proofs.beyond_relu.structure import relu_size
@@ -359,6 +359,20 @@ def method_thm6(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
                        lipschitz_rho_k=f"{float(r['lip']):.6g}", domain_M=str(r["M"]),
                        error_upper_approx=f"{float(r['upper']):.6g}")
     upper = r["upper"] if r["ok"] else fmpq(10) ** 9
-    return ErrorReport(r["lower"] if r["ok"] else fmpq(0), upper, r.get("witnesses", []), set(), details)
+    return ErrorReport(r["lower"] if r["ok"] else fmpq(0), upper, r.get("witnesses", []), set(), details,
+                       evidence=_derivative_evidence(layers, r, act, k))
+
+
+def _derivative_evidence(layers: list, r: dict, act: Any, k: int) -> Optional[dict]:
+    """The kernel's emulation-sup with a ρ^(k) target: the affine maps (as a ReLU network), the
+    gadget body, M, τ as the aim; no gadget where none was read (nothing is then shown)."""
+    relu, _ = evidence.stored_network(relu_net_from_layers(layers))
+    if relu is None:
+        return None
+    out = {"kind": "emulation", "relu": relu, "target": {"activation": act.key, "order": k}}
+    gadget = evidence.stored_network(r["plan"].body())[0] if "tau" in r else None
+    if gadget is not None:
+        out.update(gadget=gadget, M=str(r["M"]), tau=str(r["tau"]))
+    return out
 
 

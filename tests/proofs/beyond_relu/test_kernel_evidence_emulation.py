@@ -19,7 +19,7 @@ from tests.kernel_certs import cert, moved
 EMULATIONS = ["zlz-relu-emulation-3n2l", "zlz-relu-emulation-6n2l", "zlz-thm7-kink-class-emulation",
               "zlz-thm7-kink-class-emulation-k1", "zlz-thm8-a2-emulation-2n",
               "zlz-thm9-a2tilde-emulation-1n", "zlz-cor4-cpwl-architecture",
-              "zlz-v1-cor14-cpwl-architecture"]
+              "zlz-v1-cor14-cpwl-architecture", "zlz-thm6-derivative-emulation"]
 
 
 def _forged(c: dict, edit) -> dict:
@@ -35,7 +35,7 @@ def test_kernel_rederives_the_emulation_bound(tid):
     report = check_certificate_data(c)
     assert report.ok and report.verdict == c["verdict"] == "HOLDS", report.problems
     assert not any("error bounds" in t for t in report.trusted)
-    assert any("ReLU network is the one the evidence stores" in t for t in report.trusted)
+    assert any("affine maps are the ones the evidence stores" in t for t in report.trusted)
     assert report.lower <= report.upper < fmpq(1, 1000)
 
 
@@ -101,3 +101,21 @@ def test_a_gadget_with_its_kink_inside_is_cut_there():
     assert any(-first.b[i, 0] / first.W[i, 0] == -fmpq(1, 2 ** 17) for i in range(first.rows) if first.W[i, 0])
     report = check_certificate_data(c)
     assert report.ok and report.upper is not None
+
+
+@pytest.mark.parametrize("params", [{"k": "2"}, {"rho": "arctan", "k": "2"}, {"rho": "softplus", "A": "1"}])
+def test_derivative_targets_are_rederived(params):
+    """Theorem 6: the emulated network has ρ^(k) neurons; the band is taken against ρ's series
+    differentiated k times and the errors propagate with Lip = sup |ρ^(k+1)| on [−M, M]."""
+    c = cert("zlz-thm6-derivative-emulation", **params)
+    report = check_certificate_data(c)
+    assert report.ok and report.verdict == c["verdict"] == "HOLDS", report.problems
+    assert not any("error bounds" in t for t in report.trusted)
+
+
+def test_a_derivative_target_of_another_order_is_refused():
+    """The evidence's order k changed to 2 for the k = 1 gadget: its band against ρ'' is of
+    order 1, far above eps: the stored HOLDS is refused."""
+    c = _forged(cert("zlz-thm6-derivative-emulation"), lambda f: f["evidence"]["target"].__setitem__("order", 2))
+    report = check_certificate_data(c)
+    assert not report.ok and report.verdict == "INCONCLUSIVE" and report.upper > 1
