@@ -45,6 +45,7 @@ CHECKS: dict[str, tuple[Callable[..., ev.Bounds], set]] = {
     "sigma-range": (ev.sigma_range, {"Linf"}),
     "sigma-sup-levels": (sc.sigma_sup_levels, {"Linf"}),
     "covering": (sc.covering, {"Linf"}),
+    "codec-roundtrip": (sc.codec_roundtrip, {"Linf"}),
     "split-range": (ev.split_range, {"exact", "Linf"}),
     "split-sup": (ev.split_sup, {"Linf"}),
     "numbers": (sc.numbers, {"exact"}),

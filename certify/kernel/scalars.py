@@ -406,3 +406,53 @@ def relu_identity(stmt: Statement, env: dict, net: StoredNetwork, target: Target
         return Bounds(arb(0), arb(gap), f"one normal form of the network and {other_name} "
                       f"({len(forms.atoms)} ReLU atoms)", trusted=trusted)
     return Bounds(arb("inf"), arb(gap), "different normal forms (nothing shown)", trusted=trusted)
+
+
+MAX_CODEC_WEIGHTS = 1 << 16
+ENC_SLACK, F32_ROUND, F64_ROUND = fmpq(1, 1 << 40), fmpq(1, 1 << 24), fmpq(1, 1 << 52)
+
+
+def codec_roundtrip(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,
+                    evidence: dict, cert: dict) -> Bounds:
+    """max over the stored weights w of (|w − v| − 2^-40 s)/(s R), v = lo + s·p_θ the exact decode
+    of w's block (lo, span s) and code θ with the codewords p of the network's score layer, R the
+    covering radius of those codewords on [0, 1]^k (k = 1 sorted gaps, k = 2 clipped cells, both
+    exact); nothing is shown unless the codec's float output ŵ is v up to its rounding
+    (|ŵ − v| ≤ 2^-24|ŵ| + 2^-52|v|)."""
+    need_kind(evidence, "codec")
+    k = net.input_dim
+    if len(net.layers) != 1 or k > 2:
+        raise Undecided("codec-roundtrip follows one score layer of k = 1 or 2 inputs")
+    W, b = net.layers[0].W, net.layers[0].b
+    code = [tuple(W[i, j] / 2 for j in range(k)) for i in range(W.nrows())]
+    if any(b[i, 0] != -sum(v * v for v in p) for i, p in enumerate(code)):
+        raise KernelError("the score layer is not x ↦ 2p·x − |p|² for its codewords p")
+    radius_sq = cover.radius_1d([p[0] for p in code], False) ** 2 if k == 1 else \
+        cover.radius_2d_sq(code, evidence.get("neighbours"), False)[1]  # exact cells: lower = upper
+    try:
+        w, got, lo, span = ([rational(v, f"codec {key}") for v in evidence[key]]
+                            for key in ("weights", "decoded", "lo", "span"))
+        codes, block = evidence["codes"], evidence["block"]
+    except (KeyError, TypeError):
+        raise KernelError("codec evidence needs weights, decoded, lo, span, codes and block") from None
+    if not (isinstance(block, int) and block > 0 and len(w) == len(got) <= MAX_CODEC_WEIGHTS
+            and len(lo) == len(span) == -(-len(w) // block) and isinstance(codes, list)
+            and len(codes) == -(-len(w) // k) and all(isinstance(t, int) and 0 <= t < len(code) for t in codes)):
+        raise KernelError("codec evidence arrays do not fit together (weights, blocks, codes)")
+    worst, decoded_ok = fmpq(0), True
+    for i, (wi, gi) in enumerate(zip(w, got)):
+        s = span[i // block]
+        v = lo[i // block] + s * code[codes[i // k]][i % k]
+        decoded_ok &= abs(gi - v) <= F32_ROUND * abs(gi) + F64_ROUND * abs(v)
+        excess = abs(wi - v) - ENC_SLACK * s
+        if excess > 0:
+            if s == 0:
+                return Bounds(arb("inf"), arb("inf"), "a block of span 0 with a weight off its decode")
+            worst = max(worst, (excess / s) ** 2 / radius_sq)
+    ratio = arb(worst).sqrt()
+    if not decoded_ok:
+        return Bounds(arb("inf"), arb(ratio.lower()), "the codec's output is not its exact decode up to rounding")
+    return Bounds(arb(ratio.upper()), arb(ratio.lower()), f"exact decode of {len(w)} weights against "
+                  f"the exact covering radius of the score layer's {len(code)} codewords",
+                  trusted=("the weights and the codec's output are the ones the evidence stores (check "
+                           "--rebuild compares them with the builder's)",))

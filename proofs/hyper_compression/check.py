@@ -138,11 +138,13 @@ def roundtrip(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
     if points.n != int(encoded.params["n"]):
         raise UserError(f"the score layer has {points.n} codewords, "
                         f"the codec stored n = {encoded.params['n']}")
+    cells = None
     if k == 1:
         radius_sq = gaps.covering_radius_1d(points, "cube").radius ** 2
         how = "exact (sorted gaps)"
     elif k == 2:
-        radius_sq = voronoi.covering_radius_2d(points, "cube").radius_sq
+        cells = voronoi.covering_radius_2d(points, "cube")
+        radius_sq = cells.radius_sq
         how = "exact (clipped Voronoi cells)"
     else:
         radius_sq = boxes.covering_upper_bound(points, BNB_TOL, BNB_MAX_BOXES).upper_sq
@@ -167,7 +169,10 @@ def roundtrip(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
             details["why_no_bound"] = ("the codec's float output is not the exact decode up to rounding"
                                        if not check.decode_ok else "a weight exceeds its round-trip bound")
         return _unknown(details, lower)
-    return ErrorReport(lower=lower, upper=upper, details=details)
+    # the kernel's codec-roundtrip: the exact arrays, and for k = 2 the cells' neighbours
+    ev = dict(check.evidence, **({"neighbours": cells.evidence()["neighbours"]} if cells is not None else {}))
+    return ErrorReport(lower=lower, upper=upper, details=details,
+                       evidence=ev if k < 3 else {"kind": "codec"})  # k = 3: the kernel does not follow it
 
 
 def precheck_roundtrip(params: dict) -> None:

@@ -68,6 +68,7 @@ class RoundTrip:
     # every |w − ŵ| <= s·R⁺ + 2^-40·s + 2^-24|ŵ| + 2^-52|v| (R⁺ ≥ R a binary fraction)
     total_ok: bool
     largest_bound: fmpq  # the largest of those per-weight bounds
+    evidence: dict = None  # what the kernel's codec-roundtrip re-reads: the exact arrays
 
 
 def check_roundtrip(original, encoded, decoded, table: list[tuple[int, ...]], den: int,
@@ -111,5 +112,8 @@ def check_roundtrip(original, encoded, decoded, table: list[tuple[int, ...]], de
         ratio = (excess / s) ** 2 / radius_sq if excess > 0 else fmpq(0)
         worst = max(worst, (ratio, i))
     j = worst[1]
+    arrays = {"kind": "codec", "block": block, "weights": [str(_exact(w)) for w in w_all],
+              "decoded": [str(_exact(d)) for d in d_all], "lo": [str(v) for v in lo],
+              "span": [str(v) for v in span], "codes": codes}
     return RoundTrip(worst[0], j, abs(_exact(w_all[j]) - _exact(d_all[j])), max_abs, first_bad is None,
-                     first_bad, numel, len(lo), total_ok, largest)
+                     first_bad, numel, len(lo), total_ok, largest, arrays)
