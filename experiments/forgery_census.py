@@ -38,7 +38,10 @@ OTHER_CHECKS = [("hc-winding-gaps-k1", {}), ("hc-winding-covering-k2", {"n": "64
                 ("syz-fixed-sigma-1d-half-range", {"K": "4"}),
                 ("syz-fixed-sigma-1d-nine-tenths", {}),
                 ("peuaf-analytic-independence", {"K": "4", "H": "100"}),
-                ("zlz-relu-emulation-3n2l", {})]
+                ("zlz-relu-emulation-3n2l", {}), ("zlz-thm6-derivative-emulation", {}),
+                ("peuaf-super-expressive", {"levels": "2"}), ("syz-deepen-two-layer", {}),
+                ("syz-mid-gadget", {}), ("zlz-merge-iterations", {"n": "4", "A": "3"}),
+                ("hc-codec-roundtrip", {"rows": "3", "cols": "5"})]
 
 
 def accepted(cert: dict, rebuild: bool) -> bool:
