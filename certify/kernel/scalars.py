@@ -427,8 +427,9 @@ def codec_roundtrip(stmt: Statement, env: dict, net: StoredNetwork, target: Targ
     code = [tuple(W[i, j] / 2 for j in range(k)) for i in range(W.nrows())]
     if any(b[i, 0] != -sum(v * v for v in p) for i, p in enumerate(code)):
         raise KernelError("the score layer is not x ↦ 2p·x − |p|² for its codewords p")
-    radius_sq = cover.radius_1d([p[0] for p in code], False) ** 2 if k == 1 else \
-        cover.radius_2d_sq(code, evidence.get("neighbours"), False)[1]  # exact cells: lower = upper
+    # R² from above and below (exact for k = 1; for k = 2 equal when the cells' evidence is complete)
+    r_hi, r_lo = (cover.radius_1d([p[0] for p in code], False) ** 2,) * 2 if k == 1 else \
+        cover.radius_2d_sq(code, evidence.get("neighbours"), False)
     try:
         w, got, lo, span = ([rational(v, f"codec {key}") for v in evidence[key]]
                             for key in ("weights", "decoded", "lo", "span"))
@@ -448,11 +449,11 @@ def codec_roundtrip(stmt: Statement, env: dict, net: StoredNetwork, target: Targ
         if excess > 0:
             if s == 0:
                 return Bounds(arb("inf"), arb("inf"), "a block of span 0 with a weight off its decode")
-            worst = max(worst, (excess / s) ** 2 / radius_sq)
-    ratio = arb(worst).sqrt()
+            worst = max(worst, (excess / s) ** 2)
+    upper, lower = arb(worst / r_lo).sqrt(), arb(worst / r_hi).sqrt()
     if not decoded_ok:
-        return Bounds(arb("inf"), arb(ratio.lower()), "the codec's output is not its exact decode up to rounding")
-    return Bounds(arb(ratio.upper()), arb(ratio.lower()), f"exact decode of {len(w)} weights against "
+        return Bounds(arb("inf"), arb(lower.lower()), "the codec's output is not its exact decode up to rounding")
+    return Bounds(arb(upper.upper()), arb(lower.lower()), f"exact decode of {len(w)} weights against "
                   f"the exact covering radius of the score layer's {len(code)} codewords",
                   trusted=("the weights and the codec's output are the ones the evidence stores (check "
                            "--rebuild compares them with the builder's)",))
