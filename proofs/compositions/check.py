@@ -26,13 +26,14 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Optional
 
 from flint import fmpq, fmpq_mat
 
 from certify import evidence
 from certify.analysis.pl1d import enumerate_1d
-from certify.analysis.trifling import box_error, constant_cell_errors, trifling_cells, trifling_lp
+from certify.analysis.trifling import (box_error, constant_cell_errors, lp_bounds, trifling_cells,
+                                       trifling_lp, trifling_measure)
 from certify.evidence import PIECES
 from certify.method import ErrorReport, Method, methods
 from constructive import architecture as arch
@@ -47,7 +48,7 @@ from proofs.compositions.build import (clamp_level, iroot, lp_delta, merge_insta
                                        pointfit_data, sup_abs, uniform_delta)
 from proofs.compositions.cells import cell_values, global_sup
 from proofs.compositions.engine import Engine, Forms, StepFailure, form_row
-from proofs.compositions.kinks import relu_kinks
+from proofs.compositions.kinks import kinks_and_values, relu_kinks
 from proofs.compositions.states import cell_boxes, run_compositional
 
 PREC = 192
@@ -155,7 +156,7 @@ def _K_delta_lp(params: dict, target: Any) -> tuple[fmpq, int, fmpq]:
 
 
 def _lp_report(target: Any, d: int, K: int, delta: fmpq, p: fmpq, boxes: list, vals: list,
-               glo: fmpq, ghi: fmpq, used: set, details: dict) -> ErrorReport:
+               glo: fmpq, ghi: fmpq, used: set, details: dict, grid: Optional[dict] = None) -> ErrorReport:
     """The L^p bound from the exact cell values and the network's range [glo, ghi] on the cube:
     on the trifling region |f − φ| ≤ sup|f| + sup|φ|."""
 
@@ -164,7 +165,8 @@ def _lp_report(target: Any, d: int, K: int, delta: fmpq, p: fmpq, boxes: list, v
                                      sup_abs(target) + sup_phi, p)
     return ErrorReport(lower, upper, [], used,
                        {"cells": len(boxes), "K": K, "delta": str(delta), "trifling_measure": str(meas),
-                        "sup_phi_on_cube": str(sup_phi), "p": str(p), **details})
+                        "sup_phi_on_cube": str(sup_phi), "p": str(p), **details},
+                       evidence=grid)
 
 
 def method_offtrifling_cells(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
@@ -207,16 +209,36 @@ def method_offtrifling(thm: Any, params: dict, target: Any, net: Node) -> ErrorR
                        evidence=cell_grid(net, d, K, delta))
 
 
+KINK_EVIDENCE_MAX_R = 32  # relu_kinks takes 1 s at r = 16 and 17 s at r = 64 (the clock's bits grow with r)
+
+
 def method_lp(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
+    """Thm 1.1: the cells' exact values from the compositional run; on the strips between them
+    the clamp's certified range, or, in one dimension up to r = 32, the network itself: affine
+    between its kinks, which are exact and go to the kernel as cuts (grid-lp follows them)."""
     d, r = params["d"], params["r"]
     p, K, delta = _K_delta_lp(params, target)
     vals, (glo, ghi), stats, used = run_compositional(net, d, r, K, delta, True)
-    # no kernel evidence: on the strips the bound rests on the clamp's certified range, which
-    # exact interval propagation does not see (it bounds |φ| there by ~7500, not 2 Mc); cuts
-    # at every kink (relu_kinks, per axis along lines through each cell) let grid-lp re-derive
-    # it, but the kernel then takes 3.4 s for d = 1 (run 0.4 s) and 486 s for d = 2, r = 16
-    return _lp_report(target, d, K, delta, p, cell_boxes(d, K, delta), vals, glo, ghi, used,
-                      {"method": "compositional", **stats})
+    boxes = cell_boxes(d, K, delta)
+    cells = [iv for (iv,) in trifling_cells(1, K, delta)]
+    ends = sorted({a for iv in cells for a in iv} | {fmpq(0), fmpq(1)})
+    details = {"method": "compositional", **stats}
+    if d > 1 or r > KINK_EVIDENCE_MAX_R or not _storable(net):
+        # interval propagation does not see the clamp (it bounds |φ| on a strip by ~7500, not
+        # 2 Mc): the kernel's bound from the cell ends alone decides only where the strips are
+        # thin enough (d = 2, r = 16, p = 2 in 11 s), and stays trusted elsewhere
+        return _lp_report(target, d, K, delta, p, boxes, vals, glo, ghi, used, details,
+                          evidence.grid([ends] * d))
+    xs, ys = kinks_and_values(net, ends)
+    strips = [([(a, b)], *box_error(target, [(a, b)], min(ya[0], yb[0]), max(ya[0], yb[0])))
+              for (a, ya), (b, yb) in zip(zip(xs, ys), zip(xs[1:], ys[1:]))
+              if not any(lo <= a and b <= hi for lo, hi in cells)]
+    lower, upper = lp_bounds(constant_cell_errors(target, boxes, vals) + strips, fmpq(0), fmpq(0), p)
+    return ErrorReport(lower, upper, [], used,
+                       {"cells": len(boxes), "K": K, "delta": str(delta), "p": str(p),
+                        "trifling_measure": str(trifling_measure(d, K, delta)),
+                        "strip_pieces": len(strips), "strips": "exact, between the network's kinks",
+                        **details}, evidence=evidence.grid([xs]))
 
 
 # ================================================================================================

@@ -17,7 +17,7 @@ would spend almost all its time on zeros).
 from __future__ import annotations
 
 import math
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 from flint import fmpq
 
@@ -34,6 +34,21 @@ def relu_kinks(net: Node, cuts: list[fmpq], inside: Optional[Callable] = None) -
     change of a ReLU pre-activation of ``net`` (one input) between them; with ``inside``, only
     between neighbours a < b with inside(a, b) (the values at every point stay exact: a point
     is only ever added where the layers before it are affine)."""
+    return _walk(net, cuts, inside)[0]
+
+
+def kinks_and_values(net: Node, cuts: list[fmpq]) -> tuple[list[fmpq], list[tuple[fmpq, ...]]]:
+    """:func:`relu_kinks` between every pair of neighbouring cuts, and the network's exact
+    output at each point (the network is affine between neighbouring points)."""
+    xs, values, pending = _walk(net, cuts, None)
+    if pending is not None:
+        layer = _integer_layer(*pending)
+        values = [_apply(layer, v) for v in values]
+    return xs, [tuple(fmpq(n, d) for n in nums) for nums, d in values]
+
+
+def _walk(net: Node, cuts: list[fmpq], inside: Optional[Callable]) -> tuple[list, list, Any]:
+    """The points, the values after the last activation at each, and the affine map after it."""
     if net.in_dim != 1:
         raise ValueError(f"relu_kinks needs a network with one input, got {net.in_dim}")
     xs = sorted(set(cuts))
@@ -54,7 +69,7 @@ def relu_kinks(net: Node, cuts: list[fmpq], inside: Optional[Callable] = None) -
         pre = [_apply(layer, v) for v in values]
         xs, pre = _refine(xs, pre, kinked, inside)
         values = [_activate(v, kinked) for v in pre]
-    return xs
+    return xs, values, pending
 
 
 def _integer_layer(W, b) -> tuple:

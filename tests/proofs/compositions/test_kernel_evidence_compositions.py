@@ -1,7 +1,8 @@
 """The checker kernel re-derives the composition paper's bounds from the statement and the stored
 (flattened) network: Lemma D.1 and Prop 3.2 on the statement's points (claim.pieces, Prop 3.2
-over the instance's samples y), Thm A.1 on the grid of cell ends (grid-offtrifling) and Thm 1.3
-on the grid of every ReLU kink (grid-sup); a stored weight moved by 2^-40 where it matters is
+over the instance's samples y), Thm A.1 on the grid of cell ends (grid-offtrifling), Thm 1.3
+on the grid of every ReLU kink (grid-sup) and Thm 1.1 on the grid of every kink in one dimension
+(in two, of the cell ends: grid-lp); a stored weight moved by 2^-40 where it matters is
 refused."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import itertools
 import pytest
 from flint import arb, fmpq
 
+from certify.analysis.pl1d import enumerate_1d
 from certify.certificate import content_hash, make_target_for
 from certify.evidence import breakpoints_1d
 from certify.kernel import check_certificate_data
@@ -19,7 +21,7 @@ from certify.kernel import evidence as kernel_evidence
 from certify.kernel.claims import rational, statement
 from certify.registry import default_registry
 from proofs.compositions.build import pack
-from proofs.compositions.kinks import relu_kinks
+from proofs.compositions.kinks import kinks_and_values, relu_kinks
 from tests.kernel_certs import cert, moved
 
 EPS = fmpq(1, 2 ** 40)
@@ -42,7 +44,9 @@ def _rederived(cert: dict) -> None:
     ("zlz-bitsum-by-iteration", {"r": "3"}), ("zlz-point-fit-by-iteration", {"n": "5", "m": "7"}),
     ("zlz-point-fit-by-iteration", {"n": "4", "m": "4"}),
     ("zlz-composition-offtrifling", {"r": "4", "delta_fraction": "1"}),
-    ("zlz-composition-offtrifling", {"d": "2", "r": "4"})])
+    ("zlz-composition-offtrifling", {"d": "2", "r": "4"}),
+    ("zlz-composition-rate", {"r": "8"}), ("zlz-composition-rate", {"r": "8", "p": "64"}),
+    ("zlz-composition-rate", {"d": "2", "r": "4"})])
 def test_kernel_rederives_the_bound(tid, params):
     _rederived(_cert(tid, **params))
 
@@ -98,6 +102,36 @@ def test_a_moved_input_weight_puts_kinks_inside_the_cells():
     cert = _cert("zlz-composition-offtrifling")
     report = check_certificate_data(_moved(cert, 0, "W", EPS))
     assert report.ok and report.verdict == "HOLDS" and report.upper is not None
+
+
+def test_the_lp_bound_follows_the_clamp_through_the_kinks():
+    """Thm 1.1 in one dimension: every grid box is affine (the strips too, where the clamp holds
+    |φ| ≤ Mc and interval propagation would see ~7500), and the certifier, which bounds the
+    strips from the same exact kinks, finds the same verdict at p = 64, where the clamp's range
+    alone (sup|f| + Mc on the strips' measure) would leave it INCONCLUSIVE."""
+    cert = _cert("zlz-composition-rate", r="8", p="64")
+    report = check_certificate_data(cert)
+    assert cert["verdict"] == report.verdict == "HOLDS"
+    boxes = len(cert["evidence"]["cuts"][0]) - 1
+    assert any(f"({boxes} boxes, {boxes} affine" in line for line in report.rederived)
+
+
+def test_lp_input_weight_moved_moves_kinks_off_the_cuts_and_is_refused():
+    """The input map's weight × (1 + 2^-40 / w): the step map's kinks leave the stored cuts,
+    the strips' boxes are no longer affine, and interval propagation through the 25 compositions
+    bounds the error far above the claim: the stored HOLDS is refused."""
+    report = check_certificate_data(_moved(_cert("zlz-composition-rate", r="8"), 0, "W", EPS))
+    assert not report.ok and report.verdict != "HOLDS"
+
+
+def test_kinks_and_values_are_the_exact_enumeration():
+    thm = default_registry().get("zlz-composition-rate")
+    p = thm.parse_params({"r": "4"})
+    net = thm.builder()(p, make_target_for(thm, p, None))
+    xs, ys = kinks_and_values(net, [fmpq(0), fmpq(1, 3), fmpq(1)])
+    assert xs == relu_kinks(net, [fmpq(0), fmpq(1, 3), fmpq(1)])
+    pl = enumerate_1d(net, 0, 1)
+    assert all(pl(x) == y for x, y in zip(xs, ys))
 
 
 @pytest.mark.parametrize("r", [1, 3, 6])
