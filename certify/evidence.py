@@ -15,7 +15,7 @@ from flint import fmpq, fmpq_mat
 
 from certify.analysis.pl1d import enumerate_1d
 from constructive import architecture as arch
-from constructive.ir import Activation, Network, Node
+from constructive.ir import Activation, Network, Node, Repeat, network
 
 KERNEL_ACTIVATIONS = {"relu", "identity", "euaf"}
 SMOOTH_ACTIVATIONS = {"sigmoid", "tanh", "arctan", "softplus", "silu", "gelu", "softsign", "xsoftsign"}
@@ -23,20 +23,22 @@ MAX_STORED_ENTRIES = 2_000_000  # the kernel's own limit on dense entries
 MAX_STORED_NONZEROS = 300_000   # keeps a certificate below ~20 MB
 
 
-def stored_network(net: Node) -> tuple[Optional[dict], str]:
+def stored_network(net: Node, repeat: bool = False) -> tuple[Optional[dict], str]:
     """The layered network as plain data, or None and the reason it is not stored.
 
     A nested activation (a network used as the activation of each of k neurons, NestNet) is
     flattened: its layers run side by side, block-diagonally, for the k neurons, the plain
     neurons of the same layer passed through by identity neurons, so the kernel follows it as an
-    ordinary ReLU network of the same function."""
+    ordinary ReLU network of the same function.  With ``repeat``, a network L2 ∘ g^{∘m} ∘ L1
+    stores g once (:func:`_block_form`), so that the kernel measures g itself."""
     try:
         # the plain layers bound the stored size from below (flattening a nested activation
         # only adds entries): refuse a network over the limit before flattening it
         plain = sum(layer.rows * layer.cols for layer in arch.layers(net))
         if plain > MAX_STORED_ENTRIES:
             return None, f"{plain} dense entries exceed the stored limit {MAX_STORED_ENTRIES}"
-        steps = _steps(net)
+        form = _block_form(net) if repeat else None
+        steps, block = form if form is not None else (_steps(net), None)
     except (TypeError, ValueError) as exc:
         return None, f"no plain layered form ({exc})"
     except _Unfollowed as exc:
@@ -44,6 +46,9 @@ def stored_network(net: Node) -> tuple[Optional[dict], str]:
                       "peuaf, softsign, xsoftsign, leaky_relu, elu, and sigmoid, tanh, arctan, "
                       "softplus, silu, standard gelu)")
     dense = sum(W.nrows() * W.ncols() for W, _, _ in steps)
+    if block is not None:  # the kernel's limit is on the unrolled network
+        start, count, times = block
+        dense += (times - 1) * sum(W.nrows() * W.ncols() for W, _, _ in steps[start:start + count])
     if dense > MAX_STORED_ENTRIES:
         return None, f"{dense} dense entries exceed the stored limit {MAX_STORED_ENTRIES}"
     layers: list[dict] = []
@@ -58,7 +63,10 @@ def stored_network(net: Node) -> tuple[Optional[dict], str]:
         if acts is not None:
             layer["act"] = _runs(acts)
         layers.append(layer)
-    return {"input_dim": net.in_dim, "layers": layers}, ""
+    stored = {"input_dim": net.in_dim, "layers": layers}
+    if block is not None:
+        stored["repeat"] = dict(zip(("start", "layers", "times"), block))
+    return stored, ""
 
 
 class _Unfollowed(Exception):
@@ -89,6 +97,26 @@ def _steps(net: Node) -> list[Step]:
             else:
                 steps.append((A.W, A.b, None))
     return steps
+
+
+def _block_form(net: Node) -> Optional[tuple[list[Step], tuple[int, int, int]]]:
+    """The steps of L2 ∘ g^{∘m} ∘ L1 with g once, and (where g starts, its steps, m); None for a
+    network of another shape.  L1 and g end in identity neurons instead of being merged with
+    what follows, so g's input dimension and depth stay visible (g's depth is its hidden
+    layers, the identity layer being its output)."""
+    nodes = net.nodes if isinstance(net, Network) else ()
+    at = [i for i, n in enumerate(nodes) if isinstance(n, Repeat)]
+    if len(at) != 1 or at[0] in (0, len(nodes) - 1) or nodes[at[0]].times < 1:
+        return None
+    i = at[0]
+    rep = nodes[i]
+    pre, body, post = _steps(network(*nodes[:i])), _steps(rep.body), _steps(network(*nodes[i + 1:]))
+    if pre[-1][2] is not None or body[-1][2] is not None or \
+            any(a != "relu" for _, _, acts in body[:-1] for a in acts):
+        return None  # a part that ends in an activation, or a block of other neurons
+    pre[-1] = (*pre[-1][:2], ["identity"] * pre[-1][0].nrows())
+    body[-1] = (*body[-1][:2], ["identity"] * body[-1][0].nrows())
+    return pre + body + post, (len(pre), len(body), rep.times)
 
 
 def _name(f: object) -> str:

@@ -21,7 +21,7 @@ from certify.kernel.claims import Statement, rational, statement
 from certify.kernel.errors import KernelError
 from certify.kernel.formula import ball, evaluate
 from certify.kernel.grid import TargetExpression
-from certify.kernel.network import StoredNetwork, decode
+from certify.kernel.network import BLOCK_MEASURES, StoredNetwork, decode
 
 PREC = 256
 DECIMAL = re.compile(r"^-?\d{1,400}\.\d{1,400}(e-?\d{1,6})?$")
@@ -215,9 +215,24 @@ def _architecture(cert: dict, stmt: Statement, env: dict, net: Optional[StoredNe
         raise KernelError("architecture needs measured (object) and claims (list)")
     measured = dict(stored_measured)
     layered = cert["network"].get("measure") == "layered"
+    block = net.block_measure() if net is not None and not layered else {}
+    for key, value in block.items():  # a repeated block g, measured from the stored block
+        if stored_measured.get(key) != value:
+            report.problems.append(f"measured {key} {stored_measured.get(key)!r} differs from "
+                                   f"the stored block's {value}")
+        measured[key] = value
+    wanted = stmt.claim.get("architecture", {})
+    if net is not None and not block and set(wanted) & set(BLOCK_MEASURES):
+        report.problems.append("the statement measures a repeated block and the stored network "
+                               "stores none")
+    if block:
+        report.rederived.append("the repeated block's width, depth, dimension and count "
+                                "re-measured from the network")
     if net is not None and not layered:
         report.trusted.append("the measured architecture (the method's own count, e.g. a repeated "
-                              "block once; check --rebuild re-measures it)")
+                              "block once; check --rebuild re-measures it)" if not block else
+                              "the whole network's counts as the method gives them (the block "
+                              "counted once; check --rebuild re-measures them)")
         net_for_claims = None
     else:
         net_for_claims = net
@@ -229,7 +244,6 @@ def _architecture(cert: dict, stmt: Statement, env: dict, net: Optional[StoredNe
                                        f"the stored network's {value}")
             measured[key] = value
         report.rederived.append("width, depth and parameter counts re-measured from the network")
-    wanted = stmt.claim.get("architecture", {})
     by_name = {c.get("name"): c for c in claims if isinstance(c, dict)}
     if set(by_name) != set(wanted) or len(claims) != len(wanted):
         report.problems.append(f"architecture claims {sorted(map(str, by_name))} differ from the "
@@ -243,7 +257,7 @@ def _architecture(cert: dict, stmt: Statement, env: dict, net: Optional[StoredNe
                 not _same_value(stored.get("claimed"), claimed, env):
             report.problems.append(f"architecture {name}: stored relation, formula or claimed "
                                    "value differs from the statement")
-        if name in MEASURABLE and net_for_claims is not None:
+        if name in MEASURABLE and net_for_claims is not None or name in block:
             value = measured[name]
         else:
             value = stored.get("measured")

@@ -3,8 +3,11 @@
 The certificate stores the plain layered network (consecutive affine maps merged, parallel parts
 block-diagonal, repeats unrolled): ``{"input_dim": d, "layers": [{"rows", "cols", "W": [[i, j,
 "p/q"], …], "b": [[i, "p/q"], …], "act": [["relu", count], …]}, …]}`` with ``act`` absent on the
-last layer.  The kernel follows ReLU and the identity only; any other activation makes the
-network one the kernel does not evaluate (its checks then say so).
+last layer.  A network L2 ∘ g^{∘m} ∘ L1 may store its block g once (``"repeat": {"start": i,
+"layers": k, "times": m}``: layers i..i+k−1 are g, its last layer identity neurons, so g's
+input dimension stays visible); the kernel unrolls it and measures g itself.  The kernel follows
+ReLU and the identity only; any other activation makes the network one the kernel does not
+evaluate (its checks then say so).
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from certify.kernel.errors import KernelError, Undecided
 ACTIVATIONS = {"relu", "identity", "euaf", "sigmoid", "tanh", "arctan", "softplus", "silu", "gelu",
                "softsign", "xsoftsign"}
 MAX_ENTRIES = 2_000_000
+# a block g repeated m times (L2 ∘ g^{∘m} ∘ L1): its width, depth, dimension, and m
+BLOCK_MEASURES = ("g_width", "g_depth", "g_dim", "compositions")
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,7 @@ class Layer:
 class StoredNetwork:
     input_dim: int
     layers: tuple
+    repeat: Optional[tuple] = None  # (start, count, times): layers[start:start+count] run times over
 
     @property
     def plain(self) -> bool:
@@ -60,6 +66,16 @@ class StoredNetwork:
                 "dense_params": sum(l.W.nrows() * l.W.ncols() + l.W.nrows() for l in self.layers),
                 "input_dim": self.input_dim, "output_dim": self.layers[-1].rows,
                 "height": 1}  # no nested activations in a stored network
+
+    def block_measure(self) -> dict[str, int]:
+        """The repeated block g of L2 ∘ g^{∘m} ∘ L1 measured: its width and depth (hidden layers,
+        its last layer being its output), its dimension, and m."""
+        if self.repeat is None:
+            return {}
+        start, count, times = self.repeat
+        hidden = [layer.rows for layer in self.layers[start:start + count - 1]]
+        return dict(zip(BLOCK_MEASURES, (max(hidden, default=0), len(hidden),
+                                         self.layers[start].W.ncols(), times)))
 
     # evaluation --------------------------------------------------------------------------------
     def run(self, points: Sequence[Sequence[fmpq]], signs: bool = True
@@ -258,9 +274,11 @@ def _split(W: fmpq_mat) -> tuple[fmpq_mat, fmpq_mat]:
 
 
 def decode(data: Any) -> StoredNetwork:
-    """Parse the stored network, checking every shape, index and number."""
-    if not isinstance(data, dict) or set(data) != {"input_dim", "layers"}:
-        raise KernelError("the stored network needs exactly the fields input_dim and layers")
+    """Parse the stored network, checking every shape, index and number; a repeated block is
+    parsed once and unrolled here (the same layer objects, ``times`` over)."""
+    if not isinstance(data, dict) or not {"input_dim", "layers"} <= set(data) <= {"input_dim", "layers", "repeat"}:
+        raise KernelError("the stored network needs the fields input_dim and layers (and repeat, "
+                          "if a block of its layers is repeated)")
     dim, raw_layers = data["input_dim"], data["layers"]
     if not isinstance(dim, int) or isinstance(dim, bool) or not 1 <= dim <= 64:
         raise KernelError("the stored network's input_dim is not an integer in [1, 64]")
@@ -270,57 +288,92 @@ def decode(data: Any) -> StoredNetwork:
     cols = dim
     total = 0
     for k, raw in enumerate(raw_layers):
-        where = f"stored network layer {k}"
-        last = k == len(raw_layers) - 1
-        keys = {"rows", "cols", "W", "b"} | (set() if last else {"act"})
-        if not isinstance(raw, dict) or set(raw) != keys:
-            raise KernelError(f"{where}: fields {sorted(raw) if isinstance(raw, dict) else raw!r}, "
-                              f"expected {sorted(keys)}")
-        rows = raw["rows"]
-        if raw["cols"] != cols or not isinstance(rows, int) or isinstance(rows, bool) or rows < 1:
-            raise KernelError(f"{where}: shape {raw['rows']}x{raw['cols']} does not chain")
-        total += rows * cols
+        layer = _layer(raw, k, cols, k == len(raw_layers) - 1)
+        total += layer.W.nrows() * cols
         if total > MAX_ENTRIES:
             raise KernelError(f"the stored network has more than {MAX_ENTRIES} dense entries")
-        W = fmpq_mat(rows, cols)
-        nonzeros = 0
-        for entry in _list(raw["W"], where):
-            if not (isinstance(entry, list) and len(entry) == 3):
-                raise KernelError(f"{where}: W entries are [row, col, value]")
-            i, j, v = _index(entry[0], rows, where), _index(entry[1], cols, where), entry[2]
-            q = rational(v, where)
-            if q == 0 or W[i, j] != 0:
-                raise KernelError(f"{where}: W[{i},{j}] is zero or given twice")
-            W[i, j] = q
-            nonzeros += 1
-        b = fmpq_mat(rows, 1)
-        for entry in _list(raw["b"], where):
-            if not (isinstance(entry, list) and len(entry) == 2):
-                raise KernelError(f"{where}: b entries are [row, value]")
-            i, q = _index(entry[0], rows, where), rational(entry[1], where)
-            if q == 0 or b[i, 0] != 0:
-                raise KernelError(f"{where}: b[{i}] is zero or given twice")
-            b[i, 0] = q
-            nonzeros += 1
-        relu: tuple = ()
-        flags: list = []
-        if not last:
-            for run in _list(raw["act"], where):
-                if not (isinstance(run, list) and len(run) == 2 and _activation(run[0])
-                        and isinstance(run[1], int) and not isinstance(run[1], bool) and run[1] > 0):
-                    raise KernelError(f"{where}: activation runs are [name, count] with name in "
-                                      f"{sorted(ACTIVATIONS)} or peuaf:w, leaky_relu:a, elu:a (w, a > 0 rational)")
-                flags += [run[0]] * run[1]
-            if len(flags) != rows:
-                raise KernelError(f"{where}: {len(flags)} activations for {rows} neurons")
-            relu = tuple(a == "relu" for a in flags)
-        layer = Layer(W, b, relu, nonzeros, tuple(flags))
-        pos, neg = _split(W)
-        object.__setattr__(layer, "positive", pos)
-        object.__setattr__(layer, "negative", neg)
         layers.append(layer)
-        cols = rows
-    return StoredNetwork(dim, tuple(layers))
+        cols = layer.rows
+    if "repeat" not in data:
+        return StoredNetwork(dim, tuple(layers))
+    start, count, times = _repeat(data["repeat"], layers)
+    block = layers[start:start + count]
+    unrolled = total + (times - 1) * sum(l.W.nrows() * l.W.ncols() for l in block)
+    if unrolled > MAX_ENTRIES:
+        raise KernelError(f"the stored network, its block repeated {times} times, has more than "
+                          f"{MAX_ENTRIES} dense entries")
+    return StoredNetwork(dim, tuple(layers[:start] + block * times + layers[start + count:]),
+                         (start, count, times))
+
+
+def _repeat(raw: Any, layers: list) -> tuple[int, int, int]:
+    """(start, count, times): layers[start : start + count] is a block g run ``times`` over.  It
+    maps R^n to R^n, ends in identity neurons (g's output is affine) and leaves the last layer
+    after it."""
+    if not isinstance(raw, dict) or set(raw) != {"start", "layers", "times"} or \
+            not all(isinstance(v, int) and not isinstance(v, bool) for v in raw.values()):
+        raise KernelError("repeat needs the integer fields start, layers and times")
+    start, count, times = raw["start"], raw["layers"], raw["times"]
+    if not (0 <= start and 1 <= count and start + count < len(layers) and 1 <= times <= MAX_ENTRIES):
+        raise KernelError(f"repeat: layers {start}..{start + count - 1} run {times} times do not "
+                          f"lie before the last of {len(layers)} layers")
+    first, last = layers[start], layers[start + count - 1]
+    if first.W.ncols() != last.rows:
+        raise KernelError(f"repeat: the block maps R^{first.W.ncols()} to R^{last.rows}, so it "
+                          "cannot follow itself")
+    if any(a != "identity" for a in last.acts):
+        raise KernelError("repeat: the block's last layer must be identity neurons (its output)")
+    return start, count, times
+
+
+def _layer(raw: Any, k: int, cols: int, last: bool) -> Layer:
+    where = f"stored network layer {k}"
+    keys = {"rows", "cols", "W", "b"} | (set() if last else {"act"})
+    if not isinstance(raw, dict) or set(raw) != keys:
+        raise KernelError(f"{where}: fields {sorted(raw) if isinstance(raw, dict) else raw!r}, "
+                          f"expected {sorted(keys)}")
+    rows = raw["rows"]
+    if raw["cols"] != cols or not isinstance(rows, int) or isinstance(rows, bool) or rows < 1:
+        raise KernelError(f"{where}: shape {raw['rows']}x{raw['cols']} does not chain")
+    if rows * cols > MAX_ENTRIES:
+        raise KernelError(f"the stored network has more than {MAX_ENTRIES} dense entries")
+    W = fmpq_mat(rows, cols)
+    nonzeros = 0
+    for entry in _list(raw["W"], where):
+        if not (isinstance(entry, list) and len(entry) == 3):
+            raise KernelError(f"{where}: W entries are [row, col, value]")
+        i, j, v = _index(entry[0], rows, where), _index(entry[1], cols, where), entry[2]
+        q = rational(v, where)
+        if q == 0 or W[i, j] != 0:
+            raise KernelError(f"{where}: W[{i},{j}] is zero or given twice")
+        W[i, j] = q
+        nonzeros += 1
+    b = fmpq_mat(rows, 1)
+    for entry in _list(raw["b"], where):
+        if not (isinstance(entry, list) and len(entry) == 2):
+            raise KernelError(f"{where}: b entries are [row, value]")
+        i, q = _index(entry[0], rows, where), rational(entry[1], where)
+        if q == 0 or b[i, 0] != 0:
+            raise KernelError(f"{where}: b[{i}] is zero or given twice")
+        b[i, 0] = q
+        nonzeros += 1
+    relu: tuple = ()
+    flags: list = []
+    if not last:
+        for run in _list(raw["act"], where):
+            if not (isinstance(run, list) and len(run) == 2 and _activation(run[0])
+                    and isinstance(run[1], int) and not isinstance(run[1], bool) and run[1] > 0):
+                raise KernelError(f"{where}: activation runs are [name, count] with name in "
+                                  f"{sorted(ACTIVATIONS)} or peuaf:w, leaky_relu:a, elu:a (w, a > 0 rational)")
+            flags += [run[0]] * run[1]
+        if len(flags) != rows:
+            raise KernelError(f"{where}: {len(flags)} activations for {rows} neurons")
+        relu = tuple(a == "relu" for a in flags)
+    layer = Layer(W, b, relu, nonzeros, tuple(flags))
+    pos, neg = _split(W)
+    object.__setattr__(layer, "positive", pos)
+    object.__setattr__(layer, "negative", neg)
+    return layer
 
 
 # activations with one rational parameter after ':' (PEUAF's frequency, the negative slope or scale)

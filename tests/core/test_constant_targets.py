@@ -6,9 +6,12 @@ never a false VIOLATED.  `certify fuzz` found the false VIOLATED these replace."
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from certify.certificate import certify_network, make_target_for, run_theorem
+from certify.kernel import check_certificate_data
 from certify.registry import default_registry
 from constructive.tuning import TuningError
 
@@ -60,10 +63,16 @@ def test_irrational_constant_is_inconclusive_not_violated(tid, raw):
 
 
 def test_constant_target_lp_with_a_trifling_region_is_not_violated():
-    """With a trifling region the compositions' L^p check bounds |f − φ| there by sup|f| + sup|φ|
-    > 0, so the bound 0 is not decided (INCONCLUSIVE); the network meets f exactly on every cell."""
-    cert = _certify("zlz-composition-rate", {"d": "1", "r": "4", "p": "2"}, "const:v=1/3", "const:v=1/3")
+    """With a trifling region in two dimensions the compositions' L^p check bounds |f − φ| there
+    by sup|f| + sup|φ| > 0, so the bound 0 is not decided (INCONCLUSIVE); the network meets f
+    exactly on every cell.  In one dimension the strips are followed exactly between the
+    network's kinks: φ = f there too, and the bound 0 HOLDS (the kernel agrees)."""
+    cert = _certify("zlz-composition-rate", {"d": "2", "r": "4", "p": "2"}, "const:v=1/3", "const:v=1/3")
     assert cert["verdict"] == "INCONCLUSIVE" and cert["error"]["lower"] == "0", cert["reasons"]
+    cert = _certify("zlz-composition-rate", {"d": "1", "r": "4", "p": "2"}, "const:v=1/3", "const:v=1/3")
+    assert cert["verdict"] == "HOLDS" and cert["error"]["upper"] == "0", cert["reasons"]
+    report = check_certificate_data(json.loads(json.dumps(cert)))
+    assert report.ok and report.verdict == "HOLDS" and report.upper == 0
 
 
 def test_range_part_of_a_constant_target():

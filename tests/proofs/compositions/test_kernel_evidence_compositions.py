@@ -204,3 +204,57 @@ def test_a_claimed_value_changed_or_not_affine_is_refused(monkeypatch, value, pr
     assert not report.ok
     assert report.verdict == "VIOLATED" if problem == "VIOLATED" else \
         any(problem in p for p in report.problems)
+
+
+# the repeated block g of L2 ∘ g^{∘m} ∘ L1, stored once and measured by the kernel -------------
+BLOCK = ("g_width", "g_depth", "g_dim", "compositions")
+
+
+@pytest.mark.parametrize("tid", ["zlz-composition-offtrifling", "zlz-step-by-iteration",
+                                 "zlz-bitsum-by-iteration", "zlz-point-fit-by-iteration",
+                                 "zlz-merge-iterations"])
+def test_the_kernel_measures_the_repeated_block(tid):
+    c = _cert(tid)
+    report = check_certificate_data(c)
+    assert report.ok, report.problems
+    assert any("repeated block" in line for line in report.rederived)
+    assert not any(name in line for line in report.trusted for name in BLOCK)
+    measured = c["architecture"]["measured"]
+    assert c["network"]["layers"]["repeat"]["times"] == measured["compositions"]
+
+
+def _forged(cert: dict, change) -> dict:
+    forged = copy.deepcopy(cert)
+    change(forged["network"]["layers"])
+    forged["hash"] = content_hash(forged)
+    return forged
+
+
+def test_one_more_composition_is_refused():
+    """times + 1: a different network, and a count the statement does not allow (8 = m − 1)."""
+    c = _cert("zlz-step-by-iteration")
+    report = check_certificate_data(_forged(c, lambda n: n["repeat"].update(times=n["repeat"]["times"] + 1)))
+    assert not report.ok and report.verdict == "VIOLATED"
+
+
+def test_a_measured_block_count_edited_is_refused():
+    c = copy.deepcopy(_cert("zlz-step-by-iteration"))
+    c["architecture"]["measured"]["g_width"] += 1
+    c["hash"] = content_hash(c)
+    report = check_certificate_data(c)
+    assert not report.ok and any("g_width" in p for p in report.problems)
+
+
+@pytest.mark.parametrize("change,problem", [
+    (lambda n: n.pop("repeat"), "stores none"),
+    (lambda n: n["repeat"].update(start=0), "cannot follow itself"),
+    (lambda n: n["repeat"].update(layers=n["repeat"]["layers"] + 1), "last of"),
+    (lambda n: n["repeat"].update(times=0), "last of"),
+    (lambda n: n["repeat"].update(extra=1), "integer fields"),
+    (lambda n: n["layers"][n["repeat"]["start"] + n["repeat"]["layers"] - 1].update(act=[["relu", 5]]),
+     "identity neurons")])
+def test_a_malformed_or_missing_block_is_refused(change, problem):
+    """The block must be there when the statement measures one, map R^n to R^n, end in identity
+    neurons (so its depth counts hidden layers only) and leave the last layer after it."""
+    report = check_certificate_data(_forged(_cert("zlz-step-by-iteration"), change))
+    assert not report.ok and any(problem in p for p in report.problems), report.problems
