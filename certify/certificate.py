@@ -276,7 +276,7 @@ def network_record(net: Node, construction: str, layered: bool = True) -> dict:
     """The digest, the plain layered network for the kernel where it can follow it, and whether
     the measured architecture is that network's (or a method's own count, e.g. a repeated
     block counted once)."""
-    layers, why = stored_network(net, repeat=not layered)
+    layers, why = stored_network(net, structured=not layered)
     record = {"digest": net.digest, "construction": construction, "layers": layers,
               "measure": "layered" if layered else "method"}
     if layers is None:

@@ -23,49 +23,61 @@ MAX_STORED_ENTRIES = 2_000_000  # the kernel's own limit on dense entries
 MAX_STORED_NONZEROS = 300_000   # keeps a certificate below ~20 MB
 
 
-def stored_network(net: Node, repeat: bool = False) -> tuple[Optional[dict], str]:
+def stored_network(net: Node, structured: bool = False) -> tuple[Optional[dict], str]:
     """The layered network as plain data, or None and the reason it is not stored.
 
     A nested activation (a network used as the activation of each of k neurons, NestNet) is
     flattened: its layers run side by side, block-diagonally, for the k neurons, the plain
     neurons of the same layer passed through by identity neurons, so the kernel follows it as an
-    ordinary ReLU network of the same function.  With ``repeat``, a network L2 ∘ g^{∘m} ∘ L1
-    stores g once (:func:`_block_form`), so that the kernel measures g itself."""
+    ordinary ReLU network of the same function.  With ``structured``, a network L2 ∘ g^{∘m} ∘ L1
+    stores g once (:func:`_block_form`), and a network with nested activations stores each
+    distinct activation network once (:func:`_nested_form`), so that the kernel measures g, or
+    the nesting, itself (it unrolls and flattens them as above)."""
     try:
         # the plain layers bound the stored size from below (flattening a nested activation
         # only adds entries): refuse a network over the limit before flattening it
         plain = sum(layer.rows * layer.cols for layer in arch.layers(net))
         if plain > MAX_STORED_ENTRIES:
             return None, f"{plain} dense entries exceed the stored limit {MAX_STORED_ENTRIES}"
-        form = _block_form(net) if repeat else None
-        steps, block = form if form is not None else (_steps(net), None)
+        flat = _steps(net)
+        block = _block_form(net) if structured else None
+        nested = _nested_form(net) if structured and block is None else None
     except (TypeError, ValueError) as exc:
         return None, f"no plain layered form ({exc})"
     except _Unfollowed as exc:
         return None, (f"activation {exc} is not one the kernel follows (relu, identity, euaf, "
                       "peuaf, softsign, xsoftsign, leaky_relu, elu, and sigmoid, tanh, arctan, "
                       "softplus, silu, standard gelu)")
-    dense = sum(W.nrows() * W.ncols() for W, _, _ in steps)
-    if block is not None:  # the kernel's limit is on the unrolled network
-        start, count, times = block
-        dense += (times - 1) * sum(W.nrows() * W.ncols() for W, _, _ in steps[start:start + count])
+    # the kernel's limit is on the network it follows: unrolled and flattened
+    dense = sum(W.nrows() * W.ncols() for W, _, _ in flat)
     if dense > MAX_STORED_ENTRIES:
         return None, f"{dense} dense entries exceed the stored limit {MAX_STORED_ENTRIES}"
-    layers: list[dict] = []
+    if block:
+        parts = [block[0]]
+    elif nested:
+        parts = [nested[0], *nested[1]]
+    else:
+        parts = [flat]
+    stored_parts = []
     nonzeros = 0
-    for W_, b_, acts in steps:
-        W = [[i, j, str(v)] for i, row in enumerate(W_.tolist()) for j, v in enumerate(row) if v != 0]
-        b = [[i, str(v)] for i, v in enumerate(b_.entries()) if v != 0]
-        nonzeros += len(W) + len(b)
-        if nonzeros > MAX_STORED_NONZEROS:
-            return None, f"more than {MAX_STORED_NONZEROS} non-zero parameters"
-        layer = {"rows": W_.nrows(), "cols": W_.ncols(), "W": W, "b": b}
-        if acts is not None:
-            layer["act"] = _runs(acts)
-        layers.append(layer)
-    stored = {"input_dim": net.in_dim, "layers": layers}
-    if block is not None:
-        stored["repeat"] = dict(zip(("start", "layers", "times"), block))
+    for steps in parts:
+        layers: list[dict] = []
+        for W_, b_, acts in steps:
+            W = [[i, j, str(v)] for i, row in enumerate(W_.tolist()) for j, v in enumerate(row) if v != 0]
+            b = [[i, str(v)] for i, v in enumerate(b_.entries()) if v != 0]
+            nonzeros += len(W) + len(b)
+            if nonzeros > MAX_STORED_NONZEROS:
+                return None, f"more than {MAX_STORED_NONZEROS} non-zero parameters"
+            layer = {"rows": W_.nrows(), "cols": W_.ncols(), "W": W, "b": b}
+            if acts is not None:
+                layer["act"] = _runs(acts)
+            layers.append(layer)
+        stored_parts.append({"input_dim": steps[0][0].ncols(), "layers": layers})
+    stored = stored_parts[0]
+    if block:
+        stored["repeat"] = dict(zip(("start", "layers", "times"), block[1]))
+    if nested:
+        stored["activations"] = stored_parts[1:]
     return stored, ""
 
 
@@ -117,6 +129,41 @@ def _block_form(net: Node) -> Optional[tuple[list[Step], tuple[int, int, int]]]:
     pre[-1] = (*pre[-1][:2], ["identity"] * pre[-1][0].nrows())
     body[-1] = (*body[-1][:2], ["identity"] * body[-1][0].nrows())
     return pre + body + post, (len(pre), len(body), rep.times)
+
+
+def _nested_form(net: Node) -> Optional[tuple[list[Step], list[list[Step]]]]:
+    """The top level's steps, a neuron that uses a network as its activation named net:i, and
+    the steps of every distinct such network (by identity), each after those it uses; None for
+    a network that nests none."""
+    index: dict[int, int] = {}
+    stored: list[list[Step]] = []
+
+    def name(f: object) -> str:
+        if not isinstance(f, Network):
+            return _name(f)
+        if id(f) not in index:
+            steps = level(f)
+            index[id(f)] = len(stored)
+            stored.append(steps)
+        return f"net:{index[id(f)]}"
+
+    def level(node: Node) -> list[Step]:
+        steps: list[Step] = []
+        for item in arch.plain_form(node):
+            if isinstance(item, Activation):
+                W, b, _ = steps.pop()
+                steps.append((W, b, [name(f) for f in item.functions]))
+                continue
+            A = arch.as_affine(item)
+            if steps and steps[-1][2] is None:
+                W0, b0, _ = steps.pop()
+                steps.append((A.W * W0, A.W * b0 + A.b, None))
+            else:
+                steps.append((A.W, A.b, None))
+        return steps
+
+    top = level(net)
+    return (top, stored) if stored else None
 
 
 def _name(f: object) -> str:

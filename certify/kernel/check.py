@@ -21,7 +21,7 @@ from certify.kernel.claims import Statement, rational, statement
 from certify.kernel.errors import KernelError
 from certify.kernel.formula import ball, evaluate
 from certify.kernel.grid import TargetExpression
-from certify.kernel.network import BLOCK_MEASURES, StoredNetwork, decode
+from certify.kernel.network import BLOCK_MEASURES, NEST_MEASURES, StoredNetwork, decode
 
 PREC = 256
 DECIMAL = re.compile(r"^-?\d{1,400}\.\d{1,400}(e-?\d{1,6})?$")
@@ -215,24 +215,18 @@ def _architecture(cert: dict, stmt: Statement, env: dict, net: Optional[StoredNe
         raise KernelError("architecture needs measured (object) and claims (list)")
     measured = dict(stored_measured)
     layered = cert["network"].get("measure") == "layered"
-    block = net.block_measure() if net is not None and not layered else {}
-    for key, value in block.items():  # a repeated block g, measured from the stored block
+    wanted = stmt.claim.get("architecture", {})
+    block = _structure(net, layered, wanted, report)
+    for key, value in block.items():  # a repeated block, or the nesting, measured from the network
         if stored_measured.get(key) != value:
             report.problems.append(f"measured {key} {stored_measured.get(key)!r} differs from "
-                                   f"the stored block's {value}")
+                                   f"the stored network's {value}")
         measured[key] = value
-    wanted = stmt.claim.get("architecture", {})
-    if net is not None and not block and set(wanted) & set(BLOCK_MEASURES):
-        report.problems.append("the statement measures a repeated block and the stored network "
-                               "stores none")
-    if block:
-        report.rederived.append("the repeated block's width, depth, dimension and count "
-                                "re-measured from the network")
     if net is not None and not layered:
         report.trusted.append("the measured architecture (the method's own count, e.g. a repeated "
                               "block once; check --rebuild re-measures it)" if not block else
-                              "the whole network's counts as the method gives them (the block "
-                              "counted once; check --rebuild re-measures them)")
+                              "the rest of the measured architecture as the method gives it "
+                              "(check --rebuild re-measures it)")
         net_for_claims = None
     else:
         net_for_claims = net
@@ -295,6 +289,27 @@ def _relation(value: fmpq, relation: str, claimed: Any) -> Optional[bool]:
     if relation == "le":
         return True if arb(value) <= c else (False if arb(value) > c else None)
     return False if not c.contains(arb(value)) else None
+
+
+def _structure(net: Optional[StoredNetwork], layered: bool, wanted: dict,
+               report: KernelReport) -> dict[str, int]:
+    """The counts a method measures on structure the kernel sees too: a repeated block (where
+    stored) and NestNet's levels (where the statement claims them)."""
+    if net is None or layered:
+        return {}
+    block = net.block_measure()
+    if not block and set(wanted) & set(BLOCK_MEASURES):
+        report.problems.append("the statement measures a repeated block and the stored network "
+                               "stores none")
+    if block:
+        report.rederived.append("the repeated block's width, depth, dimension and count "
+                                "re-measured from the network")
+        return block
+    if set(wanted) & set(NEST_MEASURES[:4]):
+        report.rederived.append("height, width, depth and NestNet's parameter counts re-measured "
+                                "from the network's levels")
+        return net.level_measure()
+    return {}
 
 
 def _bounds(cert: dict, stmt: Statement, env: dict, net: Optional[StoredNetwork], bound: Any,

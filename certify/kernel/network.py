@@ -26,6 +26,8 @@ ACTIVATIONS = {"relu", "identity", "euaf", "sigmoid", "tanh", "arctan", "softplu
 MAX_ENTRIES = 2_000_000
 # a block g repeated m times (L2 ∘ g^{∘m} ∘ L1): its width, depth, dimension, and m
 BLOCK_MEASURES = ("g_width", "g_depth", "g_dim", "compositions")
+# NestNet's counts: a statement that claims one of the first four is measured by levels
+NEST_MEASURES = ("height", "nest_params", "outer_params", "activations", "width", "depth")
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,7 @@ class StoredNetwork:
     input_dim: int
     layers: tuple
     repeat: Optional[tuple] = None  # (start, count, times): layers[start:start+count] run times over
+    levels: Optional[dict] = None  # NestNet's counts of the top level, where networks are nested
 
     @property
     def plain(self) -> bool:
@@ -76,6 +79,13 @@ class StoredNetwork:
         hidden = [layer.rows for layer in self.layers[start:start + count - 1]]
         return dict(zip(BLOCK_MEASURES, (max(hidden, default=0), len(hidden),
                                          self.layers[start].W.ncols(), times)))
+
+    def level_measure(self) -> dict[str, int]:
+        """NestNet's counts (§2.1) of the network as stored: its top level's width and depth,
+        height, parameters with each distinct nested network counted once, the top level's
+        own parameters, and the distinct nested networks (a plain network: height 1, none)."""
+        levels = self.levels if self.levels is not None else _level_measure(list(self.layers), [])
+        return {k: v for k, v in levels.items() if k in NEST_MEASURES}
 
     # evaluation --------------------------------------------------------------------------------
     def run(self, points: Sequence[Sequence[fmpq]], signs: bool = True
@@ -275,27 +285,25 @@ def _split(W: fmpq_mat) -> tuple[fmpq_mat, fmpq_mat]:
 
 def decode(data: Any) -> StoredNetwork:
     """Parse the stored network, checking every shape, index and number; a repeated block is
-    parsed once and unrolled here (the same layer objects, ``times`` over)."""
-    if not isinstance(data, dict) or not {"input_dim", "layers"} <= set(data) <= {"input_dim", "layers", "repeat"}:
+    parsed once and unrolled here (the same layer objects, ``times`` over), and networks used as
+    activations are stored once each and flattened here (:func:`_flatten`)."""
+    if not isinstance(data, dict) or not {"input_dim", "layers"} <= set(data) <= \
+            {"input_dim", "layers", "repeat", "activations"}:
         raise KernelError("the stored network needs the fields input_dim and layers (and repeat, "
-                          "if a block of its layers is repeated)")
-    dim, raw_layers = data["input_dim"], data["layers"]
-    if not isinstance(dim, int) or isinstance(dim, bool) or not 1 <= dim <= 64:
-        raise KernelError("the stored network's input_dim is not an integer in [1, 64]")
-    if not isinstance(raw_layers, list) or not raw_layers:
-        raise KernelError("the stored network has no layers")
-    layers = []
-    cols = dim
-    total = 0
-    for k, raw in enumerate(raw_layers):
-        layer = _layer(raw, k, cols, k == len(raw_layers) - 1)
-        total += layer.W.nrows() * cols
-        if total > MAX_ENTRIES:
-            raise KernelError(f"the stored network has more than {MAX_ENTRIES} dense entries")
-        layers.append(layer)
-        cols = layer.rows
+                          "if a block of its layers is repeated, activations, if it nests networks)")
+    if "activations" in data and "repeat" in data:
+        raise KernelError("the stored network either repeats a block or nests networks, not both")
+    nested = _nested(data["activations"]) if "activations" in data else []
+    dim, layers = _level(data, nested, "stored network")
+    if nested:
+        levels = _level_measure(layers, nested)
+        layers = _flatten(layers, nested)
+        if sum(l.W.nrows() * l.W.ncols() for l in layers) > MAX_ENTRIES:
+            raise KernelError(f"the flattened network has more than {MAX_ENTRIES} dense entries")
+        return StoredNetwork(dim, tuple(layers), None, levels)
     if "repeat" not in data:
         return StoredNetwork(dim, tuple(layers))
+    total = sum(l.W.nrows() * l.W.ncols() for l in layers)
     start, count, times = _repeat(data["repeat"], layers)
     block = layers[start:start + count]
     unrolled = total + (times - 1) * sum(l.W.nrows() * l.W.ncols() for l in block)
@@ -304,6 +312,122 @@ def decode(data: Any) -> StoredNetwork:
                           f"{MAX_ENTRIES} dense entries")
     return StoredNetwork(dim, tuple(layers[:start] + block * times + layers[start + count:]),
                          (start, count, times))
+
+
+def _level(data: Any, nested: list, where: str) -> tuple[int, list]:
+    """One level's input dimension and layers (a neuron may name one of ``nested``: net:i)."""
+    dim, raw_layers = data["input_dim"], data["layers"]
+    if not isinstance(dim, int) or isinstance(dim, bool) or not 1 <= dim <= 64:
+        raise KernelError(f"the {where}'s input_dim is not an integer in [1, 64]")
+    if not isinstance(raw_layers, list) or not raw_layers:
+        raise KernelError(f"the {where} has no layers")
+    layers = []
+    cols = dim
+    total = 0
+    for k, raw in enumerate(raw_layers):
+        layer = _layer(raw, k, cols, k == len(raw_layers) - 1, len(nested))
+        total += layer.W.nrows() * cols
+        if total > MAX_ENTRIES:
+            raise KernelError(f"the {where} has more than {MAX_ENTRIES} dense entries")
+        layers.append(layer)
+        cols = layer.rows
+    return dim, layers
+
+
+@dataclass(frozen=True)
+class _Nested:
+    """A network used as an activation: its flattened steps and its NestNet counts."""
+    layers: tuple
+    nest_params: int
+    height: int
+    reach: frozenset  # every nested network it uses, at any depth
+
+
+def _nested(raw: Any) -> list[_Nested]:
+    """The stored activation networks, in order; the i-th may use only those before it (so the
+    nesting is finite), and each maps R to R."""
+    out: list[_Nested] = []
+    for i, data in enumerate(_list(raw, "activations")):
+        where = f"activation network {i}"
+        if not isinstance(data, dict) or set(data) != {"input_dim", "layers"}:
+            raise KernelError(f"{where} needs exactly the fields input_dim and layers")
+        dim, layers = _level(data, out, where)
+        if dim != 1 or layers[-1].rows != 1:
+            raise KernelError(f"{where} must map R to R")
+        measure = _level_measure(layers, out)
+        out.append(_Nested(tuple(_flatten(layers, out)), measure["nest_params"], measure["height"],
+                           frozenset(measure["reach"])))
+    return out
+
+
+def _refs(layers: list) -> set:
+    return {int(a[4:]) for layer in layers for a in layer.acts if a.startswith("net:")}
+
+
+def _level_measure(layers: list, nested: list) -> dict[str, Any]:
+    """NestNet's counts of one level (§2.1): its own dense parameters (Σ (d₁+1)d₂), plus each
+    distinct network it uses as an activation counted once (recursively); the height; the
+    distinct activation networks at all depths; and the level's own width and depth."""
+    own = sum(l.W.nrows() * l.W.ncols() + l.W.nrows() for l in layers)
+    refs = _refs(layers)
+    reach = set(refs).union(*(nested[j].reach for j in refs))
+    hidden = [l.rows for l in layers[:-1]]
+    return {"nest_params": own + sum(nested[j].nest_params for j in refs),
+            "height": 1 + max((nested[j].height for j in refs), default=0),
+            "outer_params": own, "activations": len(reach), "reach": reach,
+            "width": max(hidden, default=0), "depth": len(hidden)}
+
+
+def _flatten(layers: list, nested: list) -> list[Layer]:
+    """The level as a plain layered network: each layer with nested neurons becomes the k neurons'
+    networks side by side (block-diagonal; a shorter one, or a plain neuron, led by identity
+    neurons), its first map composed with the layer's own and its last with the next layer."""
+    one, zero = fmpq_mat([[1]]), fmpq_mat([[0]])
+    steps: list = []  # (W, b, acts); acts () for a map without activation
+    for layer in layers:
+        if not any(a.startswith("net:") for a in layer.acts):
+            steps.append((layer.W, layer.b, layer.acts))
+            continue
+        seqs = [[(l.W, l.b, l.acts) for l in nested[int(a[4:])].layers] if a.startswith("net:")
+                else [(one, zero, (a,)), (one, zero, ())] for a in layer.acts]
+        depth = max(len(q) for q in seqs)
+        seqs = [[(one, zero, ("identity",))] * (depth - len(q)) + q for q in seqs]
+        for t in range(depth):
+            parts = [q[t] for q in seqs]
+            W = _block_diagonal([P for P, _, _ in parts])
+            b = fmpq_mat([[v] for _, c, _ in parts for v in c.entries()])
+            acts = () if t == depth - 1 else tuple(a for _, _, ap in parts for a in ap)
+            steps.append((W * layer.W, W * layer.b + b, acts) if t == 0 else (W, b, acts))
+    out: list[Layer] = []
+    pending = None
+    for k, (W, b, acts) in enumerate(steps):
+        if pending is not None:  # a map without activation before this one: compose
+            W, b = W * pending[0], W * pending[1] + b
+        pending = (W, b) if not acts and k < len(steps) - 1 else None
+        if pending is None:
+            out.append(_plain_layer(W, b, acts))
+    return out
+
+
+def _block_diagonal(blocks: list) -> fmpq_mat:
+    M = fmpq_mat(sum(B.nrows() for B in blocks), sum(B.ncols() for B in blocks))
+    r = c = 0
+    for B in blocks:
+        for i in range(B.nrows()):
+            for j in range(B.ncols()):
+                if B[i, j] != 0:
+                    M[r + i, c + j] = B[i, j]
+        r, c = r + B.nrows(), c + B.ncols()
+    return M
+
+
+def _plain_layer(W: fmpq_mat, b: fmpq_mat, acts: tuple) -> Layer:
+    nonzeros = sum(1 for v in W.entries() if v != 0) + sum(1 for v in b.entries() if v != 0)
+    layer = Layer(W, b, tuple(a == "relu" for a in acts), nonzeros, tuple(acts))
+    pos, neg = _split(W)
+    object.__setattr__(layer, "positive", pos)
+    object.__setattr__(layer, "negative", neg)
+    return layer
 
 
 def _repeat(raw: Any, layers: list) -> tuple[int, int, int]:
@@ -326,7 +450,7 @@ def _repeat(raw: Any, layers: list) -> tuple[int, int, int]:
     return start, count, times
 
 
-def _layer(raw: Any, k: int, cols: int, last: bool) -> Layer:
+def _layer(raw: Any, k: int, cols: int, last: bool, nested: int = 0) -> Layer:
     where = f"stored network layer {k}"
     keys = {"rows", "cols", "W", "b"} | (set() if last else {"act"})
     if not isinstance(raw, dict) or set(raw) != keys:
@@ -361,7 +485,7 @@ def _layer(raw: Any, k: int, cols: int, last: bool) -> Layer:
     flags: list = []
     if not last:
         for run in _list(raw["act"], where):
-            if not (isinstance(run, list) and len(run) == 2 and _activation(run[0])
+            if not (isinstance(run, list) and len(run) == 2 and _activation(run[0], nested)
                     and isinstance(run[1], int) and not isinstance(run[1], bool) and run[1] > 0):
                 raise KernelError(f"{where}: activation runs are [name, count] with name in "
                                   f"{sorted(ACTIVATIONS)} or peuaf:w, leaky_relu:a, elu:a (w, a > 0 rational)")
@@ -380,10 +504,13 @@ def _layer(raw: Any, k: int, cols: int, last: bool) -> Layer:
 PARAMETRIZED = ("peuaf", "leaky_relu", "elu")
 
 
-def _activation(name: Any) -> bool:
+def _activation(name: Any, nested: int = 0) -> bool:
+    """A name the kernel knows, or net:i naming one of the ``nested`` activation networks."""
     if not isinstance(name, str):
         return False
     base, colon, param = name.partition(":")
+    if base == "net":
+        return param.isdigit() and param == str(int(param)) and int(param) < nested
     if colon:
         try:
             return base in PARAMETRIZED and rational(param, f"{base} parameter") > 0

@@ -31,6 +31,7 @@ INSTANCES = [
     ("nestnet-floor-c1", {"r": "2", "n": "2"}),  # statement pieces, nested activations stored flat
     ("syz-point-fit", {"J": "6"}),                # statement pieces over the instance's data y
     ("zlz-step-by-iteration", {}),                # a repeated block stored once (network.layers.repeat)
+    ("nestnet-point-fit", {"s": "2"}),            # activation networks stored once (network.layers.activations)
 ]
 MEANINGLESS = ("timings", "notes", "reasons", "tool_version", "source", "details", "gadgets")
 EVIDENCE_ONLY = ("evidence", "witnesses")

@@ -5,11 +5,13 @@ cell ends (grid-lp); a stored weight moved by 2^-40 where it matters is refused.
 
 from __future__ import annotations
 
+import copy
 import itertools
 
 import pytest
 from flint import fmpq
 
+from certify.certificate import content_hash
 from certify.evidence import stored_network
 from certify.kernel import check_certificate_data
 from certify.kernel import evidence as kernel_evidence
@@ -124,3 +126,77 @@ def test_clip_keeps_its_range_under_interval_propagation():
     layers, _ = stored_network(G.clip_gadget(M))
     net = decode(layers)
     assert net.interval([(fmpq(-10 ** 9), fmpq(10 ** 9))]) == [(fmpq(0), M)]
+
+
+# the nesting, stored level by level and measured by the kernel ------------------------------
+NESTED = ("nestnet-height-s-rate", {"s": "2", "n": "3"})
+COUNTS = ("height", "nest_params", "outer_params", "activations")
+
+
+def _forged(c: dict, change) -> dict:
+    forged = copy.deepcopy(c)
+    change(forged["network"]["layers"])
+    forged["hash"] = content_hash(forged)
+    return forged
+
+
+@pytest.mark.parametrize("tid,params", [("nestnet-floor-c2", {}), ("nestnet-floor-c3", {}),
+                                        ("nestnet-point-fit", {"s": "2"}), NESTED])
+def test_the_kernel_measures_the_levels(tid, params):
+    """Height, width, depth and the paper's parameter counts come from the network as stored
+    (each distinct activation network once), and agree with the method's."""
+    c = _cert(tid, **params)
+    report = check_certificate_data(c)
+    assert report.ok, report.problems
+    assert any("levels" in line for line in report.rederived)
+    claimed = {claim["name"] for claim in c["architecture"]["claims"]}
+    assert not any(f"measured {name} " in line for line in report.trusted for name in claimed)
+    stored = c["network"]["layers"]
+    assert len(stored.get("activations", [])) == c["architecture"]["measured"]["activations"]
+
+
+def test_the_kernel_flattens_the_levels_as_the_certifier_does():
+    from certify.certificate import make_target_for
+    from certify.registry import default_registry
+
+    thm = default_registry().get(NESTED[0])
+    p = thm.parse_params(NESTED[1])
+    net = thm.builder()(p, make_target_for(thm, p, None))
+    levels, flat = decode(stored_network(net, structured=True)[0]), decode(stored_network(net)[0])
+    assert levels.levels["height"] == 2 and flat.levels is None
+    assert [(l.W, l.b, l.acts) for l in levels.layers] == [(l.W, l.b, l.acts) for l in flat.layers]
+
+
+def _duplicate_first_activation(n: dict) -> None:
+    """A copy of activation network 0 appended, and the first neuron that uses it pointed at the
+    copy: the same function, one more distinct network to count."""
+    n["activations"].append(copy.deepcopy(n["activations"][0]))
+    new = f"net:{len(n['activations']) - 1}"
+    for layer in n["layers"]:
+        runs = layer.get("act", [])
+        for k, (name, count) in enumerate(runs):
+            if name == "net:0":
+                runs[k:k + 1] = [[new, 1]] + ([["net:0", count - 1]] if count > 1 else [])
+                return
+
+
+@pytest.mark.parametrize("change,problem", [
+    (_duplicate_first_activation, "nest_params"),
+    (lambda n: n["activations"][0]["layers"][0]["act"].__setitem__(0, ["net:0", 1]), "activation runs"),
+    (lambda n: n["layers"][0]["act"].__setitem__(0, ["net:9", n["layers"][0]["act"][0][1]]), "activation runs"),
+    (lambda n: n.update(repeat={"start": 0, "layers": 1, "times": 2}), "not both"),
+    (lambda n: (n["activations"][0].update(input_dim=2),
+                n["activations"][0]["layers"][0].update(cols=2)), "R to R")])
+def test_a_forged_level_is_refused(change, problem):
+    """A network that counts differently than measured, refers to itself or to a network not
+    stored, claims both structures, or nests a network that is not one-input."""
+    report = check_certificate_data(_forged(_cert(*NESTED[:1], **NESTED[1]), change))
+    assert not report.ok and any(problem in p for p in report.problems), report.problems
+
+
+def test_a_measured_height_edited_is_refused():
+    c = copy.deepcopy(_cert(NESTED[0], **NESTED[1]))
+    c["architecture"]["measured"]["height"] = 1
+    c["hash"] = content_hash(c)
+    report = check_certificate_data(c)
+    assert not report.ok and any("height" in p for p in report.problems)
