@@ -223,10 +223,11 @@ def _architecture(cert: dict, stmt: Statement, env: dict, net: Optional[StoredNe
                                    f"the stored network's {value}")
         measured[key] = value
     if net is not None and not layered:
-        report.trusted.append("the measured architecture (the method's own count, e.g. a repeated "
-                              "block once; check --rebuild re-measures it)" if not block else
-                              "the rest of the measured architecture as the method gives it "
-                              "(check --rebuild re-measures it)")
+        if "nest_params" not in block:  # the levels measure all of it
+            report.trusted.append("the measured architecture (the method's own count, e.g. a "
+                                  "repeated block once; check --rebuild re-measures it)" if not block
+                                  else "the rest of the measured architecture as the method gives "
+                                  "it (check --rebuild re-measures it)")
         net_for_claims = None
     else:
         net_for_claims = net
@@ -305,8 +306,8 @@ def _structure(net: Optional[StoredNetwork], layered: bool, wanted: dict,
         report.rederived.append("the repeated block's width, depth, dimension and count "
                                 "re-measured from the network")
         return block
-    if set(wanted) & set(NEST_MEASURES[:4]):
-        report.rederived.append("height, width, depth and NestNet's parameter counts re-measured "
+    if set(wanted) & set(NEST_MEASURES):
+        report.rederived.append("width, depth, height and NestNet's parameter counts re-measured "
                                 "from the network's levels")
         return net.level_measure()
     return {}

@@ -26,8 +26,8 @@ ACTIVATIONS = {"relu", "identity", "euaf", "sigmoid", "tanh", "arctan", "softplu
 MAX_ENTRIES = 2_000_000
 # a block g repeated m times (L2 ∘ g^{∘m} ∘ L1): its width, depth, dimension, and m
 BLOCK_MEASURES = ("g_width", "g_depth", "g_dim", "compositions")
-# NestNet's counts: a statement that claims one of the first four is measured by levels
-NEST_MEASURES = ("height", "nest_params", "outer_params", "activations", "width", "depth")
+# NestNet's counts: a statement that claims one of these is measured level by level
+NEST_MEASURES = ("height", "nest_params", "outer_params", "activations")
 
 
 @dataclass(frozen=True)
@@ -81,11 +81,12 @@ class StoredNetwork:
                                          self.layers[start].W.ncols(), times)))
 
     def level_measure(self) -> dict[str, int]:
-        """NestNet's counts (§2.1) of the network as stored: its top level's width and depth,
-        height, parameters with each distinct nested network counted once, the top level's
-        own parameters, and the distinct nested networks (a plain network: height 1, none)."""
+        """NestNet's counts (§2.1) of the network as stored: its top level measured as a layered
+        network is (widths, parameters, dimensions), its height, parameters with each distinct
+        nested network counted once, and the distinct nested networks (a plain network: height
+        1, none)."""
         levels = self.levels if self.levels is not None else _level_measure(list(self.layers), [])
-        return {k: v for k, v in levels.items() if k in NEST_MEASURES}
+        return {k: v for k, v in levels.items() if k != "reach"}
 
     # evaluation --------------------------------------------------------------------------------
     def run(self, points: Sequence[Sequence[fmpq]], signs: bool = True
@@ -367,15 +368,14 @@ def _refs(layers: list) -> set:
 def _level_measure(layers: list, nested: list) -> dict[str, Any]:
     """NestNet's counts of one level (§2.1): its own dense parameters (Σ (d₁+1)d₂), plus each
     distinct network it uses as an activation counted once (recursively); the height; the
-    distinct activation networks at all depths; and the level's own width and depth."""
+    distinct activation networks at all depths; and the level measured as a layered network."""
     own = sum(l.W.nrows() * l.W.ncols() + l.W.nrows() for l in layers)
     refs = _refs(layers)
     reach = set(refs).union(*(nested[j].reach for j in refs))
-    hidden = [l.rows for l in layers[:-1]]
-    return {"nest_params": own + sum(nested[j].nest_params for j in refs),
+    level = StoredNetwork(layers[0].W.ncols(), tuple(layers)).measure()
+    return {**level, "nest_params": own + sum(nested[j].nest_params for j in refs),
             "height": 1 + max((nested[j].height for j in refs), default=0),
-            "outer_params": own, "activations": len(reach), "reach": reach,
-            "width": max(hidden, default=0), "depth": len(hidden)}
+            "outer_params": own, "activations": len(reach), "reach": reach}
 
 
 def _flatten(layers: list, nested: list) -> list[Layer]:
