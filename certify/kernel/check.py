@@ -223,11 +223,9 @@ def _architecture(cert: dict, stmt: Statement, env: dict, net: Optional[StoredNe
                                    f"the stored network's {value}")
         measured[key] = value
     if net is not None and not layered:
-        if "nest_params" not in block:  # the levels measure all of it
+        if not block:  # a repeated block or the levels measure all of it
             report.trusted.append("the measured architecture (the method's own count, e.g. a "
-                                  "repeated block once; check --rebuild re-measures it)" if not block
-                                  else "the rest of the measured architecture as the method gives "
-                                  "it (check --rebuild re-measures it)")
+                                  "repeated block once; check --rebuild re-measures it)")
         net_for_claims = None
     else:
         net_for_claims = net
@@ -303,7 +301,8 @@ def _structure(net: Optional[StoredNetwork], layered: bool, wanted: dict,
         report.problems.append("the statement measures a repeated block and the stored network "
                                "stores none")
     if block:
-        report.rederived.append("the repeated block's width, depth, dimension and count "
+        report.rederived.append("the repeated block's width, depth, dimension, count and "
+                                "parameters, and the whole network's counts with it once, "
                                 "re-measured from the network")
         return block
     if set(wanted) & set(NEST_MEASURES):

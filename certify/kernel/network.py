@@ -63,22 +63,28 @@ class StoredNetwork:
         """Width, depth, widths per layer, height and parameter counts, measured here (the
         width vector as certificates print it: a long one is shortened to 32 + "…" + 8)."""
         vec = list(self.widthvec)
-        shown = vec if len(vec) <= 64 else vec[:32] + ["…"] + vec[-8:]
-        return {"depth": len(vec), "width": max(vec, default=0), "widthvec": shown,
+        return {"depth": len(vec), "width": max(vec, default=0), "widthvec": _shown(vec),
                 "params": sum(layer.nonzeros for layer in self.layers),
                 "dense_params": sum(l.W.nrows() * l.W.ncols() + l.W.nrows() for l in self.layers),
                 "input_dim": self.input_dim, "output_dim": self.layers[-1].rows,
                 "height": 1}  # no nested activations in a stored network
 
-    def block_measure(self) -> dict[str, int]:
+    def block_measure(self) -> dict[str, Any]:
         """The repeated block g of L2 ∘ g^{∘m} ∘ L1 measured: its width and depth (hidden layers,
-        its last layer being its output), its dimension, and m."""
+        its last layer being its output), its dimension, m and its parameters; and the whole
+        network counted with g once (depth m times g's, parameters g's and the outer maps')."""
         if self.repeat is None:
             return {}
         start, count, times = self.repeat
-        hidden = [layer.rows for layer in self.layers[start:start + count - 1]]
-        return dict(zip(BLOCK_MEASURES, (max(hidden, default=0), len(hidden),
-                                         self.layers[start].W.ncols(), times)))
+        block = self.layers[start:start + count]
+        outer = self.layers[:start] + self.layers[start + count * times:]
+        hidden = [layer.rows for layer in block[:-1]]
+        g = dict(zip(BLOCK_MEASURES, (max(hidden, default=0), len(hidden), block[0].W.ncols(), times)))
+        nonzeros = sum(layer.nonzeros for layer in block)
+        return {**g, "g_params": nonzeros, "depth": len(hidden) * times, "width": g["g_width"],
+                "widthvec": _shown(hidden), "params": nonzeros + sum(l.nonzeros for l in outer),
+                "dense_params": sum(l.W.nrows() * (l.W.ncols() + 1) for l in block + outer),
+                "input_dim": self.input_dim, "output_dim": self.layers[-1].rows, "height": 1}
 
     def level_measure(self) -> dict[str, int]:
         """NestNet's counts (§2.1) of the network as stored: its top level measured as a layered
@@ -247,6 +253,11 @@ class StoredNetwork:
 MAX_KINKS = 256      # kinks followed along one input of a tail
 def free_index(box: list) -> int:
     return next(i for i, (a, c) in enumerate(box) if a != c)
+
+
+def _shown(vec: list) -> list:
+    """A width vector as certificates print it: a long one shortened to 32 + "…" + 8."""
+    return vec if len(vec) <= 64 else vec[:32] + ["…"] + vec[-8:]
 
 
 def same_signs(vertex_masks: list) -> bool:

@@ -126,11 +126,12 @@ def measure_composition(net: Node) -> CompositionArchitecture:
     rep = find_repeat(net)
     g = rep.body
     g_params = arch.count_params(g)
-    outer = [n for n in net.nodes if n is not rep]
-    outer_params = sum(arch.count_params(Network((n,))) for n in outer if isinstance(n, Affine))
+    outer = [Network((n,)) for n in net.nodes if n is not rep and isinstance(n, Affine)]
+    outer_params = sum(arch.count_params(n) for n in outer)
+    dense = sum(layer.dense() for part in [g, *outer] for layer in arch.layers(part))
     return CompositionArchitecture(
         input_dim=net.in_dim, output_dim=net.out_dim, depth=net.depth, width=net.width,
-        widthvec=tuple(g.widthvec), params=g_params + outer_params, dense_params=0,
+        widthvec=tuple(g.widthvec), params=g_params + outer_params, dense_params=dense,
         intrinsic_tagged=0, height=net.height, gadgets={},
         g_width=g.width, g_depth=g.depth, g_dim=g.in_dim, g_params=g_params, compositions=rep.times)
 
