@@ -29,6 +29,7 @@ _RAD = r"\d{1,400}(\.\d{1,400})?(e[-+]?\d{1,6})?"
 BALL = re.compile(rf"^\[(-?{_RAD} )?\+/- {_RAD}\]$|^\[-?{_RAD}\]$")
 VERDICTS = {"HOLDS", "VIOLATED", "INCONCLUSIVE", "CONDITIONAL"}
 MEASURABLE = {"width", "depth", "params", "dense_params"}
+GAPS = {"width_gap", "depth_gap"}  # an emulation's, worked out for its claims, not always recorded
 
 # the statement's ``claim.check`` -> the evidence checker that re-derives its error bounds, and
 # the norms it can speak about (the statement, never the certificate, picks the checker)
@@ -216,9 +217,9 @@ def _architecture(cert: dict, stmt: Statement, env: dict, net: Optional[StoredNe
     measured = dict(stored_measured)
     layered = cert["network"].get("measure") == "layered"
     wanted = stmt.claim.get("architecture", {})
-    block = _structure(net, layered, wanted, report)
+    block = _structure(net, layered, wanted, report, stmt, cert.get("evidence"))
     for key, value in block.items():  # a repeated block, or the nesting, measured from the network
-        if stored_measured.get(key) != value:
+        if stored_measured.get(key) != value and (key in stored_measured or key not in GAPS):
             report.problems.append(f"measured {key} {stored_measured.get(key)!r} differs from "
                                    f"the stored network's {value}")
         measured[key] = value
@@ -290,12 +291,22 @@ def _relation(value: fmpq, relation: str, claimed: Any) -> Optional[bool]:
     return False if not c.contains(arb(value)) else None
 
 
-def _structure(net: Optional[StoredNetwork], layered: bool, wanted: dict,
-               report: KernelReport) -> dict[str, int]:
+def _structure(net: Optional[StoredNetwork], layered: bool, wanted: dict, report: KernelReport,
+               stmt: Statement, evidence: Any) -> dict[str, Any]:
     """The counts a method measures on structure the kernel sees too: a repeated block (where
-    stored) and NestNet's levels (where the statement claims them)."""
+    stored), NestNet's levels (where the statement claims them), and an emulation's size against
+    the emulated ReLU network's (where the statement's check composes the one from the other)."""
     if net is None or layered:
         return {}
+    if stmt.claim.get("check") == "emulation-sup" and isinstance(evidence, dict):
+        mine, (N, L) = net.measure(), _width_depth(decode(evidence.get("relu")))
+        factors = {"width_factor": -(-mine["width"] // N), "depth_factor": -(-mine["depth"] // L)}
+        report.rederived.append("width, depth and parameter counts re-measured from the network, "
+                                "N and L from the emulated ReLU network")
+        return {**mine, **factors, "relu_width": N, "relu_depth": L,
+                "width_gap": factors["width_factor"] * N - mine["width"],
+                "depth_gap": factors["depth_factor"] * L - mine["depth"],
+                "width_over_N": f"{mine['width']}/{N}", "depth_over_L": f"{mine['depth']}/{L}"}
     block = net.block_measure()
     if not block and set(wanted) & set(BLOCK_MEASURES):
         report.problems.append("the statement measures a repeated block and the stored network "
@@ -310,6 +321,13 @@ def _structure(net: Optional[StoredNetwork], layered: bool, wanted: dict,
                                 "from the network's levels")
         return net.level_measure()
     return {}
+
+
+def _width_depth(relu: StoredNetwork) -> tuple[int, int]:
+    m = relu.measure()
+    if m["width"] < 1 or m["depth"] < 1:
+        raise KernelError("the emulated ReLU network has no hidden layer")
+    return m["width"], m["depth"]
 
 
 def _bounds(cert: dict, stmt: Statement, env: dict, net: Optional[StoredNetwork], bound: Any,

@@ -119,3 +119,23 @@ def test_a_derivative_target_of_another_order_is_refused():
     c = _forged(cert("zlz-thm6-derivative-emulation"), lambda f: f["evidence"]["target"].__setitem__("order", 2))
     report = check_certificate_data(c)
     assert not report.ok and report.verdict == "INCONCLUSIVE" and report.upper > 1
+
+
+@pytest.mark.parametrize("tid", ["zlz-relu-emulation-3n2l", "zlz-thm9-a2tilde-emulation-1n"])
+def test_the_size_claims_are_measured_against_the_emulated_network(tid):
+    """width ≤ kN, depth ≤ kL (and Theorem 9's exact width N, depth L): the ρ-network's width
+    and depth and the evidence's ReLU network's N and L, all measured by the kernel."""
+    c = cert(tid)
+    report = check_certificate_data(c)
+    assert report.ok, report.problems
+    assert any("emulated ReLU network" in line for line in report.rederived)
+    assert not any("measured" in line for line in report.trusted)
+
+
+@pytest.mark.parametrize("key,value", [("relu_width", 4), ("width_factor", 1), ("depth", 2)])
+def test_an_edited_size_is_refused(key, value):
+    c = copy.deepcopy(cert("zlz-relu-emulation-3n2l"))
+    c["architecture"]["measured"][key] = value
+    c["hash"] = content_hash(c)
+    report = check_certificate_data(c)
+    assert not report.ok and any(key in p for p in report.problems)
