@@ -9,7 +9,7 @@ cover cannot be forged.
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, Callable, Iterable, Optional, Sequence
 
 from flint import fmpq, fmpq_mat
 
@@ -88,14 +88,16 @@ class _Unfollowed(Exception):
 Step = tuple  # (W: fmpq_mat, b: fmpq_mat, activation names per row, or None after the last map)
 
 
-def _steps(net: Node) -> list[Step]:
-    """The plain layered form as steps, nested activations flattened (see stored_network)."""
+def _steps(net: Node, nest: Optional[Callable[[Network], str]] = None) -> list[Step]:
+    """The plain layered form as steps, nested activations flattened (see stored_network), or,
+    with ``nest``, named by it instead."""
     steps: list[Step] = []
     for item in arch.plain_form(net):
         if isinstance(item, Activation):
             W, b, _ = steps.pop()  # the affine map in front of the activation
-            if not any(isinstance(f, Network) for f in item.functions):
-                steps.append((W, b, [_name(f) for f in item.functions]))
+            if nest is not None or not any(isinstance(f, Network) for f in item.functions):
+                steps.append((W, b, [nest(f) if isinstance(f, Network) else _name(f)
+                                     for f in item.functions]))
                 continue
             inner = _side_by_side(item.functions)
             W1, b1, acts = inner[0]
@@ -138,31 +140,14 @@ def _nested_form(net: Node) -> Optional[tuple[list[Step], list[list[Step]]]]:
     index: dict[int, int] = {}
     stored: list[list[Step]] = []
 
-    def name(f: object) -> str:
-        if not isinstance(f, Network):
-            return _name(f)
+    def name(f: Network) -> str:
         if id(f) not in index:
-            steps = level(f)
+            steps = _steps(f, name)  # the networks it uses are stored first
             index[id(f)] = len(stored)
             stored.append(steps)
         return f"net:{index[id(f)]}"
 
-    def level(node: Node) -> list[Step]:
-        steps: list[Step] = []
-        for item in arch.plain_form(node):
-            if isinstance(item, Activation):
-                W, b, _ = steps.pop()
-                steps.append((W, b, [name(f) for f in item.functions]))
-                continue
-            A = arch.as_affine(item)
-            if steps and steps[-1][2] is None:
-                W0, b0, _ = steps.pop()
-                steps.append((A.W * W0, A.W * b0 + A.b, None))
-            else:
-                steps.append((A.W, A.b, None))
-        return steps
-
-    top = level(net)
+    top = _steps(net, name)
     return (top, stored) if stored else None
 
 

@@ -79,9 +79,12 @@ class StoredNetwork:
         block = self.layers[start:start + count]
         outer = self.layers[:start] + self.layers[start + count * times:]
         hidden = [layer.rows for layer in block[:-1]]
+        # hidden layers around g: before it, all but L1's boundary layer; after it, all but the last
+        around = [l.rows for l in self.layers[:max(start - 1, 0)] + self.layers[start + count * times:-1]]
         g = dict(zip(BLOCK_MEASURES, (max(hidden, default=0), len(hidden), block[0].W.ncols(), times)))
         nonzeros = sum(layer.nonzeros for layer in block)
-        return {**g, "g_params": nonzeros, "depth": len(hidden) * times, "width": g["g_width"],
+        return {**g, "g_params": nonzeros, "depth": len(hidden) * times + len(around),
+                "width": max(hidden + around, default=0),
                 "widthvec": _shown(hidden), "params": nonzeros + sum(l.nonzeros for l in outer),
                 "dense_params": sum(l.W.nrows() * (l.W.ncols() + 1) for l in block + outer),
                 "input_dim": self.input_dim, "output_dim": self.layers[-1].rows, "height": 1}
@@ -359,6 +362,7 @@ def _nested(raw: Any) -> list[_Nested]:
     """The stored activation networks, in order; the i-th may use only those before it (so the
     nesting is finite), and each maps R to R."""
     out: list[_Nested] = []
+    total = 0
     for i, data in enumerate(_list(raw, "activations")):
         where = f"activation network {i}"
         if not isinstance(data, dict) or set(data) != {"input_dim", "layers"}:
@@ -367,8 +371,11 @@ def _nested(raw: Any) -> list[_Nested]:
         if dim != 1 or layers[-1].rows != 1:
             raise KernelError(f"{where} must map R to R")
         measure = _level_measure(layers, out)
-        out.append(_Nested(tuple(_flatten(layers, out)), measure["nest_params"], measure["height"],
-                           frozenset(measure["reach"])))
+        flat = tuple(_flatten(layers, out))
+        total += sum(l.W.nrows() * l.W.ncols() for l in flat)
+        if total > MAX_ENTRIES:
+            raise KernelError(f"the activation networks have more than {MAX_ENTRIES} dense entries")
+        out.append(_Nested(flat, measure["nest_params"], measure["height"], frozenset(measure["reach"])))
     return out
 
 
