@@ -28,7 +28,7 @@ DECIMAL = re.compile(r"^-?\d{1,400}\.\d{1,400}(e-?\d{1,6})?$")
 _RAD = r"\d{1,400}(\.\d{1,400})?(e[-+]?\d{1,6})?"
 BALL = re.compile(rf"^\[(-?{_RAD} )?\+/- {_RAD}\]$|^\[-?{_RAD}\]$")
 VERDICTS = {"HOLDS", "VIOLATED", "INCONCLUSIVE", "CONDITIONAL"}
-MEASURABLE = {"width", "depth", "params", "dense_params"}
+MEASURABLE = {"width", "depth", "params", "dense_params", "input_dim", "output_dim"}
 GAPS = {"width_gap", "depth_gap"}  # an emulation's, worked out for its claims, not always recorded
 
 # the statement's ``claim.check`` -> the evidence checker that re-derives its error bounds, and

@@ -171,3 +171,16 @@ def test_the_stored_bounds_must_give_the_stored_verdict(tid, field, value):
     forged["error"][field] = value
     report = check_certificate_data(forged)
     assert not report.ok and any("stored bounds do not give" in p for p in report.problems)
+
+
+def test_the_input_dimension_claim_is_measured_from_the_stored_network():
+    """Bit extraction's step function claims input_dim = 1: the kernel reads it off the stored
+    network (nothing else is trusted there), and an edited count is refused."""
+    cert = run_theorem("syz-step-function", {})
+    report = check_certificate_data(json.loads(json.dumps(cert)))
+    assert report.ok and [t for t in report.trusted if "digest" not in t] == []
+    forged = copy.deepcopy(cert)
+    forged["architecture"]["measured"]["input_dim"] = 2
+    forged["hash"] = content_hash(forged)
+    report = check_certificate_data(json.loads(json.dumps(forged)))
+    assert not report.ok and any("input_dim" in p for p in report.problems)
