@@ -1,6 +1,7 @@
 """Every point of [lo, hi] where a ReLU of a one-input network changes sign: the cuts of the
-kernel's grid evidence (Thm A.1 inside the cells, Thm 1.3 on all of [0, 1]), so that the kernel
-finds the network affine on every grid box.
+kernel's grid evidence (Thm A.1 inside the cells, Thm 1.3 and Thm 1.1 in one dimension on all of
+[0, 1]), so that the kernel finds the network affine on every grid box; with the exact outputs
+there (:func:`kinks_and_values`), Thm 1.1's certifier bounds the strips between the cells.
 
 One pass through the plain layered network (``constructive.architecture.plain_form``), exactly.
 Before a layer, the network is affine between consecutive points (every earlier sign change is
