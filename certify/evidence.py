@@ -15,7 +15,7 @@ from flint import fmpq, fmpq_mat
 
 from certify.analysis.pl1d import enumerate_1d
 from constructive import architecture as arch
-from constructive.ir import Activation, Network, Node, Repeat, network
+from constructive.ir import Activation, Network, Node, Parallel, Repeat, network
 
 KERNEL_ACTIVATIONS = {"relu", "identity", "euaf"}
 SMOOTH_ACTIVATIONS = {"sigmoid", "tanh", "arctan", "softplus", "silu", "gelu", "softsign", "xsoftsign"}
@@ -42,6 +42,10 @@ def stored_network(net: Node, structured: bool = False) -> tuple[Optional[dict],
         flat = _steps(net)
         block = _block_form(net) if structured else None
         nested = _nested_form(net) if structured and block is None else None
+        if nested is None and block is None and _nonzeros(flat) > MAX_STORED_NONZEROS:
+            # over the limit as plain layers: copies of one small network applied neuron by
+            # neuron (an emulation's gadget) are stored once, as a nested activation
+            nested = _nested_form(_copies_as_activations(net))
     except (TypeError, ValueError) as exc:
         return None, f"no plain layered form ({exc})"
     except _Unfollowed as exc:
@@ -79,6 +83,22 @@ def stored_network(net: Node, structured: bool = False) -> tuple[Optional[dict],
     if nested:
         stored["activations"] = stored_parts[1:]
     return stored, ""
+
+
+def _nonzeros(steps: list) -> int:
+    return sum(sum(1 for v in W.entries() if v != 0) + sum(1 for v in b.entries() if v != 0)
+               for W, b, _ in steps)
+
+
+def _copies_as_activations(net: Node) -> Node:
+    """The same network with every top-level ``Parallel`` of one-input, one-output networks
+    written as the activation layer it is (part i applied to input i)."""
+    if not isinstance(net, Network):
+        return net
+    nodes = [Activation(p.parts) if isinstance(p, Parallel) and p.parts and all(
+        isinstance(q, Network) and (q.in_dim, q.out_dim) == (1, 1) for q in p.parts) else p
+        for p in net.nodes]
+    return Network(tuple(nodes), net.in_dim, net.out_dim)
 
 
 class _Unfollowed(Exception):

@@ -139,3 +139,39 @@ def test_an_edited_size_is_refused(key, value):
     c["hash"] = content_hash(c)
     report = check_certificate_data(c)
     assert not report.ok and any(key in p for p in report.problems)
+
+
+COROLLARIES = ["zlz-cor5-composition-architecture", "zlz-v1-cor15-composition-architecture"]
+
+
+@pytest.mark.parametrize("tid", COROLLARIES)
+def test_an_emulation_over_the_nonzero_limit_stores_its_gadget_once(tid):
+    """Corollaries 5 and 15: the plain layers have over 300 000 non-zero parameters, so the
+    network is stored as the ReLU network's affine maps with one nested activation network, the
+    gadget; the kernel flattens it into exactly the layers it composes itself and re-derives
+    the bound."""
+    c = cert(tid)
+    stored = c["network"]["layers"]
+    assert len(stored["activations"]) == 1
+    assert {run[0] for layer in stored["layers"][:-1] for run in layer["act"]} == {"net:0"}
+    relu, gadget, _, _ = emulation.parts(c["evidence"])
+    assert emulation.same(decode(stored), emulation.expected_layers(relu, gadget))
+    report = check_certificate_data(c)
+    assert report.ok and report.verdict == c["verdict"] == "HOLDS", report.problems
+    assert not any("error bounds" in t for t in report.trusted)
+
+
+@pytest.mark.parametrize("where", ["top", "gadget"])
+def test_the_stored_gadget_or_top_level_moved_leaves_no_bound(where):
+    """A weight of the top level, or of the gadget stored once, moved by 2^-40: the flattened
+    network is no longer the emulation, so HOLDS is refused."""
+    c = cert("zlz-cor5-composition-architecture")
+    if where == "top":
+        forged = moved(c, 0, "W", fmpq(1, 2 ** 40))
+    else:
+        def edit(f):
+            entry = f["network"]["layers"]["activations"][0]["layers"][0]["W"][0]
+            entry[-1] = str(fmpq(*map(int, (entry[-1] + "/1").split("/")[:2])) + fmpq(1, 2 ** 40))
+        forged = _forged(c, edit)
+    report = check_certificate_data(forged)
+    assert not report.ok and report.verdict == "INCONCLUSIVE"
