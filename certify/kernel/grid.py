@@ -100,6 +100,7 @@ def box_bounds(net: StoredNetwork, target: TargetExpression, cuts: list[list[fmp
         total *= len(c)
     if total > MAX_VERTICES:
         raise Undecided(f"grid evidence has {total} vertices; the kernel checks at most {MAX_VERTICES}")
+    net = net.folded([(c[0], c[-1]) for c in cuts])  # the prefix the whole grid leaves affine, once
     vertices = [list(reversed(v)) for v in itertools.product(*reversed(cuts))]
     outputs, masks = net.run(vertices)
     strides = [1] * d

@@ -13,6 +13,7 @@ evaluate (its checks then say so).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Optional, Sequence
 
 from flint import fmpq, fmpq_mat
@@ -41,6 +42,13 @@ class Layer:
     @property
     def rows(self) -> int:
         return self.W.nrows()
+
+    @cached_property
+    def split(self) -> fmpq_mat:
+        """[W⁺ | W⁻], W's positive and negative entries side by side (the rest zero): interval
+        propagation's split, made on first use."""
+        rows = self.W.tolist()
+        return fmpq_mat([[v if v > 0 else 0 for v in r] + [v if v < 0 else 0 for v in r] for r in rows])
 
 
 @dataclass(frozen=True)
@@ -120,13 +128,14 @@ class StoredNetwork:
                 if not is_relu:
                     continue
                 row, bit = rows[i], 1 << i
-                if signs:
-                    for j, v in enumerate(row):
-                        if v > 0:
+                kept = [v if v > zero else zero for v in row]  # one comparison per entry
+                if signs:  # kept[j] is zero itself where v <= 0; a non-zero v there is negative
+                    for j, (v, k) in enumerate(zip(row, kept)):
+                        if k is not zero:
                             pos[j] |= bit
-                        elif v < 0:
+                        elif v:
                             neg[j] |= bit
-                rows[i] = [v if v > 0 else zero for v in row]
+                rows[i] = kept
             if signs:
                 for j in range(n):
                     masks[j].append((pos[j], neg[j]))
@@ -156,6 +165,36 @@ class StoredNetwork:
             X = fmpq_mat(rows)
         return True
 
+    def folded(self, box: Sequence[tuple[fmpq, fmpq]]) -> "StoredNetwork":
+        """The same function on the box, its leading hidden layers merged into the first layer
+        whose ReLUs are not all of one sign there: while every ReLU keeps one sign on the box
+        (its exact affine form's minimum ≥ 0 or maximum ≤ 0), a layer is an exact affine map of
+        x on the box, so a long prefix that the box does not bend (carried inputs, a stored
+        constant decoded) is computed once instead of at every point and box."""
+        d = self.input_dim
+        low, high = [a for a, _ in box], [b for _, b in box]
+        F = fmpq_mat(d, d + 1, [int(i == j) for i in range(d) for j in range(d + 1)])
+        k = 0
+        for k, layer in enumerate(self.layers):
+            if not layer.relu:
+                break
+            rows = _with_bias((layer.W * F).tolist(), layer.b)
+            for i, (lo, hi) in enumerate(zip(_least(rows, low, high), _least(rows, high, low))):
+                if layer.relu[i] and lo < 0:
+                    if hi > 0:  # this neuron bends on the box: the prefix ends before its layer
+                        return self._merged(k, F) if k else self
+                    rows[i] = [fmpq(0)] * (d + 1)
+            F = fmpq_mat(rows)
+        return self._merged(k, F)
+
+    def _merged(self, k: int, F: fmpq_mat) -> "StoredNetwork":
+        """Layers k… with x ↦ F·(x, 1) (the first k layers' output) composed into layer k."""
+        d, layer = self.input_dim, self.layers[k]
+        A = fmpq_mat(F.nrows(), d, [F[i, j] for i in range(F.nrows()) for j in range(d)])
+        c = fmpq_mat(F.nrows(), 1, [F[i, d] for i in range(F.nrows())])
+        first = _plain_layer(layer.W * A, layer.W * c + layer.b, layer.acts)
+        return StoredNetwork(d, (first,) + self.layers[k + 1:])
+
     def interval(self, box: Sequence[tuple[fmpq, fmpq]], hidden: Optional[list] = None
                  ) -> list[tuple[fmpq, fmpq]]:
         """Exact bounds of every output on the box, from an affine lower and upper form in x per
@@ -164,19 +203,18 @@ class StoredNetwork:
         stay equal), one that may change sign is bounded by the constants 0 and its upper bound.
         ``hidden`` collects every hidden layer's bounds after its activation."""
         d = self.input_dim
-        lo_x = fmpq_mat(d, 1, [a for a, _ in box])
-        hi_x = fmpq_mat(d, 1, [b for _, b in box])
-        L = fmpq_mat(d, d + 1, [int(i == j) for i in range(d) for j in range(d + 1)])
-        U = L
+        low, high = [a for a, _ in box], [b for _, b in box]
+        Lr = [[fmpq(int(i == j)) for j in range(d + 1)] for i in range(d)]
+        Ur = Lr
         for layer in self.layers:
-            shift = fmpq_mat(layer.rows, d + 1, [v if j == d else 0 for v in layer.b.entries()
-                                                  for j in range(d + 1)])
-            Wp, Wn = layer.positive, layer.negative  # type: ignore[attr-defined]
-            L, U = Wp * L + Wn * U + shift, Wp * U + Wn * L + shift
-            lo, hi = _concrete(L, lo_x, hi_x), _concrete(U, hi_x, lo_x)
+            # [W⁺ | W⁻]·[[L, U], [U, L]] = [W⁺L + W⁻U | W⁺U + W⁻L]: both forms in one product
+            both = (layer.split * fmpq_mat([l + u for l, u in zip(Lr, Ur)] +
+                                           [u + l for l, u in zip(Lr, Ur)])).tolist()
+            Lr = _with_bias([row[:d + 1] for row in both], layer.b)
+            Ur = _with_bias([row[d + 1:] for row in both], layer.b)
+            lo, hi = _least(Lr, low, high), _least(Ur, high, low)
             if not layer.relu:
                 return list(zip(lo, hi))
-            Lr, Ur = L.tolist(), U.tolist()
             for i, is_relu in enumerate(layer.relu):
                 if not is_relu or lo[i] >= 0:
                     continue
@@ -185,7 +223,6 @@ class StoredNetwork:
                 Ur[i] = [fmpq(0)] * d + [hi[i]]
             if hidden is not None:
                 hidden.append(list(zip(lo, hi)))
-            L, U = fmpq_mat(Lr), fmpq_mat(Ur)
         raise KernelError("the stored network has no last layer")
 
     def range_on(self, box: Sequence[tuple[fmpq, fmpq]]) -> tuple[fmpq, fmpq, bool]:
@@ -276,26 +313,24 @@ def same_signs(vertex_masks: list) -> bool:
     return True
 
 
-def _concrete(F: fmpq_mat, low: fmpq_mat, high: fmpq_mat) -> list[fmpq]:
-    """min over the box of each affine form (a row of F: coefficients, then the constant) when
-    ``low``/``high`` are the box's lower/upper corners; the max when they are swapped."""
-    d = F.ncols() - 1
-    rows = F.tolist()
+def _with_bias(rows: list, b: fmpq_mat) -> list:
+    """Affine forms (coefficients, then the constant) with the bias added to their constants."""
+    for row, c in zip(rows, b.entries()):
+        row[-1] += c
+    return rows
+
+
+def _least(rows: list, low: list, high: list) -> list[fmpq]:
+    """min over the box of each affine form when ``low``/``high`` are the box's lower/upper
+    corners; the max when they are swapped."""
     out = []
     for row in rows:
-        v = row[d]
-        for k in range(d):
-            c = row[k]
-            v += c * (low[k, 0] if c > 0 else high[k, 0])
+        v = row[-1]
+        for a, lo, hi in zip(row, low, high):
+            if a:
+                v += a * (lo if a > 0 else hi)
         out.append(v)
     return out
-
-
-def _split(W: fmpq_mat) -> tuple[fmpq_mat, fmpq_mat]:
-    vals = W.entries()
-    pos = [v if v > 0 else 0 for v in vals]
-    neg = [v if v < 0 else 0 for v in vals]
-    return fmpq_mat(W.nrows(), W.ncols(), pos), fmpq_mat(W.nrows(), W.ncols(), neg)
 
 
 def decode(data: Any) -> StoredNetwork:
@@ -441,11 +476,7 @@ def _block_diagonal(blocks: list) -> fmpq_mat:
 
 def _plain_layer(W: fmpq_mat, b: fmpq_mat, acts: tuple) -> Layer:
     nonzeros = sum(1 for v in W.entries() if v != 0) + sum(1 for v in b.entries() if v != 0)
-    layer = Layer(W, b, tuple(a == "relu" for a in acts), nonzeros, tuple(acts))
-    pos, neg = _split(W)
-    object.__setattr__(layer, "positive", pos)
-    object.__setattr__(layer, "negative", neg)
-    return layer
+    return Layer(W, b, tuple(a == "relu" for a in acts), nonzeros, tuple(acts))
 
 
 def _repeat(raw: Any, layers: list) -> tuple[int, int, int]:
@@ -511,11 +542,7 @@ def _layer(raw: Any, k: int, cols: int, last: bool, nested: int = 0) -> Layer:
         if len(flags) != rows:
             raise KernelError(f"{where}: {len(flags)} activations for {rows} neurons")
         relu = tuple(a == "relu" for a in flags)
-    layer = Layer(W, b, relu, nonzeros, tuple(flags))
-    pos, neg = _split(W)
-    object.__setattr__(layer, "positive", pos)
-    object.__setattr__(layer, "negative", neg)
-    return layer
+    return Layer(W, b, relu, nonzeros, tuple(flags))
 
 
 # activations with one rational parameter after ':' (PEUAF's frequency, the negative slope or scale)

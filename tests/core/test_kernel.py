@@ -108,6 +108,21 @@ def test_rays_where_a_neuron_turns_on_are_not_affine():
     assert net.interval([(fmpq(0), fmpq(10))]) == [(fmpq(0), fmpq(5))]
 
 
+def test_a_prefix_the_box_does_not_bend_is_folded_into_one_layer():
+    # relu(x + 1) and relu(-x - 1) keep their signs on [0, 1]; relu(h - 3/2) bends at x = 1/2
+    net = decode({"input_dim": 1, "layers": [
+        {"rows": 2, "cols": 1, "W": [[0, 0, "1"], [1, 0, "-1"]], "b": [[0, "1"], [1, "-1"]],
+         "act": [["relu", 2]]},
+        {"rows": 1, "cols": 2, "W": [[0, 0, "1"], [0, 1, "5"]], "b": [[0, "-3/2"]], "act": [["relu", 1]]},
+        {"rows": 1, "cols": 1, "W": [[0, 0, "2"]], "b": [[0, "1"]]}]})
+    points = [[fmpq(k, 8)] for k in range(9)]
+    whole = net.folded([(fmpq(0), fmpq(1))])
+    assert len(whole.layers) == 2 and whole.run(points)[0] == net.run(points)[0]
+    left = net.folded([(fmpq(0), fmpq(1, 4))])  # nothing bends there: one affine map
+    assert len(left.layers) == 1 and left.run(points[:3])[0] == net.run(points[:3])[0]
+    assert net.folded([(fmpq(-2), fmpq(1))]) is net  # relu(x + 1) bends at -1: nothing folded
+
+
 @pytest.mark.parametrize("layers", [
     {"input_dim": 1, "layers": []},
     {"input_dim": 1, "layers": [{"rows": 1, "cols": 2, "W": [], "b": []}]},
