@@ -171,6 +171,8 @@ class StoredNetwork:
         (its exact affine form's minimum ≥ 0 or maximum ≤ 0), a layer is an exact affine map of
         x on the box, so a long prefix that the box does not bend (carried inputs, a stored
         constant decoded) is computed once instead of at every point and box."""
+        if not self.plain:
+            return self  # only ReLU and identity neurons are followed as affine pieces
         d = self.input_dim
         low, high = [a for a, _ in box], [b for _, b in box]
         F = fmpq_mat(d, d + 1, [int(i == j) for i in range(d) for j in range(d + 1)])

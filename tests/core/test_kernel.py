@@ -121,6 +121,10 @@ def test_a_prefix_the_box_does_not_bend_is_folded_into_one_layer():
     left = net.folded([(fmpq(0), fmpq(1, 4))])  # nothing bends there: one affine map
     assert len(left.layers) == 1 and left.run(points[:3])[0] == net.run(points[:3])[0]
     assert net.folded([(fmpq(-2), fmpq(1))]) is net  # relu(x + 1) bends at -1: nothing folded
+    smooth = decode({"input_dim": 1, "layers": [
+        {"rows": 1, "cols": 1, "W": [[0, 0, "1"]], "b": [], "act": [["sigmoid", 1]]},
+        {"rows": 1, "cols": 1, "W": [[0, 0, "1"]], "b": []}]})
+    assert smooth.folded([(fmpq(0), fmpq(1))]) is smooth  # a σ neuron is never an affine piece
 
 
 @pytest.mark.parametrize("layers", [
