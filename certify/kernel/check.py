@@ -16,6 +16,7 @@ from typing import Any, Callable, Optional
 from flint import arb, ctx, fmpq
 
 from certify.kernel import evidence as ev
+from certify.kernel import modulus
 from certify.kernel import scalars as sc
 from certify.kernel.claims import Statement, rational, statement
 from certify.kernel.errors import KernelError
@@ -170,6 +171,8 @@ def _check(cert: dict, report: KernelReport) -> None:
         # the bound is stated through the target's modulus: the kernel takes lam as stored
         if str(target.get("certified", "")).startswith("assumption"):
             report.trusted.append("the target's modulus (declared, not verified)")
+        elif _modulus_shown(target, dim, lam, alpha):
+            report.rederived.append("the target's modulus λ‖x − y‖^α on the cube, from its expression")
         else:
             report.trusted.append("the target's modulus (re-derived by check outside the kernel)")
 
@@ -189,6 +192,13 @@ def _check(cert: dict, report: KernelReport) -> None:
         report.problems.append("internal contradiction: re-derived lower > upper")
     report.lower, report.upper = lower, upper
     _verdict(cert, stmt, bound, lower, upper, stored_upper, claims_ok, report)
+
+
+def _modulus_shown(target: dict, dim: int, lam: fmpq, alpha: fmpq) -> bool:
+    try:
+        return modulus.shown(TargetExpression(target.get("expr"), dim).tree, dim, lam, alpha)
+    except KernelError:
+        return False
 
 
 def _network(cert: dict, stmt: Statement, report: KernelReport) -> Optional[StoredNetwork]:
