@@ -19,7 +19,7 @@ from flint import arb, fmpq, fmpq_mat
 from certify.kernel import smooth
 from certify.kernel.claims import rational
 from certify.kernel.errors import KernelError, Undecided
-from certify.kernel.network import StoredNetwork, decode
+from certify.kernel.network import StoredNetwork, block_diagonal, decode
 
 MAX_NEURONS = 4096  # hidden ReLU neurons of R
 ORDER = 8
@@ -67,30 +67,15 @@ def expected_layers(relu: StoredNetwork, gadget: StoredNetwork) -> list[tuple]:
             out.append((W, b, ()))
             break
         n = layer.rows
-        first = _blocks(g[0].W, n)
+        first = block_diagonal([g[0].W] * n)
         out.append((first * W, first * b + _tiled(g[0].b, n), tuple(g[0].acts) * n))
-        out += [(_blocks(h.W, n), _tiled(h.b, n), tuple(h.acts) * n) for h in g[1:-1]]
-        carry = (_blocks(g[-1].W, n), _tiled(g[-1].b, n))
-    return out
-
-
-def _blocks(M: fmpq_mat, n: int) -> fmpq_mat:
-    r, c = M.nrows(), M.ncols()
-    out = fmpq_mat(r * n, c * n)
-    for k in range(n):
-        for i in range(r):
-            for j in range(c):
-                out[k * r + i, k * c + j] = M[i, j]
+        out += [(block_diagonal([h.W] * n), _tiled(h.b, n), tuple(h.acts) * n) for h in g[1:-1]]
+        carry = (block_diagonal([g[-1].W] * n), _tiled(g[-1].b, n))
     return out
 
 
 def _tiled(b: fmpq_mat, n: int) -> fmpq_mat:
-    r = b.nrows()
-    out = fmpq_mat(r * n, 1)
-    for k in range(n):
-        for i in range(r):
-            out[k * r + i, 0] = b[i, 0]
-    return out
+    return fmpq_mat([[v] for _ in range(n) for v in b.entries()])
 
 
 def same(net: StoredNetwork, expected: list[tuple]) -> bool:

@@ -449,7 +449,7 @@ def _flatten(layers: list, nested: list) -> list[Layer]:
         seqs = [[(one, zero, ("identity",))] * (depth - len(q)) + q for q in seqs]
         for t in range(depth):
             parts = [q[t] for q in seqs]
-            W = _block_diagonal([P for P, _, _ in parts])
+            W = block_diagonal([P for P, _, _ in parts])
             b = fmpq_mat([[v] for _, c, _ in parts for v in c.entries()])
             acts = () if t == depth - 1 else tuple(a for _, _, ap in parts for a in ap)
             steps.append((W * layer.W, W * layer.b + b, acts) if t == 0 else (W, b, acts))
@@ -464,7 +464,7 @@ def _flatten(layers: list, nested: list) -> list[Layer]:
     return out
 
 
-def _block_diagonal(blocks: list) -> fmpq_mat:
+def block_diagonal(blocks: list) -> fmpq_mat:
     M = fmpq_mat(sum(B.nrows() for B in blocks), sum(B.ncols() for B in blocks))
     r = c = 0
     for B in blocks:
