@@ -42,10 +42,6 @@ def stored_network(net: Node, structured: bool = False) -> tuple[Optional[dict],
         flat = _steps(net)
         block = _block_form(net) if structured else None
         nested = _nested_form(net) if structured and block is None else None
-        if nested is None and block is None and _nonzeros(flat) > MAX_STORED_NONZEROS:
-            # over the limit as plain layers: copies of one small network applied neuron by
-            # neuron (an emulation's gadget) are stored once, as a nested activation
-            nested = _nested_form(_copies_as_activations(net))
     except (TypeError, ValueError) as exc:
         return None, f"no plain layered form ({exc})"
     except _Unfollowed as exc:
@@ -62,6 +58,25 @@ def stored_network(net: Node, structured: bool = False) -> tuple[Optional[dict],
         parts = [nested[0], *nested[1]]
     else:
         parts = [flat]
+    stored_parts = _serialised(parts)
+    if stored_parts is None and not (block or nested):
+        # over the limit as plain layers: copies of one small network applied neuron by neuron
+        # (an emulation's gadget) are stored once, as a nested activation
+        nested = _nested_form(_copies_as_activations(net))
+        stored_parts = _serialised([nested[0], *nested[1]]) if nested else None
+    if stored_parts is None:
+        return None, f"more than {MAX_STORED_NONZEROS} non-zero parameters"
+    stored = stored_parts[0]
+    if block:
+        stored["repeat"] = dict(zip(("start", "layers", "times"), block[1]))
+    if nested:
+        stored["activations"] = stored_parts[1:]
+    return stored, ""
+
+
+def _serialised(parts: list) -> Optional[list[dict]]:
+    """Each part's steps as stored data (non-zero entries only); None past the limit of
+    non-zero parameters in all."""
     stored_parts = []
     nonzeros = 0
     for steps in parts:
@@ -71,23 +86,13 @@ def stored_network(net: Node, structured: bool = False) -> tuple[Optional[dict],
             b = [[i, str(v)] for i, v in enumerate(b_.entries()) if v != 0]
             nonzeros += len(W) + len(b)
             if nonzeros > MAX_STORED_NONZEROS:
-                return None, f"more than {MAX_STORED_NONZEROS} non-zero parameters"
+                return None
             layer = {"rows": W_.nrows(), "cols": W_.ncols(), "W": W, "b": b}
             if acts is not None:
                 layer["act"] = _runs(acts)
             layers.append(layer)
         stored_parts.append({"input_dim": steps[0][0].ncols(), "layers": layers})
-    stored = stored_parts[0]
-    if block:
-        stored["repeat"] = dict(zip(("start", "layers", "times"), block[1]))
-    if nested:
-        stored["activations"] = stored_parts[1:]
-    return stored, ""
-
-
-def _nonzeros(steps: list) -> int:
-    return sum(sum(1 for v in W.entries() if v != 0) + sum(1 for v in b.entries() if v != 0)
-               for W, b, _ in steps)
+    return stored_parts
 
 
 def _copies_as_activations(net: Node) -> Node:
