@@ -115,9 +115,9 @@ class _Rules:
         if name == "sqrt" and len(args) == 1:
             rows = self._squares(args[0])
             if rows is not None:  # |‖g(x)‖ − ‖g(y)‖| ≤ ‖g(x) − g(y)‖ ≤ ‖V‖₂ ‖x − y‖
-                one = _ball_max([_ball(_sum(r)) for r in rows])
-                inf = _ball_max([_ball(_sum(list(c))) for c in zip(*rows)])
-                return Holder((one * inf).sqrt(), fmpq(1))
+                row_sums = _ball_max([_ball(_sum(r)) for r in rows])           # ‖V‖_∞
+                column_sums = _ball_max([_ball(_sum(list(c))) for c in zip(*rows)])  # ‖V‖₁
+                return Holder((row_sums * column_sums).sqrt(), fmpq(1))
             if not self._nonnegative(args[0]):
                 raise _NoRule
             mod = _pair(self.modulus(args[0]))
