@@ -377,8 +377,8 @@ def _bounds(cert: dict, stmt: Statement, env: dict, net: Optional[StoredNetwork]
         except ev.Undecided as why:
             report.trusted.append(f"the error bounds ({stmt.method}: {why})")
             return None, None
-        if bounds.loose and bounds.tighten is not None and not bounds.upper <= ball(bound):
-            bounds = bounds.tighten()  # the cheap pass did not decide: box by box
+        while bounds.tighten is not None and not bounds.upper <= ball(bound):
+            bounds = bounds.tighten()  # a cheaper pass did not decide: the next one
         upper, lower = bounds.upper, bounds.lower
         if bounds.loose and not upper <= ball(bound) and not (lower is not None and lower > ball(bound)):
             # interval propagation alone on some boxes: a bound that does not decide the claim

@@ -16,7 +16,8 @@ from certify.kernel import ridge, sigma
 from certify.kernel.claims import Statement, boxes_of, rational
 from certify.kernel.errors import KernelError, Undecided
 from certify.kernel.formula import ball, evaluate
-from certify.kernel.grid import TargetExpression, box_bounds, parse_cuts, same_signs, volume
+from certify.kernel.grid import (BOX_BY_BOX, COARSE, WALKS, TargetExpression, box_bounds, parse_cuts,
+                                 same_signs, volume)
 from certify.kernel.network import StoredNetwork, decode
 
 MAX_WITNESSES = 4096
@@ -34,7 +35,7 @@ class Bounds:
     trusted: tuple = ()
     inside: Optional[Callable[[list], bool]] = None  # the statement's region, for witnesses
     loose: int = 0  # boxes bounded by interval propagation only (the bound may not decide)
-    tighten: Optional[Callable[[], "Bounds"]] = None  # the same check, box by box, when undecided
+    tighten: Optional[Callable[[], "Bounds"]] = None  # the same check, more carefully, when undecided
 
 
 def need_kind(evidence: dict, kind: str) -> None:
@@ -141,16 +142,24 @@ def grid_sup(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpre
     return _sup(net, target, cuts, keep, "in the statement's region")
 
 
-def _sup(net: StoredNetwork, target: TargetExpression, cuts: list, keep: Callable, where: str
-         ) -> Bounds:
-    boxes = box_bounds(net, target, cuts, keep=keep)
+def _sup(net: StoredNetwork, target: TargetExpression, cuts: list, keep: Callable, where: str,
+         how: int = WALKS) -> Bounds:
+    boxes = box_bounds(net, target, cuts, keep=keep, how=how)
     if not boxes:
         raise KernelError(f"the grid has no box {where}")
     # a witness counts only at a point of the region (the grid's span, kept by ``keep``)
     inside = lambda x: all(c[0] <= v <= c[-1] for v, c in zip(x, cuts)) and keep([(v, v) for v in x])  # noqa: E731
     return Bounds(_max(b.sup for b in boxes), _max(b.inf for b in boxes),
                   f"grid evidence ({len(boxes)} boxes {where}, {sum(b.affine for b in boxes)} affine)",
-                  inside=inside, loose=sum(not b.tight for b in boxes))
+                  inside=inside, loose=sum(not b.tight for b in boxes),
+                  tighten=_again(boxes, how, lambda h: _sup(net, target, cuts, keep, where, h)))
+
+
+def _again(boxes: list, how: int, check: Callable[[int], Bounds]) -> Optional[Callable[[], Bounds]]:
+    """The same check at the next level of box_bounds, where some box took a shortcut."""
+    if how == BOX_BY_BOX or not any(b.shortcut for b in boxes):
+        return None
+    return lambda: check(how + 1)
 
 
 def grid_lp(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,
@@ -163,12 +172,12 @@ def grid_lp(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpres
         raise KernelError(f"p = {p} < 1")
     box = region(stmt, env, target.dim)
     cuts = parse_cuts(evidence.get("cuts"), box)
-    return _lp_sum(net, target, cuts, p, within(stmt, cert, box, cuts), coarse=True)
+    return _lp_sum(net, target, cuts, p, within(stmt, cert, box, cuts), COARSE)
 
 
 def _lp_sum(net: StoredNetwork, target: TargetExpression, cuts: list, p: fmpq,
-            keep: Optional[Callable], coarse: bool) -> Bounds:
-    boxes = box_bounds(net, target, cuts, keep=keep, coarse=coarse)
+            keep: Optional[Callable], how: int) -> Bounds:
+    boxes = box_bounds(net, target, cuts, keep=keep, how=how)
     pp = arb(p)
     up, lo = arb(0), arb(0)
     for b in boxes:
@@ -182,7 +191,7 @@ def _lp_sum(net: StoredNetwork, target: TargetExpression, cuts: list, p: fmpq,
     return Bounds(upper, lower, f"grid evidence ({len(boxes)} boxes, "
                                 f"{sum(b.affine for b in boxes)} affine; L^{p} sum)",
                   loose=sum(not b.tight for b in boxes),
-                  tighten=(lambda: _lp_sum(net, target, cuts, p, keep, coarse=False)) if coarse else None)
+                  tighten=_again(boxes, how, lambda h: _lp_sum(net, target, cuts, p, keep, h)))
 
 
 def within(stmt: Statement, cert: dict, box: list, cuts: list) -> Optional[Callable[[list], bool]]:

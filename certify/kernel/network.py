@@ -44,6 +44,21 @@ class Layer:
         return self.W.nrows()
 
     @cached_property
+    def affine(self) -> fmpq_mat:
+        """[W | b]: the layer's affine map on inputs followed by a 1."""
+        return fmpq_mat([r + [c] for r, c in zip(self.W.tolist(), self.b.entries())])
+
+    @cached_property
+    def fanout(self) -> list[int]:
+        """Per input, the mask of the neurons it feeds (a non-zero weight)."""
+        out = [0] * self.W.ncols()
+        for i, row in enumerate(self.W.tolist()):
+            for j, v in enumerate(row):
+                if v:
+                    out[j] |= 1 << i
+        return out
+
+    @cached_property
     def split(self) -> fmpq_mat:
         """[W⁺ | W⁻], W's positive and negative entries side by side (the rest zero): interval
         propagation's split, made on first use."""
@@ -110,19 +125,59 @@ class StoredNetwork:
             ) -> tuple[list[list[fmpq]], list[list[tuple]]]:
         """Exact outputs at the points and, per point (when ``signs``), the (positive, negative)
         masks of the ReLU pre-activations of every hidden layer."""
+        outputs, masks, _ = self.run_on_boxes(points, [], signs)
+        return outputs, masks
+
+    def run_on_boxes(self, points: Sequence[Sequence[fmpq]], boxes: list, signs: bool = True
+             ) -> tuple[list[list[fmpq]], list[list[tuple]], list]:
+        """:meth:`run`'s outputs and masks and, for each box (the indices of its corner points),
+        the hidden layers k where one neuron alone may bend on the box and every other is
+        constant there, as cuts (k, that neuron, the layer's values on the box).  A neuron may
+        bend when it, or a neuron it depends on, takes strictly opposite signs at two corners;
+        every other neuron is affine on the box (the argument of :func:`same_signs`, neuron by
+        neuron), so one that is equal at the corners is constant."""
+        n = len(points)
+        masks: list[list[tuple]] = [[] for _ in range(n)]
+        taint, found = [0] * len(boxes), [[] for _ in boxes]
+        if not n:
+            return [], masks, found
+        for k, (rows, pos, neg) in enumerate(self._layers(points, signs)):
+            if pos is None:
+                return [[row[j] for row in rows] for j in range(n)], masks, found
+            if signs:
+                for j in range(n):
+                    masks[j].append((pos[j], neg[j]))
+            fanout = self.layers[k].fanout
+            for b, corners in enumerate(boxes):
+                t, fed = taint[b], 0
+                while t:  # the neurons the previous layer's bending ones feed
+                    low = t & -t
+                    fed |= fanout[low.bit_length() - 1]
+                    t ^= low
+                p = q = 0
+                for c in corners:
+                    p, q = p | pos[c], q | neg[c]
+                t = taint[b] = fed | (p & q)
+                if t and not t & (t - 1):
+                    i, first = t.bit_length() - 1, corners[0]
+                    if all(row[c] == row[first] for r, row in enumerate(rows) if r != i for c in corners):
+                        found[b].append((k, i, [row[first] for row in rows]))
+        raise KernelError("the stored network has no last layer")
+
+    def _layers(self, points: Sequence[Sequence[fmpq]], signs: bool):
+        """Layer by layer at the points: the values after the activation (a row per neuron) and
+        per point the masks of the ReLUs with positive and with negative pre-activation; last,
+        the outputs (no masks)."""
         if not self.plain:
             raise KernelError("a network with σ neurons is followed by the sigma checks only")
-        n = len(points)
-        X = fmpq_mat(self.input_dim, n, [points[j][i] for i in range(self.input_dim) for j in range(n)])
-        ones = fmpq_mat(1, n, [1] * n)
-        masks: list[list[tuple]] = [[] for _ in range(n)]
-        zero = fmpq(0)
+        n, zero = len(points), fmpq(0)
+        ones = [fmpq(1)] * n  # X carries a row of ones, so [W | b]·X is the layer's affine map
+        X = fmpq_mat([[p[i] for p in points] for i in range(self.input_dim)] + [ones])
         for layer in self.layers:
-            Z = layer.W * X + layer.b * ones
+            rows = (layer.affine * X).tolist()
             if not layer.relu:
-                X = Z
-                break
-            rows = Z.tolist()
+                yield rows, None, None
+                return
             pos, neg = [0] * n, [0] * n
             for i, is_relu in enumerate(layer.relu):
                 if not is_relu:
@@ -136,12 +191,20 @@ class StoredNetwork:
                         elif v:
                             neg[j] |= bit
                 rows[i] = kept
-            if signs:
-                for j in range(n):
-                    masks[j].append((pos[j], neg[j]))
-            X = fmpq_mat(rows)
-        out = X.tolist()
-        return [[out[i][j] for i in range(X.nrows())] for j in range(n)], masks
+            yield rows, pos, neg
+            X = fmpq_mat(rows + [ones])
+
+    def walk_cut(self, cut: tuple, bounds: list) -> Optional[tuple[fmpq, fmpq]]:
+        """The range of the first output over a box with the cut of :meth:`run_on_boxes`: the rest of
+        the network after layer k, its one free neuron over ``bounds[k]`` (that layer's bounds
+        on a region holding the box), followed from kink to kink; None past the kinks walked."""
+        k, i, values = cut
+        box = [(v, v) for v in values]
+        box[i] = bounds[k][i]
+        try:
+            return StoredNetwork(len(values), self.layers[k + 1:]).walk(box, i)
+        except Undecided:
+            return None
 
     def slope_signs(self, base: Sequence[fmpq], ahead: Sequence[fmpq]) -> bool:
         """Does no ReLU change sign on the ray base + t (ahead − base), t ≥ 0?  Layer by layer the

@@ -127,6 +127,33 @@ def test_a_prefix_the_box_does_not_bend_is_folded_into_one_layer():
     assert smooth.folded([(fmpq(0), fmpq(1))]) is smooth  # a σ neuron is never an affine piece
 
 
+def _one_bends(second_bias: str, second_weight: list) -> object:
+    # relu(x) bends at 0; the second neuron is relu(second_weight·x + second_bias); identity
+    # neurons carry both; the output is their sum
+    return decode({"input_dim": 1, "layers": [
+        {"rows": 2, "cols": 1, "W": [[0, 0, "1"]] + second_weight, "b": [[1, second_bias]],
+         "act": [["relu", 2]]},
+        {"rows": 2, "cols": 2, "W": [[0, 0, "1"], [1, 1, "1"]], "b": [], "act": [["identity", 2]]},
+        {"rows": 1, "cols": 2, "W": [[0, 0, "1"], [0, 1, "1"]], "b": []}]})
+
+
+def test_a_layer_where_one_neuron_alone_bends_is_a_cut_and_walked_exactly():
+    net = _one_bends("2", [])  # the second neuron is the constant 2
+    points, box = [[fmpq(-1)], [fmpq(1)]], [(fmpq(-1), fmpq(1))]
+    _, _, (cuts,) = net.run_on_boxes(points, [[0, 1]])
+    assert [(k, i) for k, i, _ in cuts] == [(0, 0), (1, 0)]
+    assert all(values[1] == 2 for _, _, values in cuts)
+    bounds: list = []
+    net.interval(box, bounds)
+    assert {net.walk_cut(c, bounds) for c in cuts} == {(fmpq(2), fmpq(3))}
+
+
+def test_no_cut_where_another_neuron_still_moves():
+    net = _one_bends("5", [[1, 0, "1"]])  # relu(x + 5): affine on the box, but not constant
+    _, _, (cuts,) = net.run_on_boxes([[fmpq(-1)], [fmpq(1)]], [[0, 1]])
+    assert cuts == []
+
+
 @pytest.mark.parametrize("layers", [
     {"input_dim": 1, "layers": []},
     {"input_dim": 1, "layers": [{"rows": 1, "cols": 2, "W": [], "b": []}]},

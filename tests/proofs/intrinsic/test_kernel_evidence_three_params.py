@@ -1,0 +1,35 @@
+"""The kernel re-derives Theorem 2.3's deep three-parameter network (check ``grid-sup``): the
+~1800 layers that decode the packed parameter v are folded into one (every box leaves them
+affine), and on each box where one shifted copy is in its strip the median is followed exactly
+over that copy's bounds on the whole grid, the other two copies being constant there."""
+
+from __future__ import annotations
+
+import copy
+
+from flint import fmpq
+
+from certify.certificate import content_hash
+from certify.kernel import check_certificate_data
+from tests.kernel_certs import cert
+
+
+def test_the_three_parameter_bound_is_rederived():
+    c = cert("syz-three-params-holder")
+    report = check_certificate_data(c)
+    assert report.ok and report.verdict == c["verdict"] == "HOLDS", report.problems
+    assert not any("error bounds" in t for t in report.trusted)
+    assert any("grid evidence" in line for line in report.rederived)
+    assert report.lower <= report.upper <= fmpq(1, 10)
+
+
+def test_the_packed_parameter_moved_by_2_to_the_minus_40_is_refused():
+    """v, the bias of the first layer's second neuron (its ~1800 bits are a_1..a_n): moved by
+    2^-40 it decodes other parameters, the network misses ε and the stored HOLDS is refused."""
+    forged = copy.deepcopy(cert("syz-three-params-holder"))
+    entry = next(e for e in forged["network"]["layers"]["layers"][0]["b"] if e[0] == 1)
+    p, _, q = entry[1].partition("/")
+    entry[1] = str(fmpq(int(p), int(q or 1)) + fmpq(1, 2 ** 40))
+    forged["hash"] = content_hash(forged)
+    report = check_certificate_data(forged)
+    assert not report.ok and report.verdict != "HOLDS"
