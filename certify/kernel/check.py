@@ -377,7 +377,8 @@ def _bounds(cert: dict, stmt: Statement, env: dict, net: Optional[StoredNetwork]
         except ev.Undecided as why:
             report.trusted.append(f"the error bounds ({stmt.method}: {why})")
             return None, None
-        while bounds.tighten is not None and not bounds.upper <= ball(bound):
+        while bounds.tighten is not None and not bounds.upper <= ball(bound) and \
+                not (bounds.lower is not None and bounds.lower > ball(bound)):
             bounds = bounds.tighten()  # a cheaper pass did not decide: the next one
         upper, lower = bounds.upper, bounds.lower
         if bounds.loose and not upper <= ball(bound) and not (lower is not None and lower > ball(bound)):

@@ -16,8 +16,8 @@ from certify.kernel import ridge, sigma
 from certify.kernel.claims import Statement, boxes_of, rational
 from certify.kernel.errors import KernelError, Undecided
 from certify.kernel.formula import ball, evaluate
-from certify.kernel.grid import (BOX_BY_BOX, COARSE, WALKS, TargetExpression, box_bounds, parse_cuts,
-                                 same_signs, volume)
+from certify.kernel.grid import (BOX_BY_BOX, COARSE, WALKS, Grid, TargetExpression, parse_cuts, same_signs,
+                                 volume)
 from certify.kernel.network import StoredNetwork, decode
 
 MAX_WITNESSES = 4096
@@ -142,9 +142,14 @@ def grid_sup(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpre
     return _sup(net, target, cuts, keep, "in the statement's region")
 
 
-def _sup(net: StoredNetwork, target: TargetExpression, cuts: list, keep: Callable, where: str,
-         how: int = WALKS) -> Bounds:
-    boxes = box_bounds(net, target, cuts, keep=keep, how=how)
+def _sup(net: StoredNetwork, target: TargetExpression, cuts: list, keep: Callable, where: str
+         ) -> Bounds:
+    return _sup_on(Grid(net, cuts, keep), target, cuts, keep, where, WALKS)
+
+
+def _sup_on(grid: Grid, target: TargetExpression, cuts: list, keep: Callable, where: str,
+            how: int) -> Bounds:
+    boxes = grid.box_bounds(target, how)
     if not boxes:
         raise KernelError(f"the grid has no box {where}")
     # a witness counts only at a point of the region (the grid's span, kept by ``keep``)
@@ -152,11 +157,11 @@ def _sup(net: StoredNetwork, target: TargetExpression, cuts: list, keep: Callabl
     return Bounds(_max(b.sup for b in boxes), _max(b.inf for b in boxes),
                   f"grid evidence ({len(boxes)} boxes {where}, {sum(b.affine for b in boxes)} affine)",
                   inside=inside, loose=sum(not b.tight for b in boxes),
-                  tighten=_again(boxes, how, lambda h: _sup(net, target, cuts, keep, where, h)))
+                  tighten=_again(boxes, how, lambda h: _sup_on(grid, target, cuts, keep, where, h)))
 
 
 def _again(boxes: list, how: int, check: Callable[[int], Bounds]) -> Optional[Callable[[], Bounds]]:
-    """The same check at the next level of box_bounds, where some box took a shortcut."""
+    """The same check at the next level of Grid.box_bounds, where some box took a shortcut."""
     if how == BOX_BY_BOX or not any(b.shortcut for b in boxes):
         return None
     return lambda: check(how + 1)
@@ -172,12 +177,11 @@ def grid_lp(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpres
         raise KernelError(f"p = {p} < 1")
     box = region(stmt, env, target.dim)
     cuts = parse_cuts(evidence.get("cuts"), box)
-    return _lp_sum(net, target, cuts, p, within(stmt, cert, box, cuts), COARSE)
+    return _lp_sum(Grid(net, cuts, within(stmt, cert, box, cuts)), target, p, COARSE)
 
 
-def _lp_sum(net: StoredNetwork, target: TargetExpression, cuts: list, p: fmpq,
-            keep: Optional[Callable], how: int) -> Bounds:
-    boxes = box_bounds(net, target, cuts, keep=keep, how=how)
+def _lp_sum(grid: Grid, target: TargetExpression, p: fmpq, how: int) -> Bounds:
+    boxes = grid.box_bounds(target, how)
     pp = arb(p)
     up, lo = arb(0), arb(0)
     for b in boxes:
@@ -191,7 +195,7 @@ def _lp_sum(net: StoredNetwork, target: TargetExpression, cuts: list, p: fmpq,
     return Bounds(upper, lower, f"grid evidence ({len(boxes)} boxes, "
                                 f"{sum(b.affine for b in boxes)} affine; L^{p} sum)",
                   loose=sum(not b.tight for b in boxes),
-                  tighten=_again(boxes, how, lambda h: _lp_sum(net, target, cuts, p, keep, h)))
+                  tighten=_again(boxes, how, lambda h: _lp_sum(grid, target, p, h)))
 
 
 def within(stmt: Statement, cert: dict, box: list, cuts: list) -> Optional[Callable[[list], bool]]:

@@ -72,7 +72,7 @@ class BoxBound:
     sup: arb      # upper bound of |f − φ| on the box
     inf: arb      # lower bound of |f − φ| on the box
     tight: bool = True  # False: φ bounded by interval propagation only
-    shortcut: bool = False  # bounded by a cheaper pass than box by box (see box_bounds)
+    shortcut: bool = False  # bounded by a cheaper pass than box by box (see Grid.box_bounds)
 
 
 def parse_cuts(raw: object, region: Sequence[tuple[fmpq, fmpq]]) -> list[list[fmpq]]:
@@ -93,69 +93,79 @@ def parse_cuts(raw: object, region: Sequence[tuple[fmpq, fmpq]]) -> list[list[fm
 COARSE, WALKS, BOX_BY_BOX = 0, 1, 2  # how a box where φ is not affine is bounded, cheapest first
 
 
-def box_bounds(net: StoredNetwork, target: TargetExpression, cuts: list[list[fmpq]],
-               keep: Optional[callable] = None, how: int = WALKS) -> list[BoxBound]:
-    """|f − φ| bounded on every grid box (that ``keep`` accepts).  Where φ is not affine on a
-    box: ``COARSE``, its range on the whole grid (one ``range_on``) stands for its range on the
-    box (enough for an L^p bound whose non-affine boxes are thin strips); ``WALKS``, where one
-    neuron alone bends on the box, the rest of the network is followed exactly over that
-    neuron's bounds on the whole grid; ``BOX_BY_BOX`` (and elsewhere), ``range_on`` the box.
-    A box bounded by either shortcut is marked, so that a bound that does not decide the claim
-    can be redone at the next level."""
-    d = len(cuts)
-    total = 1
-    for c in cuts:
-        total *= len(c)
-    if total > MAX_VERTICES:
-        raise Undecided(f"grid evidence has {total} vertices; the kernel checks at most {MAX_VERTICES}")
-    hull = [(c[0], c[-1]) for c in cuts]
-    net = net.folded(hull)  # the prefix the whole grid leaves affine, once
-    vertices = [list(reversed(v)) for v in itertools.product(*reversed(cuts))]
-    strides = [1] * d
-    for i in range(1, d):
-        strides[i] = strides[i - 1] * len(cuts[i - 1])
-    corners = [sum(s for s, bit in zip(strides, bits) if bit)
-               for bits in itertools.product((0, 1), repeat=d)]
-    boxes = []
-    for index in itertools.product(*[range(len(c) - 1) for c in reversed(cuts)]):
-        index = tuple(reversed(index))
-        box = [(cuts[i][k], cuts[i][k + 1]) for i, k in enumerate(index)]
-        if keep is None or keep(box):
-            base = sum(s * k for s, k in zip(strides, index))
-            boxes.append((box, [base + c for c in corners]))
-    outputs, masks, free = net.run_on_boxes(vertices, [at for _, at in boxes])
-    whole = net.range_on(hull)[:2] if how == COARSE else None
-    bounds = None  # every hidden layer's bounds on the whole grid, for walks from a free neuron
-    out = []
-    for (box, at), free_cuts in zip(boxes, free):
-        affine = same_signs([masks[v] for v in at])
-        tight, shortcut = True, False
-        if affine:
-            ys = [outputs[v][0] for v in at]
-            lo, hi = min(ys), max(ys)
-        elif how == COARSE:
-            (lo, hi), tight, shortcut = whole, False, True
-        else:
-            walks = []
-            if how == WALKS and free_cuts:  # one neuron alone bends: followed over its grid bounds
-                if bounds is None:
-                    bounds = []
-                    net.interval(hull, bounds)
-                walks = [w for w in (net.walk_cut(c, bounds) for c in free_cuts) if w is not None]
-            if walks:  # each walk encloses φ on the box: their intersection does too
-                lo, hi, shortcut = max(w[0] for w in walks), min(w[1] for w in walks), True
+class Grid:
+    """The network evaluated once on the grid of the cuts: exactly at every vertex, with its
+    ReLU signs there, and for each box (that ``keep`` accepts) its corners and the layers where
+    one neuron alone bends on it; :meth:`box_bounds` then bounds |f − φ| box by box at any level
+    of care, reusing all of it."""
+
+    def __init__(self, net: StoredNetwork, cuts: list[list[fmpq]], keep: Optional[callable] = None):
+        d, total = len(cuts), 1
+        for c in cuts:
+            total *= len(c)
+        if total > MAX_VERTICES:
+            raise Undecided(f"grid evidence has {total} vertices; the kernel checks at most {MAX_VERTICES}")
+        self.hull = [(c[0], c[-1]) for c in cuts]
+        self.net = net.folded(self.hull)  # the prefix the whole grid leaves affine, once
+        vertices = [list(reversed(v)) for v in itertools.product(*reversed(cuts))]
+        strides = [1] * d
+        for i in range(1, d):
+            strides[i] = strides[i - 1] * len(cuts[i - 1])
+        corners = [sum(s for s, bit in zip(strides, bits) if bit)
+                   for bits in itertools.product((0, 1), repeat=d)]
+        self.boxes = []
+        for index in itertools.product(*[range(len(c) - 1) for c in reversed(cuts)]):
+            index = tuple(reversed(index))
+            box = [(cuts[i][k], cuts[i][k + 1]) for i, k in enumerate(index)]
+            if keep is None or keep(box):
+                base = sum(s * k for s, k in zip(strides, index))
+                self.boxes.append((box, [base + c for c in corners]))
+        self.outputs, self.masks, self.free = self.net.run_on_boxes(vertices, [at for _, at in self.boxes])
+        self._bounds: Optional[list] = None  # every hidden layer's bounds on the whole grid
+        self._ranges: dict = {}  # range_on of a box, kept for the next level
+
+    def box_bounds(self, target: TargetExpression, how: int = WALKS) -> list[BoxBound]:
+        """|f − φ| bounded on every box.  Where φ is not affine on a box: ``COARSE``, its range
+        on the whole grid (one ``range_on``) stands for its range on the box (enough for an L^p
+        bound whose non-affine boxes are thin strips); ``WALKS``, where one neuron alone bends
+        on the box, the rest of the network is followed exactly over that neuron's bounds on the
+        whole grid; ``BOX_BY_BOX`` (and elsewhere), ``range_on`` the box.  A box bounded by
+        either shortcut is marked, so that a bound that does not decide the claim can be redone
+        at the next level."""
+        net = self.net
+        whole = net.range_on(self.hull)[:2] if how == COARSE else None
+        out = []
+        for b, ((box, at), free_cuts) in enumerate(zip(self.boxes, self.free)):
+            affine = same_signs([self.masks[v] for v in at])
+            tight, shortcut = True, False
+            if affine:
+                ys = [self.outputs[v][0] for v in at]
+                lo, hi = min(ys), max(ys)
+            elif how == COARSE:
+                (lo, hi), tight, shortcut = whole, False, True
             else:
-                lo, hi, tight = net.range_on(box)
-        flo, fhi = target.on(box)
-        if isinstance(flo, fmpq):  # exact throughout
-            sup, gap = max(fhi - lo, hi - flo), max(flo - hi, lo - fhi)
-            out.append(BoxBound(box, affine, arb(sup), arb(max(gap, fmpq(0))), tight, shortcut))
-            continue
-        sup = (fhi - arb(lo)).max(arb(hi) - flo)
-        gap = (flo - arb(hi)).max(arb(lo) - fhi)
-        inf = arb(gap.lower()) if gap > 0 else arb(0)
-        out.append(BoxBound(box, affine, arb(sup.upper()), inf, tight, shortcut))
-    return out
+                walks = []
+                if how == WALKS and free_cuts:  # one neuron alone bends: followed over its grid bounds
+                    if self._bounds is None:
+                        self._bounds = []
+                        net.interval(self.hull, self._bounds)
+                    walks = [w for w in (net.walk_cut(c, self._bounds) for c in free_cuts) if w is not None]
+                if walks:  # each walk encloses φ on the box: their intersection does too
+                    lo, hi, shortcut = max(w[0] for w in walks), min(w[1] for w in walks), True
+                else:
+                    if b not in self._ranges:
+                        self._ranges[b] = net.range_on(box)
+                    lo, hi, tight = self._ranges[b]
+            flo, fhi = target.on(box)
+            if isinstance(flo, fmpq):  # exact throughout
+                sup, gap = max(fhi - lo, hi - flo), max(flo - hi, lo - fhi)
+                out.append(BoxBound(box, affine, arb(sup), arb(max(gap, fmpq(0))), tight, shortcut))
+                continue
+            sup = (fhi - arb(lo)).max(arb(hi) - flo)
+            gap = (flo - arb(hi)).max(arb(lo) - fhi)
+            inf = arb(gap.lower()) if gap > 0 else arb(0)
+            out.append(BoxBound(box, affine, arb(sup.upper()), inf, tight, shortcut))
+        return out
 
 
 def volume(box: Sequence[tuple[fmpq, fmpq]]) -> fmpq:

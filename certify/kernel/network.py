@@ -202,7 +202,7 @@ class StoredNetwork:
         box = [(v, v) for v in values]
         box[i] = bounds[k][i]
         try:
-            return StoredNetwork(len(values), self.layers[k + 1:]).walk(box, i)
+            return StoredNetwork(len(values), self.layers[k + 1:]).walk(box, i, CUT_KINKS)
         except Undecided:
             return None
 
@@ -319,15 +319,16 @@ class StoredNetwork:
             lo, hi, tight = max(lo, t_lo), min(hi, t_hi), True
         return lo, hi, tight
 
-    def walk(self, box: Sequence[tuple[fmpq, fmpq]], i: int) -> tuple[fmpq, fmpq]:
+    def walk(self, box: Sequence[tuple[fmpq, fmpq]], i: int, kinks: int = 0) -> tuple[fmpq, fmpq]:
         """The exact range of the first output as input i runs over its interval, the other
         inputs fixed at their (degenerate) bounds: from kink to kink, each pre-activation carried
         as (value, slope) under the activation pattern just ahead; the nearest zero crossing of
-        any of them is the next kink (before it nothing changes sign, so the slopes are exact)."""
+        any of them is the next kink (before it nothing changes sign, so the slopes are exact);
+        Undecided past ``kinks`` of them (``MAX_KINKS`` unless given)."""
         t, end = box[i]
         base = [a for a, _ in box]
         values = []
-        for _ in range(MAX_KINKS):
+        for _ in range(kinks or MAX_KINKS):
             V = fmpq_mat([[v if j != i else t, int(j == i)] for j, v in enumerate(base)])
             step = end - t
             for layer in self.layers:
@@ -352,10 +353,11 @@ class StoredNetwork:
             t += step
             if t >= end:
                 return min(values), max(values)
-        raise Undecided(f"more than {MAX_KINKS} kinks along one input of a network's tail")
+        raise Undecided(f"more than {kinks or MAX_KINKS} kinks along one input of a network's tail")
 
 
 MAX_KINKS = 256      # kinks followed along one input of a tail
+CUT_KINKS = 32       # kinks a shortcut walk from a free neuron follows before giving way
 def free_index(box: list) -> int:
     return next(i for i, (a, c) in enumerate(box) if a != c)
 
