@@ -194,6 +194,10 @@ class StoredNetwork:
             yield rows, pos, neg
             X = fmpq_mat(rows + [ones])
 
+    def after(self, k: int) -> "StoredNetwork":
+        """The rest of the network after hidden layer k, a function of that layer's values."""
+        return StoredNetwork(self.layers[k].rows, self.layers[k + 1:])
+
     def walk_cut(self, cut: tuple, bounds: list) -> Optional[tuple[fmpq, fmpq]]:
         """The range of the first output over a box with the cut of :meth:`run_on_boxes`: the rest of
         the network after layer k, its one free neuron over ``bounds[k]`` (that layer's bounds
@@ -202,7 +206,7 @@ class StoredNetwork:
         box = [(v, v) for v in values]
         box[i] = bounds[k][i]
         try:
-            return StoredNetwork(len(values), self.layers[k + 1:]).walk(box, i, CUT_KINKS)
+            return self.after(k).walk(box, i, CUT_KINKS)
         except Undecided:
             return None
 
@@ -303,9 +307,8 @@ class StoredNetwork:
         free = [sum(a != c for a, c in b) for b in hidden]
         tight = False
         for k in reversed([k for k, f in enumerate(free) if f == 1]):
-            tail = StoredNetwork(self.layers[k].rows, self.layers[k + 1:])
             try:
-                t_lo, t_hi = tail.walk(hidden[k], free_index(hidden[k]))
+                t_lo, t_hi = self.after(k).walk(hidden[k], free_index(hidden[k]))
             except Undecided:
                 break
             lo, hi, tight = max(lo, t_lo), min(hi, t_hi), True
