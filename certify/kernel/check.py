@@ -23,6 +23,7 @@ from certify.kernel.errors import KernelError
 from certify.kernel.formula import ball, evaluate
 from certify.kernel.grid import TargetExpression
 from certify.kernel.network import BLOCK_MEASURES, NEST_MEASURES, StoredNetwork, decode
+from certify.kernel.superposition import superposition_pieces, superposition_sup
 
 PREC = 256
 DECIMAL = re.compile(r"^-?\d{1,400}\.\d{1,400}(e-?\d{1,6})?$")
@@ -46,6 +47,8 @@ CHECKS: dict[str, tuple[Callable[..., ev.Bounds], set]] = {
     "sigma-sup": (ev.sigma_sup, {"Linf"}),
     "sigma-range": (ev.sigma_range, {"Linf"}),
     "sigma-sup-levels": (sc.sigma_sup_levels, {"Linf"}),
+    "superposition-sup": (superposition_sup, {"Linf"}),
+    "superposition-pieces": (superposition_pieces, {"exact"}),
     "covering": (sc.covering, {"Linf"}),
     "codec-roundtrip": (sc.codec_roundtrip, {"Linf"}),
     "split-range": (ev.split_range, {"exact", "Linf"}),
@@ -365,7 +368,7 @@ def _bounds(cert: dict, stmt: Statement, env: dict, net: Optional[StoredNetwork]
     # grid, piece and line checks follow ReLU and identity neurons only (no-relation no network)
     foreign = net is not None and not net.plain and checker not in (
         None, ev.sigma_identity, ev.sigma_sup, ev.sigma_range, sc.sigma_sup_levels, sc.smooth_sup,
-        sc.no_relation, sc.emulation_sup)
+        sc.no_relation, sc.emulation_sup, superposition_sup, superposition_pieces)
     if checker is None or foreign or net is None or target is None or not isinstance(evidence, dict):
         why = ("the statement names no kernel check" if checker is None else
                "network or target not followed by the kernel" if net is None or target is None

@@ -230,7 +230,7 @@ def _ray_slopes(net: StoredNetwork, cuts: list[fmpq]) -> tuple[fmpq, fmpq]:
     return left - far_left, far_right - right
 
 
-def _real_cuts(evidence: dict) -> list[fmpq]:
+def real_cuts(evidence: dict) -> list[fmpq]:
     raw = evidence.get("cuts")
     if not isinstance(raw, list) or len(raw) < 2:
         raise KernelError("line evidence needs at least two cuts")
@@ -238,6 +238,12 @@ def _real_cuts(evidence: dict) -> list[fmpq]:
     if any(a >= b for a, b in zip(cuts, cuts[1:])):
         raise KernelError("line evidence cuts must increase")
     return cuts
+
+
+def cut(a: fmpq, b: fmpq, cuts: list) -> list[tuple[fmpq, fmpq]]:
+    """[a, b] cut at the points strictly inside it."""
+    ends = [a] + [c for c in cuts if a < c < b] + [b]
+    return list(zip(ends, ends[1:]))
 
 
 def line_identity(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,
@@ -251,7 +257,7 @@ def line_identity(stmt: Statement, env: dict, net: StoredNetwork, target: Target
     other = decode(evidence.get("network"))
     if other.input_dim != 1 or other.layers[-1].rows != 1 or not other.plain:
         raise KernelError("line-identity compares with a one-input, one-output ReLU network")
-    cuts, worst = _real_cuts(evidence), fmpq(0)
+    cuts, worst = real_cuts(evidence), fmpq(0)
     intervals = [(lo[0], hi[0]) for lo, hi, _ in statement_boxes(stmt, env, 1)]
     for a, b in intervals:
         points = [[t] for t in [a] + [c for c in cuts if a < c < b] + [b]]
@@ -280,7 +286,7 @@ def interpolant_identity(stmt: Statement, env: dict, net: StoredNetwork, target:
         if not isinstance(v, fmpq):
             raise KernelError(f"the target is not exactly rational at the node {x}")
         values.append(v)
-    cuts = _real_cuts(evidence)
+    cuts = real_cuts(evidence)
     if not set(nodes) <= set(cuts):
         raise KernelError("line evidence does not cut at every interpolation node")
     ys, affine = _line(net, cuts)
@@ -311,7 +317,7 @@ def line_range(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExp
     need_kind(evidence, "line")
     _one_input(net, "line-range")
     lo, hi = (_exact(stmt.formula(str(t), env, "range"), "range") for t in stmt.claim["range"])
-    cuts = _real_cuts(evidence)
+    cuts = real_cuts(evidence)
     ys, affine = _line(net, cuts)
     if not affine:
         raise KernelError("the network is not affine between the cuts (or beyond them)")
@@ -418,13 +424,12 @@ def sigma_identity(stmt: Statement, env: dict, net: StoredNetwork, target: Targe
                       f"{len(pieces)} claimed boxes")
     need_kind(evidence, "line")
     _one_input(net, "sigma-identity")
-    cuts, pieces = _real_cuts(evidence), statement_boxes(stmt, env, 1, polynomial=True)
+    cuts, pieces = real_cuts(evidence), statement_boxes(stmt, env, 1, polynomial=True)
     worst = fmpq(0)
     for ((a,), (b,), (value,)) in pieces:
         if not a < b:
             raise KernelError(f"sigma-identity needs intervals, not the point {a}")
-        ends = [a] + [c for c in cuts if a < c < b] + [b]
-        worst = max(worst, sigma.difference(net.layers, list(zip(ends, ends[1:])), value))
+        worst = max(worst, sigma.difference(net.layers, cut(a, b, cuts), value))
     if worst > 0:  # φ differs from the claim at an exact point: no upper bound, a lower one
         return Bounds(arb("inf"), arb(worst), "an exact point where φ differs from the claim")
     return Bounds(arb(0), arb(0), f"exact rational functions on the cells of the {len(pieces)} "
@@ -440,21 +445,38 @@ def sigma_sup(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpr
     (:func:`sigma.enclosed_cells`): exactly again where it cancels, else a superset (loose)."""
     need_kind(evidence, "line")
     _one_input(net, "sigma-sup")
-    cuts = _real_cuts(evidence)
+    cuts = real_cuts(evidence)
     intervals = [(lo[0], hi[0]) for lo, hi, _ in statement_boxes(stmt, env, 1)]
-    sup, inf, cells, loose = arb(0), arb(0), 0, 0
-    for a, b in intervals:
-        ends = [a] + [c for c in cuts if a < c < b] + [b]
-        for c, d, lo, hi, exact in sigma.enclosed_cells(net.layers, list(zip(ends, ends[1:]))):
-            flo, fhi = (arb(v) for v in target.on([(c, d)]))
-            sup = sup.max(arb(((fhi - arb(lo)).max(arb(hi) - flo)).upper()))
-            # φ's values lie in [lo, hi] (a superset where not exact): a gap to f's is one still
-            gap = (flo - arb(hi)).max(arb(lo) - fhi)
-            inf = inf.max(arb(gap.lower())) if gap > 0 else inf
-            cells, loose = cells + 1, loose + (not exact)
-    return Bounds(sup, inf, f"exact rational functions on {cells - loose} cells of the "
-                  f"{len(intervals)} claimed intervals, φ enclosed on {loose} more, the target "
-                  "enclosed on each", loose=loose)
+    cells = [pair for a, b in intervals for pair in cut(a, b, cuts)]
+    e = sigma_error(net.layers, cells, target)
+    return Bounds(e.sup, e.inf, f"exact rational functions on {e.cells - e.loose} cells of the "
+                  f"{len(intervals)} claimed intervals, φ enclosed on {e.loose} more, the target "
+                  "enclosed on each", loose=e.loose)
+
+
+@dataclass
+class CellError:
+    sup: arb    # upper bound of |f − φ| on the cells
+    inf: arb    # lower bound of sup |f − φ| there
+    lo: fmpq    # φ's values lie in [lo, hi] there
+    hi: fmpq
+    cells: int
+    loose: int  # cells where φ is enclosed, not a rational function
+
+
+def sigma_error(layers: tuple, cells: list, target: TargetExpression) -> CellError:
+    """|f − φ| for a one-input σ network over the cells (cut further where a pre-activation
+    leaves its piece), f enclosed with arb balls on each (:func:`sigma.enclosed_cells`)."""
+    out = CellError(arb(0), arb(0), fmpq(0), fmpq(0), 0, 0)
+    for c, d, lo, hi, exact in sigma.enclosed_cells(layers, cells):
+        flo, fhi = (arb(v) for v in target.on([(c, d)]))
+        out.sup = out.sup.max(arb(((fhi - arb(lo)).max(arb(hi) - flo)).upper()))
+        # φ's values lie in [lo, hi] (a superset where not exact): a gap to f's is one still
+        gap = (flo - arb(hi)).max(arb(lo) - fhi)
+        out.inf = out.inf.max(arb(gap.lower())) if gap > 0 else out.inf
+        out.lo, out.hi = (lo, hi) if not out.cells else (min(out.lo, lo), max(out.hi, hi))
+        out.cells, out.loose = out.cells + 1, out.loose + (not exact)
+    return out
 
 
 def sigma_range(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,
@@ -467,11 +489,10 @@ def sigma_range(stmt: Statement, env: dict, net: StoredNetwork, target: TargetEx
     need_kind(evidence, "line")
     _one_input(net, "sigma-range")
     intervals = [(lo[0], hi[0]) for lo, hi, _ in statement_boxes(stmt, env, 1)]
-    cuts = [c for c in _real_cuts(evidence) if any(a <= c <= b for a, b in intervals)]
+    cuts = [c for c in real_cuts(evidence) if any(a <= c <= b for a, b in intervals)]
     phi, f_hi, cells = fmpq(0), arb(0), 0
     for a, b in intervals:
-        ends = [a] + [c for c in cuts if a < c < b] + [b]
-        for c, d, lo, hi, _ in sigma.enclosed_cells(net.layers, list(zip(ends, ends[1:]))):
+        for c, d, lo, hi, _ in sigma.enclosed_cells(net.layers, cut(a, b, cuts)):
             phi = max(phi, abs(lo), abs(hi))
             f_hi = _max([f_hi] + [abs(arb(v)) for v in target.on([(c, d)])])
             cells += 1
@@ -570,23 +591,34 @@ def witness_lower(net: StoredNetwork, target: TargetExpression, witnesses: Any,
                   inside: Callable[[list], bool]) -> Optional[arb]:
     """The largest |f(x) − φ(x)| over the certificate's witnesses, re-evaluated exactly; a
     witness outside the statement's region is refused (it would bound another norm)."""
-    if not isinstance(witnesses, list) or not witnesses:
-        return None
+    points = witness_points(witnesses, target.dim, inside)
+    outputs, _ = net.run(points) if points else ([], None)
+    return largest_gap(target, points, [y[0] for y in outputs])
+
+
+def witness_points(witnesses: Any, dim: int, inside: Callable[[list], bool]) -> list:
+    """The witnesses' points, each inside the statement's region."""
+    if not isinstance(witnesses, list):
+        return []
     if len(witnesses) > MAX_WITNESSES:
         raise KernelError(f"more than {MAX_WITNESSES} witnesses")
     points = []
     for w in witnesses:
         x = w.get("x") if isinstance(w, dict) else None
-        if not isinstance(x, list) or len(x) != target.dim:
-            raise KernelError(f"witness {w!r} is not a point of dimension {target.dim}")
+        if not isinstance(x, list) or len(x) != dim:
+            raise KernelError(f"witness {w!r} is not a point of dimension {dim}")
         point = [rational(v, "witness") for v in x]
         if not inside(point):
             raise KernelError(f"witness {x} lies outside the region of the statement")
         points.append(point)
-    outputs, _ = net.run(points)
+    return points
+
+
+def largest_gap(target: TargetExpression, points: list, values: list) -> Optional[arb]:
+    """A lower bound of max |f(x) − v| over the points x and φ's exact values v there."""
     best = None
-    for x, y in zip(points, outputs):
-        e = abs(target.at(x) - arb(y[0]))
+    for x, y in zip(points, values):
+        e = abs(target.at(x) - arb(y))
         lo = arb(e.lower()) if e > 0 else arb(0)
         best = lo if best is None else best.max(lo)
     return best

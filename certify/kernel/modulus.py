@@ -34,11 +34,23 @@ class Holder:
     alpha: fmpq
 
 
+def _shown(tree: ast.AST, dim: int) -> Any:
+    try:
+        return _Rules(dim).modulus(tree)
+    except (_NoRule, KernelError, ZeroDivisionError, ValueError):
+        return None
+
+
+def holder(tree: ast.AST, dim: int) -> Optional[Holder]:
+    """The modulus the rules show for ``tree`` on the cube (None: no rule applies)."""
+    mod = _shown(tree, dim)
+    return None if mod is None else _pair(mod)
+
+
 def shown(tree: ast.AST, dim: int, lam: fmpq, alpha: fmpq) -> bool:
     """Do the rules show |f(x) − f(y)| ≤ lam ‖x − y‖^alpha on the cube?"""
-    try:
-        mod = _Rules(dim).modulus(tree)
-    except (_NoRule, KernelError, ZeroDivisionError, ValueError):
+    mod = _shown(tree, dim)
+    if mod is None:
         return False
     if isinstance(mod, list):  # ‖v‖₂ ≤ lam: exact on q·π^k entries of one k, else in arb
         return lam >= 0 and _le(_sum([_mul(v, v) for v in mod]), (lam * lam, 0))

@@ -261,7 +261,7 @@ class StoredNetwork:
         d, layer = self.input_dim, self.layers[k]
         A = fmpq_mat(F.nrows(), d, [F[i, j] for i in range(F.nrows()) for j in range(d)])
         c = fmpq_mat(F.nrows(), 1, [F[i, d] for i in range(F.nrows())])
-        first = _plain_layer(layer.W * A, layer.W * c + layer.b, layer.acts)
+        first = plain_layer(layer.W * A, layer.W * c + layer.b, layer.acts)
         return StoredNetwork(d, (first,) + self.layers[k + 1:])
 
     def interval(self, box: Sequence[tuple[fmpq, fmpq]], hidden: Optional[list] = None
@@ -528,7 +528,7 @@ def _flatten(layers: list, nested: list) -> list[Layer]:
             W, b = W * pending[0], W * pending[1] + b
         pending = (W, b) if not acts and k < len(steps) - 1 else None
         if pending is None:
-            out.append(_plain_layer(W, b, acts))
+            out.append(plain_layer(W, b, acts))
     return out
 
 
@@ -544,7 +544,7 @@ def block_diagonal(blocks: list) -> fmpq_mat:
     return M
 
 
-def _plain_layer(W: fmpq_mat, b: fmpq_mat, acts: tuple) -> Layer:
+def plain_layer(W: fmpq_mat, b: fmpq_mat, acts: tuple) -> Layer:
     nonzeros = sum(1 for v in W.entries() if v != 0) + sum(1 for v in b.entries() if v != 0)
     return Layer(W, b, tuple(a == "relu" for a in acts), nonzeros, tuple(acts))
 

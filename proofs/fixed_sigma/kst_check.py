@@ -17,7 +17,7 @@ with ω_{g_i} the certified modulus of g_i.  The paper's bookkeeping (e_i < ε/(
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 import sympy as sp
 from flint import arb, fmpq
@@ -78,6 +78,7 @@ def analyse_kst_network(kst: Any, net: Network, goal_out: fmpq, goal_in: fmpq) -
     if any(getattr(f, "name", None) != "euaf" for f in act.functions):
         raise AnalysisFailed("the middle layer is not σ")
     deltas, e_out, subs = [], [], []
+    cuts: dict = {}  # each part's cells, for the kernel
     proved: dict = {}  # Lemma 16 per distinct product gadget content, across the sub-networks
     for i in range(n):
         row = []
@@ -85,14 +86,16 @@ def analyse_kst_network(kst: Any, net: Network, goal_out: fmpq, goal_in: fmpq) -
             rep = analyse_chain({"eps": goal_in, "a": 0, "b": 1}, kst.h[i][j],
                                 par_in.parts[i * d + j], proved)
             row.append(rep.upper)
+            cuts.setdefault("inner", []).append(rep.evidence["cuts"])
             subs.append({"sub": f"psi[{i},{j}]", "K": rep.details.get("K"),
                          "upper": float(rep.upper)})
         deltas.append(row)
     for i in range(n):
         rep = analyse_chain({"eps": goal_out, "a": 0, "b": 1}, kst.g[i], par_out.parts[i], proved)
         e_out.append(rep.upper)
+        cuts.setdefault("outer", []).append(rep.evidence["cuts"])
         subs.append({"sub": f"phi[{i}]", "K": rep.details.get("K"), "upper": float(rep.upper)})
-    return {"deltas": deltas, "e_out": e_out, "subs": subs}
+    return {"deltas": deltas, "e_out": e_out, "subs": subs, "cuts": cuts}
 
 
 def sample_lower(net: Network, target: Any, per_axis: int) -> tuple[fmpq, list]:
@@ -145,7 +148,7 @@ def _kst_upper(kst: Any, net: Network, eps: fmpq) -> tuple[fmpq, dict]:
     }
     return upper, {"per_outer": per_i, "bookkeeping": book,
                    "bookkeeping_ok": all(v for k, v in book.items() if isinstance(v, bool)),
-                   "subnetworks": info["subs"]}
+                   "subnetworks": info["subs"], "cuts": info["cuts"]}
 
 
 def certify_kst(thm: Any, params: dict, target: Any, net: Network) -> ErrorReport:
@@ -155,8 +158,10 @@ def certify_kst(thm: Any, params: dict, target: Any, net: Network) -> ErrorRepor
     eps = as_fmpq(params["eps"])
     d = kst.d
     details: dict = {"kst": kst.describe()}
+    cuts: dict = {}
     try:
         upper, more = _kst_upper(kst, net, eps)
+        cuts = more.pop("cuts")
         details.update(more)
         details["method"] = ("compositional: each 1-D sub-network by the exact Theorem 6 analysis, "
                              "inner sums enclosed in [1/4,3/4], moduli of g_i")
@@ -167,7 +172,20 @@ def certify_kst(thm: Any, params: dict, target: Any, net: Network) -> ErrorRepor
     details["modulus_assumptions"] = [f"g_{i}: {g.certified}" for i, g in enumerate(kst.g)
                                       if g.certified.startswith("assumption")]
     lower, wit = sample_lower(net, target, 5 if d == 1 else 3)
-    return ErrorReport(lower=lower, upper=upper, witnesses=wit, details=details)
+    return ErrorReport(lower=lower, upper=upper, witnesses=wit, details=details,
+                       evidence=superposition(kst, net, cuts))
+
+
+def superposition(kst: Any, net: Network, cuts: dict) -> Optional[dict]:
+    """The kernel's evidence: the middle (σ) layer's index among the hidden layers, the
+    functions the parts approximate, as formulas in x1 (the kernel finds the parts itself), and
+    where the certifier cut each part's domain (the kernel would find the same cells, slower);
+    None for a network not of Theorem 1's node structure (the kernel then has nothing to split)."""
+    if not isinstance(net, Network) or len(net.nodes) < 6:
+        return None
+    return {"kind": "superposition", "middle": Network(tuple(net.nodes[:4])).depth - 1,
+            "outer": [str(g.expr) for g in kst.g],
+            "inner": [[str(h.expr) for h in row] for row in kst.h], "cuts": cuts}
 
 
 # ------------------------------------------------------------------------------------------
@@ -247,10 +265,15 @@ def certify_classification(thm: Any, params: dict, target: Any, net: Network) ->
     # 0 only when exactness is proved on every set (a differing sample point would then be a
     # contradiction, reported as such); otherwise no upper bound is shown
     upper = fmpq(0) if ok_all else unknown_upper()
-    details = {"sets": per_set, "direction_u": [int(c) for c in p.u], "n1": p.n1, "n2": p.n2,
+    # the instance's boxes (a ball's bounding box) and labels, for the statement's pieces
+    boxes = {"set_count": len(p.sets), "labels": [str(s.label) for s in p.sets],
+             "set_lo": [[str(a) for a, _ in s.box] for s in p.sets],
+             "set_hi": [[str(b) for _, b in s.box] for s in p.sets]}
+    details = {**boxes, "sets": per_set, "direction_u": [int(c) for c in p.u], "n1": p.n1, "n2": p.n2,
                "kst": kst.describe(), "subnetworks": info["subs"],
                "method": "compositional exact enclosure of φ₁ on each set, exact cell analysis of "
                          "the rounding gadget, exact output map"}
     if failure is not None:
         details["analysis_failed"] = failure
-    return ErrorReport(lower=lower, upper=upper, witnesses=wit[:5], details=details)
+    return ErrorReport(lower=lower, upper=upper, witnesses=wit[:5], details=details,
+                       evidence=superposition(kst, net, info.get("cuts", {})))
