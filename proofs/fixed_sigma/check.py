@@ -20,7 +20,7 @@ from constructive.numbers import as_fmpq
 from constructive.targets import arb_to_fmpq_bounds
 from proofs.fixed_sigma import specs as eg
 from proofs.fixed_sigma.chain import certify_chain
-from proofs.fixed_sigma.kst_check import certify_classification, certify_kst
+from proofs.fixed_sigma.kst_check import certify_classification, certify_kst, precheck_kst
 
 
 def gadget_identity(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport:
@@ -165,6 +165,6 @@ METHODS = methods(
     Method("euaf-half", certify_half),
     Method("euaf-half-range", certify_half_range),
     Method("euaf-chain", certify_chain),
-    Method("euaf-kst", certify_kst),
+    Method("euaf-kst", certify_kst, precheck=precheck_kst),
     Method("euaf-classification", certify_classification),
 )

@@ -28,7 +28,7 @@ from flint import fmpq
 
 from constructive.errors import UserError
 from constructive.gadgets import euaf as eg
-from constructive.gadgets.sigma_fit import build_thm6, check_eps
+from constructive.gadgets.sigma_fit import build_thm6, check_eps, choose_K
 from constructive.ir import Network, affine, network, parallel
 from constructive.targets import arb_to_fmpq_bounds, symbols_for, user_target
 
@@ -175,14 +175,38 @@ def _sub(eps: fmpq, t: Any, seed: int) -> Network:
     return build_thm6({"eps": eps, "a": 0, "b": 1, "K": 0, "seed": seed}, t)
 
 
+def _budgets(kst: KST, eps: fmpq, e_outs: Optional[list], e_in: Optional[fmpq]
+             ) -> tuple[list, fmpq]:
+    e_out, delta = budget(kst, eps)
+    e_in = delta / kst.d * fmpq(9, 10) if e_in is None else e_in
+    return ([e_out] * (2 * kst.d + 1) if e_outs is None else e_outs), e_in
+
+
+# the lattice fit of one sub-network grows steeply with its points K: K = 48 takes about a second,
+# K = 94 (d2-default at eps = 1/16) more than ten minutes
+MAX_FIT_POINTS = 64
+
+
+def refuse_large_fits(kst: KST, eps: fmpq, e_outs: Optional[list] = None,
+                      e_in: Optional[fmpq] = None, what: str = "") -> None:
+    """Work over the budget is refused before it starts: every sub-network's K (Theorem 15's
+    points, fitted by LLL) must be at most MAX_FIT_POINTS."""
+    e_outs, e_in = _budgets(kst, eps, e_outs, e_in)
+    scale = fmpq(10, 9)  # Theorem 6 on [0, 1] reads its target through x ↦ 10x/9
+    K = max([choose_K(t, e_in, scale) for row in kst.h for t in row] +
+            [choose_K(t, e, scale) for t, e in zip(kst.g, e_outs)])
+    if K > MAX_FIT_POINTS:
+        raise UserError(f"{what or f'eps={eps}'}: a sub-network would fit K={K} points, over the "
+                        f"budget of {MAX_FIT_POINTS} (the lattice fit takes minutes to hours "
+                        "there); use a larger eps")
+
+
 def assemble(kst: KST, eps: fmpq, e_outs: Optional[list] = None,
              e_in: Optional[fmpq] = None) -> Network:
     """Theorem 1's network; ``e_outs``/``e_in`` override the paper's ε/(4d+2) and δ/d split."""
     d = kst.d
     n = 2 * d + 1
-    e_out, delta = budget(kst, eps)
-    e_in = delta / d * fmpq(9, 10) if e_in is None else e_in
-    e_outs = [e_out] * n if e_outs is None else e_outs
+    e_outs, e_in = _budgets(kst, eps, e_outs, e_in)
     psis = [_sub(e_in, kst.h[i][j], 0) for i in range(n) for j in range(d)]
     phis = [_sub(e_outs[i], kst.g[i], 0) for i in range(n)]
     select = [[1 if c == j else 0 for c in range(d)] for i in range(n) for j in range(d)]

@@ -31,7 +31,7 @@ from constructive.numbers import as_fmpq, precision
 from constructive.targets import arb_to_fmpq_bounds
 from proofs.fixed_sigma.chain import analyse_chain
 from proofs.fixed_sigma.classify import plan_from_params
-from proofs.fixed_sigma.kst import kst_from_params
+from proofs.fixed_sigma.kst import kst_from_params, refuse_large_fits
 
 
 def _omega_upper(t: Any, r: fmpq) -> fmpq:
@@ -149,6 +149,11 @@ def _kst_upper(kst: Any, net: Network, eps: fmpq) -> tuple[fmpq, dict]:
     return upper, {"per_outer": per_i, "bookkeeping": book,
                    "bookkeeping_ok": all(v for k, v in book.items() if isinstance(v, bool)),
                    "subnetworks": info["subs"], "cuts": info["cuts"]}
+
+
+def precheck_kst(params: dict) -> None:
+    """Refuse, before any work, an eps whose sub-networks would fit too many points."""
+    refuse_large_fits(kst_from_params(params), as_fmpq(params["eps"]))
 
 
 def certify_kst(thm: Any, params: dict, target: Any, net: Network) -> ErrorReport:

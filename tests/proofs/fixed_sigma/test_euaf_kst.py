@@ -73,3 +73,19 @@ def test_kst_sub_network_failure_is_inconclusive_with_reason():
     cert = certify_network(thm, params, target, bad, thm.builder())
     assert cert["verdict"] == "INCONCLUSIVE"
     assert "input map" in cert["details"]["analysis_failed"]
+
+
+def test_an_eps_over_the_fitting_budget_is_refused_before_any_work(capsys, monkeypatch):
+    """eps = 1/16 would fit K = 94 points in one sub-network (more than ten minutes of lattice
+    reduction): one line, exit 2, and the builder is never called; 1/10 (K = 59) is inside."""
+    from certify.cli import main
+    from proofs.fixed_sigma import kst
+    from proofs.fixed_sigma.kst_check import precheck_kst
+
+    def never(*args, **kwargs):
+        raise AssertionError("the network was built")
+    monkeypatch.setattr(kst, "assemble", never)
+    assert main(["run", "syz-fixed-sigma-universal", "-p", "eps=1/16"]) == 2
+    err = capsys.readouterr().err
+    assert "K=94" in err and "budget of 64" in err and len(err.strip().splitlines()) == 1
+    precheck_kst({"eps": "1/10", "kst": "d2-default", "d": 2})
