@@ -23,6 +23,7 @@ Poly = dict  # monomial (a sorted tuple of (atom, power)) -> non-zero fmpq
 MAX_TERMS = 10_000
 MAX_POWER = 64
 ODD, EVEN = {"sin", "tanh", "atan"}, {"cos", "Abs"}
+BINDING = {"Sum", "Piecewise", "omega"}  # a bound name, conditions, the target's own modulus
 AT_ZERO = {"sin": 0, "tanh": 0, "atan": 0, "cos": 1, "exp": 1, "Abs": 0}
 
 
@@ -57,6 +58,8 @@ def expand(node: ast.AST, env: Mapping[str, Poly]) -> Poly:
 
 
 def _call(name: str, args: list) -> Poly:
+    if name in BINDING:
+        raise Undecided(f"{name} has no expansion here")
     consts = [_constant(a) for a in args]
     if name == "Rational" and len(args) == 2 and None not in consts and consts[1] != 0:
         return _number(consts[0] / consts[1])

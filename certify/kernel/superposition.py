@@ -97,6 +97,8 @@ def superposition_sup(stmt: Statement, env: dict, net: StoredNetwork, target: Ta
     if not (isinstance(outer, list) and len(outer) == n and isinstance(inner, list) and len(inner) == n
             and all(isinstance(row, list) and len(row) == d for row in inner)):
         raise KernelError(f"superposition: {n} outer functions and {n} rows of {d} inner ones")
+    if target.frame is not None:
+        raise KernelError("superposition-sup: the target is read on the unit cube, unframed")
     g = [TargetExpression(t, 1) for t in outer]
     h = [[TargetExpression(t, 1) for t in row] for row in inner]
     _same(target, g, h)
@@ -137,8 +139,10 @@ def superposition_pieces(stmt: Statement, env: dict, net: StoredNetwork, target:
         ys = [_range(p, cut(a, b, shape.cuts[n * d + i]))
               for i, (p, (a, b)) in enumerate(zip(shape.outer, shape.ranges(list(zip(lo, hi)))))]
         a, b = sum((u for u, _ in ys), fmpq(0)), sum((v for _, v in ys), fmpq(0))
-        same = sigma.difference(shape.tail, cut(a, b, []), fmpq_poly([value[0]])) == 0 \
-            if shape.tail and a < b else a == b == value[0]
+        if a < b:
+            same = bool(shape.tail) and sigma.difference(shape.tail, cut(a, b, []), fmpq_poly([value[0]])) == 0
+        else:
+            same = (sigma.at(shape.tail, a) if shape.tail else a) == value[0]
         if not same:  # an exact point of the box where φ differs, or not shown either way
             points = [list(p) for p in itertools.product(*zip(lo, hi))] + [[(u + v) / 2 for u, v in zip(lo, hi)]]
             gap = max(abs(shape.at(x) - value[0]) for x in points)

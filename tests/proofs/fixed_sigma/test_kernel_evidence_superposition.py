@@ -148,3 +148,10 @@ def test_substitution():
     inner = expand(parse("1/4 + x1/2", {"x1"}, "h"), {"x1": variable("x2")})
     composed = expand(parse("sin(2*x1)/2", {"x1"}, "g"), {"x1": inner})
     assert composed == expand(parse("sin(x2 + 1/2)/2", {"x2"}, "f"), {})
+
+
+def test_a_sum_with_a_bound_index_has_no_expansion():
+    """Substituting into Sum(term, i, a, b) could rename its bound index: the kernel refuses."""
+    from certify.kernel.errors import Undecided
+    with pytest.raises(Undecided):
+        expand(parse("Sum(x1*i, i, 1, 3)", {"x1"}, "g"), {"x1": variable("x2")})
