@@ -77,6 +77,9 @@ KILLED = [
                neurons=[0])),
     Mutant("kst-bound-tightened", *KST_D1, "bound eps replaced by half the certified lower bound",
            restate=below_lower, target=KST_D1_TARGET),
+    Mutant("kst-output-scaled", *KST_D1, "Thm 1: output layer × 3 (φ ≈ 3f; the kernel splits "
+           "the stored network into its parts and must find the bound missed too)",
+           mutate=lambda i: scale_output(i.net, 3), target=KST_D1_TARGET),
     Mutant("classify-output-weight", *CLASSIFY, "Thm 4: output map weight + 2^-40",
            mutate=lambda i: nudge(i.net, final_affine(i.net), "W", 0, 0)),
     Mutant("classify-rounding-body", *CLASSIFY, "Thm 4: odd-rounding gadget body (spec kept): "
