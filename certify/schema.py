@@ -24,7 +24,7 @@ from certify.kernel.check import CHECKS
 from constructive.architecture import Architecture
 
 # the file: a list of [[theorem]] tables and, optionally, [[documentation]] tables
-FILE_KEYS = frozenset({"theorem", "documentation"})
+FILE_KEYS = frozenset({"theorem", "documentation", "network"})
 
 # a [[documentation]] entry: a statement registered without a verdict (an existential result
 # with nothing to build); key -> the TOML type it must have, all required but hypotheses
@@ -58,7 +58,7 @@ PARAMETER_KEYS_BY_KIND = {
 TARGET_KEYS = frozenset({"dim", "default", "range"})
 CLAIM_KEYS = frozenset({"norm", "region", "bound", "p", "range", "architecture", "pieces",
                         "strict", "check", "box", "rescale", "within", "data", "let", "gram",
-                        "operator", "relation", "reference"})
+                        "operator", "relation", "reference", "relu"})
 # one family of boxes on which an exact claim gives the network's value (see SCHEMA.md)
 PIECE_KEYS = frozenset({"index", "count", "lo", "hi", "value"})
 # optional: lo/hi one formula per input axis, value one formula per output (the kernel's, see SCHEMA.md)
@@ -158,12 +158,17 @@ def check_architecture_name(name: str, measured: frozenset[str], method: str) ->
 # ---------------------------------------------------------------------------- the checks
 
 def check_file(data: Mapping) -> None:
-    """The top level of a claims file: ``[[theorem]]`` and ``[[documentation]]`` tables only."""
+    """The top level of a claims file: ``[[theorem]]``, ``[[documentation]]`` and ``[[network]]``
+    tables only (a network a claim names with ``claim.relu``, in the certificate's stored form)."""
     _unknown(data, FILE_KEYS, "the file")
     for name in sorted(FILE_KEYS):
         entries = data.get(name, [])
         if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
             raise SchemaError(f"'{name}' must be an array of tables ([[{name}]])")
+    for net in data.get("network", []):
+        if set(net) != {"name", "input_dim", "layers"} or not isinstance(net["name"], str) \
+                or not isinstance(net["layers"], list):
+            raise SchemaError("each [[network]] needs exactly name, input_dim and layers")
 
 
 def check_documentation(raw: Mapping) -> None:
@@ -277,6 +282,8 @@ def _kernel_keys(claim: dict) -> None:
         raise SchemaError("claim.data must be a list of names")
     for name in data:
         _name(name, "claim.data")
+    if "relu" in claim and not isinstance(claim["relu"], str):
+        raise SchemaError("claim.relu must name a [[network]] of a claims file")
     if "reference" in claim and not isinstance(claim["reference"], str):
         raise SchemaError("claim.reference must be a formula (a string) in x1, x2, ...")
     if "operator" in claim and not isinstance(claim["operator"], str):

@@ -135,6 +135,15 @@ def load_statements(directory: Optional[str] = None) -> dict[str, Statement]:
     return out
 
 
+@lru_cache(maxsize=4)
+def named_networks(directory: Optional[str] = None) -> dict[str, dict]:
+    """The ``[[network]]`` tables of the claims files, by name (in the certificate's stored form)."""
+    root = Path(directory) if directory else claims_directory()
+    return {raw["name"]: {"input_dim": raw["input_dim"], "layers": raw["layers"]}
+            for path in sorted(root.glob("*/claims.toml"))
+            for raw in tomllib.loads(path.read_text()).get("network", [])}
+
+
 def statement(theorem_id: Any) -> Statement:
     if not isinstance(theorem_id, str):
         raise KernelError("the theorem id is not a string")

@@ -11,7 +11,7 @@ from flint import arb, ctx, fmpq, fmpq_mpoly_ctx, fmpz_mat
 
 from certify.kernel import covering as cover
 from certify.kernel import emulation, gram, normal, roots, smooth
-from certify.kernel.claims import Statement, rational
+from certify.kernel.claims import Statement, named_networks, rational
 from certify.kernel.errors import KernelError, Undecided
 from certify.kernel.evidence import MAX_WITNESSES, Bounds, need_kind, region, sigma_sup, statement_boxes
 from certify.kernel.formula import Evaluator, ball, parse
@@ -341,8 +341,22 @@ def emulation_sup(stmt: Statement, env: dict, net: StoredNetwork, target: Target
         for x, y in zip(points, exact):
             gap = abs(smooth.enclose(net.layers, [arb(v) for v in x]) - arb(y))
             lower = lower.max(arb(gap.lower())) if gap > 0 else lower
-    return Bounds(upper, lower, what, trusted=("the emulated network's affine maps are the ones the evidence "
-                                               "stores (check --rebuild compares them with the builder's)",))
+    return Bounds(upper, lower, what, trusted=_which_relu(stmt, relu))
+
+
+def _which_relu(stmt: Statement, relu: StoredNetwork) -> tuple:
+    """Nothing to trust when the evidence's ReLU network is the statement's named one (the
+    instance of a run without --network); otherwise that it is the instance meant."""
+    name = stmt.claim.get("relu")
+    if name is not None:
+        ref = named_networks().get(name)
+        if ref is None:
+            raise KernelError(f"the statement names the network {name!r}, which no claims file has")
+        ref = decode(ref)
+        if (relu.input_dim, relu.layers) == (ref.input_dim, ref.layers):
+            return ()
+    return ("the emulated network's affine maps are the ones the evidence stores (check --rebuild "
+            "compares them with the builder's)",)
 
 
 MAX_LEVELS = 16

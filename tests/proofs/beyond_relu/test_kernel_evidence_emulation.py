@@ -11,7 +11,7 @@ import pytest
 from flint import arb, ctx, fmpq
 
 from certify.certificate import content_hash
-from certify.kernel import check_certificate_data, emulation, smooth
+from certify.kernel import check_certificate_data, claims, emulation, smooth
 from certify.kernel.check import PREC
 from certify.kernel.network import decode
 from tests.kernel_certs import cert, moved
@@ -35,8 +35,36 @@ def test_kernel_rederives_the_emulation_bound(tid):
     report = check_certificate_data(c)
     assert report.ok and report.verdict == c["verdict"] == "HOLDS", report.problems
     assert not any("error bounds" in t for t in report.trusted)
-    assert any("affine maps are the ones the evidence stores" in t for t in report.trusted)
+    # the default ReLU network is the statement's own (claim.relu); the corollaries' stand-ins
+    # are the evidence's
+    named = "relu" in claims.load_statements()[tid].claim
+    assert named == (tid not in ("zlz-cor4-cpwl-architecture", "zlz-v1-cor14-cpwl-architecture"))
+    assert any("affine maps are the ones the evidence stores" in t for t in report.trusted) != named
     assert report.lower <= report.upper < fmpq(1, 1000)
+
+
+def test_the_statements_default_network_is_the_builders():
+    from certify.evidence import stored_network
+    from proofs.beyond_relu.source import default_relu_network, relu_net_from_layers
+    stored, _ = stored_network(relu_net_from_layers(default_relu_network()))
+    assert claims.named_networks()["zlz-default-relu"] == stored
+
+
+def test_a_network_file_is_the_evidences_to_trust(tmp_path):
+    """With --network, the emulated network is the user's: the kernel re-derives the bound
+    against it and says that it took the network as the evidence stores it."""
+    import json
+
+    from certify.certificate import run_theorem
+    from proofs.beyond_relu.check import using_network
+    path = tmp_path / "w.json"
+    path.write_text(json.dumps({"layers": [{"W": [[1, -1], [1, 1]], "b": [0, "1/2"]},
+                                           {"W": [[1, -1]], "b": [0]}]}))
+    with using_network(str(path)):
+        c = json.loads(json.dumps(run_theorem("zlz-relu-emulation-3n2l", {"rho": "tanh"})))
+    report = check_certificate_data(c)
+    assert report.ok and report.verdict == "HOLDS", report.problems
+    assert any("affine maps are the ones the evidence stores" in t for t in report.trusted)
 
 
 @pytest.mark.parametrize("params", [{"rho": "tanh", "eps": "1/100000"}, {"rho": "arctan", "A": "5"},
