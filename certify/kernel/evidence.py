@@ -66,9 +66,10 @@ MAX_DATA = 10**6
 
 
 def instance_data(stmt: Statement, cert: dict) -> dict:
-    """The instance's data named by ``claim.data`` (bit strings and nested lists of rationals from
-    the certificate's details), for the statement's formulas to subscript.  The claim is then
-    about this instance: the data are as stored, and the network must meet the claim for them."""
+    """The instance's data named by ``claim.data`` (a bit string, or nested lists of rationals,
+    from the certificate's details), for the statement's formulas to subscript.  The claim is then
+    about this instance: the data are as stored, and the network must meet the claim for them.
+    Only a field that is itself a string of 0s and 1s is a bit string: inside a list, "10" is ten."""
     details, out, size = cert.get("details") or {}, {}, [0]
 
     def parse(v: Any, where: str) -> Any:
@@ -77,14 +78,14 @@ def instance_data(stmt: Statement, cert: dict) -> dict:
             raise KernelError(f"instance data over {MAX_DATA} entries")
         if isinstance(v, list):
             return [parse(x, where) for x in v]
-        if isinstance(v, str) and len(v) > 1 and not set(v) - {"0", "1"}:
-            return [parse(c, where) for c in v]  # a bit string
         return rational(v, where)
 
     for name in stmt.claim.get("data", ()):
         if not isinstance(details, dict) or name not in details:
             raise KernelError(f"details.{name}, the instance's data, is missing")
-        out[name] = parse(details[name], f"details.{name}")
+        v, where = details[name], f"details.{name}"
+        bits = isinstance(v, str) and len(v) > 1 and not set(v) - {"0", "1"}
+        out[name] = parse(list(v) if bits else v, where)
     return out
 
 

@@ -55,6 +55,19 @@ def test_instance_data_reads_bit_strings_and_nested_rationals_only():
             ev.instance_data(stmt, {"details": bad})
 
 
+def test_inside_a_list_a_string_of_0s_and_1s_is_a_number():
+    """y = [0, 10]: the sample "10" is ten, not the bits 1, 0 (a field that is itself a string of
+    0s and 1s is the only bit string); the point fit of 10·x1 at n = 2 is verified again."""
+    data = ev.instance_data(_statement({"data": ["y"]}), {"details": {"y": ["0", "10", "11/2"]}})
+    assert data["y"] == [0, 10, fmpq(11, 2)]
+    from certify.certificate import run_theorem
+    from certify.kernel import check_certificate_data
+    c = run_theorem("zlz-point-fit-by-iteration", {"n": "2"}, target_spec="10*x1")
+    assert c["details"]["y"] == ["0", "10"]
+    report = check_certificate_data(c)
+    assert report.ok and report.verdict == "HOLDS", report.problems
+
+
 def test_pieces_over_instance_data():
     """φ(x) = relu(x): the claim φ(j) = y[j] holds for y = (0, 1, 2) and fails for y = (0, 1, 3)."""
     claim = {"norm": "exact", "data": ["y"], "pieces": [
