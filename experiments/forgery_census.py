@@ -41,7 +41,8 @@ OTHER_CHECKS = [("hc-winding-gaps-k1", {}), ("hc-winding-covering-k2", {"n": "64
                 ("zlz-relu-emulation-3n2l", {}), ("zlz-thm6-derivative-emulation", {}),
                 ("peuaf-super-expressive", {"levels": "2"}), ("syz-deepen-two-layer", {}),
                 ("syz-mid-gadget", {}), ("zlz-merge-iterations", {"n": "4", "A": "3"}),
-                ("hc-codec-roundtrip", {"rows": "3", "cols": "5"})]
+                ("hc-codec-roundtrip", {"rows": "3", "cols": "5"}),
+                ("syz-fixed-sigma-universal", {}), ("syz-fixed-sigma-classification", {})]
 
 
 def accepted(cert: dict, rebuild: bool) -> bool:

@@ -20,6 +20,7 @@ from constructive.numbers import as_fmpq
 from constructive.targets import arb_to_fmpq_bounds
 from proofs.fixed_sigma import specs as eg
 from proofs.fixed_sigma.chain import certify_chain
+from proofs.fixed_sigma.classify import precheck_classification
 from proofs.fixed_sigma.kst_check import certify_classification, certify_kst, precheck_kst
 
 
@@ -166,5 +167,5 @@ METHODS = methods(
     Method("euaf-half-range", certify_half_range),
     Method("euaf-chain", certify_chain),
     Method("euaf-kst", certify_kst, precheck=precheck_kst),
-    Method("euaf-classification", certify_classification),
+    Method("euaf-classification", certify_classification, precheck=precheck_classification),
 )

@@ -26,16 +26,18 @@ from constructive.errors import UserError
 from constructive.gadgets import euaf as eg
 from constructive.ir import Network, affine, network
 from constructive.numbers import as_fmpq
-from proofs.fixed_sigma.kst import KST, assemble, make_kst
+from proofs.fixed_sigma.kst import KST, assemble, make_kst, refuse_large_fits
 
 # named instances: ("box", [(lo, hi)]*d, label) or ("ball", centre, radius, label)
 INSTANCES: dict[str, list] = {
     "d2-three": [("box", [("1/20", "1/10"), ("1/10", "9/10")], "0"),
                  ("ball", ("1/2", "1/2"), "1/20", "1/2"),
                  ("box", [("9/10", "19/20"), ("1/5", "4/5")], "1")],
-    "d2-three-mixed": [("ball", ("1/5", "1/4"), "1/10", "1/3"),
-                       ("box", [("1/2", "3/5"), ("1/2", "7/10")], "2/3"),
-                       ("box", [("4/5", "9/10"), ("1/10", "1/5")], "0")],
+    # (sets placed so that the fitted outer function stays within the fitting budget: the
+    # earlier placement, the ball at (1/5, 1/4) with radius 1/10, needed K = 94 points)
+    "d2-three-mixed": [("ball", ("1/10", "1/4"), "1/20", "1/3"),
+                       ("box", [("9/20", "11/20"), ("1/2", "7/10")], "2/3"),
+                       ("box", [("9/10", "19/20"), ("1/10", "1/5")], "0")],
     "d1-two": [("box", [("0", "1/4")], "-1/2"), ("box", [("3/4", "1")], "0")],
     # bad inputs (refused)
     "d2-overlap": [("box", [("0", "1/2"), ("0", "1/2")], "0"),
@@ -204,11 +206,21 @@ def plan_from_params(params: dict) -> Plan:
     return plan(INSTANCES[name], d)
 
 
+def _budgets(p: Plan) -> dict:
+    """φ₁'s error budgets: g_0 within 2/5 (the rounding's margin), the other g_i within 1/40,
+    the h_ij within 1/50."""
+    return {"e_outs": [fmpq(2, 5)] + [fmpq(1, 40)] * (2 * p.d), "e_in": fmpq(1, 50)}
+
+
+def precheck_classification(params: dict) -> None:
+    """Refuse, before any work, an instance whose sub-networks would fit too many points."""
+    p = plan_from_params(params)
+    refuse_large_fits(p.kst, fmpq(1, 2), **_budgets(p), what=f"sets={params.get('sets')}")
+
+
 def build_classifier(p: Plan) -> Network:
     """φ = (φ₂∘φ₁ − 2n₂ − 1)/(2n₁): φ₁ Theorem 1 (g_0 within 2/5), φ₂ the odd rounding."""
-    n = 2 * p.d + 1
-    phi1 = assemble(p.kst, fmpq(1, 2), e_outs=[fmpq(2, 5)] + [fmpq(1, 40)] * (n - 1),
-                    e_in=fmpq(1, 50))
+    phi1 = assemble(p.kst, fmpq(1, 2), **_budgets(p))
     return network(phi1, eg.odd_rounding(p.round_M),
                    affine([[fmpq(1, 2 * p.n1)]], [fmpq(-2 * p.n2 - 1, 2 * p.n1)]))
 

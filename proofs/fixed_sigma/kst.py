@@ -198,7 +198,7 @@ def refuse_large_fits(kst: KST, eps: fmpq, e_outs: Optional[list] = None,
     if K > MAX_FIT_POINTS:
         raise UserError(f"{what or f'eps={eps}'}: a sub-network would fit K={K} points, over the "
                         f"budget of {MAX_FIT_POINTS} (the lattice fit takes minutes to hours "
-                        "there); use a larger eps")
+                        "there)" + ("" if what else "; use a larger eps"))
 
 
 def assemble(kst: KST, eps: fmpq, e_outs: Optional[list] = None,

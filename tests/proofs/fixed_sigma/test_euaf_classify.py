@@ -44,3 +44,21 @@ def test_classification_bad_input():
         run_theorem("syz-fixed-sigma-classification", {"sets": "d1-two", "d": "2"})
     with pytest.raises(UserError, match="kind"):
         parse_sets([("cone", [], "1")], 2)
+
+
+def test_an_instance_over_the_fitting_budget_is_refused_before_any_work(monkeypatch, capsys):
+    """The earlier placement of d2-three-mixed (ball at (1/5, 1/4), radius 1/10) needs K = 94
+    fitted points in g_0's sub-network, about ten minutes: refused in one line, nothing built."""
+    from certify.cli import main
+    from proofs.fixed_sigma import classify, kst
+    monkeypatch.setitem(classify.INSTANCES, "d2-three-mixed", [
+        ("ball", ("1/5", "1/4"), "1/10", "1/3"), ("box", [("1/2", "3/5"), ("1/2", "7/10")], "2/3"),
+        ("box", [("4/5", "9/10"), ("1/10", "1/5")], "0")])
+
+    def never(*args, **kwargs):
+        raise AssertionError("the network was built")
+    monkeypatch.setattr(kst, "assemble", never)
+    monkeypatch.setattr(classify, "assemble", never)
+    assert main(["run", "syz-fixed-sigma-classification", "-p", "sets=d2-three-mixed"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "sets=d2-three-mixed" in err and "K=94" in err and len(err.splitlines()) == 1

@@ -93,8 +93,7 @@ def test_a_claim_tightened_below_the_bound_is_refused(monkeypatch):
     assert not report.ok and report.verdict != "HOLDS"
 
 
-@pytest.mark.parametrize("params", [{}, {"sets": "d1-two", "d": "1"},
-                                    pytest.param({"sets": "d2-three-mixed"}, marks=pytest.mark.slow)])
+@pytest.mark.parametrize("params", [{}, {"sets": "d1-two", "d": "1"}, {"sets": "d2-three-mixed"}])
 def test_theorem_4_is_rederived(params):
     c = cert(CLASSIFY, **params)
     report = check_certificate_data(c)
