@@ -395,8 +395,12 @@ def _bounds(cert: dict, stmt: Statement, env: dict, net: Optional[StoredNetwork]
         report.rederived.append(f"error upper bound from the {bounds.what}")
         report.trusted.extend(bounds.trusted)
         if "range" in stmt.claim and checker not in (ev.line_range, ev.split_range):
-            report.trusted.append("the claimed output range over R (the certifier's gadget "
-                                  "certificates; this check does not follow it)")
+            if ev.range_shown(stmt, env, net):
+                report.rederived.append("output range claim over all of R^d, through a layer of "
+                                        "rank-one weights (the rest of the network exactly over R)")
+            else:
+                report.trusted.append("the claimed output range over R (the certifier's gadget "
+                                      "certificates; this check does not follow it)")
         if bounds.range_ok is False:
             report.problems.append("the claimed output range does not hold")
         if bounds.range_ok is not None:

@@ -18,7 +18,7 @@ from certify.kernel.errors import KernelError, Undecided
 from certify.kernel.formula import ball, evaluate
 from certify.kernel.grid import (BOX_BY_BOX, COARSE, WALKS, Grid, TargetExpression, parse_cuts, same_signs,
                                  volume)
-from certify.kernel.network import StoredNetwork, decode
+from certify.kernel.network import StoredNetwork, decode, rank_one
 
 MAX_WITNESSES = 4096
 MAX_RIDGE_DEGREE = 8  # claimed values of sums of ridge functions
@@ -353,6 +353,36 @@ def split_sup(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpr
     lower = max([arb((abs(y) - f0).lower()) for y in ys] + [arb((-f0).lower())], key=lambda v: v.mid())
     return Bounds(upper, lower, f"exact range of the network's tail after layer {k} (one ReLU) "
                   "on [0, ∞), |f(0)| enclosed", loose=1)
+
+
+def range_shown(stmt: Statement, env: dict, net: StoredNetwork) -> bool:
+    """Is ``claim.range`` shown over all of R^d through a layer of rank-one weights u·v?  From
+    the last such hidden layer k, φ = T(v·h) with T the rest of the network (u its first
+    weights, one input), so φ(R^d) ⊆ T(R); T is followed exactly from kink to kink between its
+    first layer's kinks widened until both rays beyond are affine, and must be flat on them."""
+    lo, hi = (_exact(stmt.formula(str(t), env, "range"), "range") for t in stmt.claim["range"])
+    for k in range(len(net.layers) - 2, -1, -1):
+        uv = rank_one(net.layers[k]) if net.plain else None
+        if uv is None:
+            continue
+        u, _, first = uv
+        tail = StoredNetwork(1, (first,) + net.layers[k + 1:])
+        reach = max((abs(first.b[i, 0] / w) for i, w in enumerate(u) if w), default=fmpq(0)) + 1
+        for _ in range(8):
+            if tail.slope_signs([reach], [reach + 1]) and tail.slope_signs([-reach], [-reach - 1]):
+                break
+            reach *= 4
+        else:
+            return False
+        ends = [y[0] for y in tail.run([[-reach - 1], [-reach], [reach], [reach + 1]], signs=False)[0]]
+        if ends[0] != ends[1] or ends[2] != ends[3]:
+            return False  # a ray that is not flat: T is unbounded
+        try:
+            t_lo, t_hi = tail.walk([(-reach, reach)], 0)
+        except Undecided:
+            return False
+        return lo <= t_lo and t_hi <= hi
+    return False
 
 
 def _tail_range(net: StoredNetwork, evidence: dict, cert: dict) -> tuple[tuple, int, list]:

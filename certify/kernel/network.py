@@ -581,6 +581,20 @@ def block_diagonal(blocks: list) -> fmpq_mat:
     return M
 
 
+def rank_one(layer: Layer) -> Optional[tuple[list, list, Layer]]:
+    """(u, v, the layer with the weights u as its only column) when W = u·v, else None: the
+    layer then reads its inputs h only through the number y = v·h."""
+    rows = layer.W.tolist()
+    v = next((r for r in rows if any(r)), None)
+    if v is None:
+        return None
+    c = next(j for j, w in enumerate(v) if w != 0)
+    u = [r[c] / v[c] for r in rows]
+    if any(r[j] != ui * v[j] for r, ui in zip(rows, u) for j in range(len(v))):
+        return None
+    return u, v, plain_layer(fmpq_mat(len(u), 1, u), layer.b, layer.acts)
+
+
 def plain_layer(W: fmpq_mat, b: fmpq_mat, acts: tuple) -> Layer:
     nonzeros = sum(1 for v in W.entries() if v != 0) + sum(1 for v in b.entries() if v != 0)
     return Layer(W, b, tuple(a == "relu" for a in acts), nonzeros, tuple(acts))

@@ -37,7 +37,7 @@ from certify.kernel.evidence import (Bounds, cut, largest_gap, need_kind, real_c
 from certify.kernel.expand import expand, variable
 from certify.kernel.grid import TargetExpression
 from certify.kernel.modulus import holder
-from certify.kernel.network import Layer, StoredNetwork, plain_layer
+from certify.kernel.network import Layer, StoredNetwork, plain_layer, rank_one
 
 MAX_PARTS = 64
 
@@ -161,14 +161,10 @@ def _range(layers: tuple, cells: list) -> tuple[fmpq, fmpq]:
 
 def _rank_one(layer: Layer, rest: tuple) -> tuple[Layer, tuple]:
     """W = u·v: the row v (as a last layer, y = v·h) and T's layers (u as its first weights)."""
-    rows = layer.W.tolist()
-    v = next((r for r in rows if any(r)), None)
-    c = next(j for j, w in enumerate(v) if w != 0) if v is not None else 0
-    u = [r[c] / v[c] if v is not None else fmpq(0) for r in rows]
-    if v is None or any(r[j] != ui * v[j] for r, ui in zip(rows, u) for j in range(len(v))):
+    uv = rank_one(layer)
+    if uv is None:
         raise KernelError("superposition: the first layer reading several parts is not of rank one")
-    y = plain_layer(fmpq_mat(1, len(v), v), fmpq_mat(1, 1, [0]), ())
-    return y, (plain_layer(fmpq_mat(len(u), 1, u), layer.b, layer.acts),) + rest
+    return plain_layer(fmpq_mat(1, len(uv[1]), uv[1]), fmpq_mat(1, 1, [0]), ()), (uv[2],) + rest
 
 
 def _witnesses(shape: Shape, target: TargetExpression, cert: dict, inside: Any) -> Optional[arb]:

@@ -68,6 +68,21 @@ def test_inside_a_list_a_string_of_0s_and_1s_is_a_number():
     assert report.ok and report.verdict == "HOLDS", report.problems
 
 
+@pytest.mark.parametrize("out,claim,shown", [
+    (["1", "-1"], ["0", "1"], True),        # relu(u + 1) − relu(u): a clamp to [0, 1] for every u
+    (["1", "-1"], ["0", "1/2"], False),     # the claim is narrower than the clamp's range
+    (["1", "0"], ["0", "1"], False),        # relu(u + 1) alone grows without bound
+])
+def test_a_range_over_all_inputs_through_a_rank_one_layer(out, claim, shown):
+    """φ(x) = T(x1 + x2) for T from the rank-one layer on: φ(R²) ⊆ T(R), followed exactly."""
+    net = decode({"input_dim": 2, "layers": [
+        {"rows": 2, "cols": 2, "W": [[0, 0, "1"], [1, 1, "1"]], "b": [], "act": [["identity", 2]]},
+        {"rows": 2, "cols": 2, "W": [[0, 0, "1"], [0, 1, "1"], [1, 0, "1"], [1, 1, "1"]],
+         "b": [[0, "1"]], "act": [["relu", 2]]},
+        {"rows": 1, "cols": 2, "W": [[0, j, w] for j, w in enumerate(out) if w != "0"], "b": []}]})
+    assert ev.range_shown(_statement({"range": claim}), {}, net) is shown
+
+
 def test_pieces_over_instance_data():
     """φ(x) = relu(x): the claim φ(j) = y[j] holds for y = (0, 1, 2) and fails for y = (0, 1, 3)."""
     claim = {"norm": "exact", "data": ["y"], "pieces": [
