@@ -43,7 +43,7 @@ def expand(node: ast.AST, env: Mapping[str, Poly]) -> Poly:
     if isinstance(node, ast.BinOp):
         a, b = expand(node.left, env), expand(node.right, env)
         if isinstance(node.op, (ast.Add, ast.Sub)):
-            return _plus(a, b if isinstance(node.op, ast.Add) else _scaled(b, fmpq(-1)))
+            return plus(a, b if isinstance(node.op, ast.Add) else _scaled(b, fmpq(-1)))
         if isinstance(node.op, ast.Mult):
             return _times(a, b)
         if isinstance(node.op, ast.Div):
@@ -122,7 +122,7 @@ def _scaled(p: Poly, c: fmpq) -> Poly:
     return {m: c * v for m, v in p.items()} if c != 0 else {}
 
 
-def _plus(a: Poly, b: Poly) -> Poly:
+def plus(a: Poly, b: Poly) -> Poly:
     out = dict(a)
     for m, v in b.items():
         out[m] = out.get(m, fmpq(0)) + v

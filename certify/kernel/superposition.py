@@ -34,7 +34,7 @@ from certify.kernel.claims import Statement
 from certify.kernel.errors import KernelError, Undecided
 from certify.kernel.evidence import (Bounds, cut, largest_gap, need_kind, real_cuts, region, sigma_error,
                                      statement_boxes, witness_points)
-from certify.kernel.expand import expand, variable
+from certify.kernel.expand import expand, plus, variable
 from certify.kernel.grid import TargetExpression
 from certify.kernel.modulus import holder
 from certify.kernel.network import Layer, StoredNetwork, plain_layer, rank_one
@@ -188,17 +188,10 @@ def _same(target: TargetExpression, g: list, h: list) -> None:
     for gi, row in zip(g, h):
         inner: dict = {}
         for j, hij in enumerate(row):
-            inner = _sum(inner, expand(hij.tree, {"x1": xs[f"x{j + 1}"]}))
-        total = _sum(total, expand(gi.tree, {"x1": inner}))
+            inner = plus(inner, expand(hij.tree, {"x1": xs[f"x{j + 1}"]}))
+        total = plus(total, expand(gi.tree, {"x1": inner}))
     if expand(target.tree, xs) != total:
         raise Undecided("f and Σ_i g_i(Σ_j h_ij(x_j)) expand differently (equal or not: not shown)")
-
-
-def _sum(a: dict, b: dict) -> dict:
-    out = dict(a)
-    for m, v in b.items():
-        out[m] = out.get(m, fmpq(0)) + v
-    return {m: v for m, v in out.items() if v != 0}
 
 
 def _sources(layers: tuple, first: list, mixed_ok: bool = False
