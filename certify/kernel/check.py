@@ -389,7 +389,7 @@ def _bounds(cert: dict, stmt: Statement, env: dict, net: Optional[StoredNetwork]
             # says nothing against it (nor for it, unless an exact lower bound exceeds it), so
             # the certifier's bound stays trusted
             report.trusted.append(f"the error bounds ({stmt.method}: the kernel's bound {upper} "
-                                  f"rests on interval propagation on {bounds.loose} box(es) and "
+                                  f"rests on interval bounds on {bounds.loose} box(es) and "
                                   "does not decide the claim)")
             return None, None
         report.rederived.append(f"error upper bound from the {bounds.what}")

@@ -71,7 +71,7 @@ class BoxBound:
     affine: bool
     sup: arb      # upper bound of |f − φ| on the box
     inf: arb      # lower bound of |f − φ| on the box
-    tight: bool = True  # False: φ bounded by interval propagation only
+    tight: bool = True  # False: φ's range on the box may be wider than shown (interval bounds)
     shortcut: bool = False  # bounded by a cheaper pass than box by box (see Grid.box_bounds)
 
 

@@ -301,13 +301,15 @@ class StoredNetwork:
         first = plain_layer(layer.W * A, layer.W * c + layer.b, layer.acts)
         return StoredNetwork(d, (first,) + self.layers[k + 1:])
 
-    def interval(self, box: Sequence[tuple[fmpq, fmpq]], hidden: Optional[list] = None
-                 ) -> list[tuple[fmpq, fmpq]]:
+    def interval(self, box: Sequence[tuple[fmpq, fmpq]], hidden: Optional[list] = None,
+                 affine: Optional[list] = None) -> list[tuple[fmpq, fmpq]]:
         """Exact bounds of every output on the box, from an affine lower and upper form in x per
         neuron: a ReLU that keeps one sign on the box passes its forms on unchanged (so a part of
         the network that is affine on the box is bounded exactly, and copies that agree there
         stay equal), one that may change sign is bounded by the constants 0 and its upper bound.
-        ``hidden`` collects every hidden layer's bounds after its activation."""
+        ``hidden`` collects every hidden layer's bounds after its activation, ``affine`` per
+        hidden layer which pre-activations have equal forms (are that affine map on the box,
+        so their bounds after the activation are their exact ranges)."""
         d = self.input_dim
         low, high = [a for a, _ in box], [b for _, b in box]
         Lr = [[fmpq(int(i == j)) for j in range(d + 1)] for i in range(d)]
@@ -321,6 +323,8 @@ class StoredNetwork:
             lo, hi = _least(Lr, low, high), _least(Ur, high, low)
             if not layer.relu:
                 return list(zip(lo, hi))
+            if affine is not None:
+                affine.append([a == b for a, b in zip(Lr, Ur)])
             for i, is_relu in enumerate(layer.relu):
                 if not is_relu or lo[i] >= 0:
                     continue
@@ -332,23 +336,29 @@ class StoredNetwork:
         raise KernelError("the stored network has no last layer")
 
     def range_on(self, box: Sequence[tuple[fmpq, fmpq]]) -> tuple[fmpq, fmpq, bool]:
-        """Bounds of the first output on the box, and whether they are tight: where one neuron of
-        a hidden layer carries all the uncertainty (a copy in its strip beside copies that are
-        exact, before a median, which defeats interval propagation), the network is cut after
-        that layer and the rest, a function of that one value, is followed exactly from kink to
-        kink (:meth:`walk`), cutting ever earlier while its kinks stay few.  Any cut is sound: the
-        rest's inputs lie in the box of their bounds.  A network of one input is walked whole
-        when no cut helps.  Elsewhere: :meth:`interval`, not tight."""
+        """Bounds of the first output on the box, and whether they are tight (φ's exact range):
+        where one neuron of a hidden layer carries all the uncertainty (a copy in its strip
+        beside copies that are exact, before a median, which defeats interval propagation), the
+        network is cut after that layer and the rest, a function of that one value, is followed
+        exactly from kink to kink (:meth:`walk`), cutting ever earlier while its kinks stay few.
+        Any cut is sound: the rest's inputs lie in the box of their bounds; those bounds are
+        interval propagation's, so the range is exact (tight) only where the free neuron's
+        pre-activation is one affine form on the box.  A network of one input is walked whole,
+        exactly, when no cut helps.  Elsewhere: :meth:`interval`."""
         hidden: list = []
-        (lo, hi), = self.interval(box, hidden)[:1]
+        forms: list = []
+        (lo, hi), = self.interval(box, hidden, forms)[:1]
         free = [sum(a != c for a, c in b) for b in hidden]
         tight = False
         for k in reversed([k for k, f in enumerate(free) if f == 1]):
+            i = free_index(hidden[k])
             try:
-                t_lo, t_hi = self.after(k).walk(hidden[k], free_index(hidden[k]))
+                t_lo, t_hi = self.after(k).walk(hidden[k], i)
             except Undecided:
                 break
-            lo, hi, tight = max(lo, t_lo), min(hi, t_hi), True
+            # exact where the free neuron's pre-activation is affine on the box: its bounds
+            # are then its range, and the others are constant
+            lo, hi, tight = max(lo, t_lo), min(hi, t_hi), tight or forms[k][i]
             if max(free[k + 1:], default=0) > 1:
                 break  # the rest holds the layers where the forms lost: the median is behind
         if not tight and self.input_dim == 1:

@@ -61,16 +61,22 @@ def test_two_dimensional_instance():
 
 
 def test_a_first_layer_weight_moved_by_2_to_the_minus_40_is_refused():
-    """The step function's first kink moves 2^-40 into a cell (its slope 1 made 1 − 2^-40): the
-    kernel follows φ exactly across the kink (it cuts the network where one neuron is inexact
-    and walks the rest) and finds the construction's bound 2ω(√d/K) exceeded.  Against the stated
-    bound 130√d ω(…) the same mutant is harmless: the exact sup, 4/3, is far below it."""
+    """The step function's first kink moves by 2^-40 (its bias −8/27 made −8/27 − 2^-40): the
+    kernel follows φ exactly across the kink (one input: the network walked whole on each box
+    the kink crosses) and finds the construction's bound 2ω(√d/K) exceeded.  Against the stated
+    bound 130√d ω(…) the same mutant is harmless: the exact sup, 4/3, is far below it.
+    The first neuron's slope made 1 − 2^-40 (this test's earlier mutant) is harmless: its kink
+    stays at 0 and φ on the cells does not move, which the kernel now shows exactly (it was
+    refused on a walk over interval bounds, taken for exact)."""
     cert = _cert("syz-off-trifling", {"N": "3"})
-    report = check_certificate_data(_moved(cert, 0, "W", -fmpq(1, 2**40)))
+    report = check_certificate_data(_moved(cert, 0, "b", -fmpq(1, 2**40)))
     assert not report.ok and report.verdict != "HOLDS"
-    stated = check_certificate_data(_moved(_cert("syz-off-trifling-stated", {"N": "3"}), 0, "W",
+    stated = check_certificate_data(_moved(_cert("syz-off-trifling-stated", {"N": "3"}), 0, "b",
                                            -fmpq(1, 2**40)))
     assert stated.ok and stated.upper < 2 and stated.upper > 1
+    slope = check_certificate_data(_moved(cert, 0, "W", -fmpq(1, 2**40)))
+    assert slope.ok and slope.verdict == "HOLDS"
+    assert slope.upper.mid() == check_certificate_data(cert).upper.mid()  # the honest network's
 
 
 def test_the_output_shift_moved_by_2_to_the_minus_40_is_refused():
