@@ -133,7 +133,7 @@ class Grid:
         either shortcut is marked, so that a bound that does not decide the claim can be redone
         at the next level."""
         net = self.net
-        whole = net.range_on(self.hull)[:2] if how == COARSE else None
+        whole = net.range_on(self.hull, whole=False)[:2] if how == COARSE else None
         out = []
         for b, ((box, at), free_cuts) in enumerate(zip(self.boxes, self.free)):
             affine = same_signs([self.masks[v] for v in at])

@@ -335,7 +335,7 @@ class StoredNetwork:
                 hidden.append(list(zip(lo, hi)))
         raise KernelError("the stored network has no last layer")
 
-    def range_on(self, box: Sequence[tuple[fmpq, fmpq]]) -> tuple[fmpq, fmpq, bool]:
+    def range_on(self, box: Sequence[tuple[fmpq, fmpq]], whole: bool = True) -> tuple[fmpq, fmpq, bool]:
         """Bounds of the first output on the box, and whether they are tight (φ's exact range):
         where one neuron of a hidden layer carries all the uncertainty (a copy in its strip
         beside copies that are exact, before a median, which defeats interval propagation), the
@@ -344,7 +344,8 @@ class StoredNetwork:
         Any cut is sound: the rest's inputs lie in the box of their bounds; those bounds are
         interval propagation's, so the range is exact (tight) only where the free neuron's
         pre-activation is one affine form on the box.  A network of one input is walked whole,
-        exactly, when no cut helps.  Elsewhere: :meth:`interval`."""
+        exactly, when no cut is exact (``whole``; not over a whole grid, whose kinks are many).
+        Elsewhere: :meth:`interval`."""
         hidden: list = []
         forms: list = []
         (lo, hi), = self.interval(box, hidden, forms)[:1]
@@ -361,7 +362,7 @@ class StoredNetwork:
             lo, hi, tight = max(lo, t_lo), min(hi, t_hi), tight or forms[k][i]
             if max(free[k + 1:], default=0) > 1:
                 break  # the rest holds the layers where the forms lost: the median is behind
-        if not tight and self.input_dim == 1:
+        if not tight and whole and self.input_dim == 1:
             try:  # one input: the whole network can be walked, if its kinks on the box are few
                 t_lo, t_hi = self.walk(box, 0)
             except Undecided:  # more kinks than a walk follows: the interval bound stands

@@ -123,12 +123,16 @@ def test_the_lp_bound_follows_the_clamp_through_the_kinks():
     assert any(f"({boxes} boxes, {boxes} affine" in line for line in report.rederived)
 
 
-def test_lp_input_weight_moved_moves_kinks_off_the_cuts_and_is_refused():
-    """The input map's weight × (1 + 2^-40 / w): the step map's kinks leave the stored cuts,
-    the strips' boxes are no longer affine, and interval propagation through the 25 compositions
-    bounds the error far above the claim: the stored HOLDS is refused."""
+def test_lp_input_weight_moved_moves_kinks_off_the_cuts_and_is_shown_exactly():
+    """The input map's weight + 2^-40: the step map's kinks leave the stored cuts and the
+    strips' boxes are no longer affine, but one input lets the kernel walk the network whole on
+    each of them, exactly: the L^p error moves by about 2·10^-8, far inside the claim's 3/4, so
+    the mutant is harmless and HOLDS is right.  (This test once expected a refusal: the kernel
+    had taken a walk over interval bounds for exact, a bound far above the claim.)"""
+    honest = check_certificate_data(_cert("zlz-composition-rate", r="8"))
     report = check_certificate_data(_moved(_cert("zlz-composition-rate", r="8"), 0, "W", EPS))
-    assert not report.ok and report.verdict != "HOLDS"
+    assert report.ok and report.verdict == "HOLDS" and not any("error bounds" in t for t in report.trusted)
+    assert abs(report.upper - honest.upper) < fmpq(1, 10 ** 6)
 
 
 def test_kinks_and_values_are_the_exact_enumeration():
