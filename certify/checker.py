@@ -26,6 +26,7 @@ from constructive.errors import UserError
 class CheckResult:
     ok: bool
     verdict: Optional[str] = None
+    sharper: Optional[str] = None  # what the kernel's bounds show beyond the stored verdict
     problems: list = field(default_factory=list)
     checks: list = field(default_factory=list)    # what was re-derived
     trusted: list = field(default_factory=list)   # what still had to be trusted
@@ -48,7 +49,7 @@ def check_data(cert: Any, rebuild: bool = False, where: str = "certificate") -> 
         res.problems.append("content hash does not match: the file was modified after it was written")
     res.checks.append("content hash (integrity only: anyone can recompute it)")
     kernel: KernelReport = check_certificate_data(cert)
-    res.verdict = kernel.verdict
+    res.verdict, res.sharper = kernel.verdict, kernel.sharper
     res.problems += [f"kernel: {p}" for p in kernel.problems]
     res.checks += [f"kernel: {c}" for c in kernel.rederived]
     res.trusted += kernel.trusted

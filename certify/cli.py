@@ -367,6 +367,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     if res.ok:
         style = VERDICT_STYLE.get(res.verdict or "", "bold")
         console.print(f"[bold green]certificate verified[/]: [{style}]{res.verdict}[/]"
+                      + (f" (the kernel's own bounds show more: {res.sharper})" if res.sharper else "")
                       + ("" if res.trusted else " (nothing trusted)"))
     else:
         console.print("[bold red]certificate rejected[/]")

@@ -254,7 +254,8 @@ def split(net: Node, lo: fmpq, hi: fmpq) -> dict:
     layer (or a stored network) the evidence says so (layer None): the kernel then lists the
     bound as trusted."""
     from certify.kernel.errors import KernelError, Undecided
-    from certify.kernel.network import StoredNetwork, decode
+    from certify.kernel.network import StoredNetwork
+    from certify.kernel.stored import decode
 
     stored, _ = stored_network(net)
     none = {"kind": "split", "layer": None, "reach": "1"}

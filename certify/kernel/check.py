@@ -22,7 +22,8 @@ from certify.kernel.claims import Statement, rational, statement
 from certify.kernel.errors import KernelError
 from certify.kernel.formula import ball, evaluate
 from certify.kernel.grid import TargetExpression
-from certify.kernel.network import BLOCK_MEASURES, NEST_MEASURES, StoredNetwork, decode
+from certify.kernel.network import BLOCK_MEASURES, NEST_MEASURES, StoredNetwork
+from certify.kernel.stored import decode
 from certify.kernel.superposition import superposition_pieces, superposition_sup
 
 PREC = 256
@@ -77,6 +78,7 @@ class KernelReport:
     problems: list = field(default_factory=list)
     upper: Optional[Any] = None
     lower: Optional[Any] = None
+    sharper: Optional[str] = None  # what the kernel's own bounds show, where they decide more
 
     @property
     def ok(self) -> bool:
@@ -452,6 +454,13 @@ def _verdict(cert: dict, stmt: Statement, bound: Any, lower: Optional[arb], uppe
         raise KernelError("gadgets is not a list of gadget certificates")
     if mine == "HOLDS" and not all(g.get("holds") is True for g in gadgets):
         mine = "INCONCLUSIVE"  # what the certifier relied on includes a specification not shown
+    if stored == "INCONCLUSIVE" and mine == "HOLDS" and upper is not None and \
+            not ((stored_upper < b) if strict else (stored_upper <= b)):
+        # the kernel's bound is sharper than the certifier's: a certificate that leaves undecided
+        # what is true understates, it does not mislead; the report says what the kernel shows
+        report.sharper, mine = mine, stored
+        report.rederived.append(f"the kernel's upper bound {upper.str(5, radius=False)} decides "
+                                "the claim, which the certificate's own bounds leave open: HOLDS")
     report.verdict = mine
     if stored != mine:
         report.problems.append(f"verdict {stored} does not follow from the bounds (the kernel "

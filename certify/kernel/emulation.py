@@ -19,7 +19,8 @@ from flint import arb, fmpq, fmpq_mat
 from certify.kernel import smooth
 from certify.kernel.claims import rational
 from certify.kernel.errors import KernelError, Undecided
-from certify.kernel.network import StoredNetwork, block_diagonal, decode
+from certify.kernel.network import StoredNetwork, block_diagonal
+from certify.kernel.stored import decode
 
 MAX_NEURONS = 4096  # hidden ReLU neurons of R
 ORDER = 8

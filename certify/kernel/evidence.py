@@ -18,7 +18,8 @@ from certify.kernel.errors import KernelError, Undecided
 from certify.kernel.formula import ball, evaluate
 from certify.kernel.grid import (BOX_BY_BOX, COARSE, WALKS, Grid, TargetExpression, parse_cuts, same_signs,
                                  volume)
-from certify.kernel.network import StoredNetwork, decode, rank_one
+from certify.kernel.network import StoredNetwork, rank_one
+from certify.kernel.stored import decode
 
 MAX_WITNESSES = 4096
 MAX_RIDGE_DEGREE = 8  # claimed values of sums of ridge functions

@@ -1,15 +1,7 @@
-"""A stored network as plain data: exact evaluation, pre-activation signs, intervals, size.
-
-The certificate stores the plain layered network (consecutive affine maps merged, parallel parts
-block-diagonal, repeats unrolled): ``{"input_dim": d, "layers": [{"rows", "cols", "W": [[i, j,
-"p/q"], …], "b": [[i, "p/q"], …], "act": [["relu", count], …]}, …]}`` with ``act`` absent on the
-last layer.  A network L2 ∘ g^{∘m} ∘ L1 may store its block g once (``"repeat": {"start": i,
-"layers": k, "times": m}``: layers i..i+k−1 are g, its last layer identity neurons, so g's
-input dimension stays visible); the kernel unrolls it and measures g itself.  The kernel follows
-ReLU and the identity only; any other activation makes the network one the kernel does not
-evaluate (its checks then say so).
+"""A stored network (parsed by :mod:`certify.kernel.stored`): exact evaluation, pre-activation
+signs, intervals, exact ranges, size.  The kernel follows ReLU and the identity only; any other
+activation makes the network one the kernel does not evaluate (its checks then say so).
 """
-
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -18,12 +10,8 @@ from typing import Any, Optional, Sequence
 
 from flint import fmpq, fmpq_mat
 
-from certify.kernel.claims import rational
 from certify.kernel.errors import KernelError, Undecided
 
-# euaf (and peuaf:w) the sigma checks follow (smooth-sup on (−∞, 0] only); the smooth ones smooth-sup
-ACTIVATIONS = {"relu", "identity", "euaf", "sigmoid", "tanh", "arctan", "softplus", "silu", "gelu",
-               "softsign", "xsoftsign"}
 MAX_ENTRIES = 2_000_000
 # a block g repeated m times (L2 ∘ g^{∘m} ∘ L1): its width, depth, dimension, and m
 BLOCK_MEASURES = ("g_width", "g_depth", "g_dim", "compositions")
@@ -151,7 +139,7 @@ class StoredNetwork:
         network is (widths, parameters, dimensions), its height, parameters with each distinct
         nested network counted once, and the distinct nested networks (a plain network: height
         1, none)."""
-        levels = self.levels if self.levels is not None else _level_measure(list(self.layers), [])
+        levels = self.levels if self.levels is not None else measure_level(list(self.layers), [])
         return {k: v for k, v in levels.items() if k != "reach"}
 
     # evaluation --------------------------------------------------------------------------------
@@ -302,14 +290,14 @@ class StoredNetwork:
         return StoredNetwork(d, (first,) + self.layers[k + 1:])
 
     def interval(self, box: Sequence[tuple[fmpq, fmpq]], hidden: Optional[list] = None,
-                 affine: Optional[list] = None) -> list[tuple[fmpq, fmpq]]:
+                 exact: Optional[list] = None) -> list[tuple[fmpq, fmpq]]:
         """Exact bounds of every output on the box, from an affine lower and upper form in x per
         neuron: a ReLU that keeps one sign on the box passes its forms on unchanged (so a part of
         the network that is affine on the box is bounded exactly, and copies that agree there
         stay equal), one that may change sign is bounded by the constants 0 and its upper bound.
-        ``hidden`` collects every hidden layer's bounds after its activation, ``affine`` per
-        hidden layer which pre-activations have equal forms (are that affine map on the box,
-        so their bounds after the activation are their exact ranges)."""
+        ``hidden`` collects every hidden layer's bounds after its activation, ``exact`` per
+        hidden layer each pre-activation's affine form where its two forms are equal (it is that
+        affine map of x on the box), else None."""
         d = self.input_dim
         low, high = [a for a, _ in box], [b for _, b in box]
         Lr = [[fmpq(int(i == j)) for j in range(d + 1)] for i in range(d)]
@@ -323,8 +311,8 @@ class StoredNetwork:
             lo, hi = _least(Lr, low, high), _least(Ur, high, low)
             if not layer.relu:
                 return list(zip(lo, hi))
-            if affine is not None:
-                affine.append([a == b for a, b in zip(Lr, Ur)])
+            if exact is not None:
+                exact.append([a if a == b else None for a, b in zip(Lr, Ur)])
             for i, is_relu in enumerate(layer.relu):
                 if not is_relu or lo[i] >= 0:
                     continue
@@ -336,39 +324,50 @@ class StoredNetwork:
         raise KernelError("the stored network has no last layer")
 
     def range_on(self, box: Sequence[tuple[fmpq, fmpq]], whole: bool = True) -> tuple[fmpq, fmpq, bool]:
-        """Bounds of the first output on the box, and whether they are tight (φ's exact range):
-        where one neuron of a hidden layer carries all the uncertainty (a copy in its strip
-        beside copies that are exact, before a median, which defeats interval propagation), the
-        network is cut after that layer and the rest, a function of that one value, is followed
-        exactly from kink to kink (:meth:`walk`), cutting ever earlier while its kinks stay few.
-        Any cut is sound: the rest's inputs lie in the box of their bounds; those bounds are
-        interval propagation's, so the range is exact (tight) only where the free neuron's
-        pre-activation is one affine form on the box.  A network of one input is walked whole,
-        exactly, when no cut is exact (``whole``; not over a whole grid, whose kinks are many).
-        Elsewhere: :meth:`interval`."""
+        """Bounds of the first output on the box, and whether they are tight (φ's exact range).
+        One input: at the latest hidden layer whose varying neurons all have exact
+        pre-activation forms on the box, the rest of the network is a function of x alone and
+        is followed exactly from kink to kink (:meth:`line`; at most ``CUT_KINKS`` kinks unless
+        ``whole``: a whole grid's hull has many).  Otherwise, where one neuron of a hidden layer
+        carries all the uncertainty (a copy in its strip beside exact copies, before a median,
+        which defeats interval propagation), the rest after that layer is walked over its
+        interval bounds, a sound range but not a tight one, cutting ever earlier while its kinks
+        stay few.  Elsewhere: :meth:`interval`."""
         hidden: list = []
-        forms: list = []
-        (lo, hi), = self.interval(box, hidden, forms)[:1]
+        exact: list = []
+        (lo, hi), = self.interval(box, hidden, exact)[:1]
+        for k in reversed(range(len(hidden)) if self.input_dim == 1 else ()):
+            line = self.line(k, hidden[k], exact[k])
+            if line is not None:
+                try:
+                    t_lo, t_hi = line.walk(box, 0, MAX_KINKS if whole else CUT_KINKS)
+                except Undecided:
+                    break  # an earlier layer leaves more kinks still
+                return max(lo, t_lo), min(hi, t_hi), True
         free = [sum(a != c for a, c in b) for b in hidden]
-        tight = False
         for k in reversed([k for k, f in enumerate(free) if f == 1]):
-            i = free_index(hidden[k])
             try:
-                t_lo, t_hi = self.after(k).walk(hidden[k], i)
+                t_lo, t_hi = self.after(k).walk(hidden[k], free_index(hidden[k]))
             except Undecided:
                 break
-            # exact where the free neuron's pre-activation is affine on the box: its bounds
-            # are then its range, and the others are constant
-            lo, hi, tight = max(lo, t_lo), min(hi, t_hi), tight or forms[k][i]
+            lo, hi = max(lo, t_lo), min(hi, t_hi)
             if max(free[k + 1:], default=0) > 1:
                 break  # the rest holds the layers where the forms lost: the median is behind
-        if not tight and whole and self.input_dim == 1:
-            try:  # one input: the whole network can be walked, if its kinks on the box are few
-                t_lo, t_hi = self.walk(box, 0)
-            except Undecided:  # more kinks than a walk follows: the interval bound stands
-                return lo, hi, False
-            lo, hi, tight = max(lo, t_lo), min(hi, t_hi), True
-        return lo, hi, tight
+        return lo, hi, False
+
+    def line(self, k: int, bounds: list, forms: list) -> Optional["StoredNetwork"]:
+        """A network of one input x: hidden layer k's neurons that vary on a box (``bounds``,
+        after the activation) given their exact pre-activation forms a·x + c (``forms``), the
+        others their constant value, then the layers after k; the same function as this one
+        on the box.  None where some varying neuron's form is not exact."""
+        layer = self.layers[k]
+        varying = {i for i, (a, c) in enumerate(bounds) if a != c}
+        if any(forms[i] is None for i in varying):
+            return None
+        W = fmpq_mat(layer.rows, 1, [forms[i][0] if i in varying else 0 for i in range(layer.rows)])
+        b = fmpq_mat(layer.rows, 1, [forms[i][1] if i in varying else bounds[i][0]
+                                     for i in range(layer.rows)])
+        return StoredNetwork(1, (plain_layer(W, b, layer.acts),) + self.layers[k + 1:])
 
     def walk(self, box: Sequence[tuple[fmpq, fmpq]], i: int, kinks: int = 0) -> tuple[fmpq, fmpq]:
         """The exact range of the first output as input i runs over its interval, the other
@@ -451,92 +450,11 @@ def _least(rows: list, low: list, high: list) -> list[fmpq]:
     return out
 
 
-def decode(data: Any) -> StoredNetwork:
-    """Parse the stored network, checking every shape, index and number; a repeated block is
-    parsed once and unrolled here (the same layer objects, ``times`` over), and networks used as
-    activations are stored once each and flattened here (:func:`_flatten`)."""
-    if not isinstance(data, dict) or not {"input_dim", "layers"} <= set(data) <= \
-            {"input_dim", "layers", "repeat", "activations"}:
-        raise KernelError("the stored network needs the fields input_dim and layers (and repeat, "
-                          "if a block of its layers is repeated, activations, if it nests networks)")
-    if "activations" in data and "repeat" in data:
-        raise KernelError("the stored network either repeats a block or nests networks, not both")
-    nested = _nested(data["activations"]) if "activations" in data else []
-    dim, layers = _level(data, nested, "stored network")
-    if nested:
-        levels = _level_measure(layers, nested)
-        layers = _flatten(layers, nested)
-        if sum(l.W.nrows() * l.W.ncols() for l in layers) > MAX_ENTRIES:
-            raise KernelError(f"the flattened network has more than {MAX_ENTRIES} dense entries")
-        return StoredNetwork(dim, tuple(layers), None, levels)
-    if "repeat" not in data:
-        return StoredNetwork(dim, tuple(layers))
-    total = sum(l.W.nrows() * l.W.ncols() for l in layers)
-    start, count, times = _repeat(data["repeat"], layers)
-    block = layers[start:start + count]
-    unrolled = total + (times - 1) * sum(l.W.nrows() * l.W.ncols() for l in block)
-    if unrolled > MAX_ENTRIES:
-        raise KernelError(f"the stored network, its block repeated {times} times, has more than "
-                          f"{MAX_ENTRIES} dense entries")
-    return StoredNetwork(dim, tuple(layers[:start] + block * times + layers[start + count:]),
-                         (start, count, times))
-
-
-def _level(data: Any, nested: list, where: str) -> tuple[int, list]:
-    """One level's input dimension and layers (a neuron may name one of ``nested``: net:i)."""
-    dim, raw_layers = data["input_dim"], data["layers"]
-    if not isinstance(dim, int) or isinstance(dim, bool) or not 1 <= dim <= 64:
-        raise KernelError(f"the {where}'s input_dim is not an integer in [1, 64]")
-    if not isinstance(raw_layers, list) or not raw_layers:
-        raise KernelError(f"the {where} has no layers")
-    layers = []
-    cols = dim
-    total = 0
-    for k, raw in enumerate(raw_layers):
-        layer = _layer(raw, k, cols, k == len(raw_layers) - 1, len(nested))
-        total += layer.W.nrows() * cols
-        if total > MAX_ENTRIES:
-            raise KernelError(f"the {where} has more than {MAX_ENTRIES} dense entries")
-        layers.append(layer)
-        cols = layer.rows
-    return dim, layers
-
-
-@dataclass(frozen=True)
-class _Nested:
-    """A network used as an activation: its flattened steps and its NestNet counts."""
-    layers: tuple
-    nest_params: int
-    height: int
-    reach: frozenset  # every nested network it uses, at any depth
-
-
-def _nested(raw: Any) -> list[_Nested]:
-    """The stored activation networks, in order; the i-th may use only those before it (so the
-    nesting is finite), and each maps R to R."""
-    out: list[_Nested] = []
-    total = 0
-    for i, data in enumerate(_list(raw, "activations")):
-        where = f"activation network {i}"
-        if not isinstance(data, dict) or set(data) != {"input_dim", "layers"}:
-            raise KernelError(f"{where} needs exactly the fields input_dim and layers")
-        dim, layers = _level(data, out, where)
-        if dim != 1 or layers[-1].rows != 1:
-            raise KernelError(f"{where} must map R to R")
-        measure = _level_measure(layers, out)
-        flat = tuple(_flatten(layers, out))
-        total += sum(l.W.nrows() * l.W.ncols() for l in flat)
-        if total > MAX_ENTRIES:
-            raise KernelError(f"the activation networks have more than {MAX_ENTRIES} dense entries")
-        out.append(_Nested(flat, measure["nest_params"], measure["height"], frozenset(measure["reach"])))
-    return out
-
-
 def _refs(layers: list) -> set:
     return {int(a[4:]) for layer in layers for a in layer.acts if a.startswith("net:")}
 
 
-def _level_measure(layers: list, nested: list) -> dict[str, Any]:
+def measure_level(layers: list, nested: list) -> dict[str, Any]:
     """NestNet's counts of one level (§2.1): its own dense parameters (Σ (d₁+1)d₂), plus each
     distinct network it uses as an activation counted once (recursively); the height; the
     distinct activation networks at all depths; and the level measured as a layered network."""
@@ -547,37 +465,6 @@ def _level_measure(layers: list, nested: list) -> dict[str, Any]:
     return {**level, "nest_params": own + sum(nested[j].nest_params for j in refs),
             "height": 1 + max((nested[j].height for j in refs), default=0),
             "outer_params": own, "activations": len(reach), "reach": reach}
-
-
-def _flatten(layers: list, nested: list) -> list[Layer]:
-    """The level as a plain layered network: each layer with nested neurons becomes the k neurons'
-    networks side by side (block-diagonal; a shorter one, or a plain neuron, led by identity
-    neurons), its first map composed with the layer's own and its last with the next layer."""
-    one, zero = fmpq_mat([[1]]), fmpq_mat([[0]])
-    steps: list = []  # (W, b, acts); acts () for a map without activation
-    for layer in layers:
-        if not any(a.startswith("net:") for a in layer.acts):
-            steps.append((layer.W, layer.b, layer.acts))
-            continue
-        seqs = [[(l.W, l.b, l.acts) for l in nested[int(a[4:])].layers] if a.startswith("net:")
-                else [(one, zero, (a,)), (one, zero, ())] for a in layer.acts]
-        depth = max(len(q) for q in seqs)
-        seqs = [[(one, zero, ("identity",))] * (depth - len(q)) + q for q in seqs]
-        for t in range(depth):
-            parts = [q[t] for q in seqs]
-            W = block_diagonal([P for P, _, _ in parts])
-            b = fmpq_mat([[v] for _, c, _ in parts for v in c.entries()])
-            acts = () if t == depth - 1 else tuple(a for _, _, ap in parts for a in ap)
-            steps.append((W * layer.W, W * layer.b + b, acts) if t == 0 else (W, b, acts))
-    out: list[Layer] = []
-    pending = None
-    for k, (W, b, acts) in enumerate(steps):
-        if pending is not None:  # a map without activation before this one: compose
-            W, b = W * pending[0], W * pending[1] + b
-        pending = (W, b) if not acts and k < len(steps) - 1 else None
-        if pending is None:
-            out.append(plain_layer(W, b, acts))
-    return out
 
 
 def block_diagonal(blocks: list) -> fmpq_mat:
@@ -609,100 +496,3 @@ def rank_one(layer: Layer) -> Optional[tuple[list, list, Layer]]:
 def plain_layer(W: fmpq_mat, b: fmpq_mat, acts: tuple) -> Layer:
     nonzeros = sum(1 for v in W.entries() if v != 0) + sum(1 for v in b.entries() if v != 0)
     return Layer(W, b, tuple(a == "relu" for a in acts), nonzeros, tuple(acts))
-
-
-def _repeat(raw: Any, layers: list) -> tuple[int, int, int]:
-    """(start, count, times): layers[start : start + count] is a block g run ``times`` over.  It
-    maps R^n to R^n, ends in identity neurons (g's output is affine) and leaves the last layer
-    after it."""
-    if not isinstance(raw, dict) or set(raw) != {"start", "layers", "times"} or \
-            not all(isinstance(v, int) and not isinstance(v, bool) for v in raw.values()):
-        raise KernelError("repeat needs the integer fields start, layers and times")
-    start, count, times = raw["start"], raw["layers"], raw["times"]
-    if not (0 <= start and 1 <= count and start + count < len(layers) and 1 <= times <= MAX_ENTRIES):
-        raise KernelError(f"repeat: layers {start}..{start + count - 1} run {times} times do not "
-                          f"lie before the last of {len(layers)} layers")
-    first, last = layers[start], layers[start + count - 1]
-    if first.W.ncols() != last.rows:
-        raise KernelError(f"repeat: the block maps R^{first.W.ncols()} to R^{last.rows}, so it "
-                          "cannot follow itself")
-    if any(a != "identity" for a in last.acts):
-        raise KernelError("repeat: the block's last layer must be identity neurons (its output)")
-    return start, count, times
-
-
-def _layer(raw: Any, k: int, cols: int, last: bool, nested: int = 0) -> Layer:
-    where = f"stored network layer {k}"
-    keys = {"rows", "cols", "W", "b"} | (set() if last else {"act"})
-    if not isinstance(raw, dict) or set(raw) != keys:
-        raise KernelError(f"{where}: fields {sorted(raw) if isinstance(raw, dict) else raw!r}, "
-                          f"expected {sorted(keys)}")
-    rows = raw["rows"]
-    if raw["cols"] != cols or not isinstance(rows, int) or isinstance(rows, bool) or rows < 1:
-        raise KernelError(f"{where}: shape {raw['rows']}x{raw['cols']} does not chain")
-    if rows * cols > MAX_ENTRIES:
-        raise KernelError(f"the stored network has more than {MAX_ENTRIES} dense entries")
-    W = fmpq_mat(rows, cols)
-    nonzeros = 0
-    for entry in _list(raw["W"], where):
-        if not (isinstance(entry, list) and len(entry) == 3):
-            raise KernelError(f"{where}: W entries are [row, col, value]")
-        i, j, v = _index(entry[0], rows, where), _index(entry[1], cols, where), entry[2]
-        q = rational(v, where)
-        if q == 0 or W[i, j] != 0:
-            raise KernelError(f"{where}: W[{i},{j}] is zero or given twice")
-        W[i, j] = q
-        nonzeros += 1
-    b = fmpq_mat(rows, 1)
-    for entry in _list(raw["b"], where):
-        if not (isinstance(entry, list) and len(entry) == 2):
-            raise KernelError(f"{where}: b entries are [row, value]")
-        i, q = _index(entry[0], rows, where), rational(entry[1], where)
-        if q == 0 or b[i, 0] != 0:
-            raise KernelError(f"{where}: b[{i}] is zero or given twice")
-        b[i, 0] = q
-        nonzeros += 1
-    relu: tuple = ()
-    flags: list = []
-    if not last:
-        for run in _list(raw["act"], where):
-            if not (isinstance(run, list) and len(run) == 2 and _activation(run[0], nested)
-                    and isinstance(run[1], int) and not isinstance(run[1], bool) and run[1] > 0):
-                raise KernelError(f"{where}: activation runs are [name, count] with name in "
-                                  f"{sorted(ACTIVATIONS)} or peuaf:w, leaky_relu:a, elu:a (w, a > 0 rational)")
-            flags += [run[0]] * run[1]
-        if len(flags) != rows:
-            raise KernelError(f"{where}: {len(flags)} activations for {rows} neurons")
-        relu = tuple(a == "relu" for a in flags)
-    return Layer(W, b, relu, nonzeros, tuple(flags))
-
-
-# activations with one rational parameter after ':' (PEUAF's frequency, the negative slope or scale)
-PARAMETRIZED = ("peuaf", "leaky_relu", "elu")
-
-
-def _activation(name: Any, nested: int = 0) -> bool:
-    """A name the kernel knows, or net:i naming one of the ``nested`` activation networks."""
-    if not isinstance(name, str):
-        return False
-    base, colon, param = name.partition(":")
-    if base == "net":
-        return param.isdigit() and param == str(int(param)) and int(param) < nested
-    if colon:
-        try:
-            return base in PARAMETRIZED and rational(param, f"{base} parameter") > 0
-        except KernelError:
-            return False
-    return name in ACTIVATIONS
-
-
-def _list(v: Any, where: str) -> list:
-    if not isinstance(v, list):
-        raise KernelError(f"{where}: expected a list")
-    return v
-
-
-def _index(v: Any, bound: int, where: str) -> int:
-    if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v < bound:
-        raise KernelError(f"{where}: index {v!r} outside [0, {bound})")
-    return v

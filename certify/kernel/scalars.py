@@ -16,7 +16,8 @@ from certify.kernel.errors import KernelError, Undecided
 from certify.kernel.evidence import MAX_WITNESSES, Bounds, need_kind, region, sigma_sup, statement_boxes
 from certify.kernel.formula import Evaluator, ball, parse
 from certify.kernel.grid import TargetExpression
-from certify.kernel.network import StoredNetwork, decode
+from certify.kernel.network import StoredNetwork
+from certify.kernel.stored import decode
 
 
 def covering(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,

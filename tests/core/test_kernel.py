@@ -14,7 +14,7 @@ from certify.certificate import content_hash, run_theorem
 from certify.kernel import check_certificate_data
 from certify.kernel.errors import KernelError
 from certify.kernel.formula import evaluate
-from certify.kernel.network import decode
+from certify.kernel.stored import decode
 
 
 def test_kernel_imports_flint_and_the_standard_library_only():

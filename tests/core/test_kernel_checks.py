@@ -10,7 +10,7 @@ from certify.kernel.claims import Statement
 from certify.kernel.errors import KernelError
 from certify.kernel.formula import evaluate
 from certify.kernel.grid import TargetExpression
-from certify.kernel.network import decode
+from certify.kernel.stored import decode
 from certify.schema import SchemaError, _kernel_keys
 
 

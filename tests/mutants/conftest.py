@@ -13,9 +13,10 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     tr.write_line("| id | theorem | mutation | verdict | status |")
     tr.write_line("|---|---|---|---|---|")
     for mid, (m, out) in sorted(OUTCOMES.items(), key=lambda kv: (kv[1][0].theorem, kv[0])):
-        if out.verdict == "HOLDS":
+        if "HOLDS" in (out.verdict, out.shown):  # shown: by the kernel, beside INCONCLUSIVE
             status = "survived: hole" if m.hole else ("harmless" if m.harmless else "SURVIVED")
         else:
             status = "killed" + (" (hole closed?)" if m.hole else "") + \
                 (" (but marked harmless!)" if m.harmless else "")
-        tr.write_line(f"| {mid} | {m.theorem} | {m.what} | {out.verdict} | {status} |")
+        verdict = out.verdict + (f" (kernel: {out.shown})" if out.shown else "")
+        tr.write_line(f"| {mid} | {m.theorem} | {m.what} | {verdict} | {status} |")

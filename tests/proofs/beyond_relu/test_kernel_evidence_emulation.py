@@ -13,7 +13,7 @@ from flint import arb, ctx, fmpq
 from certify.certificate import content_hash
 from certify.kernel import check_certificate_data, claims, emulation, smooth
 from certify.kernel.check import PREC
-from certify.kernel.network import decode
+from certify.kernel.stored import decode
 from tests.kernel_certs import cert, moved
 
 EMULATIONS = ["zlz-relu-emulation-3n2l", "zlz-relu-emulation-6n2l", "zlz-thm7-kink-class-emulation",

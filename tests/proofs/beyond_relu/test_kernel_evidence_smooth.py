@@ -11,7 +11,7 @@ from flint import arb, fmpq
 
 from certify.certificate import content_hash
 from certify.kernel import check_certificate_data, smooth
-from certify.kernel.network import decode
+from certify.kernel.stored import decode
 from tests.kernel_certs import cert
 
 TID = "zlz-lemma15-identity-gadget"

@@ -147,8 +147,8 @@ def test_kernel_rederives_the_product_as_a_sum_of_ridge_functions(params):
 def test_the_product_splits_into_groups_of_one_direction_each():
     """Each square 12σ(1 − 12σ(−u−1) + 12σ(−u−2)) + 11σ(1 − (10/11)σ((u+1)/2)) is two groups
     that share no weight: six groups, reading x + y, x and y twice each."""
-    from certify.kernel.network import decode
     from certify.kernel.ridge import _direction, groups
+    from certify.kernel.stored import decode
     net = decode(cert("euaf-product-exact")["network"]["layers"])
     found = groups(net.layers)
     assert sorted(len(g[0]) for g in found) == [1, 1, 1, 2, 2, 2]
@@ -261,7 +261,7 @@ def test_a_chain_output_moved_past_eps_is_refused(tid):
 
 
 def _net(*layers):
-    from certify.kernel.network import decode
+    from certify.kernel.stored import decode
     return decode({"input_dim": 1, "layers": [
         {"rows": len(W), "cols": len(W[0]), "b": [],
          "W": [[i, j, str(w)] for i, row in enumerate(W) for j, w in enumerate(row) if w != 0],

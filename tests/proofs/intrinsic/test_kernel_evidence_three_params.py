@@ -36,11 +36,12 @@ def test_the_packed_parameter_moved_by_2_to_the_minus_40_is_refused():
 
 
 def test_a_bound_from_walks_over_interval_bounds_that_does_not_decide_stays_trusted():
-    """syz-intrinsic-linf at d = 2: on its 525 non-affine boxes the rest of the network is walked
-    over a layer's interval bounds, a range wider than φ's, and the kernel's bound (about 112)
-    misses ε.  That is no evidence against the claim: the certificate is accepted with its bound
-    listed as trusted, not rejected."""
-    c = cert("syz-intrinsic-linf", d="2")
+    """syz-intrinsic-linf at d = 2, n = 2: on 117 boxes two shifted copies in their strips feed
+    the medians, which no exact walk follows; the rest is walked over a layer's interval bounds,
+    a range wider than φ's, and the kernel's bound misses ε.  That is no evidence against the
+    claim: the certificate is accepted with its bound listed as trusted, not rejected (it was
+    rejected while such a walk was taken for exact)."""
+    c = cert("syz-intrinsic-linf", d="2", n="2")
     report = check_certificate_data(c)
     assert report.ok and report.verdict == c["verdict"] == "HOLDS", report.problems
     assert any("error bounds" in t and "does not decide" in t for t in report.trusted)

@@ -16,7 +16,7 @@ from certify.evidence import stored_network
 from certify.kernel import check_certificate_data
 from certify.kernel import evidence as kernel_evidence
 from certify.kernel.claims import statement
-from certify.kernel.network import decode
+from certify.kernel.stored import decode
 from proofs.nestnet import gadgets as G
 from tests.kernel_certs import cert, moved
 

@@ -93,3 +93,23 @@ def test_end_cuts_shrink_toward_both_ends():
     assert cuts == sorted(cuts) and all(a < c < b for c in cuts)
     assert cuts[0] - a < fmpq(1, 2**60) and b - cuts[-1] < fmpq(1, 2**60)
     assert len(end_cuts(a, b, fmpq(1, 10))) <= 2
+
+
+def test_an_undecided_certificate_the_kernel_decides_is_accepted_as_stated():
+    """A stored INCONCLUSIVE whose own upper bound is unknown, where the kernel's exact bound
+    meets the claim: the certificate understates the truth, it does not mislead, so it is
+    accepted with its own word, and the report says what the kernel showed.  The same word on
+    bounds that decide (HOLDS's stored upper kept) is refused."""
+    cert = _cert("syz-off-trifling", {"N": "3"})
+    undecided = copy.deepcopy(cert)
+    undecided["verdict"] = "INCONCLUSIVE"
+    undecided["error"]["upper"] = undecided["error"]["ratio"] = "[+/- inf]"
+    undecided["hash"] = content_hash(undecided)
+    report = check_certificate_data(undecided)
+    assert report.ok and report.verdict == "INCONCLUSIVE" and report.sharper == "HOLDS", report.problems
+    assert any("leave open: HOLDS" in r for r in report.rederived)
+    worded = copy.deepcopy(cert)
+    worded["verdict"] = "INCONCLUSIVE"
+    worded["hash"] = content_hash(worded)
+    refused = check_certificate_data(worded)
+    assert not refused.ok and refused.sharper is None

@@ -11,8 +11,8 @@ from flint import fmpq
 
 from certify.certificate import content_hash
 from certify.kernel import check_certificate_data
-from certify.kernel.network import decode
 from certify.kernel.normal import ONE, Forms, combine
+from certify.kernel.stored import decode
 from tests.kernel_certs import cert, moved
 
 TID = "syz-deepen-two-layer"

@@ -227,7 +227,7 @@ def test_negative_counts_agree_with_the_eigenvalues():
     """Exact negative counts of T(G − tI)Tᵀ against a float eigensolver, far from any eigenvalue."""
     import numpy as np
 
-    from certify.kernel.network import decode
+    from certify.kernel.stored import decode
     c = cert(SPECTRUM, n="30")
     feats = gram.features(decode(c["network"]["layers"]).layers)
     G = gram.gram(feats)
