@@ -325,35 +325,38 @@ class StoredNetwork:
 
     def range_on(self, box: Sequence[tuple[fmpq, fmpq]], whole: bool = True) -> tuple[fmpq, fmpq, bool]:
         """Bounds of the first output on the box, and whether they are tight (φ's exact range).
-        One input: at the latest hidden layer whose varying neurons all have exact
-        pre-activation forms on the box, the rest of the network is a function of x alone and
-        is followed exactly from kink to kink (:meth:`line`; at most ``CUT_KINKS`` kinks unless
-        ``whole``: a whole grid's hull has many).  Otherwise, where one neuron of a hidden layer
-        carries all the uncertainty (a copy in its strip beside exact copies, before a median,
-        which defeats interval propagation), the rest after that layer is walked over its
-        interval bounds, a sound range but not a tight one, cutting ever earlier while its kinks
-        stay few.  Elsewhere: :meth:`interval`."""
+        Where one neuron of a hidden layer carries all the uncertainty (a copy in its strip
+        beside exact copies, before a median, which defeats interval propagation), the rest
+        after that layer is walked over that neuron's bounds, cutting ever earlier while its
+        kinks stay few; any cut is sound, and it is exact where that neuron's pre-activation is
+        one affine form of x on the box (its bounds are then its range), else its bounds are
+        interval propagation's, wider.  One input, not yet exact: from the latest hidden layer
+        whose varying neurons are all affine forms of x on the box, the rest is followed exactly
+        as a function of x (:meth:`line`; only if ``whole``: a whole grid's hull has many kinks).
+        Elsewhere: :meth:`interval`."""
         hidden: list = []
         exact: list = []
         (lo, hi), = self.interval(box, hidden, exact)[:1]
-        for k in reversed(range(len(hidden)) if self.input_dim == 1 else ()):
+        free = [sum(a != c for a, c in b) for b in hidden]
+        tight = False
+        for k in reversed([k for k, f in enumerate(free) if f == 1]):
+            i = free_index(hidden[k])
+            try:
+                t_lo, t_hi = self.after(k).walk(hidden[k], i)
+            except Undecided:
+                break
+            lo, hi, tight = max(lo, t_lo), min(hi, t_hi), tight or exact[k][i] is not None
+            if max(free[k + 1:], default=0) > 1:
+                break  # the rest holds the layers where the forms lost: the median is behind
+        for k in reversed(range(len(hidden)) if not tight and whole and self.input_dim == 1 else ()):
             line = self.line(k, hidden[k], exact[k])
             if line is not None:
                 try:
-                    t_lo, t_hi = line.walk(box, 0, MAX_KINKS if whole else CUT_KINKS)
+                    t_lo, t_hi = line.walk(box, 0)
                 except Undecided:
                     break  # an earlier layer leaves more kinks still
                 return max(lo, t_lo), min(hi, t_hi), True
-        free = [sum(a != c for a, c in b) for b in hidden]
-        for k in reversed([k for k, f in enumerate(free) if f == 1]):
-            try:
-                t_lo, t_hi = self.after(k).walk(hidden[k], free_index(hidden[k]))
-            except Undecided:
-                break
-            lo, hi = max(lo, t_lo), min(hi, t_hi)
-            if max(free[k + 1:], default=0) > 1:
-                break  # the rest holds the layers where the forms lost: the median is behind
-        return lo, hi, False
+        return lo, hi, tight
 
     def line(self, k: int, bounds: list, forms: list) -> Optional["StoredNetwork"]:
         """A network of one input x: hidden layer k's neurons that vary on a box (``bounds``,
