@@ -15,10 +15,12 @@ from flint import fmpq, fmpq_mat
 
 from certify.analysis.pl1d import enumerate_1d
 from constructive import architecture as arch
+from constructive.activations.catalogue import make_activation
 from constructive.ir import Activation, Network, Node, Parallel, Repeat, network
 
 KERNEL_ACTIVATIONS = {"relu", "identity", "euaf"}
-SMOOTH_ACTIVATIONS = {"sigmoid", "tanh", "arctan", "softplus", "silu", "gelu", "softsign", "xsoftsign"}
+SMOOTH_ACTIVATIONS = {"sigmoid", "tanh", "arctan", "softplus", "silu", "gelu", "softsign", "xsoftsign",
+                      "mish", "dsilu", "xarctan", "relu2"}
 MAX_STORED_ENTRIES = 2_000_000  # the kernel's own limit on dense entries
 MAX_STORED_NONZEROS = 300_000   # keeps a certificate below ~20 MB
 
@@ -179,8 +181,12 @@ def _nested_form(net: Node) -> Optional[tuple[list[Step], list[list[Step]]]]:
 def _name(f: object) -> str:
     if f.name == "peuaf":  # its frequency w is part of the name the kernel reads
         return f"peuaf:{dict(f.params)['w']}"
-    if f.name in ("leaky_relu", "elu"):  # so is the slope or scale alpha
+    if f.name in ("leaky_relu", "elu", "celu"):  # so is the slope or scale alpha
         return f"{f.name}:{dict(f.params)['alpha']}"
+    if f.name == "swish":  # and Swish's beta
+        return f"swish:{dict(f.params)['beta']}"
+    if f.name == "selu" and f.params == make_activation("selu").params:  # the kernel knows its constants
+        return "selu"
     if f.name in SMOOTH_ACTIVATIONS and dict(f.params) in ({}, {"mu": "0", "sigma": "1"}):
         return f.name  # the kernel's smooth check knows these (GELU: the standard one only)
     if f.name not in KERNEL_ACTIVATIONS:

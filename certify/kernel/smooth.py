@@ -16,6 +16,8 @@ any other.
 
 from __future__ import annotations
 
+from typing import Optional
+
 from flint import arb, arb_series, fmpq
 
 from certify.kernel.errors import KernelError
@@ -35,7 +37,18 @@ FUNCTIONS = {
     "softplus": (lambda s: (1 + s.exp()).log(), lambda s: s + (1 + (-s).exp()).log()),
     "silu": (lambda s: s * s.exp() / (1 + s.exp()), lambda s: s / (1 + (-s).exp())),
     "gelu": (lambda s: s * (1 + (s * arb(2).rsqrt()).erf()) / 2,) * 2,  # the standard one (μ 0, σ 1)
+    # s·tanh(softplus s) = s(e^2s + 2e^s)/(e^2s + 2e^s + 2), divided through by e^2s above 0
+    "mish": (lambda s: s * (1 - 2 / ((2 * s).exp() + 2 * s.exp() + 2)),
+             lambda s: s * (1 - 2 * (-2 * s).exp() / (1 + 2 * (-s).exp() + 2 * (-2 * s).exp()))),
+    # SiLU's derivative σ(s)(1 + s(1 − σ(s)))
+    "dsilu": (lambda s: s.exp() / (1 + s.exp()) * (1 + s / (1 + s.exp())),
+              lambda s: 1 / (1 + (-s).exp()) * (1 + s * (-s).exp() / (1 + (-s).exp()))),
+    "xarctan": (lambda s: s * s.atan(),) * 2,
 }
+# smooth ones with one rational parameter (name:b): Swish s·σ(βs) = SiLU(βs)/β
+SCALED = {"swish": lambda b: tuple((lambda s, f=f: f(arb(b) * s) / arb(b)) for f in FUNCTIONS["silu"])}
+# SELU's constants λ and α (Klambauer et al. 2017, to 32 digits as the catalogue has them)
+SELU = (fmpq(10507009873554804934193349852946, 10**31), fmpq(16732632423543772848170429916717, 10**31))
 
 # the formulas on (−∞, 0] and on [0, ∞) (None: not smooth there), given the activation's one
 # rational parameter (its name's part after ':'; 1 when it has none); each is 0 at 0 and
@@ -48,6 +61,9 @@ ONE_SIDED = {
     "relu": lambda a: (lambda s: 0 * s, lambda s: s),
     "leaky_relu": lambda a: (lambda s: arb(a) * s, lambda s: s),
     "elu": lambda a: (lambda s: arb(a) * (s.exp() - 1), lambda s: s),
+    "celu": lambda a: (lambda s: arb(a) * ((s / arb(a)).exp() - 1), lambda s: s),
+    "selu": lambda a: (lambda s: arb(SELU[0] * SELU[1]) * (s.exp() - 1), lambda s: arb(SELU[0]) * s),
+    "relu2": lambda a: (lambda s: 0 * s, lambda s: s * s),
     "xsoftsign": lambda a: (lambda s: 1 / (1 - s) - s - 1, lambda s: s - 1 + 1 / (1 + s)),  # s²/(1 + |s|)
 }
 
@@ -82,6 +98,12 @@ def _one_side(act: str, v: arb, exact: tuple = None):
     raise _Kink(act)
 
 
+def smooth_forms(act: str) -> Optional[tuple]:
+    """(the form used where s ≤ 0, the one used elsewhere) of a smooth activation, or None."""
+    name = act.partition(":")[0]
+    return SCALED[name](_frequency(act)) if name in SCALED and ":" in act else FUNCTIONS.get(act)
+
+
 def _frequency(act: str) -> fmpq:
     p, _, q = act.partition(":")[2].partition("/")
     return fmpq(int(p or 1), int(q or 1))  # no parameter: 1; peuaf:w etc. checked when decoded
@@ -91,7 +113,7 @@ def _derivatives(act: str, v: arb) -> tuple[arb, arb, arb]:
     """f(v), f'(v), f''(v) for a ball v."""
     if act == "identity":
         return v, arb(1), arb(0)
-    forms = FUNCTIONS.get(act)
+    forms = smooth_forms(act)
     f = _one_side(act, v) if _sides(act) is not None else \
         None if forms is None else forms[0] if v <= 0 else forms[1]
     if f is None:
@@ -231,7 +253,7 @@ def series(layers: tuple, a: fmpq, b: fmpq, order: int) -> arb_series:
 
 def _apply(act: str, s: arb_series, exact: tuple = None) -> arb_series:
     v = s.coeffs()[0] if s.coeffs() else arb(0)
-    forms = FUNCTIONS.get(act)
+    forms = smooth_forms(act)
     f = _one_side(act, v, exact) if _sides(act) is not None else \
         None if forms is None else forms[0] if v <= 0 else forms[1]
     if f is None:

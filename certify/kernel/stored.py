@@ -23,7 +23,7 @@ from certify.kernel.network import (MAX_ENTRIES, Layer, StoredNetwork, block_dia
 
 # euaf (and peuaf:w) the sigma checks follow (smooth-sup on (−∞, 0] only); the smooth ones smooth-sup
 ACTIVATIONS = {"relu", "identity", "euaf", "sigmoid", "tanh", "arctan", "softplus", "silu", "gelu",
-               "softsign", "xsoftsign"}
+               "softsign", "xsoftsign", "mish", "dsilu", "xarctan", "relu2", "selu"}
 
 
 def decode(data: Any) -> StoredNetwork:
@@ -196,7 +196,8 @@ def _layer(raw: Any, k: int, cols: int, last: bool, nested: int = 0) -> Layer:
             if not (isinstance(run, list) and len(run) == 2 and _activation(run[0], nested)
                     and isinstance(run[1], int) and not isinstance(run[1], bool) and run[1] > 0):
                 raise KernelError(f"{where}: activation runs are [name, count] with name in "
-                                  f"{sorted(ACTIVATIONS)} or peuaf:w, leaky_relu:a, elu:a (w, a > 0 rational)")
+                                  f"{sorted(ACTIVATIONS)} or peuaf:w, leaky_relu:a, elu:a, celu:a, "
+                                  "swish:b (w, a, b > 0 rational)")
             flags += [run[0]] * run[1]
         if len(flags) != rows:
             raise KernelError(f"{where}: {len(flags)} activations for {rows} neurons")
@@ -204,8 +205,9 @@ def _layer(raw: Any, k: int, cols: int, last: bool, nested: int = 0) -> Layer:
     return Layer(W, b, relu, nonzeros, tuple(flags))
 
 
-# activations with one rational parameter after ':' (PEUAF's frequency, the negative slope or scale)
-PARAMETRIZED = ("peuaf", "leaky_relu", "elu")
+# activations with one rational parameter after ':' (PEUAF's frequency, the negative slope or
+# scale, Swish's β)
+PARAMETRIZED = ("peuaf", "leaky_relu", "elu", "celu", "swish")
 
 
 def _activation(name: Any, nested: int = 0) -> bool:

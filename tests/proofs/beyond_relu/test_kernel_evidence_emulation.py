@@ -203,3 +203,49 @@ def test_the_stored_gadget_or_top_level_moved_leaves_no_bound(where):
         forged = _forged(c, edit)
     report = check_certificate_data(forged)
     assert not report.ok and report.verdict == "INCONCLUSIVE"
+
+
+@pytest.mark.parametrize("rho", ["relu2", "selu", "celu", "mish", "swish", "dsilu"])
+def test_the_other_activations_of_the_paper_are_rederived(rho):
+    c = cert("zlz-relu-emulation-3n2l", rho=rho)
+    report = check_certificate_data(c)
+    assert report.ok and report.verdict == c["verdict"] == "HOLDS", report.problems
+    assert not any("error bounds" in t for t in report.trusted)
+
+
+KERNEL_NAMES = {"mish": ("mish", {}), "dsilu": ("dsilu", {}), "xarctan": ("xarctan", {}),
+                "relu2": ("relu2", {}), "selu": ("selu", {}), "celu:1/2": ("celu", {"alpha": "1/2"}),
+                "swish:3/2": ("swish", {"beta": "3/2"})}
+
+
+@pytest.mark.parametrize("name", sorted(KERNEL_NAMES))
+def test_the_kernels_formulas_are_the_catalogues(name):
+    """Each form the kernel writes for an activation (both sides of 0 for the smooth ones, the
+    side a point is on for the one-sided ones) encloses the catalogue's value there: the kernel's
+    formulas are its own, so they are compared, not shared."""
+    from constructive.activations.catalogue import make_activation
+
+    act = make_activation(KERNEL_NAMES[name][0], **KERNEL_NAMES[name][1])
+    with ctx.workprec(PREC):
+        for s in [fmpq(-7, 2), fmpq(-1, 3), fmpq(1, 5), fmpq(5, 2)]:
+            want = act.ball(arb(s))
+            forms = smooth.smooth_forms(name)
+            got = [f(arb(s)) for f in forms] if forms else [smooth._derivatives(name, arb(s))[0]]
+            assert all(g.overlaps(want) and g.rad() < 1e-30 for g in got), (name, s, got, want)
+
+
+def test_an_activation_relabelled_under_its_network_is_not_shown():
+    """The Mish certificate with every "mish" renamed dSiLU (its parameter, network and gadget):
+    the band, now computed for dSiLU, carries a pre-activation out of [−M, M], so the kernel
+    shows no bound (the stored one is listed as trusted, never re-derived), and --rebuild, which
+    certifies dSiLU's own network, refuses the file."""
+    import json
+
+    from certify.checker import check_data
+
+    c = cert("zlz-relu-emulation-3n2l", rho="mish")
+    forged = json.loads(json.dumps(c).replace('"mish"', '"dsilu"'))
+    forged["hash"] = content_hash(forged)
+    report = check_certificate_data(forged)
+    assert not report.ok or any("error bounds" in t for t in report.trusted)
+    assert not check_data(forged, rebuild=True).ok
