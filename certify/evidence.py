@@ -185,6 +185,8 @@ def _name(f: object) -> str:
         return f"{f.name}:{dict(f.params)['alpha']}"
     if f.name == "swish":  # and Swish's beta
         return f"swish:{dict(f.params)['beta']}"
+    if f.name == "srs":  # and SRS's alpha and beta
+        return f"srs:{dict(f.params)['alpha']}:{dict(f.params)['beta']}"
     if f.name == "selu" and f.params == make_activation("selu").params:  # the kernel knows its constants
         return "selu"
     if f.name in SMOOTH_ACTIVATIONS and dict(f.params) in ({}, {"mu": "0", "sigma": "1"}):

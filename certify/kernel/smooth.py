@@ -100,7 +100,11 @@ def _one_side(act: str, v: arb, exact: tuple = None):
 
 def smooth_forms(act: str) -> Optional[tuple]:
     """(the form used where s ≤ 0, the one used elsewhere) of a smooth activation, or None."""
-    name = act.partition(":")[0]
+    name, _, param = act.partition(":")
+    if name == "srs" and param:  # s/(s/α + e^(−s/β)), times e^(s/β)/e^(s/β) below 0
+        a, b = (arb(_frequency("srs:" + p)) for p in param.split(":", 1))
+        return (lambda s: s * (s / b).exp() / (s * (s / b).exp() / a + 1),
+                lambda s: s / (s / a + (-s / b).exp()))
     return SCALED[name](_frequency(act)) if name in SCALED and ":" in act else FUNCTIONS.get(act)
 
 

@@ -197,7 +197,7 @@ def _layer(raw: Any, k: int, cols: int, last: bool, nested: int = 0) -> Layer:
                     and isinstance(run[1], int) and not isinstance(run[1], bool) and run[1] > 0):
                 raise KernelError(f"{where}: activation runs are [name, count] with name in "
                                   f"{sorted(ACTIVATIONS)} or peuaf:w, leaky_relu:a, elu:a, celu:a, "
-                                  "swish:b (w, a, b > 0 rational)")
+                                  "swish:b, srs:a:b (w, a, b > 0 rational)")
             flags += [run[0]] * run[1]
         if len(flags) != rows:
             raise KernelError(f"{where}: {len(flags)} activations for {rows} neurons")
@@ -219,6 +219,8 @@ def _activation(name: Any, nested: int = 0) -> bool:
         return param.isdigit() and param == str(int(param)) and int(param) < nested
     if colon:
         try:
+            if base == "srs":  # SRS's two parameters α:β
+                return all(rational(p, "srs parameter") > 0 for p in param.split(":", 1)) and ":" in param
             return base in PARAMETRIZED and rational(param, f"{base} parameter") > 0
         except KernelError:
             return False

@@ -205,7 +205,7 @@ def test_the_stored_gadget_or_top_level_moved_leaves_no_bound(where):
     assert not report.ok and report.verdict == "INCONCLUSIVE"
 
 
-@pytest.mark.parametrize("rho", ["relu2", "selu", "celu", "mish", "swish", "dsilu"])
+@pytest.mark.parametrize("rho", ["relu2", "selu", "celu", "mish", "swish", "dsilu", "srs"])
 def test_the_other_activations_of_the_paper_are_rederived(rho):
     c = cert("zlz-relu-emulation-3n2l", rho=rho)
     report = check_certificate_data(c)
@@ -215,7 +215,7 @@ def test_the_other_activations_of_the_paper_are_rederived(rho):
 
 KERNEL_NAMES = {"mish": ("mish", {}), "dsilu": ("dsilu", {}), "xarctan": ("xarctan", {}),
                 "relu2": ("relu2", {}), "selu": ("selu", {}), "celu:1/2": ("celu", {"alpha": "1/2"}),
-                "swish:3/2": ("swish", {"beta": "3/2"})}
+                "swish:3/2": ("swish", {"beta": "3/2"}), "srs:5:3": ("srs", {"alpha": "5", "beta": "3"})}
 
 
 @pytest.mark.parametrize("name", sorted(KERNEL_NAMES))
