@@ -2,6 +2,7 @@
 signs, intervals, exact ranges, size.  The kernel follows ReLU and the identity only; any other
 activation makes the network one the kernel does not evaluate (its checks then say so).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

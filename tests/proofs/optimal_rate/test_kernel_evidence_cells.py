@@ -95,7 +95,7 @@ def test_end_cuts_shrink_toward_both_ends():
     assert len(end_cuts(a, b, fmpq(1, 10))) <= 2
 
 
-def test_an_undecided_certificate_the_kernel_decides_is_accepted_as_stated():
+def test_an_undecided_certificate_the_kernel_decides_is_accepted_as_stated(tmp_path, capsys):
     """A stored INCONCLUSIVE whose own upper bound is unknown, where the kernel's exact bound
     meets the claim: the certificate understates the truth, it does not mislead, so it is
     accepted with its own word, and the report says what the kernel showed.  The same word on
@@ -108,6 +108,11 @@ def test_an_undecided_certificate_the_kernel_decides_is_accepted_as_stated():
     report = check_certificate_data(undecided)
     assert report.ok and report.verdict == "INCONCLUSIVE" and report.sharper == "HOLDS", report.problems
     assert any("leave open: HOLDS" in r for r in report.rederived)
+    from certify import cli
+    path = tmp_path / "undecided.json"
+    path.write_text(json.dumps(undecided))
+    assert cli.main(["check", str(path)]) == 0
+    assert "INCONCLUSIVE (the kernel's own bounds show more: HOLDS)" in " ".join(capsys.readouterr().out.split())
     worded = copy.deepcopy(cert)
     worded["verdict"] = "INCONCLUSIVE"
     worded["hash"] = content_hash(worded)
