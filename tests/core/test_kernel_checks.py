@@ -183,3 +183,57 @@ def test_a_median_of_exact_copies_and_a_ramp_is_bounded_exactly():
     lo, hi = net.interval(box)[0]
     assert hi - lo > 100                       # the plain bound is useless
     assert net.range_on(box) == (1, 2, True)   # the exact range
+
+
+def _random_net(data):
+    from hypothesis import strategies as st
+
+    q = st.integers(-4, 4).map(lambda k: fmpq(k, 2))
+    widths = data.draw(st.lists(st.integers(1, 4), min_size=1, max_size=3))
+    layers, cols = [], 1
+    for k, rows in enumerate(widths + [1]):
+        last = k == len(widths)
+        W = [[i, j, str(v)] for i in range(rows) for j in range(cols) if (v := data.draw(q)) != 0]
+        b = [[i, str(v)] for i in range(rows) if (v := data.draw(q)) != 0]
+        layers.append({"rows": rows, "cols": cols, "W": W, "b": b,
+                       **({} if last else {"act": [["relu", rows]]})})
+        cols = rows
+    return decode({"input_dim": 1, "layers": layers})
+
+
+def test_one_input_ranges_are_exact_where_marked_tight():
+    """For random one-input ReLU networks and intervals, ``range_on`` always encloses the exact
+    range (the whole network walked from kink to kink), and equals it where it says tight: the
+    line walk from a layer whose varying neurons are affine forms of x, and cuts whose free
+    neuron's form is exact, are the same function on the box."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=150, deadline=None, database=None)
+    @given(st.data())
+    def check(data):
+        net = _random_net(data)
+        a = data.draw(st.integers(-8, 7).map(lambda k: fmpq(k, 4)))
+        box = [(a, a + data.draw(st.integers(1, 8).map(lambda k: fmpq(k, 4))))]
+        exact = net.walk(box, 0)
+        lo, hi, tight = net.range_on(box)
+        assert lo <= exact[0] and exact[1] <= hi
+        assert not tight or (lo, hi) == exact
+    check()
+
+
+def test_a_walk_over_interval_bounds_is_not_taken_for_exact():
+    """relu(relu(x) + relu(−x)) = |x| on [−1, 1]: the one neuron of the second layer is the only
+    free one, but its interval bounds are [0, 2], not its range [0, 1]; a walk over them gives
+    [0, 2], which once was marked exact.  Now it is not, and the line walk from the first layer
+    (affine forms of x) gives the exact [0, 1]."""
+    net = decode({"input_dim": 1, "layers": [
+        {"rows": 2, "cols": 1, "W": [[0, 0, "1"], [1, 0, "-1"]], "b": [], "act": [["relu", 2]]},
+        {"rows": 1, "cols": 2, "W": [[0, 0, "1"], [0, 1, "1"]], "b": [], "act": [["relu", 1]]},
+        {"rows": 1, "cols": 1, "W": [[0, 0, "1"]], "b": []}]})
+    box = [(fmpq(-1), fmpq(1))]
+    hidden: list = []
+    net.interval(box, hidden)
+    assert hidden[1] == [(0, 2)] and net.after(1).walk(hidden[1], 0) == (0, 2)
+    assert net.range_on(box) == (0, 1, True)
+    assert net.range_on(box, whole=False)[2] is False  # no line walk: a bound, not the range
