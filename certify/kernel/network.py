@@ -333,27 +333,28 @@ class StoredNetwork:
         one affine form of x on the box (its bounds are then its range), else its bounds are
         interval propagation's, wider.  One input, not yet exact: from the latest hidden layer
         whose varying neurons are all affine forms of x on the box, the rest is followed exactly
-        as a function of x (:meth:`line`; only if ``whole``: a whole grid's hull has many kinks).
-        Elsewhere: :meth:`interval`."""
+        as a function of x (:meth:`line`; only if ``whole``: a whole grid's hull has many kinks;
+        ``CUT_KINKS`` of them where a cut has bounded the box already).  Elsewhere:
+        :meth:`interval`."""
         hidden: list = []
         exact: list = []
         (lo, hi), = self.interval(box, hidden, exact)[:1]
         free = [sum(a != c for a, c in b) for b in hidden]
-        tight = False
+        tight = cut = False
         for k in reversed([k for k, f in enumerate(free) if f == 1]):
             i = free_index(hidden[k])
             try:
                 t_lo, t_hi = self.after(k).walk(hidden[k], i)
             except Undecided:
                 break
-            lo, hi, tight = max(lo, t_lo), min(hi, t_hi), tight or exact[k][i] is not None
+            lo, hi, tight, cut = max(lo, t_lo), min(hi, t_hi), tight or exact[k][i] is not None, True
             if max(free[k + 1:], default=0) > 1:
                 break  # the rest holds the layers where the forms lost: the median is behind
         for k in reversed(range(len(hidden)) if not tight and whole and self.input_dim == 1 else ()):
             line = self.line(k, hidden[k], exact[k])
             if line is not None:
-                try:
-                    t_lo, t_hi = line.walk(box, 0)
+                try:  # where a cut has bounded the box already, exactness is worth fewer kinks
+                    t_lo, t_hi = line.walk(box, 0, CUT_KINKS if cut else MAX_KINKS)
                 except Undecided:
                     break  # an earlier layer leaves more kinks still
                 return max(lo, t_lo), min(hi, t_hi), True
