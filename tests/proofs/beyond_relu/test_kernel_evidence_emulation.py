@@ -249,3 +249,10 @@ def test_an_activation_relabelled_under_its_network_is_not_shown():
     report = check_certificate_data(forged)
     assert not report.ok or any("error bounds" in t for t in report.trusted)
     assert not check_data(forged, rebuild=True).ok
+
+
+@pytest.mark.parametrize("rho", ["mish", "srs"])
+def test_a_weight_moved_under_a_new_activation_leaves_no_bound(rho):
+    c = cert("zlz-relu-emulation-3n2l", rho=rho)
+    report = check_certificate_data(moved(c, 1, "W", fmpq(1, 2 ** 40)))
+    assert not report.ok and report.verdict != "HOLDS"
