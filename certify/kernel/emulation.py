@@ -50,8 +50,9 @@ def target(evidence: dict) -> Optional[tuple]:
     t = evidence.get("target")
     if t is None:
         return None
-    if not (isinstance(t, dict) and smooth.smooth_forms(str(t.get("activation"))) is not None and isinstance(t.get("order"), int)
-            and not isinstance(t.get("order"), bool) and 1 <= t["order"] <= MAX_ORDER):
+    if not (isinstance(t, dict) and smooth.smooth_forms(str(t.get("activation"))) is not None
+            and isinstance(t.get("order"), int) and not isinstance(t.get("order"), bool)
+            and 1 <= t["order"] <= MAX_ORDER):
         raise KernelError(f"the emulated activation must be ρ^(k) for a smooth ρ and 1 <= k <= {MAX_ORDER}")
     return t["activation"], t["order"]
 

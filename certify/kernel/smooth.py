@@ -45,8 +45,13 @@ FUNCTIONS = {
               lambda s: 1 / (1 + (-s).exp()) * (1 + s * (-s).exp() / (1 + (-s).exp()))),
     "xarctan": (lambda s: s * s.atan(),) * 2,
 }
-# smooth ones with one rational parameter (name:b): Swish s·σ(βs) = SiLU(βs)/β
-SCALED = {"swish": lambda b: tuple((lambda s, f=f: f(arb(b) * s) / arb(b)) for f in FUNCTIONS["silu"])}
+# smooth ones with rational parameters (name:b or name:a:b): Swish s·σ(βs) = SiLU(βs)/β; SRS
+# s/(s/α + e^(−s/β)), times e^(s/β)/e^(s/β) below 0 (a pole where its denominator meets 0)
+WITH_PARAMETERS = {
+    "swish": lambda b: tuple((lambda s, f=f: f(b * s) / b) for f in FUNCTIONS["silu"]),
+    "srs": lambda a, b: (lambda s: s * (s / b).exp() / (s * (s / b).exp() / a + 1),
+                         lambda s: s / (s / a + (-s / b).exp())),
+}
 # SELU's constants λ and α (Klambauer et al. 2017, to 32 digits as the catalogue has them)
 SELU = (fmpq(10507009873554804934193349852946, 10**31), fmpq(16732632423543772848170429916717, 10**31))
 
@@ -101,11 +106,9 @@ def _one_side(act: str, v: arb, exact: tuple = None):
 def smooth_forms(act: str) -> Optional[tuple]:
     """(the form used where s ≤ 0, the one used elsewhere) of a smooth activation, or None."""
     name, _, param = act.partition(":")
-    if name == "srs" and param:  # s/(s/α + e^(−s/β)), times e^(s/β)/e^(s/β) below 0
-        a, b = (arb(_frequency("srs:" + p)) for p in param.split(":", 1))
-        return (lambda s: s * (s / b).exp() / (s * (s / b).exp() / a + 1),
-                lambda s: s / (s / a + (-s / b).exp()))
-    return SCALED[name](_frequency(act)) if name in SCALED and ":" in act else FUNCTIONS.get(act)
+    if name in WITH_PARAMETERS and param:  # the parameters' count is checked when decoded
+        return WITH_PARAMETERS[name](*(arb(_frequency(":" + p)) for p in param.split(":")))
+    return FUNCTIONS.get(act)
 
 
 def _frequency(act: str) -> fmpq:
