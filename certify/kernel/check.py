@@ -385,14 +385,17 @@ def _bounds(cert: dict, stmt: Statement, env: dict, net: Optional[StoredNetwork]
         while bounds.tighten is not None and not bounds.upper <= ball(bound) and \
                 not (bounds.lower is not None and bounds.lower > ball(bound)):
             bounds = bounds.tighten()  # a cheaper pass did not decide: the next one
-        upper, lower = bounds.upper, bounds.lower
+        upper, lower = bounds.upper, _with_witnesses(bounds, net, target, cert, stmt, report)
         if bounds.loose and not upper <= ball(bound) and not (lower is not None and lower > ball(bound)):
             # interval propagation alone on some boxes: a bound that does not decide the claim
             # says nothing against it (nor for it, unless an exact lower bound exceeds it), so
-            # the certifier's bound stays trusted
-            report.trusted.append(f"the error bounds ({stmt.method}: the kernel's bound {upper} "
-                                  f"rests on interval bounds on {bounds.loose} box(es) and "
-                                  "does not decide the claim)")
+            # the certifier's bounds stay trusted, short of what the kernel's lower bound refutes
+            report.trusted.append(f"the error bounds ({stmt.method}: the kernel's upper bound "
+                                  f"{upper.str(5, radius=False)} rests on interval bounds on "
+                                  f"{bounds.loose} box(es) and does not decide the claim)")
+            if lower is not None and lower > _number(cert["error"].get("upper"), "error.upper", True):
+                report.problems.append(f"the kernel's lower bound {lower.str(5, radius=False)} "
+                                       "exceeds the stored upper bound")
             return None, None
         report.rederived.append(f"error upper bound from the {bounds.what}")
         report.trusted.extend(bounds.trusted)
@@ -407,14 +410,20 @@ def _bounds(cert: dict, stmt: Statement, env: dict, net: Optional[StoredNetwork]
             report.problems.append("the claimed output range does not hold")
         if bounds.range_ok is not None:
             report.rederived.append("output range claim")
-    inside = getattr(bounds, "inside", None) if upper is not None else None
-    if inside is not None and stmt.claim.get("norm") == "Linf":
-        # a witness counts only inside the region the statement is about
-        wl = ev.witness_lower(net, target, cert.get("witnesses"), inside)
+    return lower, upper
+
+
+def _with_witnesses(bounds: ev.Bounds, net: StoredNetwork, target: TargetExpression, cert: dict,
+                    stmt: Statement, report: KernelReport) -> Optional[arb]:
+    """The checker's lower bound, raised by the witnesses' exact errors where the statement is
+    a sup over a region the checker names (a witness counts only inside it)."""
+    lower = bounds.lower
+    if bounds.inside is not None and stmt.claim.get("norm") == "Linf":
+        wl = ev.witness_lower(net, target, cert.get("witnesses"), bounds.inside)
         if wl is not None:
             lower = wl if lower is None else lower.max(wl)
             report.rederived.append("witnesses re-evaluated exactly")
-    return lower, upper
+    return lower
 
 
 def _verdict(cert: dict, stmt: Statement, bound: Any, lower: Optional[arb], upper: Optional[arb],

@@ -131,7 +131,7 @@ def grid_offtrifling(stmt: Statement, env: dict, net: StoredNetwork, target: Tar
     for i, c in enumerate(cuts):
         if not {a for iv in axis for a in iv} <= set(c):
             raise KernelError(f"grid evidence axis {i} does not cut at every cell end")
-    return _sup(net, target, cuts, lambda box: _in_cells(box, axis), "in the cells")
+    return _sup(stmt, env, net, target, cuts, lambda box: _in_cells(box, axis), "in the cells")
 
 
 def grid_sup(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,
@@ -141,25 +141,30 @@ def grid_sup(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpre
     box = region(stmt, env, target.dim)
     cuts = parse_cuts(evidence.get("cuts"), box)
     keep = within(stmt, cert, box, cuts) or (lambda g: True)
-    return _sup(net, target, cuts, keep, "in the statement's region")
+    return _sup(stmt, env, net, target, cuts, keep, "in the statement's region")
 
 
-def _sup(net: StoredNetwork, target: TargetExpression, cuts: list, keep: Callable, where: str
-         ) -> Bounds:
-    return _sup_on(Grid(net, cuts, keep), target, cuts, keep, where, WALKS)
+def _sup(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression, cuts: list,
+         keep: Callable, where: str) -> Bounds:
+    modulus = (env["lam"], env["alpha"]) if "lam" in env else None
+    claim = ball(stmt.formula(str(stmt.claim.get("bound", "0")), env, "bound", modulus))
+    return _sup_on(Grid(net, cuts, keep), target, cuts, keep, where, WALKS, claim)
 
 
 def _sup_on(grid: Grid, target: TargetExpression, cuts: list, keep: Callable, where: str,
-            how: int) -> Bounds:
-    boxes = grid.box_bounds(target, how)
+            how: int, claim: arb) -> Bounds:
+    boxes = grid.box_bounds(target, how, claim)
     if not boxes:
         raise KernelError(f"the grid has no box {where}")
     # a witness counts only at a point of the region (the grid's span, kept by ``keep``)
     inside = lambda x: all(c[0] <= v <= c[-1] for v, c in zip(x, cuts)) and keep([(v, v) for v in x])  # noqa: E731
+    stuck = any(not (b.tight or b.shortcut) and b.sup > claim for b in boxes)  # no level helps
+    counted = f"{len(boxes)}" if len(boxes) == len(grid.boxes) else f"{len(boxes)} of {len(grid.boxes)}"
     return Bounds(_max(b.sup for b in boxes), _max(b.inf for b in boxes),
-                  f"grid evidence ({len(boxes)} boxes {where}, {sum(b.affine for b in boxes)} affine)",
+                  f"grid evidence ({counted} boxes {where}, {sum(b.affine for b in boxes)} affine)",
                   inside=inside, loose=sum(not b.tight for b in boxes),
-                  tighten=_again(boxes, how, lambda h: _sup_on(grid, target, cuts, keep, where, h)))
+                  tighten=None if stuck else
+                  _again(boxes, how, lambda h: _sup_on(grid, target, cuts, keep, where, h, claim)))
 
 
 def _again(boxes: list, how: int, check: Callable[[int], Bounds]) -> Optional[Callable[[], Bounds]]:

@@ -124,25 +124,26 @@ class Grid:
         self._bounds: Optional[list] = None  # every hidden layer's bounds on the whole grid
         self._ranges: dict = {}  # range_on of a box, kept for the next level
 
-    def box_bounds(self, target: TargetExpression, how: int = WALKS) -> list[BoxBound]:
+    def box_bounds(self, target: TargetExpression, how: int = WALKS, claim: Optional[arb] = None
+                   ) -> list[BoxBound]:
         """|f − φ| bounded on every box.  Where φ is not affine on a box: ``COARSE``, its range
         on the whole grid (one ``range_on``) stands for its range on the box (enough for an L^p
         bound whose non-affine boxes are thin strips); ``WALKS``, where one neuron alone bends
         on the box, the rest of the network is followed exactly over that neuron's bounds on the
         whole grid; ``BOX_BY_BOX`` (and elsewhere), ``range_on`` the box.  A box bounded by
         either shortcut is marked, so that a bound that does not decide the claim can be redone
-        at the next level."""
+        at the next level.  The boxes that need ``range_on`` come last; with a sup ``claim``,
+        the first whose bound is not tight and exceeds it ends the pass: no level and no later
+        box can make the sup decide the claim then, and every exact gap is taken already."""
         net = self.net
         whole = net.range_on(self.hull, whole=False)[:2] if how == COARSE else None
-        out = []
+        out, later = [], []
         for b, ((box, at), free_cuts) in enumerate(zip(self.boxes, self.free)):
-            affine = same_signs([self.masks[v] for v in at])
-            tight, shortcut = True, False
-            if affine:
+            if same_signs([self.masks[v] for v in at]):
                 ys = [self.outputs[v][0] for v in at]
-                lo, hi = min(ys), max(ys)
+                out.append(_bound(box, target, min(ys), max(ys), True, True, False))
             elif how == COARSE:
-                (lo, hi), tight, shortcut = whole, False, True
+                out.append(_bound(box, target, *whole, False, False, True))
             else:
                 walks = []
                 if how == WALKS and free_cuts:  # one neuron alone bends: followed over its grid bounds
@@ -151,21 +152,32 @@ class Grid:
                         net.interval(self.hull, self._bounds)
                     walks = [w for w in (net.walk_cut(c, self._bounds) for c in free_cuts) if w is not None]
                 if walks:  # each walk encloses φ on the box: their intersection does too
-                    lo, hi, shortcut = max(w[0] for w in walks), min(w[1] for w in walks), True
+                    lo, hi = max(w[0] for w in walks), min(w[1] for w in walks)
+                    out.append(_bound(box, target, lo, hi, False, True, True))
                 else:
-                    if b not in self._ranges:
-                        self._ranges[b] = net.range_on(box)
-                    lo, hi, tight = self._ranges[b]
-            flo, fhi = target.on(box)
-            if isinstance(flo, fmpq):  # exact throughout
-                sup, gap = max(fhi - lo, hi - flo), max(flo - hi, lo - fhi)
-                out.append(BoxBound(box, affine, arb(sup), arb(max(gap, fmpq(0))), tight, shortcut))
-                continue
-            sup = (fhi - arb(lo)).max(arb(hi) - flo)
-            gap = (flo - arb(hi)).max(arb(lo) - fhi)
-            inf = arb(gap.lower()) if gap > 0 else arb(0)
-            out.append(BoxBound(box, affine, arb(sup.upper()), inf, tight, shortcut))
+                    later.append(b)
+        for b in later:
+            box = self.boxes[b][0]
+            if b not in self._ranges:
+                self._ranges[b] = net.range_on(box)
+            lo, hi, tight = self._ranges[b]
+            out.append(_bound(box, target, lo, hi, False, tight, False))
+            if claim is not None and not tight and out[-1].sup > claim:
+                break
         return out
+
+
+def _bound(box: list, target: TargetExpression, lo: fmpq, hi: fmpq, affine: bool, tight: bool,
+           shortcut: bool) -> BoxBound:
+    """|f − φ| on a box where φ's values lie in [lo, hi] (its range there when ``tight``)."""
+    flo, fhi = target.on(box)
+    if isinstance(flo, fmpq):  # exact throughout
+        sup, gap = max(fhi - lo, hi - flo), max(flo - hi, lo - fhi)
+        return BoxBound(box, affine, arb(sup), arb(max(gap, fmpq(0))), tight, shortcut)
+    sup = (fhi - arb(lo)).max(arb(hi) - flo)
+    gap = (flo - arb(hi)).max(arb(lo) - fhi)
+    return BoxBound(box, affine, arb(sup.upper()), arb(gap.lower()) if gap > 0 else arb(0), tight,
+                    shortcut)
 
 
 def volume(box: Sequence[tuple[fmpq, fmpq]]) -> fmpq:

@@ -18,7 +18,7 @@ def test_the_three_parameter_bound_is_rederived():
     c = cert("syz-three-params-holder")
     report = check_certificate_data(c)
     assert report.ok and report.verdict == c["verdict"] == "HOLDS", report.problems
-    assert not any("error bounds" in t for t in report.trusted)
+    assert not any(t.startswith("the error ") for t in report.trusted)
     assert any("grid evidence" in line for line in report.rederived)
     assert report.lower <= report.upper <= fmpq(1, 10)
 
@@ -44,4 +44,22 @@ def test_a_bound_from_walks_over_interval_bounds_that_does_not_decide_stays_trus
     c = cert("syz-intrinsic-linf", d="2", n="2")
     report = check_certificate_data(c)
     assert report.ok and report.verdict == c["verdict"] == "HOLDS", report.problems
-    assert any("error bounds" in t and "does not decide" in t for t in report.trusted)
+    assert any(t.startswith("the error bounds") and "does not decide" in t for t in report.trusted)
+    # the pass stops at the first box whose interval bound exceeds ε (no later box or finer
+    # level could make the sup decide), after every exact box; the witnesses are still exact
+    assert any("on 1 box(es)" in t for t in report.trusted), report.trusted
+    assert "witnesses re-evaluated exactly" in report.rederived
+
+
+def test_an_undecided_bound_still_refuses_a_holds_its_exact_boxes_refute():
+    """The same certificate with the output moved up by 2 and HOLDS kept: the interval bounds
+    still decide nothing, but the exact boxes (taken before the pass stops) and the witnesses
+    show an error above the stored upper bound, so the certificate is refused."""
+    forged = copy.deepcopy(cert("syz-intrinsic-linf", d="2", n="2"))
+    (entry,) = forged["network"]["layers"]["layers"][-1]["b"]  # the one output's bias
+    p, _, q = entry[1].partition("/")
+    entry[1] = str(fmpq(int(p), int(q or 1)) + 2)
+    forged["hash"] = content_hash(forged)
+    report = check_certificate_data(forged)
+    assert not report.ok
+    assert any("exceeds the stored upper bound" in p for p in report.problems), report.problems
