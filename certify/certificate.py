@@ -82,7 +82,7 @@ def measure_claims(thm: Theorem, params: dict, target: Any, net: Node,
         claimed = thm.substitute(str(formula), params, target)
         if name == "intrinsic":
             intrinsic = measure_intrinsic(thm, params, target, net, builder)
-            value = intrinsic["differing"]
+            value = intrinsic["counted"]
         elif name.startswith("gadget:") or "+" in name:
             value = 0
             for part in name.split("+"):
@@ -119,7 +119,10 @@ def measure_intrinsic(thm: Theorem, params: dict, target: Any, net: Node, builde
 
     Several probes are used because two targets can agree by chance on a whole bit plane (then
     that a_ℓ would not show as differing), and targets with equal moduli share s = 2ω(√d); only
-    builds with the same layer shapes compare.
+    builds with the same layer shapes compare.  Positions that differ are only a lower count
+    (another target might move one more), so a claim is held to ``counted``: the positions the
+    builder tags as depending on f, with any that differ untagged (then the tags are in doubt,
+    and a HOLDS is not given).
     """
 
     views = [arch.layers(net)]
@@ -143,8 +146,8 @@ def measure_intrinsic(thm: Theorem, params: dict, target: Any, net: Node, builde
         if len(others) == builds:
             break
     m = arch.measure_intrinsic([net] + others, views)
-    return {"differing": m.differing, "tagged": m.tagged, "builds": 1 + len(others),
-            "tags_agree": m.agree}
+    return {"differing": m.differing, "tagged": m.tagged, "counted": m.counted,
+            "builds": 1 + len(others), "tags_agree": m.agree}
 
 
 def run_theorem(theorem_id: str, raw_params: dict[str, str], target_spec: Optional[str] = None,
@@ -187,7 +190,10 @@ def certify_network(thm: Theorem, params: dict, target: Any, net: Node, builder:
     verdict, reasons = decide(report, bound, claims, gadget_certs, target,
                               strict=bool(thm.claim.get("strict", False)))
     if intrinsic is not None and not intrinsic["tags_agree"]:
+        # the count rests on the tags (a lower count from builds alone proves no upper bound):
+        # a position that depends on f untagged leaves the tags, and so the count, in doubt
         reasons.append("parameters differ between builds outside the builder's intrinsic tags")
+        verdict = "INCONCLUSIVE" if verdict == "HOLDS" else verdict
     with precision(128):
         ratio = None
         b = to_arb(bound)

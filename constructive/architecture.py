@@ -291,6 +291,7 @@ class IntrinsicMeasurement:
     tagged: int
     positions: tuple
     agree: bool
+    counted: int  # the tagged positions and any that differ untagged: what a claim is held to
 
 
 def measure_intrinsic(networks: Sequence[Node], views: Optional[Sequence[list]] = None) -> IntrinsicMeasurement:
@@ -314,4 +315,4 @@ def measure_intrinsic(networks: Sequence[Node], views: Optional[Sequence[list]] 
             if any(e[idx][1] != value for e in entries[1:]):
                 differing.add((k, pos))
     return IntrinsicMeasurement(len(differing), len(tagged), tuple(sorted(differing, key=str)),
-                                differing <= tagged)
+                                differing <= tagged, len(differing | tagged))

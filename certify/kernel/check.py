@@ -463,6 +463,9 @@ def _verdict(cert: dict, stmt: Statement, bound: Any, lower: Optional[arb], uppe
         raise KernelError("gadgets is not a list of gadget certificates")
     if mine == "HOLDS" and not all(g.get("holds") is True for g in gadgets):
         mine = "INCONCLUSIVE"  # what the certifier relied on includes a specification not shown
+    intrinsic = cert["architecture"].get("intrinsic")
+    if mine == "HOLDS" and isinstance(intrinsic, dict) and intrinsic.get("tags_agree") is not True:
+        mine = "INCONCLUSIVE"  # a position differs untagged: the intrinsic count is in doubt
     if stored == "INCONCLUSIVE" and mine == "HOLDS" and upper is not None and \
             not ((stored_upper < b) if strict else (stored_upper <= b)):
         # the kernel's bound is sharper than the certifier's: a certificate that leaves undecided

@@ -21,6 +21,12 @@ def without_claims(thm: Any, *names: str) -> Any:
     return dataclasses.replace(thm, claim={**thm.claim, "architecture": arch})
 
 
+def with_claim(thm: Any, name: str, relation: str, formula: str) -> Any:
+    """The theorem with one architecture claim restated (the rest kept)."""
+    arch = {**thm.claim.get("architecture", {}), name: {relation: formula}}
+    return dataclasses.replace(thm, claim={**thm.claim, "architecture": arch})
+
+
 def certified_lower(cert: dict) -> fmpq:
     """The certificate's rigorous lower bound of the error as an exact rational (≤ the truth)."""
     text = cert["error"]["lower"]

@@ -13,7 +13,7 @@ from .harness import Mutant, assert_dies, assert_harmless, cases
 from .mutate import (EPS, activation_sites, add_hat, affine_sites, first_effective_nudge, gadgets_named,
                      nudge, replace_gadget_body, scale_affine, scale_output, shift_breakpoint,
                      shift_gadget_output, substitute, swap_activation)
-from .statements import below_lower, without_claims
+from .statements import below_lower, with_claim, without_claims
 
 CPWL = ("syz-cpwl-one-layer", {"n": "9"})
 BITS = ("syz-bit-extraction", {"J": "6"})
@@ -93,6 +93,11 @@ KILLED = [
     Mutant("lp-intrinsic-count", *LP, "a phi1 step weight +2^-40 (error claim not affected): "
            "measured intrinsic count n+3",
            mutate=lambda i: nudge(i.net, affines_in(i.net, "step")[0], "b", 0)),
+    Mutant("lp-intrinsic-untagged", *LP, "the same step weight moved, and the claim loosened to "
+           "n+3 so that the count fits: a position that differs untagged leaves the tags, and "
+           "the count resting on them, in doubt (a HOLDS until the count was held to the tags)",
+           mutate=lambda i: nudge(i.net, affines_in(i.net, "step")[0], "b", 0),
+           restate=lambda i: with_claim(i.thm, "intrinsic", "le", "n + 3")),
     Mutant("repair-mid-weight", *REPAIR, "mid body (spec kept): a second-layer weight +2^-40",
            mutate=lambda i: replace_gadget_body(
                i.net, first(i.net, "mid"), lambda b: nudge(b, affine_sites(b)[1].node, "W", 0, 0))),

@@ -35,6 +35,16 @@ def test_the_packed_parameter_moved_by_2_to_the_minus_40_is_refused():
     assert not report.ok and report.verdict != "HOLDS"
 
 
+def test_a_holds_whose_intrinsic_tags_are_in_doubt_is_refused():
+    """The intrinsic count rests on the builder's tags; a certificate that records a position
+    differing untagged between builds (tags_agree false) cannot carry HOLDS."""
+    forged = copy.deepcopy(cert("syz-three-params-holder"))
+    forged["architecture"]["intrinsic"]["tags_agree"] = False
+    forged["hash"] = content_hash(forged)
+    report = check_certificate_data(forged)
+    assert not report.ok and report.verdict == "INCONCLUSIVE"
+
+
 def test_a_bound_from_walks_over_interval_bounds_that_does_not_decide_stays_trusted():
     """syz-intrinsic-linf at d = 2, n = 2: on 117 boxes two shifted copies in their strips feed
     the medians, which no exact walk follows; the rest is walked over a layer's interval bounds,
