@@ -27,6 +27,7 @@ class CheckResult:
     ok: bool
     verdict: Optional[str] = None
     sharper: Optional[str] = None  # what the kernel's bounds show beyond the stored verdict
+    bound_trusted: bool = False  # the verdict rests on a bound re-derived neither by the kernel nor a rebuild
     problems: list = field(default_factory=list)
     checks: list = field(default_factory=list)    # what was re-derived
     trusted: list = field(default_factory=list)   # what still had to be trusted
@@ -49,7 +50,7 @@ def check_data(cert: Any, rebuild: bool = False, where: str = "certificate") -> 
         res.problems.append("content hash does not match: the file was modified after it was written")
     res.checks.append("content hash (integrity only: anyone can recompute it)")
     kernel: KernelReport = check_certificate_data(cert)
-    res.verdict, res.sharper = kernel.verdict, kernel.sharper
+    res.verdict, res.sharper, res.bound_trusted = kernel.verdict, kernel.sharper, kernel.bound_trusted
     res.problems += [f"kernel: {p}" for p in kernel.problems]
     res.checks += [f"kernel: {c}" for c in kernel.rederived]
     res.trusted += kernel.trusted
@@ -96,3 +97,4 @@ def _rerun(cert: dict, request: dict, res: CheckResult) -> None:
         return
     res.checks.append("network rebuilt and the instance re-certified: every field equal "
                       "(what the kernel trusted is thereby re-derived by the certifier)")
+    res.bound_trusted = False

@@ -364,14 +364,20 @@ def cmd_check(args: argparse.Namespace) -> int:
             console.print(f"  [yellow]· {t}[/]")
     for p in res.problems:
         console.print(f"  [red]✗ {p}[/]")
-    if res.ok:
-        style = VERDICT_STYLE.get(res.verdict or "", "bold")
-        console.print(f"[bold green]certificate verified[/]: [{style}]{res.verdict}[/]"
-                      + (f" (the kernel's own bounds show more: {res.sharper})" if res.sharper else "")
-                      + ("" if res.trusted else " (nothing trusted)"))
-    else:
+    if not res.ok:
         console.print("[bold red]certificate rejected[/]")
-    return 0 if res.ok else 1
+        return 1
+    word = f"[{VERDICT_STYLE.get(res.verdict or '', 'bold')}]{res.verdict}[/]"
+    if res.bound_trusted:
+        # the verdict's deciding bound is the certifier's: accepted as consistent, not verified
+        console.print(f"[bold yellow]certificate accepted, not verified[/]: {word} rests on the "
+                      "certifier's error bound, which the kernel did not re-derive (see above; "
+                      "check --rebuild re-certifies the instance)")
+        return 1 if args.strict else 0
+    console.print(f"[bold green]certificate verified[/]: {word}"
+                  + (f" (the kernel's own bounds show more: {res.sharper})" if res.sharper else "")
+                  + ("" if res.trusted else " (nothing trusted)"))
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -421,6 +427,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="re-verify a certificate file")
     p.add_argument("file")
     p.add_argument("--rebuild", action="store_true", help="also rebuild the network and re-evaluate witnesses")
+    p.add_argument("--strict", action="store_true",
+                   help="exit 1 unless the verdict's error bound was re-derived (by the kernel, or by --rebuild)")
     p.set_defaults(func=cmd_check)
     from certify.trained_cli import register as register_network
 

@@ -79,6 +79,7 @@ class KernelReport:
     upper: Optional[Any] = None
     lower: Optional[Any] = None
     sharper: Optional[str] = None  # what the kernel's own bounds show, where they decide more
+    bound_trusted: bool = False  # the verdict rests on a stored bound the kernel did not re-derive
 
     @property
     def ok(self) -> bool:
@@ -433,6 +434,8 @@ def _verdict(cert: dict, stmt: Statement, bound: Any, lower: Optional[arb], uppe
     stored = cert.get("verdict")
     if stored not in VERDICTS:
         raise KernelError(f"verdict {stored!r} is not one of {sorted(VERDICTS)}")
+    report.bound_trusted = upper is None if stored in ("HOLDS", "CONDITIONAL") else \
+        stored == "VIOLATED" and claims_ok and lower is None
     if lower is None:
         lower = _number(cert["error"].get("lower"), "error.lower")
         report.trusted.append("the lower bound (its witnesses were not re-evaluated)")

@@ -177,6 +177,33 @@ def test_violated_turned_into_holds_is_rejected():
     assert not verdict_of(cert)[0]
 
 
+def test_a_certificate_stripped_of_its_network_and_evidence_is_not_called_verified(tmp_path, capsys):
+    """Without the network and the evidence the kernel can only take the certifier's bound as
+    stored: the certificate is consistent, so it is accepted, but ``check`` must not call its
+    HOLDS verified (the same certificate with them is), and ``--strict`` refuses it."""
+    from certify import cli
+
+    cert = json.loads(certificate(7))  # syz-point-fit, its bound re-derived from the pieces
+    stripped = copy.deepcopy(cert)
+    stripped["network"]["layers"], stripped["network"]["why_not_stored"] = None, "no plain layered form"
+    stripped["evidence"] = None
+    stripped["hash"] = content_hash(stripped)
+    for c, name in ((cert, "whole.json"), (stripped, "stripped.json")):
+        (tmp_path / name).write_text(json.dumps(c))
+    assert check_data(stripped).bound_trusted and not check_data(cert).bound_trusted
+
+    def output(*argv):
+        rc = cli.main(["check", *argv])
+        return rc, " ".join(capsys.readouterr().out.split())
+
+    rc, out = output(str(tmp_path / "stripped.json"))
+    assert rc == 0 and "accepted, not verified: HOLDS rests on the certifier's error bound" in out
+    assert "certificate verified" not in out
+    assert output("--strict", str(tmp_path / "stripped.json"))[0] == 1
+    rc, out = output("--strict", str(tmp_path / "whole.json"))
+    assert rc == 0 and "certificate verified: HOLDS" in out
+
+
 def test_formula_in_a_certificate_is_never_evaluated(tmp_path):
     """Hole 1: a claim formula that would write a file if evaluated."""
     cert = json.loads(certificate(0))
