@@ -19,7 +19,7 @@ from certify.kernel import evidence as ev
 from certify.kernel import modulus
 from certify.kernel import scalars as sc
 from certify.kernel.claims import Statement, rational, statement
-from certify.kernel.errors import KernelError
+from certify.kernel.errors import KernelError, Undecided
 from certify.kernel.formula import ball, evaluate
 from certify.kernel.grid import TargetExpression
 from certify.kernel.network import BLOCK_MEASURES, NEST_MEASURES, StoredNetwork
@@ -129,6 +129,9 @@ def _checked(cert: Any) -> KernelReport:
     except KernelError as exc:
         report = locals().get("report") or KernelReport("?")
         report.problems.append(str(exc))
+    except Undecided as exc:  # a limit met where no check's bound could stay trusted instead
+        report = locals().get("report") or KernelReport("?")
+        report.problems.append(f"over the kernel's limits: {exc}")
     except (TypeError, ValueError, KeyError, IndexError, AttributeError, ZeroDivisionError,
             RecursionError, OverflowError) as exc:
         # untrusted data of an unexpected shape: refused, never a crash and never a pass
@@ -420,7 +423,10 @@ def _with_witnesses(bounds: ev.Bounds, net: StoredNetwork, target: TargetExpress
     a sup over a region the checker names (a witness counts only inside it)."""
     lower = bounds.lower
     if bounds.inside is not None and stmt.claim.get("norm") == "Linf":
-        wl = ev.witness_lower(net, target, cert.get("witnesses"), bounds.inside)
+        try:
+            wl = ev.witness_lower(net, target, cert.get("witnesses"), bounds.inside)
+        except ev.Undecided:
+            return lower  # witnesses over the budget: the checker's own lower bound stands
         if wl is not None:
             lower = wl if lower is None else lower.max(wl)
             report.rederived.append("witnesses re-evaluated exactly")

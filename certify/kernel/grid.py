@@ -136,7 +136,7 @@ class Grid:
         the first whose bound is not tight and exceeds it ends the pass: no level and no later
         box can make the sup decide the claim then, and every exact gap is taken already."""
         net = self.net
-        whole = net.range_on(self.hull, whole=False)[:2] if how == COARSE else None
+        whole = net.range_on(self.hull, hull=True)[:2] if how == COARSE else None
         out, later = [], []
         for b, ((box, at), free_cuts) in enumerate(zip(self.boxes, self.free)):
             if same_signs([self.masks[v] for v in at]):

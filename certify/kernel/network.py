@@ -14,6 +14,9 @@ from flint import fmpq, fmpq_mat
 from certify.kernel.errors import KernelError, Undecided
 
 MAX_ENTRIES = 2_000_000
+# exact evaluations of one network at once: points × non-zero weights (syz-intrinsic-lp at n = 10,
+# 2049 points through 132 224 weights of ~2^10-bit numbers, is 2.7·10^8 and takes ~5 minutes)
+MAX_WORK = 400_000_000
 # a block g repeated m times (L2 ∘ g^{∘m} ∘ L1): its width, depth, dimension, and m
 BLOCK_MEASURES = ("g_width", "g_depth", "g_dim", "compositions")
 # NestNet's counts: a statement that claims one of these is measured level by level
@@ -160,6 +163,9 @@ class StoredNetwork:
         every other neuron is affine on the box (the argument of :func:`same_signs`, neuron by
         neuron), so one that is equal at the corners is constant."""
         n = len(points)
+        if n * sum(layer.nonzeros for layer in self.layers) > MAX_WORK:
+            raise Undecided(f"{n} points through a network of {sum(l.nonzeros for l in self.layers)} "
+                            f"weights: over the kernel's budget of {MAX_WORK:.0e} point-weights")
         masks: list[list[tuple]] = [[] for _ in range(n)]
         taint, found = [0] * len(boxes), [[] for _ in boxes]
         if not n:
@@ -324,7 +330,7 @@ class StoredNetwork:
                 hidden.append(list(zip(lo, hi)))
         raise KernelError("the stored network has no last layer")
 
-    def range_on(self, box: Sequence[tuple[fmpq, fmpq]], whole: bool = True) -> tuple[fmpq, fmpq, bool]:
+    def range_on(self, box: Sequence[tuple[fmpq, fmpq]], hull: bool = False) -> tuple[fmpq, fmpq, bool]:
         """Bounds of the first output on the box, and whether they are tight (φ's exact range).
         Where one neuron of a hidden layer carries all the uncertainty (a copy in its strip
         beside exact copies, before a median, which defeats interval propagation), the rest
@@ -333,9 +339,9 @@ class StoredNetwork:
         one affine form of x on the box (its bounds are then its range), else its bounds are
         interval propagation's, wider.  One input, not yet exact: from the latest hidden layer
         whose varying neurons are all affine forms of x on the box, the rest is followed exactly
-        as a function of x (:meth:`line`; only if ``whole``: a whole grid's hull has many kinks;
-        ``CUT_KINKS`` of them where a cut has bounded the box already).  Elsewhere:
-        :meth:`interval`."""
+        as a function of x (:meth:`line`; ``CUT_KINKS`` of them where a cut has bounded the box
+        already).  Elsewhere: :meth:`interval`.  ``hull``: the box is a whole grid's hull, whose
+        many kinks no walk follows far: cut walks give way after ``CUT_KINKS``, no line walk."""
         hidden: list = []
         exact: list = []
         (lo, hi), = self.interval(box, hidden, exact)[:1]
@@ -344,13 +350,13 @@ class StoredNetwork:
         for k in reversed([k for k, f in enumerate(free) if f == 1]):
             i = free_index(hidden[k])
             try:
-                t_lo, t_hi = self.after(k).walk(hidden[k], i)
+                t_lo, t_hi = self.after(k).walk(hidden[k], i, CUT_KINKS if hull else MAX_KINKS)
             except Undecided:
                 break
             lo, hi, tight, cut = max(lo, t_lo), min(hi, t_hi), tight or exact[k][i] is not None, True
             if max(free[k + 1:], default=0) > 1:
                 break  # the rest holds the layers where the forms lost: the median is behind
-        for k in reversed(range(len(hidden)) if not tight and whole and self.input_dim == 1 else ()):
+        for k in reversed(range(len(hidden)) if not (tight or hull) and self.input_dim == 1 else ()):
             line = self.line(k, hidden[k], exact[k])
             if line is not None:
                 try:  # where a cut has bounded the box already, exactness is worth fewer kinks

@@ -230,3 +230,22 @@ def test_the_input_dimension_claim_is_measured_from_the_stored_network():
     forged["hash"] = content_hash(forged)
     report = check_certificate_data(json.loads(json.dumps(forged)))
     assert not report.ok and any("input_dim" in p for p in report.problems)
+
+
+def test_evaluation_over_the_work_budget_is_refused_before_it_starts(monkeypatch):
+    """Exact evaluation costs points × weights (syz-intrinsic-lp at n = 10 takes minutes): a
+    certificate whose evidence would take more than the kernel's budget is not evaluated; its
+    bound stays the certifier's, listed as trusted, so the HOLDS is accepted but not verified."""
+    import time
+
+    from certify.kernel import network
+    from tests.kernel_certs import cert
+
+    c = cert("syz-intrinsic-lp", n="6", d="1", p="2")
+    assert not check_certificate_data(c).bound_trusted
+    monkeypatch.setattr(network, "MAX_WORK", 10**4)
+    start = time.perf_counter()
+    report = check_certificate_data(c)
+    assert time.perf_counter() - start < 5
+    assert report.ok and report.verdict == "HOLDS" and report.bound_trusted and report.upper is None
+    assert any("over the kernel's budget" in t for t in report.trusted), report.trusted

@@ -236,4 +236,4 @@ def test_a_walk_over_interval_bounds_is_not_taken_for_exact():
     net.interval(box, hidden)
     assert hidden[1] == [(0, 2)] and net.after(1).walk(hidden[1], 0) == (0, 2)
     assert net.range_on(box) == (0, 1, True)
-    assert net.range_on(box, whole=False)[2] is False  # no line walk: a bound, not the range
+    assert net.range_on(box, hull=True)[2] is False  # no line walk on a hull: a bound, not the range
