@@ -354,7 +354,9 @@ def cmd_table(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from certify.checker import check_certificate
 
-    res = check_certificate(args.file, rebuild=args.rebuild)
+    # the kernel imports nothing of rich: a spinner around it says a long check is alive
+    with console.status(f"checking {args.file}" + (" and rebuilding it" if args.rebuild else "")):
+        res = check_certificate(args.file, rebuild=args.rebuild)
     console.print("re-derived:")
     for c in res.checks:
         console.print(f"  ✓ {c}")
