@@ -272,6 +272,9 @@ def _architecture(cert: dict, stmt: Statement, env: dict, net: Optional[StoredNe
                                    "value differs from the statement")
         if name in MEASURABLE and net_for_claims is not None or name in block:
             value = measured[name]
+            if stored.get("measured") != value:  # the certificate shows it: it must be the network's
+                report.problems.append(f"architecture {name}: stored measured "
+                                       f"{stored.get('measured')!r} differs from the network's {value}")
         else:
             value = stored.get("measured")
             report.trusted.append(f"measured {name} (not re-measured by the kernel)")

@@ -156,6 +156,19 @@ def test_named_forgeries_are_rejected():
     assert not forged(lambda c: c["error"].__setitem__("bound", "1000"))
 
 
+def test_a_claims_measured_count_edited_is_rejected():
+    """A claim's stored measured count is shown to the reader: where the kernel re-measures it
+    (width, depth, ... of the stored network), an edited one is refused even when the claim's
+    verdict does not change (it was accepted while the kernel used its own count silently)."""
+    cert = json.loads(certificate(7))  # syz-point-fit: width, depth and input_dim re-measured
+    for claim in range(len(cert["architecture"]["claims"])):
+        forged = copy.deepcopy(cert)
+        forged["architecture"]["claims"][claim]["measured"] += 1
+        forged["hash"] = content_hash(forged)
+        res = check_data(forged)
+        assert not res.ok and any("stored measured" in p for p in res.problems), res.problems
+
+
 def test_violated_turned_into_holds_is_rejected():
     """A VIOLATED certificate (a stated bound below the truth) edited to HOLDS."""
     import dataclasses
