@@ -162,10 +162,10 @@ class StoredNetwork:
         bend when it, or a neuron it depends on, takes strictly opposite signs at two corners;
         every other neuron is affine on the box (the argument of :func:`same_signs`, neuron by
         neuron), so one that is equal at the corners is constant."""
-        n = len(points)
-        if n * sum(layer.nonzeros for layer in self.layers) > MAX_WORK:
-            raise Undecided(f"{n} points through a network of {sum(l.nonzeros for l in self.layers)} "
-                            f"weights: over the kernel's budget of {MAX_WORK:.0e} point-weights")
+        n, weights = len(points), sum(layer.nonzeros for layer in self.layers)
+        if n * weights > MAX_WORK:
+            raise Undecided(f"{n} points through a network of {weights} weights: over the "
+                            f"kernel's budget of {MAX_WORK:.0e} point-weights")
         masks: list[list[tuple]] = [[] for _ in range(n)]
         taint, found = [0] * len(boxes), [[] for _ in boxes]
         if not n:
