@@ -13,12 +13,14 @@ import sys
 from typing import Any, Optional, Sequence
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from constructive.errors import UserError
 
-console = Console()
-err_console = Console(stderr=True)
+# no emoji codes: a message such as "srs:a:b" names an activation, not a picture
+console = Console(emoji=False)
+err_console = Console(stderr=True, emoji=False)
 
 VERDICT_STYLE = {"HOLDS": "bold green", "VIOLATED": "bold red", "INCONCLUSIVE": "bold yellow",
                  "CONDITIONAL": "bold cyan"}
@@ -357,15 +359,16 @@ def cmd_check(args: argparse.Namespace) -> int:
     # the kernel imports nothing of rich: a spinner around it says a long check is alive
     with console.status(f"checking {args.file}" + (" and rebuilding it" if args.rebuild else "")):
         res = check_certificate(args.file, rebuild=args.rebuild)
+    # the lines quote the certificate, untrusted text: escaped, so that none of it styles the report
     console.print("re-derived:")
     for c in res.checks:
-        console.print(f"  ✓ {c}")
+        console.print(f"  ✓ {escape(c)}")
     if res.trusted:
         console.print("still trusted (not re-derived by the kernel):")
         for t in res.trusted:
-            console.print(f"  [yellow]· {t}[/]")
+            console.print(f"  [yellow]· {escape(t)}[/]")
     for p in res.problems:
-        console.print(f"  [red]✗ {p}[/]")
+        console.print(f"  [red]✗ {escape(p)}[/]")
     if not res.ok:
         console.print("[bold red]certificate rejected[/]")
         return 1

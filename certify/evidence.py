@@ -20,7 +20,7 @@ from constructive.ir import Activation, Network, Node, Parallel, Repeat, network
 
 KERNEL_ACTIVATIONS = {"relu", "identity", "euaf"}
 SMOOTH_ACTIVATIONS = {"sigmoid", "tanh", "arctan", "softplus", "silu", "gelu", "softsign", "xsoftsign",
-                      "mish", "dsilu", "xarctan", "relu2"}
+                      "mish", "dsilu", "xdsilu", "xarctan", "relu2"}
 MAX_STORED_ENTRIES = 2_000_000  # the kernel's own limit on dense entries
 MAX_STORED_NONZEROS = 300_000   # keeps a certificate below ~20 MB
 

@@ -58,7 +58,10 @@ PARAMETER_KEYS_BY_KIND = {
 TARGET_KEYS = frozenset({"dim", "default", "range"})
 CLAIM_KEYS = frozenset({"norm", "region", "bound", "p", "range", "architecture", "pieces",
                         "strict", "check", "box", "rescale", "within", "data", "let", "gram",
-                        "operator", "relation", "reference", "relu"})
+                        "operator", "relation", "reference", "relu", "constants"})
+# a row of claim.constants (the check neuron-band): see SCHEMA.md
+CONSTANT_KEYS = frozenset({"activation", "parameters", "shift", "sign", "scale", "printed", "digits",
+                           "closed", "tail"})
 # one family of boxes on which an exact claim gives the network's value (see SCHEMA.md)
 PIECE_KEYS = frozenset({"index", "count", "lo", "hi", "value"})
 # optional: lo/hi one formula per input axis, value one formula per output (the kernel's, see SCHEMA.md)
@@ -296,6 +299,13 @@ def _kernel_keys(claim: dict) -> None:
     if not isinstance(relation, dict) or (relation and set(relation) != {"index", "count", "value", "height"}) \
             or not all(isinstance(t, str) for t in relation.values()):
         raise SchemaError("claim.relation must be a table of the formulas index, count, value and height")
+    constants = claim.get("constants", {})
+    for key, row in constants.items() if isinstance(constants, dict) else [("", None)]:
+        if not isinstance(row, dict) or not {"activation", "printed"} <= set(row) or \
+                ("closed" in row) == ("tail" in row):
+            raise SchemaError(f"claim.constants.{key} must be a table with activation, printed and "
+                              "exactly one of closed and tail")
+        _unknown(row, CONSTANT_KEYS, f"[claim.constants.{key}]")
     let = claim.get("let", {})
     if not isinstance(let, dict) or not all(isinstance(t, str) for t in let.values()):
         raise SchemaError("claim.let must be a table of name = formula (strings)")

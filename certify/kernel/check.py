@@ -60,6 +60,7 @@ CHECKS: dict[str, tuple[Callable[..., ev.Bounds], set]] = {
     "gram-condition": (sc.gram_condition, {"exact"}),
     "gram-entries": (sc.gram_entries, {"exact"}),
     "gram-spectrum": (sc.gram_spectrum, {"exact"}),
+    "neuron-band": (sc.neuron_band, {"exact"}),
     "operator-norm": (sc.operator_norm, {"exact"}),
     "smooth-sup": (sc.smooth_sup, {"Linf"}),
     "emulation-sup": (sc.emulation_sup, {"Linf"}),
@@ -370,15 +371,17 @@ def _bounds(cert: dict, stmt: Statement, env: dict, net: Optional[StoredNetwork]
     evidence = cert.get("evidence")
     upper = lower = bounds = None
     shown = cert["error"].get("upper") != UNKNOWN
-    if checker is not None and net is not None and target is not None and \
+    alone = checker in (sc.neuron_band,)  # the statement's numbers: no network, no target
+    if checker is not None and (net is not None and target is not None or alone) and \
             not isinstance(evidence, dict) and shown:
         raise KernelError(f"the statement's check {stmt.claim.get('check')} needs evidence, and this "
                           "certificate has none")
     # grid, piece and line checks follow ReLU and identity neurons only (no-relation no network)
     foreign = net is not None and not net.plain and checker not in (
         None, ev.sigma_identity, ev.sigma_sup, ev.sigma_range, sc.sigma_sup_levels, sc.smooth_sup,
-        sc.no_relation, sc.emulation_sup, superposition_sup, superposition_pieces)
-    if checker is None or foreign or net is None or target is None or not isinstance(evidence, dict):
+        sc.no_relation, sc.emulation_sup, superposition_sup, superposition_pieces, sc.neuron_band)
+    if checker is None or foreign or (net is None or target is None) and not alone or \
+            not isinstance(evidence, dict):
         why = ("the statement names no kernel check" if checker is None else
                "network or target not followed by the kernel" if net is None or target is None
                or foreign else "no evidence: the certifier shows no upper bound")

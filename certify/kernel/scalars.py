@@ -7,16 +7,17 @@ features and its spectrum's ends (:mod:`certify.kernel.gram`), roots of tan w ta
 
 from __future__ import annotations
 
-from flint import arb, ctx, fmpq, fmpq_mpoly_ctx, fmpz_mat
+from flint import arb, ctx, fmpq, fmpq_mat, fmpq_mpoly_ctx, fmpz_mat
 
 from certify.kernel import covering as cover
 from certify.kernel import emulation, gram, normal, roots, smooth
 from certify.kernel.claims import Statement, named_networks, rational
 from certify.kernel.errors import KernelError, Undecided
-from certify.kernel.evidence import MAX_WITNESSES, Bounds, need_kind, region, sigma_sup, statement_boxes
+from certify.kernel.evidence import (MAX_WITNESSES, Bounds, need_kind, real_cuts, region, sigma_sup,
+                                     statement_boxes)
 from certify.kernel.formula import Evaluator, ball, parse
 from certify.kernel.grid import TargetExpression
-from certify.kernel.network import StoredNetwork
+from certify.kernel.network import StoredNetwork, plain_layer
 from certify.kernel.stored import decode
 
 
@@ -67,6 +68,67 @@ def numbers(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpres
     if any(len(value) != 1 for _, _, value in rows):
         raise KernelError("a numbers claim gives one value per entry")
     return Bounds(arb(worst), arb(worst), f"statement's {len(rows)} numbers, computed exactly")
+
+
+MAX_BAND_CUTS = 1 << 14
+
+
+def neuron_band(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,
+                evidence: dict, cert: dict) -> Bounds:
+    """|C − printed| over half a unit of its last printed digit, for the row of
+    ``claim.constants`` that the statement's one parameter picks: C = scale · sup over y of
+    sign·(ReLU(y) + shift − ρ(y)) for the single neuron ρ built here from the row (the network
+    plays no part).  On [−R, R] (``claim.box``) the evidence's cuts, 0 among them so that ReLU
+    is one line on each interval, give Taylor bounds (:func:`smooth.series_max`), beyond R the
+    row's tail lemma; a row with a closed form takes it as C.  Both lemmas are the statement's."""
+    (name,) = stmt.parameters  # its values are checked against the domain already
+    choice = cert["params"][name]
+    row = (stmt.claim.get("constants") or {}).get(choice)
+    if not isinstance(row, dict):
+        raise KernelError(f"the statement has no row of constants for {choice!r}")
+    printed = _decimal(row["printed"])
+    if "closed" in row:
+        need_kind(evidence, "closed-form")
+        value = stmt.formula(row["closed"], env, "closed form")
+        lo = hi = ball(value)
+        lemma, what = "g monotone in |y| with that limit", f"the closed form {row['closed']}"
+    else:
+        need_kind(evidence, "line")
+        (a, R), cuts = region(stmt, env, 1)[0], real_cuts(evidence)
+        if len(cuts) > MAX_BAND_CUTS:
+            raise Undecided(f"more than {MAX_BAND_CUTS} cuts")
+        if a != -R or cuts[0] != a or cuts[-1] != R or 0 not in cuts:
+            raise KernelError(f"neuron-band cuts must run from {a} to {R}, 0 among them")
+        act = ":".join([row["activation"], *map(str, row.get("parameters", {}).values())])
+        one, zero = fmpq_mat([[1]]), fmpq_mat([[0]])
+        shift = ball(stmt.formula(row.get("shift", "0"), env, "shift"))
+        up, low, boxes = smooth.series_max((plain_layer(one, zero, (act,)), plain_layer(one, zero, ())),
+                                    lambda a, b: smooth.linear(shift, int(a >= 0)), cuts,
+                                    int(row.get("sign", 1)))
+        scale = arb(rational(row.get("scale", "1"), "scale"))
+        tail = ball(stmt.formula(row["tail"], dict(env, R=R), "tail"))
+        lo, hi, value = low * scale, up.max(tail) * scale, None
+        lemma, what = f"|g(y)| ≤ {row['tail']} for |y| ≥ R = {R}", \
+            f"Taylor forms of order ≤ 4 on the evidence's {len(cuts) - 1} intervals of [{a}, {R}]" + \
+            (f" ({boxes} after halving wide ones)" if boxes > len(cuts) - 1 else "") + ", the tail beyond"
+    C, half = arb(lo.lower()).union(arb(hi.upper())), fmpq(1, 2 * 10 ** int(row.get("digits", 0)))
+    # fewer than 4 certified digits shows nothing; a value printed exactly must be C exactly
+    if not C.rad() <= arb(fmpq(1, 10 ** 4)) * abs(C.mid()) or \
+            "digits" not in row and not (isinstance(value, fmpq) and value == printed):
+        upper, lower = smooth.WHOLE, arb(0)
+    elif "digits" not in row:
+        upper = lower = arb(0)
+    else:
+        upper, lower = arb((abs(C - printed) / half).upper()), arb((abs(C - printed) / half).lower())
+    return Bounds(upper, lower, f"row {choice}: C = {C.str(10)} by {what}, printed {row['printed']}",
+                  trusted=(f"the lemma of {choice}: {lemma} (the statement's)",))
+
+
+def _decimal(text: str) -> fmpq:
+    whole, _, frac = str(text).partition(".")
+    if not (whole + frac).isdigit() or len(text) > 40:
+        raise KernelError(f"printed value {text!r} is not a decimal")
+    return fmpq(int(whole + frac), 10 ** len(frac))
 
 
 def gram_rank(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,

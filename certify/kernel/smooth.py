@@ -45,6 +45,7 @@ FUNCTIONS = {
               lambda s: 1 / (1 + (-s).exp()) * (1 + s * (-s).exp() / (1 + (-s).exp()))),
     "xarctan": (lambda s: s * s.atan(),) * 2,
 }
+FUNCTIONS["xdsilu"] = tuple((lambda s, f=f: s * f(s)) for f in FUNCTIONS["dsilu"])  # x·dSiLU(x)
 # smooth ones with rational parameters (name:b or name:a:b): Swish s·σ(βs) = SiLU(βs)/β; SRS
 # s/(s/α + e^(−s/β)), times e^(s/β)/e^(s/β) below 0 (a pole where its denominator meets 0)
 WITH_PARAMETERS = {
@@ -319,6 +320,49 @@ def series_sup(layers: tuple, reference, lo: fmpq, hi: fmpq, enough: arb, order:
             continue
         todo += [(a, m), (m, b)]
     return upper, boxes
+
+
+def series_max(layers: tuple, reference, cuts: list, sign: int, order: int = 4,
+               slack: fmpq = fmpq(1, 2 ** 32)) -> tuple[arb, arb, int]:
+    """Bounds of max sign·(ψ − φ) over [cuts[0], cuts[-1]] for a one-input network φ and ψ =
+    ``reference`` (as for :func:`series_sup`, given per interval: reference(a, b)), signed (a
+    sup of the error itself, not of its size): below, e at the midpoints of the evidence's
+    intervals; above, on each interval the least over n ≤ ``order`` of e(m) + Σ_{0<k<n}
+    |e_k(m)| r^k + |e_n(interval)| r^n (n = 0: the interval's enclosure), and an interval whose
+    bound exceeds the lower bound by more than ``slack`` halved (the balls of a rational
+    function's derivatives over a wide interval can be far too wide), at most MAX_BOXES.
+    Returns (upper, lower, intervals bounded)."""
+    def e(a: fmpq, b: fmpq, n: int) -> list:
+        return _coeffs(sign * (reference(a, b)(a, b, n) - series(layers, a, b, n)), n)
+
+    intervals = list(zip(cuts, cuts[1:]))
+    if not intervals:
+        raise KernelError("the evidence's cuts leave no interval to bound")
+    lower = WHOLE
+    for a, b in intervals:
+        try:
+            low = arb(e((a + b) / 2, (a + b) / 2, 1)[0].lower())
+            lower = low if not lower.is_finite() else lower.max(low)
+        except _Kink:
+            continue
+    enough, upper, boxes = lower + arb(slack), arb(0) if lower.is_finite() else WHOLE, 0
+    while intervals:
+        a, b = intervals.pop()
+        boxes += 1
+        m, r = (a + b) / 2, arb((b - a) / 2)
+        try:
+            at, box = e(m, m, order), e(a, b, order + 1)
+            forms = [sum((abs(c) * r ** k for k, c in enumerate(at[1:n], 1)), at[0]) + abs(box[n]) * r ** n
+                     for n in range(1, order + 1)]
+            up = min([box[0]] + forms, key=lambda v: v.upper() if v.is_finite() else arb("inf"))
+            up = arb(up.upper()) if up.is_finite() else WHOLE
+        except _Kink:
+            up = WHOLE
+        if up <= enough or boxes + len(intervals) >= MAX_BOXES:
+            upper = upper.max(up) if up.is_finite() else WHOLE
+            continue
+        intervals += [(a, m), (m, b)]
+    return upper, lower, boxes
 
 
 def _coeffs(f: arb_series, n: int) -> list:

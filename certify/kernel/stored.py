@@ -23,7 +23,7 @@ from certify.kernel.network import (MAX_ENTRIES, Layer, StoredNetwork, block_dia
 
 # euaf (and peuaf:w) the sigma checks follow (smooth-sup on (−∞, 0] only); the smooth ones smooth-sup
 ACTIVATIONS = {"relu", "identity", "euaf", "sigmoid", "tanh", "arctan", "softplus", "silu", "gelu",
-               "softsign", "xsoftsign", "mish", "dsilu", "xarctan", "relu2", "selu"}
+               "softsign", "xsoftsign", "mish", "dsilu", "xdsilu", "xarctan", "relu2", "selu"}
 
 
 def decode(data: Any) -> StoredNetwork:

@@ -40,7 +40,7 @@ from typing import Any, Optional
 from flint import arb, fmpq, fmpq_mat
 
 from constructive.activations import ActivationFunction, lookup
-from constructive.activations.catalogue import NAMES, derivatives, make_activation, parse_activation, witness
+from constructive.activations.catalogue import NAMES, derivatives, parse_activation, witness
 from constructive.errors import UserError
 from constructive.ir import Network, Parallel, activation, affine, affine_from, network
 from constructive.network_files import exact_number
@@ -53,7 +53,7 @@ from proofs.beyond_relu.plans import Plan, _log2, _pow2_below, _round, make_plan
 from proofs.beyond_relu.source import (activation_from_params, current_network_file, default_relu_network,
                                        input_box, layers_from_params, lemma_activation, load_relu_network,
                                        using_network)
-from proofs.beyond_relu.table2 import TABLE2
+from proofs.beyond_relu.table2 import table2_activation, table2_rows, table2_shift
 
 VERSIONS = ("v1", "final", "kink", "a2", "a2tilde")
 
@@ -243,9 +243,9 @@ def build_single_neuron(params: dict, target: Any = None) -> Network:
 def build_table2(params: dict, target: Any = None) -> Network:
     """The single neuron of a Table 2 row with K = 1: x ↦ ϱ(x) − b₁ (b₁ = ln 2 for Softplus,
     rounded to 2^-64; the constants concern the band of ϱ(Kx)/K, certified from ϱ itself)."""
-    name, p, b1, *_ = TABLE2[str(params.get("constant", "C4"))]
-    act = make_activation(name, **p)
-    c = -_round(arb(2).log(), 64) if b1 == "log2" else fmpq(0)
+    row = table2_rows()[str(params.get("constant", "C4"))]
+    act = table2_activation(row)
+    c = -_round(table2_shift(row), 64) if "shift" in row else fmpq(0)
     return network(affine([[1]], [0]), activation(1, act), affine([[1]], [c]))
 
 

@@ -53,7 +53,7 @@ from proofs.beyond_relu.source import (current_network_file, input_box, layers_f
                                        relu_net_from_layers, using_network)
 from proofs.beyond_relu.structure import (EmulationArchitecture, check_structure,  # noqa: F401
                                           measure_emulation, relu_digest, relu_size, same_network, source_of)
-from proofs.beyond_relu.table2 import TABLE2, method_table2, table2_constant  # noqa: F401
+from proofs.beyond_relu.table2 import method_table2, table2_constant, table2_rows  # noqa: F401
 
 NO_BOUND = fmpq(10) ** 9
 
@@ -205,7 +205,7 @@ __all__ = ["certify_emulation", "gadget_band", "sup_abs", "geometric_cuts", "met
            "method_corollary", "method_membership", "method_table2", "method_product",
            "method_identity", "method_thm6", "using_network", "current_network_file",
            "EmulationBound", "EmulationArchitecture", "GadgetBand", "GadgetShapeError",
-           "check_structure", "same_network", "TABLE2", "table2_constant", "product_bound",
+           "check_structure", "same_network", "table2_rows", "table2_constant", "product_bound",
            "identity_bound", "certify_derivative", "derivative_setup", "read_derivative_gadget",
            "relu_size", "measure_emulation"]
 

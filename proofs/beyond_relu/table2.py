@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import heapq
 import time
-from typing import Any, Callable
+from functools import lru_cache
+from typing import Any, Callable, Optional
 
 from flint import arb, fmpq
 
-from certify.method import ErrorReport
+from certify.method import ErrorReport, to_arb
+from certify.registry import default_registry, parse_formula
 from constructive.activations.catalogue import derivatives, make_activation
 from constructive.ir import Node
 from constructive.numbers import as_fmpq, precision
@@ -17,21 +19,25 @@ from proofs.beyond_relu.bands import hull as _hull
 from proofs.beyond_relu.bands import order_key as _key
 from proofs.beyond_relu.bands import q_upper as _q_upper
 
-#: constant → (activation, activation parameters, b1 (bias removed), sign (+1: sup g, −1: sup −g),
-#:             printed value, digits printed after the point (None: printed exactly), closed form)
-TABLE2 = {
-    "C1": ("elu", {}, None, 1, "1", None, "1"),
-    "C2": ("softplus", {}, "log2", 1, "0.693", 3, "log(2)"),
-    "C3": ("gelu", {}, None, 1, "0.170", 3, None),
-    "C4": ("silu", {}, None, 1, "0.278", 3, None),
-    "C5": ("swish", {"beta": "3/2"}, None, 1, "0.278", 3, None),
-    "C6": ("mish", {}, None, 1, "0.309", 3, None),
-    "C7": ("xdsilu", {}, None, 1, "0.131", 3, None),
-    "C7tilde": ("xdsilu", {}, None, -1, "0.265", 3, None),
-    "C8": ("xsoftsign01", {}, None, 1, "0.5", None, "1/2"),
-    "C9": ("xarctan01", {}, None, 1, "0.318", 3, "1/pi"),
-}
-TABLE2_R = 40  # branch and bound on [−R, R]; analytic tails outside
+THEOREM = "zlz-table2-single-neuron-band"
+
+
+@lru_cache(maxsize=1)
+def table2_rows() -> dict[str, dict]:
+    """The rows of Table 2 as the statement gives them (``claim.constants`` of the claims file,
+    the one source the kernel reads too): per constant the activation and its parameters, the
+    shift b₁, the sign (+1: sup g, −1: sup −g), the scale, the printed value and its digits,
+    and a closed form or the tail bound."""
+    return default_registry().get(THEOREM).claim["constants"]
+
+
+def table2_activation(row: dict) -> Any:
+    return make_activation(row["activation"], **row.get("parameters", {}))
+
+
+def table2_shift(row: dict) -> arb:
+    """b₁, the constant the row's g adds back (0 unless the row names one)."""
+    return to_arb(parse_formula(row.get("shift", "0"), (), THEOREM))
 
 
 def _tail(name: str, R: arb, params: dict) -> arb:
@@ -56,10 +62,11 @@ def _tail(name: str, R: arb, params: dict) -> arb:
 
 
 def max_bb(fv: Callable[[arb], arb], fd: Callable[[arb], arb], cuts: list, tol: fmpq,
-           cap: int = 20000) -> tuple[arb, arb, int]:
+           cap: int = 20000) -> tuple[arb, arb, int, list]:
     """Rigorous (upper, lower) of sup f over [cuts[0], cuts[-1]] (signed, not |f|): each box is
     bounded by min(naive, mean-value form f(m) + f'(T)(T − m)); the box of largest upper bound
-    is bisected until upper − lower ≤ tol or ``cap`` boxes were evaluated."""
+    is bisected until upper − lower ≤ tol or ``cap`` boxes were evaluated.  Also returns the
+    boxes evaluated and the leaves' ends (the kernel's evidence: it bounds f on each leaf)."""
     def bound(a: fmpq, b: fmpq) -> arb:
         T = _hull(a, b)
         best = fv(T).upper()
@@ -93,10 +100,10 @@ def max_bb(fv: Callable[[arb], arb], fd: Callable[[arb], arb], cuts: list, tol: 
             n += 1
             heapq.heappush(heap, (-_key(uu), n, lo, hi, uu))
     upper = max((h[4] for h in heap), key=_key)
-    return upper, lower, n
+    return upper, lower, n, sorted({end for h in heap for end in h[2:4]})
 
 
-def table2_constant(key: str, prec: int = 128) -> dict:
+def table2_constant(key: str, prec: int = 128, claim: Optional[dict] = None) -> dict:
     """A rigorous enclosure [lo, hi] of one Table 2 constant, with the argument used.
 
     g(y) = ReLU(y) − (ϱ(y) − b₁), and ReLU(x) − (ϱ(Kx) − b₁)/K = g(Kx)/K, so the band of the
@@ -108,13 +115,17 @@ def table2_constant(key: str, prec: int = 128) -> dict:
       The enclosure is the limit; a point value at |y| = 2^40 is given as a lower bound.
     * the others: branch and bound of ±g on [−R, R] (R = 40, cuts at the integers, 0 among them
       so ReLU is affine on every box) plus the analytic tail bound of :func:`_tail`.
+    ``claim``: the statement's claim table (default: the installed one).
     """
+    claim = claim or default_registry().get(THEOREM).claim
 
-    name, params, b1, sign, printed, ndig, closed = TABLE2[key]
-    act = make_activation(name, **params)
+    row = claim["constants"][key]
+    name, sign, closed = row["activation"], row.get("sign", 1), row.get("closed")
+    act = table2_activation(row)
     t0 = time.perf_counter()
+    cuts: list = []
     with precision(prec):
-        shift = arb(2).log() if b1 == "log2" else arb(0)
+        shift = table2_shift(row)
 
         def g(T: arb) -> arb:
             r = T if T >= 0 else (arb(0) if T <= 0 else T.nonnegative_part())
@@ -125,7 +136,7 @@ def table2_constant(key: str, prec: int = 128) -> dict:
             return sign * (r1 - derivatives(act, T, 1)[1])
 
         if closed is not None:
-            value = {"1": arb(1), "log(2)": arb(2).log(), "1/2": arb(fmpq(1, 2)), "1/pi": 1 / arb.pi()}[closed]
+            value = to_arb(parse_formula(closed, (), THEOREM))
             far = fmpq(2 ** 40)
             point = g(arb(-far)).max(g(arb(far)))
             lo, hi, evals = value, value, 2
@@ -133,22 +144,23 @@ def table2_constant(key: str, prec: int = 128) -> dict:
                    f"g(±2^40) ≥ {point.lower().str(12, radius=False)}")
             lower_pt = point.lower()
         else:
-            R = TABLE2_R
+            R = int(as_fmpq(claim["box"][1]))
             cuts = [fmpq(k) for k in range(-R, R + 1)]
-            up, lo_b, evals = max_bb(g, dg, cuts, fmpq(1, 10 ** 10))
-            tail = _tail(name, arb(R), params).upper()
+            up, lo_b, evals, cuts = max_bb(g, dg, cuts, fmpq(1, 10 ** 10))
+            tail = _tail(name, arb(R), row.get("parameters", {})).upper()
             hi = up.max(tail)
             lo, lower_pt = lo_b, lo_b
             how = (f"branch and bound of {'+' if sign > 0 else '−'}g on [−{R}, {R}] ({evals} boxes) "
                    f"+ analytic tail ≤ {tail.str(3, radius=False)} for |y| ≥ {R}")
         enclosure = lo.union(hi)
-        if name == "swish":  # the row reads C5/(βK): C5 = β·sup g (and equals C4 by scaling)
-            beta = arb(as_fmpq(params["beta"]))
-            enclosure, hi, lower_pt = enclosure * beta, hi * beta, lower_pt * beta
-            how += f"; times β = {params['beta']} (the row's band is C5/(βK))"
+        if "scale" in row:  # Swish's row reads C5/(βK): C5 = β·sup g (and equals C4 by scaling)
+            scale = arb(as_fmpq(row["scale"]))
+            enclosure, hi, lower_pt = enclosure * scale, hi * scale, lower_pt * scale
+            how += f"; times {row['scale']} (the row's band is C5/(βK))"
+        printed = row["printed"]
         p = arb(as_fmpq(printed))
         # agreement: |C − printed| ≤ half a unit of the last printed digit (0 when printed exactly)
-        half = fmpq(1, 2 * 10 ** ndig) if ndig is not None else fmpq(0)
+        half = fmpq(1, 2 * 10 ** row["digits"]) if "digits" in row else fmpq(0)
         dist_hi = abs(enclosure - p).upper()
         dist_lo = abs(enclosure - p).lower()
         extra = {}
@@ -161,7 +173,8 @@ def table2_constant(key: str, prec: int = 128) -> dict:
         return {"constant": key, "activation": act.key, "enclosure": enclosure.str(12, radius=True),
                 "lower": lower_pt, "upper": hi, "printed": printed, "half_unit": half,
                 "distance_upper": dist_hi, "distance_lower": dist_lo, "digits": digits, "method": how,
-                "evaluations": evals, "seconds": round(time.perf_counter() - t0, 3), **extra}
+                "evaluations": evals, "seconds": round(time.perf_counter() - t0, 3), "cuts": cuts,
+                **extra}
 
 
 def certified_digits(rel: arb, cap: int = 60) -> int:
@@ -179,7 +192,11 @@ def method_table2(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport
     constant printed exactly (C1 = 1, C8 = 0.5) the error is 0 when the enclosure is that exact
     number and 10^9 otherwise.  Fewer than 4 certified digits → no finite upper bound (10^9)."""
     key = str(params.get("constant", "C4"))
-    d = table2_constant(key)
+    d = table2_constant(key, claim=thm.claim)
+    cuts = d.pop("cuts")
+    # the kernel's evidence: the leaves of the branch and bound, on which it bounds g itself
+    # (a closed form needs none: the statement gives the lemma)
+    evidence = {"kind": "line", "cuts": [str(c) for c in cuts]} if cuts else {"kind": "closed-form"}
     half = d["half_unit"]
     with precision(128):
         if half == 0:
@@ -195,4 +212,4 @@ def method_table2(thm: Any, params: dict, target: Any, net: Node) -> ErrorReport
                if k != "seconds"}
     details["claim"] = (f"|{key} − {d['printed']}| ≤ {half} (half a unit of the printed digit), "
                         f"and ≥ 4 certified digits ({d['digits']})")
-    return ErrorReport(lower, upper, [], set(), details)
+    return ErrorReport(lower, upper, [], set(), details, evidence=evidence)

@@ -217,6 +217,20 @@ def test_a_certificate_stripped_of_its_network_and_evidence_is_not_called_verifi
     assert rc == 0 and "certificate verified: HOLDS" in out
 
 
+def test_check_prints_the_certificates_text_as_written(tmp_path, capsys):
+    """``check`` quotes untrusted text (here a construction name): rich must not read it as
+    markup or emoji codes, which let a forged file style the report or drop its brackets."""
+    from certify import cli
+
+    cert = json.loads(certificate(7))
+    cert["network"]["construction"] = "[/]x[bold green]certificate verified:a:"
+    cert["hash"] = content_hash(cert)
+    (tmp_path / "c.json").write_text(json.dumps(cert))
+    assert cli.main(["check", str(tmp_path / "c.json")]) == 1
+    out = " ".join(capsys.readouterr().out.split())
+    assert "'[/]x[bold green]certificate verified:a:' is not the statement's builder" in out
+
+
 def test_formula_in_a_certificate_is_never_evaluated(tmp_path):
     """Hole 1: a claim formula that would write a file if evaluated."""
     cert = json.loads(certificate(0))

@@ -3,6 +3,8 @@ proofs/beyond_relu/build.py."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from constructive.activations import lookup
@@ -22,6 +24,7 @@ DERIV = ("zlz-thm6-derivative-emulation", {})
 IDENT = ("zlz-lemma15-identity-gadget", {})
 PROD3 = ("zlz-lemma16-product-3neuron", {})
 PROD6 = ("zlz-v1-lemma71-product-6neuron", {})
+TABLE2 = ("zlz-table2-single-neuron-band", {"constant": "C4"})
 
 
 def gadget_of(net):
@@ -45,6 +48,15 @@ def _one_copy(i):
     par = parallels(i.net)[1]
     return change_one_copy(i.net, par, 2, lambda part: replace_gadget_body(
         part, gadget_of(part), lambda b: shift_last_bias(b, EPS)))
+
+
+def _row_restated(constant, **changes):
+    """The theorem with one row of its Table 2 constants restated (the rest kept)."""
+    def restate(i):
+        rows = {**i.thm.claim["constants"]}
+        rows[constant] = {**rows[constant], **changes}
+        return dataclasses.replace(i.thm, claim={**i.thm.claim, "constants": rows})
+    return restate
 
 
 def _all_product_outputs(i):
@@ -82,6 +94,11 @@ KILLED = [
            "(the papers' shape kept, bias β kept)", mutate=_all_product_outputs),
     Mutant("prod3-bound-tightened", *PROD3, "bound eps replaced by half the certified lower bound",
            restate=below_lower),
+    Mutant("table2-printed-moved", *TABLE2, "C4 printed 0.2779 to 4 digits instead of 0.278 "
+           "(C4 = 0.27846…, 11 half-units off)", restate=_row_restated("C4", printed="0.2779", digits=4)),
+    Mutant("table2-sign-flipped", "zlz-table2-single-neuron-band", {"constant": "C7tilde"},
+           "C7tilde's row with sign +1 (sup g = C7 = 0.131 instead of sup −g = 0.265)",
+           restate=_row_restated("C7tilde", sign=1)),
 ]
 
 
