@@ -27,10 +27,14 @@ from certify.registry import Theorem, default_registry
 from constructive import architecture as arch
 from constructive.errors import UserError
 from constructive.ir import Node
+from constructive.jsonfile import read_json_file
 from constructive.numbers import as_fmpq, precision
 from constructive.targets import make_target, user_target
 
 SCHEMA_VERSION = 1
+# the stored limits keep a certificate below ~20 MB (certify.evidence); a larger file is refused
+# before it is read
+MAX_CERTIFICATE_BYTES = 128 * 2**20
 TOOL_VERSION = "0.1.0"
 
 
@@ -326,13 +330,7 @@ def write_certificate(cert: dict, path: str) -> None:
 
 
 def read_certificate(path: str) -> dict:
-    try:
-        with open(path) as fh:
-            cert = json.load(fh)
-    except FileNotFoundError:
-        raise UserError(f"certificate {path!r} does not exist") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise UserError(f"certificate {path!r} is not valid JSON: {exc}") from None
+    cert = read_json_file(path, "certificate", MAX_CERTIFICATE_BYTES)
     if not isinstance(cert, dict) or cert.get("schema") != SCHEMA_VERSION:
         raise UserError(f"certificate {path!r} has no schema {SCHEMA_VERSION} header")
     return cert

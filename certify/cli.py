@@ -67,7 +67,7 @@ def _check_network_file(path: str) -> None:
         return  # a PyTorch state dict holds Linear layers only
     try:
         data = json.loads(text)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return  # the loader reports malformed JSON with its position
     items = data.get("layers") if isinstance(data, dict) else data
     if isinstance(items, list) and items and isinstance(items[-1], dict) \

@@ -192,7 +192,7 @@ def read_cache(path: str) -> dict[str, dict]:
     for raw in lines[:-1]:  # the last piece is empty or a partial line
         try:
             rec = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             continue
         if isinstance(rec, dict) and isinstance(rec.get("key"), str) and "row" in rec:
             out[rec["key"]] = rec["row"]
@@ -294,7 +294,7 @@ class DirectoryCache:
             try:
                 with open(self._path(k), "rb") as fh:
                     rec = json.loads(fh.read())
-            except (OSError, ValueError, UnicodeDecodeError):
+            except (OSError, ValueError, UnicodeDecodeError, RecursionError):
                 continue  # absent or unreadable: computed again
             # the stored key is compared too: a hash collision or a stray file is no hit
             if isinstance(rec, dict) and rec.get("key") == k and "row" in rec:

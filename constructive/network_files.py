@@ -21,7 +21,6 @@ Formats
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from fractions import Fraction
@@ -31,7 +30,10 @@ from flint import fmpq, fmpq_mat
 
 from constructive.errors import UserError
 from constructive.ir import Network, activation, affine_from, network
+from constructive.jsonfile import read_json_file
 from constructive.numbers import as_fmpq
+
+MAX_JSON_BYTES = 512 * 2**20  # a JSON network file larger than this is refused before it is read
 
 # one layer of a plain network: ("linear", W, b) with exact matrices, or ("relu",)
 Layer = tuple
@@ -204,12 +206,7 @@ def load_layers(path: str) -> list[Layer]:
     except OSError as exc:
         raise UserError(f"cannot read network file {path!r}: {exc.strerror}") from None
     if head.lstrip()[:1] in (b"{", b"["):
-        try:
-            with open(path) as fh:
-                data = json.load(fh)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise UserError(f"network file {path!r} is not valid JSON: {exc}") from None
-        return layers_from_json(data, repr(path))
+        return layers_from_json(read_json_file(path, "network file", MAX_JSON_BYTES), repr(path))
     if path.endswith(".safetensors"):
         try:
             from safetensors.torch import load_file

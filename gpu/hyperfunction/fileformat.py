@@ -160,7 +160,7 @@ def open_safetensors(path: str | os.PathLike[str]) -> Any:
     from safetensors import safe_open
 
     if not Path(path).is_file():
-        raise UserError(f"{path}: no such file")
+        raise UserError(f"{path}: " + ("not a file" if Path(path).exists() else "no such file"))
     try:
         return safe_open(str(path), framework="pt")
     except Exception as exc:  # noqa: BLE001 - safetensors raises several types for bad headers

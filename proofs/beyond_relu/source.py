@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import json
 import math
 import random
 from fractions import Fraction
@@ -18,7 +17,8 @@ from constructive.activations import ActivationFunction, lookup
 from constructive.activations.catalogue import parse_activation
 from constructive.errors import UserError
 from constructive.ir import Network, activation, affine_from, network
-from constructive.network_files import exact_linear  # the shared exact reading of a layer
+from constructive.jsonfile import read_json_file
+from constructive.network_files import MAX_JSON_BYTES, exact_linear  # the shared exact reading of a layer
 from constructive.numbers import as_fmpq
 
 # ---------------------------------------------------------------------------------------------
@@ -71,11 +71,7 @@ def load_relu_network(path: str) -> list[tuple[fmpq_mat, fmpq_mat]]:
     except OSError as exc:
         raise UserError(f"cannot read network file {path!r}: {exc.strerror}") from None
     if head in (b"{", b"[", b" ", b"\n"):
-        try:
-            with open(path) as fh:
-                data = json.load(fh)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise UserError(f"network file {path!r} is not valid JSON: {exc}") from None
+        data = read_json_file(path, "network file", MAX_JSON_BYTES)
         items = data.get("layers") if isinstance(data, dict) else data
         if not isinstance(items, list):
             raise UserError(f"network file {path!r}: expected a list of layers under 'layers'")

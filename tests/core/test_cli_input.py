@@ -154,6 +154,33 @@ def test_missing_network_file_is_one_line(capsys, no_work, tmp_path):
             "absent.json")
 
 
+def _deep(tmp_path):
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 100_000 + "]" * 100_000)  # Python's decoder gives up with RecursionError
+    return path
+
+
+@pytest.mark.parametrize("argv, words", [
+    (lambda p: ["check", str(p)], ["certificate", "nested too deeply"]),
+    (lambda p: ["check", str(p.parent)], ["certificate", "Is a directory"]),
+    (lambda p: ["run", "zlz-relu-emulation-3n2l", "--network", str(p)], ["network file", "nested too deeply"]),
+    (lambda p: ["network", str(p), "--target", "sine", "--tol", "1/10"], ["network file", "nested too deeply"]),
+    (lambda p: ["network", str(p.parent), "--target", "sine", "--tol", "1/10"], ["Is a directory"]),
+])
+def test_unreadable_json_files_are_one_line(capsys, no_work, tmp_path, argv, words):
+    """A directory, or JSON nested deeper than Python's decoder goes, was a traceback."""
+    refused(capsys, argv(_deep(tmp_path)), *words)
+
+
+def test_a_certificate_over_the_size_limit_is_refused_before_it_is_read(capsys, monkeypatch, tmp_path):
+    from certify import certificate
+
+    monkeypatch.setattr(certificate, "MAX_CERTIFICATE_BYTES", 10)
+    path = tmp_path / "c.json"
+    path.write_text('{"schema": 1, "padding": "........"}')
+    refused(capsys, ["check", str(path)], "at most 10 are read")
+
+
 # ----------------------------------------------------------------------------- devices
 
 

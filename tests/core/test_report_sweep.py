@@ -337,6 +337,14 @@ def test_run_sweep_interrupt_in_pool(tmp_path):
     assert {r["value"] for r in e.value.rows} == {r["value"] for r in done.values()}
 
 
+def test_cache_line_nested_too_deeply_is_ignored(tmp_path):
+    """A stray line of deeply nested JSON made the decoder raise RecursionError, a traceback."""
+    cache = tmp_path / "cache.jsonl"
+    good = json.dumps({"key": default_key({"n": 5}), "row": square_task({"n": 5})})
+    cache.write_text("[" * 100_000 + "]" * 100_000 + "\n" + good + "\n")
+    assert list(read_cache(str(cache))) == [default_key({"n": 5})]
+
+
 def test_cache_partial_line_ignored_and_repaired(tmp_path):
     cache = tmp_path / "cache.jsonl"
     good = json.dumps({"key": default_key({"n": 5}), "row": square_task({"n": 5})})
