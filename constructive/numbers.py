@@ -19,6 +19,7 @@ from __future__ import annotations
 import abc
 import contextlib
 import math
+import re
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Callable, Iterator, Optional, Sequence
@@ -34,6 +35,15 @@ from constructive.errors import UserError
 Rational = fmpq
 
 
+MAX_TEXT = 20_000      # characters of a number literal
+MAX_EXPONENT = 10_000  # |e| of a literal's decimal exponent
+_EXPONENT = re.compile(r"[eE]([+-]?\d+)")
+
+
+class LiteralTooLarge(ValueError):
+    """A number literal past MAX_TEXT characters or MAX_EXPONENT: refused before any work."""
+
+
 def as_fmpq(value: Any) -> fmpq:
     """Convert an int, Fraction, fmpq or a string such as ``"-3/8"`` to an exact fmpq."""
     if isinstance(value, fmpq):
@@ -45,7 +55,13 @@ def as_fmpq(value: Any) -> fmpq:
     if isinstance(value, Fraction):
         return fmpq(value.numerator, value.denominator)
     if isinstance(value, str):
-        f = Fraction(value.strip())
+        # Fraction("1e400000000") builds a 400-million-digit integer: refused before it starts
+        text = value.strip()
+        exponent = _EXPONENT.search(text)
+        if len(text) > MAX_TEXT or exponent and abs(int(exponent.group(1))) > MAX_EXPONENT:
+            raise LiteralTooLarge(f"{text[:40]!r} is too large a literal (at most {MAX_TEXT} characters, "
+                             f"exponents within ±{MAX_EXPONENT})")
+        f = Fraction(text)
         return fmpq(f.numerator, f.denominator)
     if hasattr(value, "p") and hasattr(value, "q"):  # sympy Rational, fmpq-like
         return fmpq(int(value.p), int(value.q))

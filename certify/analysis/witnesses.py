@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import sys
 from typing import Any, Optional, Sequence
 
 from flint import arb, fmpq
@@ -69,7 +70,9 @@ def steer(net: Node, target: Any, d: int, examples: int = 40, seed: int = 0) -> 
     def search(x: list) -> None:
         (_, e), = witness_errors(net, target, [x])
         lo = e.lower()
-        steer_to(float(lo.mid()) if lo > 0 else 0.0)  # guidance only, never a verdict
+        # guidance only, never a verdict; an error past the float range (a target of 10^1000)
+        # is steered as the largest float, which hypothesis accepts
+        steer_to(min(float(lo.mid()), sys.float_info.max) if lo > 0 else 0.0)
         if lo > found["e"].lower():
             found["x"], found["e"] = x, e
 

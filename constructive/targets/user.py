@@ -17,7 +17,7 @@ import sympy as sp
 from flint import arb, fmpq
 
 from constructive.errors import UserError
-from constructive.numbers import as_fmpq, precision
+from constructive.numbers import LiteralTooLarge, as_fmpq, precision
 from constructive.targets.compile import compile_expr, is_rational_expr
 from constructive.targets.contexts import ArbContext, Flags, Unsupported, int_pow
 from constructive.targets.parse import parse, symbols_for
@@ -226,6 +226,8 @@ def user_target(expression: str, dim: int, lipschitz: Optional[str] = None,
 def _user_rat(what: str, value: Any) -> fmpq:
     try:
         return as_fmpq(value)
+    except LiteralTooLarge as exc:
+        raise UserError(f"{what}: {exc}") from None
     except (TypeError, ValueError, ZeroDivisionError):
         raise UserError(f"{what} {value!r} is not an exact rational (write e.g. 3/2)") from None
 

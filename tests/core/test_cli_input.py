@@ -172,6 +172,20 @@ def test_unreadable_json_files_are_one_line(capsys, no_work, tmp_path, argv, wor
     refused(capsys, argv(_deep(tmp_path)), *words)
 
 
+def test_a_huge_literal_is_refused_before_it_is_built(capsys):
+    """Fraction("1e400000000") builds a 400-million-digit integer: the run hung."""
+    refused(capsys, ["run", "syz-cpwl-interpolation", "-p", "n=5", "--target", "sin(x1)",
+                     "--lipschitz", "1e400000000"], "Lipschitz constant", "too large a literal")
+    refused(capsys, ["network", "absent.json", "--target", "sine", "--tol", "1e-400000000"], "--tol")
+
+
+def test_a_target_past_the_float_range_gets_a_verdict(capsys, tmp_path):
+    """sin(x1)·10^1000: the witness search steered hypothesis with an infinite float, a
+    traceback; the steering is guidance only and is now clipped to the float range."""
+    assert main(["run", "syz-cpwl-interpolation", "-p", "n=5", "--target", "sin(x1)*10**1000"]) == 0
+    assert "verdict: HOLDS" in capsys.readouterr().out
+
+
 def test_a_certificate_over_the_size_limit_is_refused_before_it_is_read(capsys, monkeypatch, tmp_path):
     from certify import certificate
 
