@@ -48,6 +48,9 @@ def make_target_for(thm: Theorem, params: dict, spec: Optional[str], lipschitz: 
 
     dim_expr = thm.target.get("dim", "1")
     dim = int(thm.substitute(str(dim_expr), params)) if dim_expr else 1
+    if spec is not None and not spec.strip():  # an unset shell variable, most likely
+        raise UserError("the target is empty: give a known target's name or an expression in "
+                        "x1, x2, … (leave the option out for the theorem's default)")
     spec = spec or thm.target.get("default", "abs")
     if lipschitz is not None or any(ch in spec for ch in "()+*-/^") and ":" not in spec:
         return user_target(spec, dim, lipschitz=lipschitz)

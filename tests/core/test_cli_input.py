@@ -172,6 +172,11 @@ def test_unreadable_json_files_are_one_line(capsys, no_work, tmp_path, argv, wor
     refused(capsys, argv(_deep(tmp_path)), *words)
 
 
+def test_an_empty_target_is_refused(capsys):
+    """--target '' ran the theorem's default target, silently."""
+    refused(capsys, ["run", "syz-cpwl-one-layer", "--target", " "], "target is empty")
+
+
 def test_a_huge_literal_is_refused_before_it_is_built(capsys):
     """Fraction("1e400000000") builds a 400-million-digit integer: the run hung."""
     refused(capsys, ["run", "syz-cpwl-interpolation", "-p", "n=5", "--target", "sin(x1)",
