@@ -5,11 +5,14 @@ activation makes the network one the kernel does not evaluate (its checks then s
 
 from __future__ import annotations
 
+import functools
+import math
+import operator
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Optional, Sequence
 
-from flint import fmpq, fmpq_mat
+from flint import fmpq, fmpq_mat, fmpz_mat
 
 from certify.kernel.errors import KernelError, Undecided
 
@@ -170,7 +173,7 @@ class StoredNetwork:
         taint, found = [0] * len(boxes), [[] for _ in boxes]
         if not n:
             return [], masks, found
-        for k, (rows, pos, neg) in enumerate(self._layers(points, signs)):
+        for k, (rows, dens, pos, neg) in enumerate(self._layers(points, signs)):
             if pos is None:
                 return [[row[j] for row in rows] for j in range(n)], masks, found
             if signs:
@@ -189,42 +192,40 @@ class StoredNetwork:
                 t = taint[b] = fed | (p & q)
                 if t and not t & (t - 1):
                     i, first = t.bit_length() - 1, corners[0]
+                    # one denominator per neuron: equal integers are equal values
                     if all(row[c] == row[first] for r, row in enumerate(rows) if r != i for c in corners):
-                        found[b].append((k, i, [row[first] for row in rows]))
+                        found[b].append((k, i, [fmpq(row[first], d) for row, d in zip(rows, dens)]))
         raise KernelError("the stored network has no last layer")
 
     def _layers(self, points: Sequence[Sequence[fmpq]], signs: bool):
-        """Layer by layer at the points: the values after the activation (a row per neuron) and
+        """Layer by layer at the points: the values after the activation (a row of integers per
+        neuron over that neuron's denominator, see :func:`_affine_rows`), the denominators, and
         per point the masks of the ReLUs with positive and with negative pre-activation; last,
-        the outputs (no masks)."""
+        the outputs as rationals (no masks)."""
         if not self.plain:
             raise KernelError("a network with σ neurons is followed by the sigma checks only")
-        n, zero = len(points), fmpq(0)
-        ones = [fmpq(1)] * n  # inputs carry a row of ones, so [W | b]·X is the layer's affine map
-        prev = [[p[i] for p in points] for i in range(self.input_dim)]
+        n = len(points)
+        den = [math.lcm(*(int(p[i].q) for p in points)) for i in range(self.input_dim)]
+        prev = [[int(p[i].p) * (d // int(p[i].q)) for p in points] for i, d in enumerate(den)]
         for layer in self.layers:
-            rows: list = [None] * layer.rows
-            for block, cols, Wb in layer.blocks:
-                for i, row in zip(block, (Wb * fmpq_mat([prev[j] for j in cols] + [ones])).tolist()):
-                    rows[i] = row
+            rows, dens = _affine_rows(layer, prev, den, n)
             if not layer.relu:
-                yield rows, None, None
+                yield [[fmpq(v, d) for v in row] for row, d in zip(rows, dens)], None, None, None
                 return
             pos, neg = [0] * n, [0] * n
             for i, is_relu in enumerate(layer.relu):
                 if not is_relu:
                     continue
                 row, bit = rows[i], 1 << i
-                kept = [v if v.p > 0 else zero for v in row]  # one sign per entry (v.p: 4x a comparison)
-                if signs:  # kept[j] is zero itself where v <= 0; a non-zero v there is negative
-                    for j, (v, k) in enumerate(zip(row, kept)):
-                        if k is not zero:
+                if signs:
+                    for j, v in enumerate(row):
+                        if v > 0:
                             pos[j] |= bit
                         elif v:
                             neg[j] |= bit
-                rows[i] = kept
-            yield rows, pos, neg
-            prev = rows
+                rows[i] = [v if v > 0 else 0 for v in row]
+            yield rows, dens, pos, neg
+            prev, den = zip(*(_reduced(row, d) for row, d in zip(rows, dens))) if rows else ((), ())
 
     def after(self, k: int) -> "StoredNetwork":
         """The rest of the network after hidden layer k, a function of that layer's values."""
@@ -419,6 +420,58 @@ class StoredNetwork:
 
 MAX_KINKS = 256      # kinks followed along one input of a tail
 CUT_KINKS = 32       # kinks a shortcut walk from a free neuron follows before giving way
+DENSE = 8  # a block reading more inputs is one fmpz_mat product; fewer, plain integer sums
+
+
+def _affine_rows(layer: Layer, prev: Sequence[list], den: Sequence[int], n: int
+                 ) -> tuple[list, list]:
+    """The layer's affine map at n points whose inputs are rows of integers over one
+    denominator each (``prev``, ``den``): per neuron its row of integers and its denominator,
+    the lcm of its bias's and of every weight's denominator times its input's.  Integers over
+    one denominator per neuron need no gcd per entry, which dominated rational arithmetic."""
+    rows: list = [None] * layer.rows
+    dens: list = [None] * layer.rows
+    for block, cols, Wb in layer.blocks:
+        coeffs = []
+        for r, i in enumerate(block):
+            terms = [(Wb[r, k], den[j]) for k, j in enumerate(cols)]
+            bias = Wb[r, len(cols)]
+            d = math.lcm(int(bias.q), *(int(w.q) * dj for w, dj in terms if w != 0))
+            dens[i] = d
+            coeffs.append([int(w.p) * (d // (int(w.q) * dj)) for w, dj in terms] +
+                          [int(bias.p) * (d // int(bias.q))])
+        inputs = [prev[j] for j in cols]
+        if len(cols) > DENSE:
+            product = fmpz_mat(coeffs) * fmpz_mat(inputs + [[1] * n])
+            for i, row in zip(block, product.tolist()):
+                rows[i] = [int(v) for v in row]
+            continue
+        for i, (*c, b) in zip(block, coeffs):
+            if not c:
+                rows[i] = [b] * n
+            elif len(c) == 1:
+                rows[i] = [c[0] * x + b for x in inputs[0]]
+            elif len(c) == 2:
+                rows[i] = [c[0] * x + c[1] * y + b for x, y in zip(*inputs)]
+            else:
+                rows[i] = [sum(a * x for a, x in zip(c, xs)) + b for xs in zip(*inputs)]
+    return rows, dens
+
+
+def _reduced(row: list, d: int) -> tuple[list, int]:
+    """row/d with the factors common to every entry and to d divided out, where d has grown
+    past 64 bits (a denominator only grows layer by layer otherwise): its odd part by one gcd,
+    its power of two by shifts (most denominators here are powers of two)."""
+    if d.bit_length() <= 64:
+        return row, d
+    odd = math.gcd(d >> ((d & -d).bit_length() - 1), *row)
+    every = functools.reduce(operator.or_, row, d)  # its lowest set bit: the common power of two
+    zeros = (every & -every).bit_length() - 1
+    if odd > 1:
+        row, d = [v // odd for v in row], d // odd
+    return ([v >> zeros for v in row], d >> zeros) if zeros else (row, d)
+
+
 def free_index(box: list) -> int:
     return next(i for i, (a, c) in enumerate(box) if a != c)
 

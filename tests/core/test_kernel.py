@@ -249,3 +249,63 @@ def test_evaluation_over_the_work_budget_is_refused_before_it_starts(monkeypatch
     assert time.perf_counter() - start < 5
     assert report.ok and report.verdict == "HOLDS" and report.bound_trusted and report.upper is None
     assert any("over the kernel's budget" in t for t in report.trusted), report.trusted
+
+
+# --------------------------------------------------------------------------------------------
+# exact evaluation: integers over one denominator per neuron, against plain rationals
+
+
+def _naive_run(net, points):
+    """φ and the ReLU sign masks by fmpq arithmetic entry by entry: the definition."""
+    outputs, masks = [], []
+    for x in points:
+        values, mask = list(x), []
+        for layer in net.layers:
+            z = [sum((layer.W[i, j] * v for j, v in enumerate(values)), fmpq(0)) + layer.b[i, 0]
+                 for i in range(layer.rows)]
+            if not layer.relu:
+                break
+            pos = sum(1 << i for i, (r, v) in enumerate(zip(layer.relu, z)) if r and v > 0)
+            neg = sum(1 << i for i, (r, v) in enumerate(zip(layer.relu, z)) if r and v < 0)
+            mask.append((pos, neg))
+            values = [max(v, fmpq(0)) if r else v for r, v in zip(layer.relu, z)]
+        outputs.append(z)
+        masks.append(mask)
+    return outputs, masks
+
+
+def _random_network(rng, d, widths, dense):
+    from flint import fmpq_mat
+
+    from certify.kernel.network import StoredNetwork, plain_layer
+
+    def number():  # odd and huge denominators too, so that a denominator grows and shrinks
+        q = rng.choice([1, 2, 3, 4, 6, 2 ** 70, 3 * 2 ** 80, 7])
+        return fmpq(rng.randint(-9, 9), q)
+
+    layers, fan_in = [], d
+    for k, w in enumerate(widths + [1]):
+        W = [[number() if dense or rng.random() < 0.4 else fmpq(0) for _ in range(fan_in)]
+             for _ in range(w)]
+        acts = ("relu",) * w if k < len(widths) else ()
+        if acts and w > 1:
+            acts = ("identity",) + acts[1:]
+        layers.append(plain_layer(fmpq_mat(W), fmpq_mat([[number()] for _ in range(w)]), acts))
+        fan_in = w
+    return StoredNetwork(d, tuple(layers))
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_exact_evaluation_agrees_with_rational_arithmetic(seed):
+    """Blocks of one, two, a few and more than DENSE inputs (the fmpz_mat path), odd and 2^70
+    denominators, and the reduction of a denominator past 64 bits: every output and every sign
+    mask equals the entry-by-entry rational evaluation."""
+    import random
+
+    rng = random.Random(seed)
+    d = rng.choice([1, 2, 3, 12])
+    net = _random_network(rng, d, [rng.choice([1, 2, 5, 11]) for _ in range(rng.randint(1, 6))],
+                          dense=seed % 3 == 0)
+    points = [[fmpq(rng.randint(-50, 50), rng.choice([1, 3, 2 ** 75])) for _ in range(d)]
+              for _ in range(7)]
+    assert net.run(points) == _naive_run(net, points)
