@@ -18,7 +18,7 @@ from certify.kernel.errors import KernelError, Undecided
 
 MAX_ENTRIES = 2_000_000
 # exact evaluations of one network at once: points × non-zero weights (syz-intrinsic-lp at n = 10,
-# 2049 points through 132 224 weights of ~2^10-bit numbers, is 2.7·10^8 and takes ~5 minutes)
+# 2049 points through 132 224 weights of ~2^10-bit numbers, is 2.7·10^8 and takes ~2.5 minutes)
 MAX_WORK = 400_000_000
 # a block g repeated m times (L2 ∘ g^{∘m} ∘ L1): its width, depth, dimension, and m
 BLOCK_MEASURES = ("g_width", "g_depth", "g_dim", "compositions")
@@ -205,7 +205,7 @@ class StoredNetwork:
         if not self.plain:
             raise KernelError("a network with σ neurons is followed by the sigma checks only")
         n = len(points)
-        den = [math.lcm(*(int(p[i].q) for p in points)) for i in range(self.input_dim)]
+        den = [_common_denominator({int(p[i].q) for p in points}) for i in range(self.input_dim)]
         prev = [[int(p[i].p) * (d // int(p[i].q)) for p in points] for i, d in enumerate(den)]
         for layer in self.layers:
             rows, dens = _affine_rows(layer, prev, den, n)
@@ -421,6 +421,19 @@ class StoredNetwork:
 MAX_KINKS = 256      # kinks followed along one input of a tail
 CUT_KINKS = 32       # kinks a shortcut walk from a free neuron follows before giving way
 DENSE = 8  # a block reading more inputs is one fmpz_mat product; fewer, plain integer sums
+# the points' common denominator on one input (default certificates: at most 77 bits); the cost of
+# evaluation grows with it, so past it the evaluation is refused before it starts
+MAX_DENOMINATOR_BITS = 4096
+
+
+def _common_denominator(denominators: set) -> int:
+    common = 1
+    for q in denominators:
+        common = math.lcm(common, q)
+        if common.bit_length() > MAX_DENOMINATOR_BITS:
+            raise Undecided(f"the points' common denominator on one input exceeds "
+                            f"2^{MAX_DENOMINATOR_BITS}, the kernel's limit")
+    return common
 
 
 def _affine_rows(layer: Layer, prev: Sequence[list], den: Sequence[int], n: int

@@ -309,3 +309,20 @@ def test_exact_evaluation_agrees_with_rational_arithmetic(seed):
     points = [[fmpq(rng.randint(-50, 50), rng.choice([1, 3, 2 ** 75])) for _ in range(d)]
               for _ in range(7)]
     assert net.run(points) == _naive_run(net, points)
+
+
+def test_points_whose_common_denominator_is_huge_are_refused_before_evaluation():
+    """Values are integers over one denominator per neuron: points of many coprime
+    denominators would make every number as long as their lcm, a cost the point-weight budget
+    does not see; past 2^4096 the evaluation is refused before it starts."""
+    import random
+
+    from flint import fmpz
+
+    from certify.kernel.errors import Undecided
+
+    net = _random_network(random.Random(0), 1, [3], dense=True)
+    primes = [p for p in range(3, 20000) if fmpz(p).is_prime()][:600]  # ~6,500 bits of lcm
+    with pytest.raises(Undecided, match="common denominator"):
+        net.run([[fmpq(1, p)] for p in primes])
+    assert net.run([[fmpq(1, p)] for p in primes[:50]])[0]  # ~500 bits: evaluated
