@@ -39,11 +39,6 @@ class Layer:
         return self.W.nrows()
 
     @cached_property
-    def affine(self) -> fmpq_mat:
-        """[W | b]: the layer's affine map on inputs followed by a 1."""
-        return fmpq_mat([r + [c] for r, c in zip(self.W.tolist(), self.b.entries())])
-
-    @cached_property
     def fanout(self) -> list[int]:
         """Per input, the mask of the neurons it feeds (a non-zero weight)."""
         out = [0] * self.W.ncols()
