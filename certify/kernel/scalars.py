@@ -33,10 +33,7 @@ def covering(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpre
     need_kind(evidence, {1: "pieces", 2: "cells"}.get(k, "boxes"))
     if len(net.layers) != 1:
         raise KernelError("covering speaks about one affine layer (an encoder's scores)")
-    W, b = net.layers[0].W, net.layers[0].b
-    code = [tuple(W[i, j] / 2 for j in range(k)) for i in range(W.nrows())]
-    if any(b[i, 0] != -sum(v * v for v in p) for i, p in enumerate(code)):
-        raise KernelError("the score layer is not x ↦ 2p·x − |p|² for its codewords p")
+    code = _codewords(net.layers[0])
     if code != [tuple(lo) for lo, _, _ in statement_boxes(stmt, env, k)] or \
             not all(0 <= v < 1 for p in code for v in p):
         raise KernelError("the network's codewords are not the statement's points of [0, 1)^k")
@@ -56,6 +53,15 @@ def covering(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpre
         upper, how = arb(cover.boxes_upper_sq(code, evidence.get("leaves"))).sqrt(), "dyadic boxes"
     return Bounds(arb(upper.upper()), arb(lower.lower()), f"{how} of the statement's "
                   f"{len(code)} codewords, read from the network's score layer")
+
+
+def _codewords(layer) -> list[tuple]:
+    """The codewords p of a score layer x ↦ (2p·x − |p|²)_p, in order."""
+    W, b = layer.W, layer.b
+    code = [tuple(W[i, j] / 2 for j in range(W.ncols())) for i in range(W.nrows())]
+    if any(b[i, 0] != -sum(v * v for v in p) for i, p in enumerate(code)):
+        raise KernelError("the score layer is not x ↦ 2p·x − |p|² for its codewords p")
+    return code
 
 
 def numbers(stmt: Statement, env: dict, net: StoredNetwork, target: TargetExpression,
@@ -103,7 +109,7 @@ def neuron_band(stmt: Statement, env: dict, net: StoredNetwork, target: TargetEx
         one, zero = fmpq_mat([[1]]), fmpq_mat([[0]])
         shift = ball(stmt.formula(row.get("shift", "0"), env, "shift"))
         up, low, boxes = smooth.series_max((plain_layer(one, zero, (act,)), plain_layer(one, zero, ())),
-                                    lambda a, b: smooth.linear(shift, int(a >= 0)), cuts,
+                                    lambda a, b, n: smooth.linear(shift, int(a >= 0))(a, b, n), cuts,
                                     int(row.get("sign", 1)))
         scale = arb(rational(row.get("scale", "1"), "scale"))
         tail = ball(stmt.formula(row["tail"], dict(env, R=R), "tail"))
@@ -500,10 +506,7 @@ def codec_roundtrip(stmt: Statement, env: dict, net: StoredNetwork, target: Targ
     k = net.input_dim
     if len(net.layers) != 1 or k > 2:
         raise Undecided("codec-roundtrip follows one score layer of k = 1 or 2 inputs")
-    W, b = net.layers[0].W, net.layers[0].b
-    code = [tuple(W[i, j] / 2 for j in range(k)) for i in range(W.nrows())]
-    if any(b[i, 0] != -sum(v * v for v in p) for i, p in enumerate(code)):
-        raise KernelError("the score layer is not x ↦ 2p·x − |p|² for its codewords p")
+    code = _codewords(net.layers[0])
     # R² from above and below (exact for k = 1; for k = 2 equal when the cells' evidence is complete)
     r_hi, r_lo = (cover.radius_1d([p[0] for p in code], False) ** 2,) * 2 if k == 1 else \
         cover.radius_2d_sq(code, evidence.get("neighbours"), False)

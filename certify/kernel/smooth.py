@@ -121,16 +121,8 @@ def _derivatives(act: str, v: arb) -> tuple[arb, arb, arb]:
     """f(v), f'(v), f''(v) for a ball v."""
     if act == "identity":
         return v, arb(1), arb(0)
-    forms = smooth_forms(act)
-    f = _one_side(act, v) if _sides(act) is not None else \
-        None if forms is None else forms[0] if v <= 0 else forms[1]
-    if f is None:
-        raise KernelError(f"activation {act!r} is not one the smooth check follows")
-    try:
-        c = (list(f(arb_series([v, 1], prec=3)).coeffs()) + [arb(0)] * 3)[:3]
-    except ValueError:  # a ball too wide to divide by (e.g. 1 + e^(−s) over a long box): unbounded
-        return WHOLE, WHOLE, WHOLE
-    return c[0], c[1], 2 * c[2]  # flint drops trailing zero terms
+    c = _coeffs(_apply(act, arb_series([v, 1], prec=3)), 3)
+    return c[0], c[1], 2 * c[2]  # the series' coefficients are f^(k)(v)/k!
 
 
 def _value(act: str, v: arb) -> arb:
@@ -292,12 +284,29 @@ def derivative(act: str, k: int):
     return reference
 
 
+def _above(layers: tuple, reference, a: fmpq, b: fmpq, order: int, sign: Optional[int] = None) -> arb:
+    """An upper bound on [a, b] of e = sign·(ψ − φ), or of |ψ − φ| without a sign: the least
+    over n ≤ ``order`` of e(m) + Σ_{0<k<n} |e_k(m)| r^k + |e_n([a, b])| r^n (n = 0: e's
+    enclosure on [a, b]; a low order wins where the balls of high derivatives are wide), from
+    the coefficients at the midpoint m and over the interval; unbounded across a kink."""
+    m, r = (a + b) / 2, arb((b - a) / 2)
+    try:
+        at = _coeffs(reference(m, m, order) - series(layers, m, m, order), order)
+        box = _coeffs(reference(a, b, order + 1) - series(layers, a, b, order + 1), order + 1)
+    except _Kink:
+        return WHOLE
+    first = abs if sign is None else (lambda v: sign * v)
+    forms = [first(box[0])] + [sum((abs(c) * r ** k for k, c in enumerate(at[1:n], 1)), first(at[0]))
+                               + abs(box[n]) * r ** n for n in range(1, order + 1)]
+    finite = [v.upper() for v in forms if v.is_finite()]
+    return arb(min(finite)) if finite else WHOLE
+
+
 def series_sup(layers: tuple, reference, lo: fmpq, hi: fmpq, enough: arb, order: int = 6
                ) -> tuple[arb, int]:
     """sup |φ(t) − ψ(t)| on [lo, hi] for a one-input network φ and ψ = ``reference`` (its series
-    over [a, b] from reference(a, b, order)): on each interval, Σ_{k<n} |e_k(m)| r^k +
-    |e_n(box)| r^n with the coefficients of e = φ − ψ at the midpoint m and over the interval;
-    intervals halved until each meets ``enough`` (at most MAX_BOXES).
+    over [a, b] from reference(a, b, order)), by :func:`_above` on each interval, intervals
+    halved until each meets ``enough`` (at most MAX_BOXES).
     Returns (upper, intervals); [lo, hi] is first cut where a first-layer one-sided activation
     kinks (no interval then straddles it), a kink straddled deeper leaves its interval unbounded."""
     first = layers[0]
@@ -308,60 +317,42 @@ def series_sup(layers: tuple, reference, lo: fmpq, hi: fmpq, enough: arb, order:
     while todo:
         a, b = todo.pop()
         boxes += 1
-        m, r = (a + b) / 2, arb((b - a) / 2)
-        try:
-            at = _coeffs(series(layers, m, m, order) - reference(m, m, order), order)
-            top = _coeffs(series(layers, a, b, order + 1) - reference(a, b, order + 1), order + 1)[order]
-            up = sum((abs(c) * r ** k for k, c in enumerate(at)), arb(0)) + abs(top) * r ** order
-        except _Kink:
-            up = WHOLE
+        up = _above(layers, reference, a, b, order)
         if up <= enough or boxes + len(todo) >= MAX_BOXES:
-            upper = upper.max(arb(up.upper()) if up.is_finite() else WHOLE)
+            upper = upper.max(up) if up.is_finite() else WHOLE
             continue
-        todo += [(a, m), (m, b)]
+        todo += [(a, (a + b) / 2), ((a + b) / 2, b)]
     return upper, boxes
 
 
 def series_max(layers: tuple, reference, cuts: list, sign: int, order: int = 4,
                slack: fmpq = fmpq(1, 2 ** 32)) -> tuple[arb, arb, int]:
     """Bounds of max sign·(ψ − φ) over [cuts[0], cuts[-1]] for a one-input network φ and ψ =
-    ``reference`` (as for :func:`series_sup`, given per interval: reference(a, b)), signed (a
-    sup of the error itself, not of its size): below, e at the midpoints of the evidence's
-    intervals; above, on each interval the least over n ≤ ``order`` of e(m) + Σ_{0<k<n}
-    |e_k(m)| r^k + |e_n(interval)| r^n (n = 0: the interval's enclosure), and an interval whose
-    bound exceeds the lower bound by more than ``slack`` halved (the balls of a rational
-    function's derivatives over a wide interval can be far too wide), at most MAX_BOXES.
-    Returns (upper, lower, intervals bounded)."""
-    def e(a: fmpq, b: fmpq, n: int) -> list:
-        return _coeffs(sign * (reference(a, b)(a, b, n) - series(layers, a, b, n)), n)
-
+    ``reference`` (as for :func:`series_sup`), signed (a sup of the error itself, not of its
+    size): below, e at the midpoints of the evidence's intervals; above, :func:`_above` on each
+    interval, one whose bound exceeds the lower bound by more than ``slack`` halved (the balls
+    of a rational function's derivatives over a wide interval can be far too wide), at most
+    MAX_BOXES.  Returns (upper, lower, intervals bounded)."""
     intervals = list(zip(cuts, cuts[1:]))
     if not intervals:
         raise KernelError("the evidence's cuts leave no interval to bound")
     lower = WHOLE
     for a, b in intervals:
+        m = (a + b) / 2
         try:
-            low = arb(e((a + b) / 2, (a + b) / 2, 1)[0].lower())
-            lower = low if not lower.is_finite() else lower.max(low)
+            low = arb(_coeffs(sign * (reference(m, m, 1) - series(layers, m, m, 1)), 1)[0].lower())
         except _Kink:
             continue
+        lower = low if not lower.is_finite() else lower.max(low)
     enough, upper, boxes = lower + arb(slack), arb(0) if lower.is_finite() else WHOLE, 0
     while intervals:
         a, b = intervals.pop()
         boxes += 1
-        m, r = (a + b) / 2, arb((b - a) / 2)
-        try:
-            at, box = e(m, m, order), e(a, b, order + 1)
-            forms = [sum((abs(c) * r ** k for k, c in enumerate(at[1:n], 1)), at[0]) + abs(box[n]) * r ** n
-                     for n in range(1, order + 1)]
-            up = min([box[0]] + forms, key=lambda v: v.upper() if v.is_finite() else arb("inf"))
-            up = arb(up.upper()) if up.is_finite() else WHOLE
-        except _Kink:
-            up = WHOLE
+        up = _above(layers, reference, a, b, order, sign)
         if up <= enough or boxes + len(intervals) >= MAX_BOXES:
             upper = upper.max(up) if up.is_finite() else WHOLE
             continue
-        intervals += [(a, m), (m, b)]
+        intervals += [(a, (a + b) / 2), ((a + b) / 2, b)]
     return upper, lower, boxes
 
 
