@@ -103,6 +103,12 @@ KILLED = [
 
 
 HARMLESS = [
+    Mutant("table2-neuron-weight", *TABLE2, "C4's single neuron: input weight × (1+2^-40)",
+           mutate=lambda i: nudge(i.net, i.net.nodes[0], "W", 0, 0, relative=True),
+           harmless="the constant is a property of ϱ itself: the certifier and the kernel both "
+                    "bound sup(ReLU − ϱ) from the statement's row (the kernel builds its own "
+                    "neuron), and the network enters only the claims width 1 and depth 1, "
+                    "which the mutant keeps"),
     Mutant("ident-output-weight", *IDENT, "Lemma 15: output weight a × (1+2^-40)",
            mutate=lambda i: nudge(i.net, final_affine(i.net), "W", 0, 0, relative=True),
            harmless="identity_bound reads a, δ, x1, b from the network and bounds |g − x| by a "
